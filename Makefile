@@ -1,0 +1,54 @@
+# Relay: `make run` serves it with demo data at http://localhost:8000; `make test` tests it.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+MO := app/translations/fr/LC_MESSAGES/messages.mo
+PYTHON ?= python3
+
+.PHONY: run test install lint format bench i18n chromium clean
+
+run: install
+	$(VENV)/bin/relay demo
+	$(VENV)/bin/relay serve
+
+test: install chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP) $(MO)
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(MO): $(STAMP) app/translations/fr/LC_MESSAGES/messages.po app/translations/en/LC_MESSAGES/messages.po
+	$(PY) -m app.translations.catalog compile
+
+# Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check app push tests bench
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format app push tests bench
+
+# Extract new strings into both catalogues (then translate the French ones).
+i18n: install
+	$(PY) -m app.translations.catalog update
+	$(PY) -m app.translations.catalog check || true
+
+bench: install
+	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
+	$(PY) -m bench.shell
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

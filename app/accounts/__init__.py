@@ -1,0 +1,1 @@
+"""Members, their passkeys, invitations and sessions."""

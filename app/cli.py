@@ -1,0 +1,127 @@
+"""The `relay` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.settings import Settings, SettingsError
+
+
+def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    from app import db
+
+    async def run() -> Any:
+        db.use_engine(db.engine_from_url(settings.database_url))
+        await db.open_pool()
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from app import db
+
+    _with_database(settings, lambda: db.migrate(quiet=not args.verbose))
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from app import db
+    from app.demo import load_demo
+
+    async def work() -> bool:
+        await db.migrate()
+        return await load_demo()
+
+    loaded = _with_database(settings, work)
+    print("Demo data loaded." if loaded else "Demo data already present: nothing to do.")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app import db
+
+    if not args.no_migrate:
+        _with_database(settings, db.migrate)
+    port = args.port or settings.port
+    host = args.host
+    print(f"Relay is serving on {settings.public_url} (listening on {host}:{port}).", flush=True)
+    if args.server == "granian":
+        from granian.constants import Interfaces
+        from granian.server import Server
+
+        Server(
+            "app.main:create_app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=args.workers,
+            factory=True,
+            log_access=False,
+        ).serve()
+    else:
+        import uvicorn
+
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            access_log=False,
+            proxy_headers=True,
+            log_level="warning" if args.quiet else "info",
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relay", description="Relay: employee advocacy.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.add_argument(
+        "--server",
+        choices=["granian", "uvicorn"],
+        default=os.environ.get("RELAY_SERVER", "granian"),
+        help="granian (default: steadier tail latency in bench/shell.py) or uvicorn",
+    )
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate first")
+    serve.add_argument("--quiet", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--verbose", action="store_true")
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="load demo data into an empty installation")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The application factory: every plugin, route and middleware is wired here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app import db
+from app.settings import Settings
+from app.shell.routes import ROUTES as SHELL_ROUTES
+from app.web import i18n
+from app.web.assets import Assets
+from app.web.i18n import _
+from app.web.pages import render
+from app.web.security import security_headers_hook
+from app.web.templating import template_config
+
+log = logging.getLogger("relay")
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors as pages people can read, in their language; JSON for API callers."""
+    # Errors raised before routing (an unknown URL) never went through the locale middleware.
+    i18n.current_language.set(i18n.language_for_scope(dict(request.scope)))
+    status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    if status >= 500:
+        log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if "text/html" not in request.headers.get("accept", "") and not request.headers.get(
+        "hx-request"
+    ):
+        detail = exc.detail if isinstance(exc, HTTPException) and status < 500 else "error"
+        return Response({"status_code": status, "detail": detail}, status_code=status)
+    messages = {
+        400: (_("That request could not be understood"), _("Please go back and try again.")),
+        403: (
+            _("You can't do that here"),
+            _("Your session may have expired. Reload the page and try again."),
+        ),
+        404: (
+            _("Page not found"),
+            _("The link may be old or mistyped. Let's get you back to the feed."),
+        ),
+        405: (_("That request could not be understood"), _("Please go back and try again.")),
+        429: (
+            _("Too many attempts"),
+            _("Please wait a minute before you try again."),
+        ),
+    }
+    title, message = messages.get(
+        status,
+        (_("Something went wrong on our side"), _("We've been told. Please try again shortly.")),
+    )
+    if isinstance(exc, NotAuthorizedException | PermissionDeniedException) and status == 403:
+        title, message = messages[403]
+    return render(
+        request,
+        "shell/error.html",
+        status_code=status,
+        tab=None,
+        org_name="Relay",
+        title=title,
+        message=message,
+        status=status,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db.use_engine(db.engine_from_url(settings.database_url))
+    assets = Assets(settings.root / "static")
+
+    return Litestar(
+        route_handlers=[*SHELL_ROUTES],
+        on_startup=[db.open_pool],
+        on_shutdown=[db.close_pool],
+        template_config=template_config(settings.root / "templates", assets),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="__Host-csrf" if settings.https else "relay_csrf",
+            cookie_secure=settings.https,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+        ),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static/"]
+        ),
+        middleware=[i18n.locale_middleware],
+        before_send=[security_headers_hook(settings.https)],
+        exception_handlers={Exception: error_page},
+        state=State({"settings": settings, "assets": assets}),
+        openapi_config=None,
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""The organisation: its settings, teams and sites."""

@@ -1,0 +1,15 @@
+"""Relay's tables, as one Piccolo app whose migrations live in piccolo_migrations/."""
+
+from piccolo.conf.apps import AppConfig
+
+from app.accounts.tables import Member
+from app.org.tables import Organisation, Site, Team
+from app.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="relay",
+    migrations_folder_path=str(ROOT / "piccolo_migrations"),
+    table_classes=[Organisation, Team, Site, Member],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,130 @@
+"""Relay's configuration: read once from the environment into one frozen object.
+
+A bad value raises :class:`SettingsError` with a single sentence that the command
+line prints as is (no traceback), so an operator sees what to fix at once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """A configuration value Relay cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    public_url: str
+    secret_key: str
+    redis_url: str | None = None
+    port: int = 8000
+    smtp_url: str | None = None
+    mail_from: str = "Relay <relay@localhost>"
+    # Where templates and static files live: the repository by default.
+    root: Path = field(default=ROOT)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("RELAY_DATA_DIR", "./data")).expanduser().resolve()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"RELAY_DATA_DIR {str(data_dir)!r} cannot be created: {exc.strerror}."
+            ) from exc
+
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'relay.sqlite3'}"
+        check_database_url(database_url)
+
+        public_url = env.get("PUBLIC_URL", "http://localhost:8000").rstrip("/")
+        parts = urlsplit(public_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise SettingsError(
+                f"PUBLIC_URL must be an http(s) address such as https://relay.example.com, "
+                f"not {public_url!r}."
+            )
+        if parts.path or parts.query:
+            raise SettingsError("PUBLIC_URL must not have a path or query: Relay serves from /.")
+
+        redis_url = env.get("REDIS_URL") or None
+        if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
+            raise SettingsError(f"REDIS_URL must start with redis://, not {redis_url!r}.")
+
+        port_text = env.get("PORT", "8000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError(f"PORT must be a number from 1 to 65535, not {port_text!r}.")
+
+        secret_key = env.get("SECRET_KEY") or load_or_create_secret(data_dir / "secret_key")
+        if len(secret_key) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters long.")
+
+        smtp_url = env.get("SMTP_URL") or None
+        if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps"}:
+            raise SettingsError(f"SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}.")
+
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            public_url=public_url,
+            secret_key=secret_key,
+            redis_url=redis_url,
+            port=int(port_text),
+            smtp_url=smtp_url,
+            mail_from=env.get("MAIL_FROM", "Relay <relay@localhost>"),
+        )
+
+
+def check_database_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") or len(url) <= len("sqlite:///"):
+            raise SettingsError(
+                f"DATABASE_URL for SQLite must look like sqlite:///path, not {url!r}."
+            )
+    elif scheme in {"postgresql", "postgres"}:
+        if not urlsplit(url).hostname and "host=" not in url:
+            raise SettingsError("DATABASE_URL for PostgreSQL must name a host.")
+    else:
+        raise SettingsError(
+            f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme or url!r}."
+        )
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Keep one random secret per installation, readable by its owner only."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

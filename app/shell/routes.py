@@ -1,0 +1,177 @@
+"""The app shell: feed, Me, offline page, PWA manifest and service worker, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, PathParameter
+from litestar.response import Redirect
+
+from app import db
+from app.org.service import organisation_name
+from app.web import i18n
+from app.web.assets import IMMUTABLE, Assets
+from app.web.i18n import _
+from app.web.pages import render
+
+# What the service worker stores at install time: enough to show the shell offline.
+PRECACHED_ASSETS = [
+    "app.css",
+    "app.js",
+    "htmx-2.0.11.min.js",
+    "icons/icon-64.png",
+    "icons/icon-192.png",
+]
+
+
+def assets_of(request: Request[Any, Any, Any]) -> Assets:
+    return request.app.state.assets
+
+
+@get("/", name="feed")
+async def feed(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "shell/feed.html", tab="feed", org_name=await organisation_name())
+
+
+@get("/me", name="me")
+async def me(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "shell/me.html", tab="me", org_name=await organisation_name())
+
+
+@post("/me/language", name="set_language")
+async def set_language(
+    request: Request[Any, Any, Any],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Any:
+    language = data.get("language", "")
+    if language not in i18n.LANGUAGES:
+        return render(
+            request,
+            "shell/me.html",
+            block="language_form",
+            status_code=422,
+            tab="me",
+            org_name=await organisation_name(),
+            language_error=_("Choose one of the languages in the list."),
+        )
+    response: Response[Any]
+    if request.headers.get("hx-request") == "true":
+        # A redirect inside htmx's XHR would be followed and swapped into the form:
+        # ask htmx to load the whole page again, now in the new language.
+        response = Response(None, status_code=204, headers={"HX-Redirect": "/me"})
+    else:
+        response = Redirect("/me", status_code=303)
+    response.cookies.append(
+        Cookie(
+            key=i18n.LANG_COOKIE,
+            value=language,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.https,
+        )
+    )
+    return response
+
+
+@get("/offline", name="offline")
+async def offline(request: Request[Any, Any, Any]) -> Any:
+    return render(request, "shell/offline.html", tab=None, org_name=await organisation_name())
+
+
+@get("/manifest.webmanifest", name="manifest")
+async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
+    assets = assets_of(request)
+    name = await organisation_name()
+    body = {
+        "id": "/",
+        "name": f"Relay · {name}" if name != "Relay" else "Relay",
+        "short_name": "Relay",
+        "description": _("Share your company's stories and jobs, and follow your referrals."),
+        "lang": i18n.current_language.get(),
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f6f5fb",
+        "theme_color": "#4338ca",
+        "categories": ["business", "productivity", "social"],
+        "icons": [
+            {
+                "src": assets.url("icons/icon-192.png"),
+                "sizes": "192x192",
+                "type": "image/png",
+                "purpose": "any",
+            },
+            {
+                "src": assets.url("icons/icon-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "any",
+            },
+            {
+                "src": assets.url("icons/maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode(),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache", "Vary": "Accept-Language, Cookie"},
+    )
+
+
+@get("/sw.js", name="service_worker")
+async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
+    assets = assets_of(request)
+    source = assets.by_name["sw.js"].body.decode()
+    precache = ["/offline", *(assets.url(n) for n in PRECACHED_ASSETS)]
+    version = assets.fingerprint([*PRECACHED_ASSETS, "sw.js"])
+    header = f"const VERSION = {json.dumps(version)};\nconst PRECACHE = {json.dumps(precache)};\n"
+    return Response(
+        (header + source).encode(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
+@get("/static/{path:path}", name="static", include_in_schema=False)
+async def static(
+    request: Request[Any, Any, Any], path: Annotated[str, PathParameter()]
+) -> Response[bytes]:
+    found = assets_of(request).find(path)
+    if found is None or found[0].name == "sw.js":
+        raise NotFoundException()
+    asset, current = found
+    headers = {"Cache-Control": IMMUTABLE if current else "no-cache", "Vary": "Accept-Encoding"}
+    body = asset.body
+    if asset.gzipped and "gzip" in request.headers.get("accept-encoding", ""):
+        body = asset.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=asset.media_type, headers=headers)
+
+
+@get("/healthz", name="health", cache=False)
+async def health() -> Response[dict[str, str]]:
+    try:
+        await db.ping()
+    except Exception as exc:  # the point is to report any failure, not to crash
+        return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return Response({"status": "ok", "database": "postgresql" if db.is_postgres() else "sqlite"})
+
+
+@get("/ping", name="ping", media_type="text/plain")
+async def ping() -> str:
+    """No database, no template: the server's ceiling, for benchmarks and load balancers."""
+    return "pong"
+
+
+ROUTES = [feed, me, set_language, offline, manifest, service_worker, static, health, ping]

@@ -1,0 +1,83 @@
+"""Rendering pages and their fragments from one template.
+
+A URL answers with its full page, or with only the block htmx swaps when htmx asks for
+it. A history restore (the back button after htmx navigation) gets the full page. Every
+such response says ``Vary: HX-Request`` so no cache mixes the two.
+
+A block may be defined in a parent template (``app`` lives in base.html): the block is
+rendered with the whole inheritance chain in place, as ``{% extends %}`` would, so a page
+and its fragment can never drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, Template, nodes
+from litestar import Request, Response
+from litestar.enums import MediaType
+
+APP_BLOCK = "app"
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-history-restore-request") != "true"
+        and headers.get("hx-boosted") != "true"
+    )
+
+
+@cache
+def _parent_name(env: Environment, name: str) -> str | None:
+    source, _filename, _uptodate = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    extends = env.parse(source).find(nodes.Extends)
+    if extends is None or not isinstance(extends.template, nodes.Const):
+        return None
+    return str(extends.template.value)
+
+
+def render_block(env: Environment, template: Template, block: str, context: dict[str, Any]) -> str:
+    ctx = template.new_context(context)
+    parent = _parent_name(env, template.name or "")
+    while parent is not None:
+        parent_template = env.get_template(parent)
+        for name, func in parent_template.blocks.items():
+            ctx.blocks.setdefault(name, []).append(func)
+        parent = _parent_name(env, parent)
+    if block not in ctx.blocks:
+        raise KeyError(f"No block {block!r} in {template.name!r} or its parents")
+    return "".join(ctx.blocks[block][0](ctx))
+
+
+def render_html(
+    request: Request[Any, Any, Any], template_name: str, block: str | None, **context: Any
+) -> str:
+    env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
+    template = env.get_template(template_name)
+    context = {"request": request, **context}
+    if block is None:
+        return template.render(context)
+    return render_block(env, template, block, context)
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    block: str = APP_BLOCK,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
+    """The page, or only ``block`` when htmx asks for a fragment."""
+    fragment = wants_fragment(request)
+    html = render_html(request, template, block if fragment else None, fragment=fragment, **context)
+    return Response(
+        html,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers={"Vary": "HX-Request", **(headers or {})},
+    )

@@ -1,0 +1,38 @@
+"""The Jinja2 environment every page is rendered with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from app.web import i18n
+from app.web.assets import Assets
+
+HTMX_VERSION = "2.0.11"
+
+
+def make_environment(templates: Path, assets: Assets) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        static=assets.url,
+        htmx_js=f"htmx-{HTMX_VERSION}.min.js",
+        languages=i18n.LANGUAGES,
+        current_language=i18n.current_language.get,
+    )
+    return env
+
+
+def template_config(templates: Path, assets: Assets) -> TemplateConfig[JinjaTemplateEngine]:
+    env = make_environment(templates, assets)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))

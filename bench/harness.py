@@ -1,0 +1,160 @@
+"""Start Relay as production would and load it over loopback.
+
+Used by every benchmark in bench/: `RelayServer` runs `relay serve` (uvicorn or granian
+workers) on a fresh data directory, `load()` drives it with wrk and returns requests/s and
+latency percentiles. Figures mean most as ratios against the ceiling measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RelayServer:
+    def __init__(
+        self,
+        server: str = "granian",
+        workers: int = 1,
+        database_url: str | None = None,
+        data_dir: Path | None = None,
+        demo: bool = True,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._tmp = None
+        if data_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="relay-bench-")
+            data_dir = Path(self._tmp)
+        self.env = {
+            **os.environ,
+            "RELAY_DATA_DIR": str(data_dir),
+            "PUBLIC_URL": f"http://localhost:{self.port}",
+            **({"DATABASE_URL": database_url} if database_url else {}),
+            **(extra_env or {}),
+        }
+        relay = [sys.executable, "-m", "app"]
+        if demo:
+            subprocess.run(
+                [*relay, "demo"], env=self.env, cwd=ROOT, check=True, capture_output=True
+            )
+        self.process = subprocess.Popen(
+            [
+                *relay,
+                "serve",
+                "--server",
+                server,
+                "--workers",
+                str(workers),
+                "--port",
+                str(self.port),
+                "--quiet",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                try:
+                    self.process.wait(timeout=0.1)
+                    raise RuntimeError("relay serve exited early")
+                except subprocess.TimeoutExpired:
+                    pass
+        raise RuntimeError("relay serve did not become healthy")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> RelayServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Load:
+    label: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def row(self, ceiling: Load | None = None) -> str:
+        ratio = f"{self.requests_per_s / ceiling.requests_per_s:6.2f}" if ceiling else "     -"
+        return (
+            f"{self.label:<44} {self.requests_per_s:>10,.0f} {self.p50_ms:>8.2f} "
+            f"{self.p99_ms:>8.2f} {ratio} {self.errors:>6}"
+        )
+
+
+HEADER = f"{'what':<44} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'errors':>6}"
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load(
+    label: str,
+    url: str,
+    seconds: int = 8,
+    connections: int = 32,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> Load:
+    """Drive `url` with wrk for a bounded time, from this machine to this machine."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    if script:
+        cmd += ["-s", str(script)]
+    # warm up: the first requests pay for imports and caches
+    subprocess.run([*cmd[:3], "-d2s", *cmd[5:], url], capture_output=True, check=True)
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
+        errors += sum(int(g) for g in match.groups())
+    return Load(label, rps, p50, p99, errors)
