@@ -1,4 +1,4 @@
-"""The `relay` command: serve, migrate, demo."""
+"""The `relay` command: serve, migrate, demo, create-admin."""
 
 from __future__ import annotations
 
@@ -35,16 +35,54 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def print_enrolment(settings: Settings, email: str, token: str, expires: str) -> None:
+    import segno
+
+    from app.accounts.invitations import enrolment_url
+
+    url = enrolment_url(settings, token)
+    print(f"\nEnrolment link for {email} (works once, until {expires}):\n\n  {url}\n")
+    print("Open it in a browser on this machine, or scan this code with your phone:")
+    segno.make(url, error="m").terminal(compact=True)
+    print(flush=True)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app import db
-    from app.demo import load_demo
+    from app.accounts import invitations
+    from app.demo import DEMO_ADMIN, load_demo
 
-    async def work() -> bool:
+    async def work() -> tuple[bool, invitations.Invited | None]:
         await db.migrate()
-        return await load_demo()
+        loaded = await load_demo()
+        if await invitations.has_passkey(DEMO_ADMIN[0]):
+            return loaded, None
+        return loaded, await invitations.enrolment_for_admin(*DEMO_ADMIN)
 
-    loaded = _with_database(settings, work)
+    loaded, invited = _with_database(settings, work)
     print("Demo data loaded." if loaded else "Demo data already present: nothing to do.")
+    if invited is not None:
+        print(f"Sign in as the demo admin, {DEMO_ADMIN[1]}, by creating a passkey:")
+        print_enrolment(
+            settings, DEMO_ADMIN[0], invited.token, invited.expires_at.strftime("%Y-%m-%d")
+        )
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from app import db
+    from app.accounts import invitations
+
+    async def work() -> invitations.Invited:
+        await db.migrate()
+        return await invitations.enrolment_for_admin(args.email, args.name or "")
+
+    try:
+        invited = _with_database(settings, work)
+    except ValueError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    print_enrolment(settings, args.email, invited.token, invited.expires_at.strftime("%Y-%m-%d"))
     return 0
 
 
@@ -109,12 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load demo data into an empty installation")
     demo.set_defaults(func=cmd_demo)
+
+    create_admin = sub.add_parser(
+        "create-admin", help="print a single-use enrolment link for an admin"
+    )
+    create_admin.add_argument("email")
+    create_admin.add_argument("--name", default="")
+    create_admin.set_defaults(func=cmd_create_admin)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

@@ -8,6 +8,7 @@ from app.org.tables import Organisation, Site, Team
 
 TEAMS = ["Engineering", "Sales", "Operations", "People & Culture", "Marketing"]
 SITES = ["Paris", "Lyon", "Nantes", "Remote"]
+DEMO_ADMIN = ("admin@demo.relay", "Camille Laurent")
 MEMBERS = [
     # email, name, role, team, site, language
     ("admin@demo.relay", "Camille Laurent", Role.admin, "People & Culture", "Paris", "fr"),

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app import db
+from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from app.accounts.sessions import session_middleware
 from app.settings import Settings
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web import i18n
 from app.web.assets import Assets
 from app.web.i18n import _
-from app.web.pages import render
+from app.web.pages import render, wants_fragment
+from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
 
@@ -30,13 +35,27 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     # Errors raised before routing (an unknown URL) never went through the locale middleware.
     i18n.current_language.set(i18n.language_for_scope(dict(request.scope)))
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    wants_html = "text/html" in request.headers.get("accept", "") or request.headers.get(
+        "hx-request"
+    )
+    if isinstance(exc, NotAuthorizedException) and wants_html:
+        # Not signed in (or signed out meanwhile): to the sign-in page, then back here.
+        target = "/signin"
+        if request.method == "GET" and request.url.path != "/":
+            target = f"/signin?next={quote(request.url.path)}"
+        if request.headers.get("hx-request"):
+            return Response(None, status_code=204, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
     if status >= 500:
         log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    if "text/html" not in request.headers.get("accept", "") and not request.headers.get(
-        "hx-request"
-    ):
+    headers = exc.headers if isinstance(exc, TooManyAttempts) else None
+    if not wants_html:
         detail = exc.detail if isinstance(exc, HTTPException) and status < 500 else "error"
-        return Response({"status_code": status, "detail": detail}, status_code=status)
+        return Response(
+            {"status_code": status, "detail": detail, "error": detail},
+            status_code=status,
+            headers=headers,
+        )
     messages = {
         400: (_("That request could not be understood"), _("Please go back and try again.")),
         403: (
@@ -57,8 +76,18 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         status,
         (_("Something went wrong on our side"), _("We've been told. Please try again shortly.")),
     )
-    if isinstance(exc, NotAuthorizedException | PermissionDeniedException) and status == 403:
-        title, message = messages[403]
+    if isinstance(exc, PermissionDeniedException) and "CSRF" not in str(exc.detail):
+        title, message = (
+            _("This page is not for you"),
+            _("Your role in Relay does not give access to it. Ask an admin if you need it."),
+        )
+    if isinstance(exc, TooManyAttempts) and wants_fragment(request):
+        return Response(
+            f'<p class="field-error" role="alert">{exc.detail}</p>',
+            status_code=status,
+            media_type="text/html",
+            headers=headers,
+        )
     return render(
         request,
         "shell/error.html",
@@ -68,6 +97,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         title=title,
         message=message,
         status=status,
+        headers=headers,
     )
 
 
@@ -77,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     assets = Assets(settings.root / "static")
 
     return Litestar(
-        route_handlers=[*SHELL_ROUTES],
+        route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES],
         on_startup=[db.open_pool],
         on_shutdown=[db.close_pool],
         template_config=template_config(settings.root / "templates", assets),
@@ -92,10 +122,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static/"]
         ),
-        middleware=[i18n.locale_middleware],
+        middleware=[session_middleware(settings.https), i18n.locale_middleware],
         before_send=[security_headers_hook(settings.https)],
         exception_handlers={Exception: error_page},
-        state=State({"settings": settings, "assets": assets}),
+        state=State(
+            {"settings": settings, "assets": assets, "limiter": RateLimiter(settings.redis_url)}
+        ),
         openapi_config=None,
         debug=False,
     )

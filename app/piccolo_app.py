@@ -2,14 +2,24 @@
 
 from piccolo.conf.apps import AppConfig
 
-from app.accounts.tables import Member
+from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
 
 APP_CONFIG = AppConfig(
     app_name="relay",
     migrations_folder_path=str(ROOT / "piccolo_migrations"),
-    table_classes=[Organisation, Team, Site, Member],
+    table_classes=[
+        Organisation,
+        Team,
+        Site,
+        Member,
+        Passkey,
+        Invitation,
+        Session,
+        Ceremony,
+        AuditEvent,
+    ],
     migration_dependencies=[],
     commands=[],
 )

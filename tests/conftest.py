@@ -59,6 +59,39 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
         yield client
 
 
+async def sign_in(client: AsyncTestClient, role: str = "employee", **fields: object):  # type: ignore[type-arg, no-untyped-def]
+    """Sign a test client in as a new member of that role; returns the member."""
+    from tests.factories import make_member, session_cookie
+
+    member = await make_member(role=role, **fields)  # type: ignore[arg-type]
+    name, value = await session_cookie(member)
+    client.cookies.set(name, value)
+    return member
+
+
+@pytest.fixture
+async def employee_client(client: AsyncTestClient):  # type: ignore[type-arg, no-untyped-def]
+    """The test client, signed in as an employee."""
+    await sign_in(client, "employee")
+    return client
+
+
+@pytest.fixture
+def seed(database_url: str):  # type: ignore[no-untyped-def]
+    """Run a coroutine against this test's database from sync code (browser tests)."""
+    from app import db
+    from tests.databases import run_sync
+
+    def run(factory):  # type: ignore[no-untyped-def]
+        async def work():  # type: ignore[no-untyped-def]
+            db.use_engine(db.engine_from_url(database_url))
+            return await factory()
+
+        return run_sync(work)
+
+    return run
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

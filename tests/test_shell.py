@@ -15,6 +15,7 @@ from PIL import Image
 
 from app.settings import Settings
 from app.translations.catalog import missing
+from tests.conftest import sign_in
 from tests.databases import ROOT
 
 HTML = {"accept": "text/html"}
@@ -26,29 +27,51 @@ def csrf_token_of(html: str) -> str:
     return match.group(1)
 
 
-async def test_feed_shell_speaks_english_by_default_and_french_when_the_browser_asks(
-    client: AsyncTestClient,
-) -> None:
-    english = await client.get("/", headers=HTML)
+async def test_a_visitor_gets_the_language_their_browser_asks_for(client: AsyncTestClient) -> None:
+    english = await client.get("/signin", headers=HTML)
     assert english.status_code == 200
     assert '<html lang="en">' in english.text
-    assert "Nothing to share yet" in english.text
+    assert "Sign in with a passkey" in english.text
     assert english.headers["content-language"] == "en"
 
-    french = await client.get("/", headers={**HTML, "accept-language": "fr-FR,fr;q=0.9,en;q=0.5"})
-    assert '<html lang="fr">' in french.text
-    assert "Rien à partager pour l’instant" in french.text
-    assert "Aller au contenu" in french.text
-
-    preferred_english = await client.get(
-        "/", headers={**HTML, "accept-language": "de, en;q=0.8, fr;q=0.3"}
+    french = await client.get(
+        "/signin", headers={**HTML, "accept-language": "fr-FR,fr;q=0.9,en;q=0.5"}
     )
-    assert '<html lang="en">' in preferred_english.text
+    assert '<html lang="fr">' in french.text
+    assert "Se connecter avec une clé d’accès" in french.text
+    assert "Aller au contenu" in french.text
+    assert french.headers["content-language"] == "fr"
+
+    preferred = await client.get(
+        "/signin", headers={**HTML, "accept-language": "de, en;q=0.8, fr;q=0.3"}
+    )
+    assert '<html lang="en">' in preferred.text
+
+
+async def test_a_member_sees_the_shell_in_their_own_language_whatever_the_browser_says(
+    client: AsyncTestClient,
+) -> None:
+    await sign_in(client, language="fr")
+    page = await client.get("/", headers={**HTML, "accept-language": "en-GB,en"})
+    assert '<html lang="fr">' in page.text
+    assert "Rien à partager pour l’instant" in page.text
+    assert 'aria-current="page"' in page.text
+
+
+async def test_the_feed_and_me_need_a_signed_in_member(client: AsyncTestClient) -> None:
+    for path in ["/", "/me"]:
+        response = await client.get(path, headers=HTML, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/signin")
+    assert (await client.get("/me", headers=HTML, follow_redirects=False)).headers[
+        "location"
+    ] == "/signin?next=/me"
 
 
 async def test_every_response_carries_a_strict_csp_and_security_headers(
-    client: AsyncTestClient,
+    employee_client: AsyncTestClient,
 ) -> None:
+    client = employee_client
     for path in ["/", "/me", "/offline", "/healthz", "/does-not-exist", "/manifest.webmanifest"]:
         response = await client.get(path, headers=HTML)
         csp = response.headers["content-security-policy"]
@@ -68,8 +91,9 @@ async def test_every_response_carries_a_strict_csp_and_security_headers(
 
 
 async def test_a_post_without_csrf_token_is_refused_and_an_htmx_post_with_it_is_accepted(
-    client: AsyncTestClient,
+    employee_client: AsyncTestClient,
 ) -> None:
+    client = employee_client
     refused = await client.post("/me/language", data={"language": "fr"}, headers=HTML)
     assert refused.status_code == 403
     assert "Your session may have expired" in refused.text
@@ -96,7 +120,8 @@ async def test_a_post_without_csrf_token_is_refused_and_an_htmx_post_with_it_is_
     assert "Enregistrer la langue" in in_french.text
 
 
-async def test_the_language_form_works_without_javascript(client: AsyncTestClient) -> None:
+async def test_the_language_form_works_without_javascript(employee_client: AsyncTestClient) -> None:
+    client = employee_client
     token = csrf_token_of((await client.get("/me", headers=HTML)).text)
     response = await client.post(
         "/me/language",
@@ -108,14 +133,18 @@ async def test_the_language_form_works_without_javascript(client: AsyncTestClien
     assert "Langue" in (await client.get("/me", headers=HTML)).text
 
 
-async def test_the_csrf_cookie_is_httponly_and_samesite(client: AsyncTestClient) -> None:
+async def test_the_csrf_cookie_is_httponly_and_samesite(employee_client: AsyncTestClient) -> None:
+    client = employee_client
     page = await client.get("/me", headers=HTML)
     cookie = page.headers["set-cookie"]
     assert cookie.startswith("relay_csrf=")
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
 
 
-async def test_an_unknown_language_gets_an_error_next_to_the_field(client: AsyncTestClient) -> None:
+async def test_an_unknown_language_gets_an_error_next_to_the_field(
+    employee_client: AsyncTestClient,
+) -> None:
+    client = employee_client
     token = csrf_token_of((await client.get("/me", headers=HTML)).text)
     response = await client.post(
         "/me/language",
@@ -130,8 +159,9 @@ async def test_an_unknown_language_gets_an_error_next_to_the_field(client: Async
 
 
 async def test_an_htmx_request_gets_the_fragment_and_a_history_restore_gets_the_page(
-    client: AsyncTestClient,
+    employee_client: AsyncTestClient,
 ) -> None:
+    client = employee_client
     full = await client.get("/me", headers=HTML)
     assert full.text.startswith("<!doctype html>")
     assert "HX-Request" in full.headers["vary"]
@@ -180,8 +210,9 @@ async def test_the_manifest_makes_relay_installable_and_its_icons_are_served(
 
 
 async def test_static_files_have_hashed_urls_long_caching_and_compression(
-    client: AsyncTestClient,
+    employee_client: AsyncTestClient,
 ) -> None:
+    client = employee_client
     page = (await client.get("/", headers=HTML)).text
     css_url = re.search(r'href="(/static/app\.[0-9a-f]{10}\.css)"', page).group(1)  # type: ignore[union-attr]
     htmx_url = re.search(r'src="(/static/htmx-2\.0\.11\.min\.[0-9a-f]{10}\.js)"', page).group(1)  # type: ignore[union-attr]

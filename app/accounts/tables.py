@@ -1,6 +1,16 @@
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -13,18 +23,107 @@ class Role(StrEnum):
     admin = "admin"
 
 
+ROLE_RANK = {Role.employee: 0, Role.editor: 1, Role.admin: 2}
+
+
 class Member(Table):
     """A person of the organisation who uses Relay: an employee, an editor or an admin."""
+
+    id = Serial(primary_key=True)
 
     email = Varchar(length=254, unique=True)
     name = Varchar(length=120)
     role = Varchar(length=10, default=Role.employee.value, choices=Role)
-    team = ForeignKey(references=Team, null=True)
-    site = ForeignKey(references=Site, null=True)
+    team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
+    site = ForeignKey(references=Site, null=True, on_delete=OnDelete.set_null)
     language = Varchar(length=5, default="en")
     active = Boolean(default=True, index=True)
+    # The WebAuthn user handle: 32 random bytes, never the email, so passkeys reveal
+    # nothing. Random enough to be unique without a constraint SQLite can't add later.
+    webauthn_user_id = Varchar(length=64, null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    deactivated_at = Timestamptz(null=True, default=None)
 
-    @property
-    def first_name(self) -> str:
-        return self.name.split()[0] if self.name else ""
+
+class Passkey(Table):
+    """A WebAuthn credential a member signs in with."""
+
+    id = Serial(primary_key=True)
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    credential_id = Varchar(length=1400, unique=True)  # base64url
+    public_key = Bytea()
+    sign_count = Integer(default=0)
+    transports = Varchar(length=200, default="")
+    backed_up = Boolean(default=False)
+    device_type = Varchar(length=20, default="single_device")
+    aaguid = Varchar(length=36, default="")
+    name = Varchar(length=60)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table):
+    """A single-use enrolment link: the first one for a new member, or one for recovery."""
+
+    id = Serial(primary_key=True)
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    purpose = Varchar(length=10, default="invite")  # invite | recovery
+    created_by = ForeignKey(
+        references=Member,
+        null=True,
+        on_delete=OnDelete.set_null,
+    )
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    emailed_at = Timestamptz(null=True, default=None)
+    email_error = Varchar(length=200, default="")
+
+
+class Session(Table, tablename="member_session"):
+    """A signed-in device. The cookie holds a random token; only its hash is stored."""
+
+    id = Serial(primary_key=True)
+
+    token_hash = Varchar(length=64, unique=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    # Until when a sensitive action needs no new passkey confirmation.
+    fresh_until = Timestamptz(null=True, default=None)
+    user_agent = Varchar(length=200, default="")
+
+
+class Ceremony(Table):
+    """A WebAuthn challenge: random, single-use, short-lived, tied to one ceremony."""
+
+    id = Serial(primary_key=True)
+
+    token = Varchar(length=64, unique=True)
+    challenge = Varchar(length=128)  # base64url
+    purpose = Varchar(length=12)  # signin | enrol | add | confirm
+    member = ForeignKey(references=Member, null=True, on_delete=OnDelete.cascade)
+    invitation = ForeignKey(references=Invitation, null=True, on_delete=OnDelete.cascade)
+    expires_at = Timestamptz()
+
+
+class AuditEvent(Table):
+    """Who did what to whom: sign-ins, failed ceremonies, passkeys, invitations, roles."""
+
+    id = Serial(primary_key=True)
+
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    action = Varchar(length=40, index=True)
+    actor = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    subject = ForeignKey(
+        references=Member,
+        null=True,
+        on_delete=OnDelete.set_null,
+    )
+    detail = Text(default="")
+    client = Varchar(length=64, default="")

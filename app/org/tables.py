@@ -1,10 +1,12 @@
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import Boolean, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
 class Organisation(Table):
     """The one organisation an installation of Relay serves, and its settings."""
+
+    id = Serial(primary_key=True)
 
     name = Varchar(length=120)
     default_language = Varchar(length=5, default="en")
@@ -15,12 +17,16 @@ class Organisation(Table):
 class Team(Table):
     """A group of members (Sales, Engineering…) that content and campaigns can target."""
 
+    id = Serial(primary_key=True)
+
     name = Varchar(length=80, unique=True)
     active = Boolean(default=True)
 
 
 class Site(Table):
     """A place members work from (Paris, Lyon, Remote…), also a target for content."""
+
+    id = Serial(primary_key=True)
 
     name = Varchar(length=80, unique=True)
     active = Boolean(default=True)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, PathParameter
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
 from app import db
+from app.accounts.guards import anyone, signed_in
+from app.accounts.tables import Member
 from app.org.service import organisation_name
 from app.web import i18n
 from app.web.assets import IMMUTABLE, Assets
@@ -33,20 +34,20 @@ def assets_of(request: Request[Any, Any, Any]) -> Assets:
     return request.app.state.assets
 
 
-@get("/", name="feed")
+@get("/", name="feed", guards=[signed_in])
 async def feed(request: Request[Any, Any, Any]) -> Any:
     return render(request, "shell/feed.html", tab="feed", org_name=await organisation_name())
 
 
-@get("/me", name="me")
+@get("/me", name="me", guards=[signed_in])
 async def me(request: Request[Any, Any, Any]) -> Any:
     return render(request, "shell/me.html", tab="me", org_name=await organisation_name())
 
 
-@post("/me/language", name="set_language")
+@post("/me/language", name="set_language", guards=[signed_in])
 async def set_language(
     request: Request[Any, Any, Any],
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Any:
     language = data.get("language", "")
     if language not in i18n.LANGUAGES:
@@ -59,6 +60,8 @@ async def set_language(
             org_name=await organisation_name(),
             language_error=_("Choose one of the languages in the list."),
         )
+    member: Member = request.scope["state"]["member"]
+    await Member.update({Member.language: language}).where(Member.id == member.id)
     response: Response[Any]
     if request.headers.get("hx-request") == "true":
         # A redirect inside htmx's XHR would be followed and swapped into the form:
@@ -79,12 +82,12 @@ async def set_language(
     return response
 
 
-@get("/offline", name="offline")
+@get("/offline", name="offline", guards=[anyone])
 async def offline(request: Request[Any, Any, Any]) -> Any:
     return render(request, "shell/offline.html", tab=None, org_name=await organisation_name())
 
 
-@get("/manifest.webmanifest", name="manifest")
+@get("/manifest.webmanifest", name="manifest", guards=[anyone])
 async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
     assets = assets_of(request)
     name = await organisation_name()
@@ -129,7 +132,7 @@ async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-@get("/sw.js", name="service_worker")
+@get("/sw.js", name="service_worker", guards=[anyone])
 async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
     assets = assets_of(request)
     source = assets.by_name["sw.js"].body.decode()
@@ -143,10 +146,8 @@ async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-@get("/static/{path:path}", name="static", include_in_schema=False)
-async def static(
-    request: Request[Any, Any, Any], path: Annotated[str, PathParameter()]
-) -> Response[bytes]:
+@get("/static/{path:path}", name="static", guards=[anyone], include_in_schema=False)
+async def static(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
     found = assets_of(request).find(path)
     if found is None or found[0].name == "sw.js":
         raise NotFoundException()
@@ -159,7 +160,7 @@ async def static(
     return Response(body, media_type=asset.media_type, headers=headers)
 
 
-@get("/healthz", name="health", cache=False)
+@get("/healthz", name="health", guards=[anyone], cache=False)
 async def health() -> Response[dict[str, str]]:
     try:
         await db.ping()
@@ -168,7 +169,7 @@ async def health() -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "postgresql" if db.is_postgres() else "sqlite"})
 
 
-@get("/ping", name="ping", media_type="text/plain")
+@get("/ping", name="ping", guards=[anyone], media_type="text/plain")
 async def ping() -> str:
     """No database, no template: the server's ceiling, for benchmarks and load balancers."""
     return "pong"

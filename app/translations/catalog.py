@@ -26,7 +26,7 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}
 METHOD_MAP = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {
     "templates/**.html": {
-        "extensions": "jinja2.ext.i18n",
+        "extensions": "jinja2.ext.i18n,jinja2.ext.do",
         "trim_blocks": "True",
         "lstrip_blocks": "True",
     }
@@ -73,10 +73,10 @@ def missing(language: str) -> list[str]:
 
 
 def update(fill: dict[str, str]) -> None:
-    template = extract()
     for language in ("en", "fr"):
         catalog = load(language)
-        catalog.update(template, no_fuzzy_matching=True)
+        # A fresh template each time: update() may share message objects with it.
+        catalog.update(extract(), no_fuzzy_matching=True)
         for message in catalog:
             if not message.id:
                 continue

@@ -95,3 +95,16 @@ def locale_middleware(app):
             current_language.reset(token)
 
     return wrapped
+
+
+class in_language:
+    """Translate in another language for a while: a mail in its recipient's language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+    def __enter__(self) -> None:
+        self.token = current_language.set(self.language)
+
+    def __exit__(self, *exc: object) -> None:
+        current_language.reset(self.token)

@@ -57,7 +57,8 @@ def render_html(
 ) -> str:
     env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
     template = env.get_template(template_name)
-    context = {"request": request, **context}
+    state = request.scope.get("state", {})
+    context = {"request": request, "member": state.get("member"), **context}
     if block is None:
         return template.render(context)
     return render_block(env, template, block, context)

@@ -1,0 +1,67 @@
+"""The audit trail: sign-ins, failed ceremonies, passkeys, invitations, roles, leavers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.accounts.tables import AuditEvent
+from app.web.i18n import lazy
+
+ACTIONS = {
+    "signin": lazy("Signed in"),
+    "signin_failed": lazy("Sign-in refused"),
+    "enrol_failed": lazy("Enrolment refused"),
+    "passkey_added": lazy("Passkey added"),
+    "passkey_renamed": lazy("Passkey renamed"),
+    "passkey_removed": lazy("Passkey removed"),
+    "signout": lazy("Signed out"),
+    "signout_everywhere": lazy("Signed out on every device"),
+    "invited": lazy("Invited"),
+    "invitation_resent": lazy("Enrolment link sent again"),
+    "invitation_revoked": lazy("Enrolment link revoked"),
+    "recovery_link": lazy("Recovery link issued"),
+    "role_changed": lazy("Role changed"),
+    "deactivated": lazy("Deactivated"),
+    "reactivated": lazy("Reactivated"),
+    "imported": lazy("People imported"),
+}
+
+
+async def record(
+    action: str,
+    *,
+    actor: int | None = None,
+    subject: int | None = None,
+    client: str = "",
+    **detail: Any,
+) -> None:
+    assert action in ACTIONS, action
+    await AuditEvent.insert(
+        AuditEvent(
+            action=action,
+            actor=actor,
+            subject=subject,
+            client=client[:64],
+            detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+        )
+    ).run()
+
+
+async def recent(limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+    query = AuditEvent.select(
+        AuditEvent.id,
+        AuditEvent.at,
+        AuditEvent.action,
+        AuditEvent.detail,
+        AuditEvent.client,
+        AuditEvent.actor.name.as_alias("actor_name"),
+        AuditEvent.subject.name.as_alias("subject_name"),
+        AuditEvent.subject.id.as_alias("subject_id"),
+    ).order_by(AuditEvent.id, ascending=False)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    rows = await query.limit(limit)
+    for row in rows:
+        row["detail"] = json.loads(row["detail"]) if row["detail"] else {}
+    return rows

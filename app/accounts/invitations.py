@@ -1,0 +1,354 @@
+"""Inviting people: one by one or by CSV, single-use enrolment links, resend and revoke."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.accounts import audit
+from app.accounts.tables import Invitation, Member, Passkey, Role
+from app.accounts.tokens import hash_token, new_token
+from app.clock import now
+from app.db import write_transaction
+from app.mail import MailNotConfigured, send_mail
+from app.org.tables import Site, Team
+from app.settings import Settings
+from app.web.i18n import LANGUAGES, _, in_language
+
+log = logging.getLogger(__name__)
+
+INVITATION_LIFETIME = timedelta(days=int(os.environ.get("RELAY_INVITATION_DAYS", "7")))
+EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
+MAX_CSV_BYTES = 1_000_000
+MAX_CSV_ROWS = 5_000
+CSV_COLUMNS = ["email", "name", "role", "team", "site", "language"]
+
+
+@dataclass
+class Person:
+    email: str
+    name: str
+    role: str
+    team: int | None
+    site: int | None
+    language: str
+
+
+@dataclass
+class Checked:
+    """A person's details as typed, and what is wrong with them, field by field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    person: Person | None = None
+
+
+async def teams_and_sites() -> tuple[dict[str, int], dict[str, int]]:
+    teams = {r["name"]: r["id"] for r in await Team.select(Team.id, Team.name).order_by(Team.name)}
+    sites = {r["name"]: r["id"] for r in await Site.select(Site.id, Site.name).order_by(Site.name)}
+    return teams, sites
+
+
+def check_person(
+    values: dict[str, str],
+    teams: dict[str, int],
+    sites: dict[str, int],
+    taken_emails: set[str],
+) -> Checked:
+    """Validate one person; ``team`` and ``site`` are given by name, as a CSV has them."""
+    values = {k: (values.get(k) or "").strip() for k in CSV_COLUMNS}
+    checked = Checked(values)
+    email = values["email"].lower()
+    values["email"] = email
+    if not email:
+        checked.errors["email"] = _("Enter an email address.")
+    elif len(email) > 254 or not EMAIL_RE.match(email):
+        checked.errors["email"] = _("Enter a valid email address, like name@company.com.")
+    elif email in taken_emails:
+        checked.errors["email"] = _("Someone with this email address is already in Relay.")
+    if not values["name"]:
+        checked.errors["name"] = _("Enter the person's name.")
+    elif len(values["name"]) > 120:
+        checked.errors["name"] = _("Keep the name under 120 characters.")
+    role = values["role"].lower() or Role.employee.value
+    if role not in {r.value for r in Role}:
+        checked.errors["role"] = _("Choose a role: employee, editor or admin.")
+    if values["team"] and values["team"] not in teams:
+        checked.errors["team"] = _("There is no team with this name.")
+    if values["site"] and values["site"] not in sites:
+        checked.errors["site"] = _("There is no site with this name.")
+    language = values["language"].lower() or "en"
+    if language not in LANGUAGES:
+        checked.errors["language"] = _("Choose a language: en or fr.")
+    if not checked.errors:
+        checked.person = Person(
+            email=email,
+            name=values["name"],
+            role=role,
+            team=teams.get(values["team"]) if values["team"] else None,
+            site=sites.get(values["site"]) if values["site"] else None,
+            language=language,
+        )
+    return checked
+
+
+async def taken_emails() -> set[str]:
+    return {r["email"].lower() for r in await Member.select(Member.email)}
+
+
+async def _new_invitation(member_id: int, by: int | None, purpose: str) -> tuple[str, datetime]:
+    """Revoke the member's open links, then make a new one; returns (token, expiry)."""
+    moment = now()
+    await Invitation.update({Invitation.revoked_at: moment}).where(
+        (Invitation.member == member_id)
+        & Invitation.used_at.is_null()
+        & Invitation.revoked_at.is_null()
+    )
+    token, token_hash = new_token()
+    expires_at = moment + INVITATION_LIFETIME
+    await Invitation.insert(
+        Invitation(
+            member=member_id,
+            token_hash=token_hash,
+            purpose=purpose,
+            created_by=by,
+            created_at=moment,
+            expires_at=expires_at,
+        )
+    ).run()
+    return token, expires_at
+
+
+@dataclass
+class Invited:
+    member_id: int
+    token: str
+    expires_at: datetime
+
+
+async def invite(person: Person, by: int | None, client: str = "") -> Invited:
+    async with write_transaction():
+        if await Member.exists().where(Member.email == person.email):
+            raise ValueError("email taken")
+        rows = await Member.insert(
+            Member(
+                email=person.email,
+                name=person.name,
+                role=person.role,
+                team=person.team,
+                site=person.site,
+                language=person.language,
+            )
+        ).returning(Member._meta.primary_key)
+        member_id = int(rows[0]["id"])
+        token, expires_at = await _new_invitation(member_id, by, "invite")
+        await audit.record("invited", actor=by, subject=member_id, client=client, role=person.role)
+    return Invited(member_id, token, expires_at)
+
+
+async def import_people(people: list[Person], by: int | None, client: str = "") -> list[Invited]:
+    """All or nothing: every person is invited, or none is."""
+    invited = []
+    async with write_transaction():
+        taken = await taken_emails()
+        if any(p.email in taken for p in people):
+            raise ValueError("email taken")
+        for person in people:
+            rows = await Member.insert(
+                Member(
+                    email=person.email,
+                    name=person.name,
+                    role=person.role,
+                    team=person.team,
+                    site=person.site,
+                    language=person.language,
+                )
+            ).returning(Member._meta.primary_key)
+            member_id = int(rows[0]["id"])
+            token, expires_at = await _new_invitation(member_id, by, "invite")
+            invited.append(Invited(member_id, token, expires_at))
+        await audit.record("imported", actor=by, client=client, count=len(people))
+    return invited
+
+
+async def issue_link(
+    member_id: int, by: int | None, revoke_passkeys: bool = False, client: str = ""
+) -> Invited:
+    """A new enrolment link: resent invitation, or recovery for someone who lost a phone."""
+    async with write_transaction():
+        has_passkey = await Passkey.exists().where(Passkey.member == member_id)
+        purpose = "recovery" if has_passkey else "invite"
+        if revoke_passkeys:
+            await Passkey.delete().where(Passkey.member == member_id)
+            from app.accounts.sessions import end_all_sessions
+
+            await end_all_sessions(member_id)
+        token, expires_at = await _new_invitation(member_id, by, purpose)
+        await audit.record(
+            "recovery_link" if purpose == "recovery" else "invitation_resent",
+            actor=by,
+            subject=member_id,
+            client=client,
+            revoked_passkeys=revoke_passkeys,
+        )
+    return Invited(member_id, token, expires_at)
+
+
+async def revoke(invitation_id: int, by: int | None, client: str = "") -> int | None:
+    async with write_transaction():
+        row = (
+            await Invitation.select(Invitation.member)
+            .where(
+                (Invitation.id == invitation_id)
+                & Invitation.used_at.is_null()
+                & Invitation.revoked_at.is_null()
+            )
+            .first()
+        )
+        if row is None:
+            return None
+        await Invitation.update({Invitation.revoked_at: now()}).where(
+            Invitation.id == invitation_id
+        )
+        await audit.record("invitation_revoked", actor=by, subject=row["member"], client=client)
+        return int(row["member"])
+
+
+async def open_invitation(token: str) -> tuple[dict[str, Any], Member] | None:
+    """The usable invitation behind a link: not used, revoked or expired, member active."""
+    if not token or len(token) > 100:
+        return None
+    invitation = (
+        await Invitation.select(*Invitation.all_columns())
+        .where(Invitation.token_hash == hash_token(token))
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation["used_at"] is not None
+        or invitation["revoked_at"] is not None
+        or invitation["expires_at"] <= now()
+    ):
+        return None
+    member = await Member.objects().where(Member.id == invitation["member"]).first()
+    if member is None or not member.active:
+        return None
+    return invitation, member
+
+
+def enrolment_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_url}/enrol/{token}"
+
+
+async def mail_invitation(
+    settings: Settings, member_id: int, token: str, expires_at: datetime, org_name: str
+) -> str | None:
+    """Email the link when SMTP is configured; returns an error sentence, or None."""
+    member = (
+        await Member.select(Member.email, Member.name, Member.language)
+        .where(Member.id == member_id)
+        .first()
+    )
+    if member is None or not settings.smtp_url:
+        return None
+    with in_language(member["language"]):
+        subject = _("{org} invites you to Relay").format(org=org_name)
+        text = _(
+            "Hello {name},\n\n"
+            "{org} uses Relay to share its news and job offers, and to thank the people who "
+            "help it hire.\n\n"
+            "Open this link on your phone to create your passkey (no password needed):\n"
+            "{link}\n\n"
+            "The link works once and expires on {date}.\n"
+        ).format(
+            name=member["name"],
+            org=org_name,
+            link=enrolment_url(settings, token),
+            date=expires_at.strftime("%Y-%m-%d"),
+        )
+    error = None
+    try:
+        await send_mail(settings, member["email"], subject, text)
+    except MailNotConfigured:
+        return None
+    except Exception as exc:  # any SMTP failure is reported to the admin, not raised
+        log.warning("Invitation mail to member %s failed: %s", member_id, exc)
+        error = _("The email could not be sent: hand over the link or the QR code instead.")
+    await Invitation.update(
+        {
+            Invitation.emailed_at: now() if error is None else None,
+            Invitation.email_error: error or "",
+        }
+    ).where(Invitation.token_hash == hash_token(token))
+    return error
+
+
+def parse_people_csv(
+    content: bytes, teams: dict[str, int], sites: dict[str, int], taken: set[str]
+) -> tuple[list[Checked], str | None]:
+    """Every row checked, with a file-level error when the file itself is unusable."""
+    if len(content) > MAX_CSV_BYTES:
+        return [], _("The file is too large: at most 1 MB.")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], _("The file must be a CSV saved as UTF-8.")
+    lines = text.splitlines()
+    if not lines:
+        return [], _("The file is empty.")
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    headers = [h.strip().lower() for h in reader.fieldnames or []]
+    if "email" not in headers or "name" not in headers:
+        return [], _("The first line must name the columns, at least: email, name.")
+    reader.fieldnames = headers
+    rows: list[Checked] = []
+    seen: set[str] = set()
+    for values in reader:
+        if len(rows) >= MAX_CSV_ROWS:
+            return [], _("The file has too many rows: at most 5,000.")
+        if not any((v or "").strip() for v in values.values() if isinstance(v, str)):
+            continue
+        checked = check_person(
+            {k: v for k, v in values.items() if isinstance(k, str)}, teams, sites, taken
+        )
+        if checked.values["email"] in seen and "email" not in checked.errors:
+            checked.errors["email"] = _("This email address appears twice in the file.")
+            checked.person = None
+        seen.add(checked.values["email"])
+        rows.append(checked)
+    if not rows:
+        return [], _("The file has no one in it.")
+    return rows, None
+
+
+async def enrolment_for_admin(email: str, name: str) -> Invited:
+    """The first admin (or the demo admin): created if missing, then given a fresh link."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise ValueError(_("Enter a valid email address, like name@company.com."))
+    async with write_transaction():
+        row = await Member.select(Member.id).where(Member.email == email).first()
+        if row is None:
+            rows = await Member.insert(
+                Member(email=email, name=name or email.split("@")[0], role=Role.admin.value)
+            ).returning(Member._meta.primary_key)
+            member_id = int(rows[0]["id"])
+        else:
+            member_id = int(row["id"])
+            await Member.update({Member.role: Role.admin.value, Member.active: True}).where(
+                Member.id == member_id
+            )
+        token, expires_at = await _new_invitation(member_id, None, "invite")
+        await audit.record("invited", subject=member_id, role=Role.admin.value, via="command line")
+    return Invited(member_id, token, expires_at)
+
+
+async def has_passkey(email: str) -> bool:
+    return await Passkey.exists().where(Passkey.member.email == email.lower())

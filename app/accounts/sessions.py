@@ -1,0 +1,118 @@
+"""Signed-in devices: one session per sign-in, idle and absolute lifetimes, sign-out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.accounts.tables import Member, Session
+from app.accounts.tokens import hash_token, new_token
+from app.clock import now
+
+# An installed phone app should not ask for a passkey every morning: a session lives for
+# 30 days of idleness and 180 days at most, both configurable.
+IDLE_LIFETIME = timedelta(days=int(os.environ.get("RELAY_SESSION_IDLE_DAYS", "30")))
+ABSOLUTE_LIFETIME = timedelta(days=int(os.environ.get("RELAY_SESSION_MAX_DAYS", "180")))
+FRESH_FOR = timedelta(minutes=5)
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def cookie_name(https: bool) -> str:
+    return "__Host-relay_session" if https else "relay_session"
+
+
+@dataclass
+class CurrentSession:
+    id: int
+    member: Member
+    fresh: bool
+
+
+async def create_session(member_id: int, user_agent: str = "", fresh: bool = True) -> str:
+    """Start a session for a member who just proved who they are; returns the cookie value."""
+    token, token_hash = new_token()
+    moment = now()
+    await Session.insert(
+        Session(
+            token_hash=token_hash,
+            member=member_id,
+            created_at=moment,
+            last_seen_at=moment,
+            expires_at=moment + ABSOLUTE_LIFETIME,
+            fresh_until=moment + FRESH_FOR if fresh else None,
+            user_agent=user_agent[:200],
+        )
+    ).run()
+    return token
+
+
+async def load_session(token: str) -> CurrentSession | None:
+    """The live session behind a cookie, with its active member; None when it has ended."""
+    session = (
+        await Session.objects(Session.member).where(Session.token_hash == hash_token(token)).first()
+    )
+    if session is None:
+        return None
+    moment = now()
+    member: Member = session.member
+    if (
+        session.expires_at <= moment
+        or moment - session.last_seen_at > IDLE_LIFETIME
+        or not member.active
+    ):
+        await Session.delete().where(Session.id == session.id)
+        return None
+    if moment - session.last_seen_at > TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: moment}).where(Session.id == session.id)
+    fresh = session.fresh_until is not None and session.fresh_until > moment
+    return CurrentSession(id=session.id, member=member, fresh=fresh)
+
+
+async def mark_fresh(session_id: int) -> None:
+    await Session.update({Session.fresh_until: now() + FRESH_FOR}).where(Session.id == session_id)
+
+
+async def end_session(session_id: int) -> None:
+    await Session.delete().where(Session.id == session_id)
+
+
+async def end_all_sessions(member_id: int) -> int:
+    ended = await Session.delete().where(Session.member == member_id).returning(Session.id)
+    return len(ended)
+
+
+def session_middleware(https: bool):
+    """Puts the signed-in member (or None) in ``scope["state"]`` for guards and pages."""
+    name = cookie_name(https).encode()
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                state: dict[str, Any] = scope.setdefault("state", {})
+                state["member"] = None
+                state["session"] = None
+                token = _cookie(scope, name)
+                if token:
+                    current = await load_session(token)
+                    if current is not None:
+                        state["member"] = current.member
+                        state["session"] = current
+            await app(scope, receive, send)
+
+        return wrapped
+
+    return middleware
+
+
+def _cookie(scope: Scope, name: bytes) -> str | None:
+    for header, value in scope.get("headers", []):
+        if header == b"cookie":
+            for part in value.split(b";"):
+                key, _sep, val = part.strip().partition(b"=")
+                if key == name and val:
+                    return val.decode("latin-1")
+    return None
