@@ -73,15 +73,16 @@ async def write_transaction() -> AsyncIterator[Any]:
             yield txn
 
 
-async def open_pool() -> None:
+async def open_pool(size: int = 10) -> None:
+    """A pool of PostgreSQL connections for this process (none with size 0)."""
     engine = current_engine()
-    if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=10)
+    if isinstance(engine, PostgresEngine) and size > 0:
+        await engine.start_connection_pool(min_size=1, max_size=size)
 
 
 async def close_pool() -> None:
     engine = current_engine()
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
 

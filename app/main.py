@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES],
-        on_startup=[db.open_pool],
+        on_startup=[lambda: db.open_pool(settings.database_pool_size)],
         on_shutdown=[db.close_pool],
         template_config=template_config(settings.root / "templates", assets),
         csrf_config=CSRFConfig(

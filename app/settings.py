@@ -29,6 +29,7 @@ class Settings:
     redis_url: str | None = None
     port: int = 8000
     smtp_url: str | None = None
+    database_pool_size: int = 10
     mail_from: str = "Relay <relay@localhost>"
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
@@ -85,6 +86,12 @@ class Settings:
         if len(secret_key) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 characters long.")
 
+        pool_text = env.get("DATABASE_POOL_SIZE", "10")
+        if not pool_text.isdigit() or int(pool_text) > 1000:
+            raise SettingsError(
+                f"DATABASE_POOL_SIZE must be a number from 0 (no pool) to 1000, not {pool_text!r}."
+            )
+
         smtp_url = env.get("SMTP_URL") or None
         if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps"}:
             raise SettingsError(f"SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}.")
@@ -97,6 +104,7 @@ class Settings:
             redis_url=redis_url,
             port=int(port_text),
             smtp_url=smtp_url,
+            database_pool_size=int(pool_text),
             mail_from=env.get("MAIL_FROM", "Relay <relay@localhost>"),
         )
 

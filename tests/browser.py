@@ -70,8 +70,10 @@ def check_accessibility(page: Page) -> None:
         watch.checked.add(page_key(page.url))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running
+    while it is open, which async tests in other modules must not find."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -30,7 +30,10 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Temp
 
 @pytest.fixture
 def database_url(template_database: TemplateDatabase, tmp_path: Path) -> Iterator[str]:
+    from app import db
+
     url = template_database.fresh(tmp_path)
+    db.use_engine(db.engine_from_url(url))  # for tests that call services directly
     yield url
     template_database.drop(url)
 
@@ -43,11 +46,16 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "PUBLIC_URL": "http://localhost:8000",
         "SECRET_KEY": TEST_SECRET,
+        # See `settings`: no pool for apps served in the test process.
+        "DATABASE_POOL_SIZE": "0",
     }
 
 
 @pytest.fixture
 def settings(env: dict[str, str]) -> Settings:
+    """Settings for an app served in this process. Litestar's test client runs the app in
+    a loop of its own, so no connection pool: a pooled connection belongs to one loop and
+    the test itself reads and writes the database from another. Live servers keep a pool."""
     return Settings.from_env(env)
 
 
@@ -102,7 +110,12 @@ class LiveServer:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
-        self.env = {**env, "PUBLIC_URL": self.url, "PORT": str(self.port)}
+        self.env = {
+            **env,
+            "PUBLIC_URL": self.url,
+            "PORT": str(self.port),
+            "DATABASE_POOL_SIZE": "4",
+        }
         self.log_path = log
         self.log = log.open("w")
         self.process = subprocess.Popen(
@@ -145,3 +158,17 @@ def live_server(env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
 
 
 pytest_plugins = ["tests.browser"]
+
+
+@pytest.fixture
+def member_phone(phone, seed, live_server):  # type: ignore[no-untyped-def]
+    """The phone, signed in as an employee (made by the real session code)."""
+    from tests.factories import make_member, session_cookie
+
+    async def make():  # type: ignore[no-untyped-def]
+        member = await make_member(name="Sarah Cohen", email="sarah.cohen@example.com")
+        return await session_cookie(member)
+
+    name, value = seed(make)
+    phone.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+    return phone

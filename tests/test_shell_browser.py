@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import check_accessibility, finish_phone, open_phone
+from tests.factories import make_member, session_cookie
 
 pytestmark = pytest.mark.browser
 
 
-def test_an_employee_opens_relay_on_a_phone_and_sees_the_app_shell(phone: Page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def _iphone_member_session() -> tuple[str, str]:
+    member = await make_member(name="Tom Nguyen")
+    return await session_cookie(member)
+
+
+def test_an_employee_opens_relay_on_a_phone_and_sees_the_app_shell(
+    member_phone: Page, tmp_path: Path
+) -> None:
+    phone = member_phone
     phone.goto("/")
     expect(phone).to_have_title("Feed · Relay")
     expect(phone.get_by_role("heading", name="Your feed")).to_be_visible()
@@ -30,16 +40,16 @@ def test_an_employee_opens_relay_on_a_phone_and_sees_the_app_shell(phone: Page, 
 def test_a_french_speaking_phone_gets_relay_in_french(browser: Browser, live_server: Any) -> None:
     page = open_phone(browser, live_server.url, locale="fr-FR")
     try:
-        page.goto("/")
+        page.goto("/signin")
         expect(page.locator("html")).to_have_attribute("lang", "fr")
-        expect(page.get_by_role("heading", name="Rien à partager pour l’instant")).to_be_visible()
-        expect(page.get_by_role("link", name="Moi", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Se connecter avec une clé d’accès")).to_be_visible()
         check_accessibility(page)
     finally:
         finish_phone(page)
 
 
-def test_an_employee_switches_language_on_the_me_page(phone: Page) -> None:
+def test_an_employee_switches_language_on_the_me_page(member_phone: Page) -> None:
+    phone = member_phone
     phone.goto("/me")
     check_accessibility(phone)
     phone.get_by_label("Français").check()
@@ -50,7 +60,8 @@ def test_an_employee_switches_language_on_the_me_page(phone: Page) -> None:
     check_accessibility(phone)
 
 
-def test_tabs_swap_the_page_with_htmx_and_the_back_button_restores_it(phone: Page) -> None:
+def test_tabs_swap_the_page_with_htmx_and_the_back_button_restores_it(member_phone: Page) -> None:
+    phone = member_phone
     phone.goto("/")
     check_accessibility(phone)
     phone.evaluate("() => { window.stillTheSameDocument = true; }")
@@ -73,7 +84,8 @@ def test_tabs_swap_the_page_with_htmx_and_the_back_button_restores_it(phone: Pag
     assert phone.evaluate("() => window.stillTheSameDocument") is True
 
 
-def test_relay_is_installable_and_offers_an_install_button(phone: Page) -> None:
+def test_relay_is_installable_and_offers_an_install_button(member_phone: Page) -> None:
+    phone = member_phone
     phone.goto("/me")
     phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     cdp = phone.context.new_cdp_session(phone)
@@ -104,13 +116,15 @@ def test_relay_is_installable_and_offers_an_install_button(phone: Page) -> None:
 
 
 def test_an_iphone_is_shown_how_to_add_relay_to_the_home_screen(
-    browser: Browser, live_server: Any
+    browser: Browser, live_server: Any, seed: Any
 ) -> None:
     iphone_ua = (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
     )
     page = open_phone(browser, live_server.url, user_agent=iphone_ua)
+    name, value = seed(_iphone_member_session)
+    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
     try:
         page.goto("/me")
         expect(page.get_by_text("Choose “Add to Home Screen”, then “Add”.")).to_be_visible()
@@ -119,7 +133,10 @@ def test_an_iphone_is_shown_how_to_add_relay_to_the_home_screen(
         finish_phone(page)
 
 
-def test_pages_already_seen_work_offline_and_others_show_the_offline_page(phone: Page) -> None:
+def test_pages_already_seen_work_offline_and_others_show_the_offline_page(
+    member_phone: Page,
+) -> None:
+    phone = member_phone
     phone.goto("/")
     phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
     phone.reload()  # now controlled by the service worker, which keeps what it shows

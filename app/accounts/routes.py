@@ -89,14 +89,14 @@ async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -
     )
 
 
-@post("/signin/options", name="signin_options", guards=[anyone])
+@post("/signin/options", status_code=200, name="signin_options", guards=[anyone])
 async def signin_options(request: AnyRequest) -> Response[Json]:
     await limiter_of(request).hit(ratelimit.SIGNIN_PER_CLIENT, client_of(request))
     started = await passkeys.authentication_options(settings_of(request), "signin")
     return Response(started.as_json())
 
 
-@post("/signin/verify", name="signin_verify", guards=[anyone])
+@post("/signin/verify", status_code=200, name="signin_verify", guards=[anyone])
 async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
     client = client_of(request)
     await limiter_of(request).hit(ratelimit.SIGNIN_PER_CLIENT, client)
@@ -123,7 +123,7 @@ async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
     return _signed_in_response(request, token, safe_next(str(data.get("next") or "/")))
 
 
-@post("/signout", name="signout", guards=[signed_in])
+@post("/signout", status_code=200, name="signout", guards=[signed_in])
 async def signout(request: AnyRequest) -> Redirect:
     session = _session(request)
     await end_session(session.id)
@@ -163,7 +163,7 @@ async def enrol_page(request: AnyRequest, token: FromPath[str]) -> Any:
     )
 
 
-@post("/enrol/{token:str}/options", name="enrol_options", guards=[anyone])
+@post("/enrol/{token:str}/options", status_code=200, name="enrol_options", guards=[anyone])
 async def enrol_options(request: AnyRequest, token: FromPath[str]) -> Response[Json]:
     await limiter_of(request).hit(ratelimit.ENROL_PER_CLIENT, client_of(request))
     await limiter_of(request).hit(ratelimit.ENROL_PER_LINK, token[:100])
@@ -179,7 +179,7 @@ async def enrol_options(request: AnyRequest, token: FromPath[str]) -> Response[J
     return Response(started.as_json())
 
 
-@post("/enrol/{token:str}/verify", name="enrol_verify", guards=[anyone])
+@post("/enrol/{token:str}/verify", status_code=200, name="enrol_verify", guards=[anyone])
 async def enrol_verify(request: AnyRequest, token: FromPath[str], data: JsonBody) -> Response[Json]:
     client = client_of(request)
     await limiter_of(request).hit(ratelimit.ENROL_PER_CLIENT, client)
@@ -261,7 +261,7 @@ async def security_page(request: AnyRequest) -> Response[str]:
     return await _security_page(request)
 
 
-@post("/me/confirm/options", name="confirm_options", guards=[signed_in])
+@post("/me/confirm/options", status_code=200, name="confirm_options", guards=[signed_in])
 async def confirm_options(request: AnyRequest) -> Response[Json]:
     await limiter_of(request).hit(ratelimit.SIGNIN_PER_CLIENT, client_of(request))
     started = await passkeys.authentication_options(
@@ -270,7 +270,7 @@ async def confirm_options(request: AnyRequest) -> Response[Json]:
     return Response(started.as_json())
 
 
-@post("/me/confirm/verify", name="confirm_verify", guards=[signed_in])
+@post("/me/confirm/verify", status_code=200, name="confirm_verify", guards=[signed_in])
 async def confirm_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
     session = _session(request)
     credential = data.get("credential")
@@ -297,7 +297,7 @@ async def confirm_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
 NEEDS_CONFIRMATION = 428
 
 
-@post("/me/passkeys/options", name="passkey_add_options", guards=[signed_in])
+@post("/me/passkeys/options", status_code=200, name="passkey_add_options", guards=[signed_in])
 async def add_passkey_options(request: AnyRequest) -> Response[Json]:
     if not _session(request).fresh:
         return Response(
@@ -308,7 +308,7 @@ async def add_passkey_options(request: AnyRequest) -> Response[Json]:
     return Response(started.as_json())
 
 
-@post("/me/passkeys/verify", name="passkey_add_verify", guards=[signed_in])
+@post("/me/passkeys/verify", status_code=200, name="passkey_add_verify", guards=[signed_in])
 async def add_passkey_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
     session = _session(request)
     if not session.fresh:
@@ -352,7 +352,12 @@ async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
     return row
 
 
-@post("/me/passkeys/{passkey_id:int}/rename", name="passkey_rename", guards=[signed_in])
+@post(
+    "/me/passkeys/{passkey_id:int}/rename",
+    status_code=200,
+    name="passkey_rename",
+    guards=[signed_in],
+)
 async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: Form) -> Any:
     member = _member(request)
     await _own_passkey(member, passkey_id)
@@ -377,7 +382,12 @@ async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: F
     return Redirect("/me/security", status_code=303)
 
 
-@post("/me/passkeys/{passkey_id:int}/delete", name="passkey_remove", guards=[signed_in])
+@post(
+    "/me/passkeys/{passkey_id:int}/delete",
+    status_code=200,
+    name="passkey_remove",
+    guards=[signed_in],
+)
 async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
     member = _member(request)
     await _own_passkey(member, passkey_id)
@@ -401,7 +411,7 @@ async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
     return Redirect("/me/security", status_code=303)
 
 
-@post("/me/signout-everywhere", name="signout_everywhere", guards=[signed_in])
+@post("/me/signout-everywhere", status_code=200, name="signout_everywhere", guards=[signed_in])
 async def signout_everywhere(request: AnyRequest) -> Redirect:
     member = _member(request)
     ended = await end_all_sessions(member.id)
@@ -468,7 +478,7 @@ async def _show_link(
     )
 
 
-@post("/admin/people", name="invite", guards=[admin])
+@post("/admin/people", status_code=200, name="invite", guards=[admin])
 async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
     me = _member(request)
     await limiter_of(request).hit(ratelimit.INVITES_PER_ADMIN, str(me.id))
@@ -507,7 +517,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
     return response
 
 
-@post("/admin/people/import", name="import_people", guards=[admin])
+@post("/admin/people/import", status_code=200, name="import_people", guards=[admin])
 async def import_people(
     request: AnyRequest,
     data: MultipartBody[dict[str, Any]],
@@ -574,7 +584,7 @@ async def person_page(request: AnyRequest, member_id: FromPath[int]) -> Response
     return await _person_page(request, member_id)
 
 
-@post("/admin/people/{member_id:int}/role", name="change_role", guards=[admin])
+@post("/admin/people/{member_id:int}/role", status_code=200, name="change_role", guards=[admin])
 async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
     session = _session(request)
     if not session.fresh:
@@ -593,7 +603,9 @@ async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form)
     return await _person_page(request, member_id, notice=_("Role changed."))
 
 
-@post("/admin/people/{member_id:int}/deactivate", name="deactivate", guards=[admin])
+@post(
+    "/admin/people/{member_id:int}/deactivate", status_code=200, name="deactivate", guards=[admin]
+)
 async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
     try:
         await people.deactivate(member_id, by=_member(request).id, client=client_of(request))
@@ -606,13 +618,15 @@ async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[
     )
 
 
-@post("/admin/people/{member_id:int}/reactivate", name="reactivate", guards=[admin])
+@post(
+    "/admin/people/{member_id:int}/reactivate", status_code=200, name="reactivate", guards=[admin]
+)
 async def reactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
     await people.reactivate(member_id, by=_member(request).id, client=client_of(request))
     return await _person_page(request, member_id, notice=_("Reactivated."))
 
 
-@post("/admin/people/{member_id:int}/link", name="new_link", guards=[admin])
+@post("/admin/people/{member_id:int}/link", status_code=200, name="new_link", guards=[admin])
 async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
     me = _member(request)
     person = await people.person(member_id)
@@ -641,7 +655,12 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
     return await _show_link(request, invited, _("New enrolment link created."), mail_error)
 
 
-@post("/admin/invitations/{invitation_id:int}/revoke", name="revoke_invitation", guards=[admin])
+@post(
+    "/admin/invitations/{invitation_id:int}/revoke",
+    status_code=200,
+    name="revoke_invitation",
+    guards=[admin],
+)
 async def revoke_invitation(request: AnyRequest, invitation_id: FromPath[int]) -> Response[str]:
     member_id = await invitations.revoke(
         invitation_id, by=_member(request).id, client=client_of(request)

@@ -44,7 +44,7 @@ async def me(request: Request[Any, Any, Any]) -> Any:
     return render(request, "shell/me.html", tab="me", org_name=await organisation_name())
 
 
-@post("/me/language", name="set_language", guards=[signed_in])
+@post("/me/language", status_code=200, name="set_language", guards=[signed_in])
 async def set_language(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[dict[str, str]],
