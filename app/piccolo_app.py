@@ -5,11 +5,12 @@ from piccolo.conf.apps import AppConfig
 from app.accounts.tables import Member
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
+from push.tables import PushDelivery, PushSubscription
 
 APP_CONFIG = AppConfig(
     app_name="relay",
     migrations_folder_path=str(ROOT / "piccolo_migrations"),
-    table_classes=[Organisation, Team, Site, Member],
+    table_classes=[Organisation, Team, Site, Member, PushSubscription, PushDelivery],
     migration_dependencies=[],
     commands=[],
 )
