@@ -18,13 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from app.settings import Settings, SettingsError
 
@@ -126,31 +122,6 @@ def sign_token(key: ec.EllipticCurvePrivateKey, claims: dict[str, str | int]) ->
     signing_input = f"{header}.{body}".encode("ascii")
     r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
     return f"{header}.{body}.{b64url_encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
-
-
-def verify_token(token: str, public_key: bytes) -> dict[str, str | int]:
-    """The claims of an ES256 token signed by ``public_key``; raises ValueError otherwise.
-
-    Relay does not need this to send; it is the push service's side, kept beside the signer
-    so that tests and the benchmark check tokens the way a push service does.
-    """
-    header_b64, body_b64, signature_b64 = token.split(".")
-    header = json.loads(b64url_decode(header_b64))
-    if header.get("alg") != "ES256":
-        raise ValueError("the token is not ES256")
-    signature = b64url_decode(signature_b64)
-    if len(signature) != 64:
-        raise ValueError("an ES256 signature is 64 bytes")
-    der = encode_dss_signature(
-        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-    )
-    verifier = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public_key)
-    try:
-        verifier.verify(der, f"{header_b64}.{body_b64}".encode(), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature as exc:
-        raise ValueError("bad signature") from exc
-    claims: dict[str, str | int] = json.loads(b64url_decode(body_b64))
-    return claims
 
 
 @dataclass

@@ -146,10 +146,8 @@ async def record_results(
         else:
             troubled.append((delivery, result))
     ours = PushDelivery.claimed_by == worker_name
-    released: dict[Column | str, Any] = {
-        PushDelivery.claimed_by: None,
-        PushDelivery.claimed_until: None,
-    }
+    # claimed_by stays: it tells which worker sent the row.
+    released: dict[Column | str, Any] = {PushDelivery.claimed_until: None}
     async with write_transaction():
         for status_code, ids in sent.items():
             await PushDelivery.update(
