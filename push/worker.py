@@ -230,6 +230,10 @@ class PushWorker:
         self.max_attempts = settings.push_max_attempts
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sender = PushSender(VapidSigner.from_settings(settings), concurrency=concurrency)
+        # One database write at a time from this worker: on SQLite, two of our own transactions
+        # competing for the file's lock would make one sleep in SQLite's busy handler (tens of
+        # milliseconds); queueing here costs nothing, and claims and records are short.
+        self._database_turn = asyncio.Lock()
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -256,15 +260,18 @@ class PushWorker:
         self, batch: Sequence[ClaimedDelivery], now: datetime | None = None
     ) -> None:
         results = await self._deliver(batch, now)
-        await record_results(
-            self.name, results, now=now or self.clock(), max_attempts=self.max_attempts
-        )
+        async with self._database_turn:
+            await record_results(
+                self.name, results, now=now or self.clock(), max_attempts=self.max_attempts
+            )
+
+    async def _claim(self, now: datetime) -> list[ClaimedDelivery]:
+        async with self._database_turn:
+            return await claim_due(self.name, now=now, limit=self.batch_size, lease=self.lease)
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim one batch due at ``now``, send it and record the results; returns its size."""
-        batch = await claim_due(
-            self.name, now=now or self.clock(), limit=self.batch_size, lease=self.lease
-        )
+        batch = await self._claim(now or self.clock())
         if batch:
             await self._deliver_and_record(batch, now)
         return len(batch)
@@ -295,9 +302,7 @@ class PushWorker:
                     continue
                 self._wake.clear()
                 try:
-                    batch = await claim_due(
-                        self.name, now=self.clock(), limit=self.batch_size, lease=self.lease
-                    )
+                    batch = await self._claim(self.clock())
                 except Exception:
                     log.exception("Claiming push deliveries failed; trying again shortly")
                     await self._wait_for_work()

@@ -288,7 +288,7 @@ async def test_a_push_service_that_cannot_be_reached_is_tried_again_later(
     await push_worker.drain(now=t0)
     row = await delivery_to(nowhere)
     assert (row["state"], row["attempts"], row["status_code"]) == ("pending", 1, None)
-    assert "ConnectError" in row["error"]
+    assert "ConnectorError" in row["error"]
     assert row["next_attempt_at"] == t0 + timedelta(seconds=30)
 
 
