@@ -57,6 +57,14 @@ async def states() -> dict[str, int]:
     return {row["state"]: int(row["n"]) for row in rows}
 
 
+async def wait_until_all_sent(total: int, within_s: float) -> None:
+    """Watch the outbox (a condition on rows another process writes) until every row is sent."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while (await states()).get("sent", 0) < total:
+        assert asyncio.get_running_loop().time() < deadline, f"not all sent: {await states()}"
+        await asyncio.sleep(0.05)
+
+
 async def wait_for_sink(sink: PushSink, unique_ids: int, within_s: float) -> None:
     await asyncio.to_thread(sink.wait_for, lambda: len(sink.accepted_ids) >= unique_ids, within_s)
 
@@ -88,6 +96,8 @@ async def test_a_worker_killed_mid_campaign_loses_nothing_once_restarted(
     second = WorkerProcess(env, tmp_path / "worker-2.log", *options)
     await second.started()
     await wait_for_sink(push_sink, total, within_s=120)
+    # The rows the first worker sent but never recorded are sent again once its lease ends.
+    await wait_until_all_sent(total, within_s=60)
     assert second.stop() == 0, (tmp_path / "worker-2.log").read_text()
 
     assert push_sink.problems == []
