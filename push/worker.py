@@ -237,6 +237,7 @@ class PushWorker:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def _deliver(
         self, batch: Sequence[ClaimedDelivery], now: datetime | None
@@ -244,14 +245,20 @@ class PushWorker:
         async def one(delivery: ClaimedDelivery) -> tuple[ClaimedDelivery, SendResult]:
             if delivery.target is None:
                 return delivery, SendResult(Outcome.gone, error="unsubscribed")
-            result = await self.sender.send(
-                delivery.target,
-                delivery.payload.encode(),
-                ttl=delivery.ttl,
-                urgency=delivery.urgency,
-                topic=delivery.topic,
-                now=now,
-            )
+            try:
+                result = await self.sender.send(
+                    delivery.target,
+                    delivery.payload.encode(),
+                    ttl=delivery.ttl,
+                    urgency=delivery.urgency,
+                    topic=delivery.topic,
+                    now=now,
+                )
+            except Exception as exc:
+                # Whatever went wrong with this one message, the batch's results must still be
+                # recorded; otherwise its rows would be claimed and sent again and again.
+                log.exception("Sending push delivery %s failed", delivery.id)
+                result = SendResult(Outcome.retry, error=f"{type(exc).__name__}: {exc}"[:300])
             return delivery, result
 
         return list(await asyncio.gather(*(one(delivery) for delivery in batch)))
@@ -284,7 +291,9 @@ class PushWorker:
         return total
 
     def _wake_soon(self) -> None:
-        self._loop.call_soon_threadsafe(self._wake.set)
+        # enqueue() may run on another thread's loop (a sync caller): hand over safely.
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         """Work until :meth:`stop` (or ``request_stop``): claim, send, record, wait for more.
