@@ -145,6 +145,8 @@ class PushSender:
                 connector=aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=60),
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 auto_decompress=False,
+                # Honour HTTPS_PROXY/NO_PROXY: self-hosted servers often reach out via a proxy.
+                trust_env=True,
             )
         return self._session
 
