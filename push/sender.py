@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import http_ece
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from push.vapid import VapidSigner, b64url_decode
+from push.vapid import VapidSigner, b64url_decode, origin_of
 
 # Push services accept at most 4096 bytes of encrypted body. aes128gcm adds a header
 # (16-byte salt, 4-byte record size, 1-byte key id length, 65-byte key id), a 16-byte tag
@@ -137,6 +139,20 @@ class PushSender:
         self.timeout_s = timeout_s
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
+
+    def _proxy_for(self, endpoint: str) -> str | None:
+        """HTTPS_PROXY/NO_PROXY, looked up once per push service rather than per message.
+
+        (aiohttp's ``trust_env`` would do it for every request, and read ~/.netrc each time
+        in a thread: measured, it costs a third of the throughput.)
+        """
+        origin = origin_of(endpoint)
+        if origin not in self._proxies:
+            parts = urlsplit(origin)
+            bypass = bool(proxy_bypass(parts.hostname or ""))
+            self._proxies[origin] = None if bypass else getproxies().get(parts.scheme)
+        return self._proxies[origin]
 
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the event loop that runs it.
@@ -145,8 +161,6 @@ class PushSender:
                 connector=aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=60),
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 auto_decompress=False,
-                # Honour HTTPS_PROXY/NO_PROXY: self-hosted servers often reach out via a proxy.
-                trust_env=True,
             )
         return self._session
 
@@ -177,7 +191,11 @@ class PushSender:
                 return SendResult(Outcome.failed, error=f"cannot encrypt: {exc}"[:300])
             try:
                 async with self._client().post(
-                    target.endpoint, data=body, headers=headers, allow_redirects=False
+                    target.endpoint,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    proxy=self._proxy_for(target.endpoint),
                 ) as response:
                     await response.read()
                     status, retry_after = response.status, response.headers.get("Retry-After")
