@@ -1,4 +1,4 @@
-"""The `relay` command: serve, migrate, demo, create-admin."""
+"""The `relay` command: serve, migrate, demo, create-admin, worker."""
 
 from __future__ import annotations
 
@@ -123,6 +123,35 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand."""
+    import signal
+    from datetime import timedelta
+
+    from push.worker import PushWorker
+
+    async def work() -> None:
+        worker = PushWorker(
+            settings,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            lease=timedelta(seconds=args.lease),
+            poll_interval_s=args.poll_interval,
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.request_stop)
+        print(f"Relay push worker {worker.name} is running.", flush=True)
+        try:
+            await worker.run()
+        finally:
+            await worker.aclose()
+        print(f"Relay push worker {worker.name} stopped.", flush=True)
+
+    _with_database(settings, work)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relay", description="Relay: employee advocacy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     create_admin.add_argument("email")
     create_admin.add_argument("--name", default="")
     create_admin.set_defaults(func=cmd_create_admin)
+
+    worker = sub.add_parser("worker", help="send queued push notifications until stopped")
+    worker.add_argument("--batch-size", type=int, default=100, help="deliveries per claim")
+    worker.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    worker.add_argument(
+        "--lease", type=float, default=120.0, help="seconds a claim lasts if this worker dies"
+    )
+    worker.add_argument(
+        "--poll-interval", type=float, default=1.0, help="seconds between looks at the outbox"
+    )
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

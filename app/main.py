@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -105,11 +106,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.use_engine(db.engine_from_url(settings.database_url))
     assets = Assets(settings.root / "static")
+    on_startup: list[Callable[[], Awaitable[None]]] = [
+        lambda: db.open_pool(settings.database_pool_size)
+    ]
+    on_shutdown: list[Callable[[], Awaitable[None]]] = [db.close_pool]
+    if settings.embedded_worker:
+        # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
+        from push.worker import PushWorker
+
+        push_worker = PushWorker(settings)
+        on_startup.append(push_worker.start)
+        on_shutdown.insert(0, push_worker.stop)
 
     return Litestar(
         route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES],
-        on_startup=[lambda: db.open_pool(settings.database_pool_size)],
-        on_shutdown=[db.close_pool],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
         template_config=template_config(settings.root / "templates", assets),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

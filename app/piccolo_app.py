@@ -5,6 +5,7 @@ from piccolo.conf.apps import AppConfig
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
+from push.tables import PushDelivery, PushSubscription
 
 APP_CONFIG = AppConfig(
     app_name="relay",
@@ -19,6 +20,8 @@ APP_CONFIG = AppConfig(
         Session,
         Ceremony,
         AuditEvent,
+        PushSubscription,
+        PushDelivery,
     ],
     migration_dependencies=[],
     commands=[],

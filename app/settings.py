@@ -16,6 +16,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Push services (Apple's in particular) refuse VAPID subjects on these hosts.
+REFUSED_VAPID_HOSTS = ("localhost",)
+REFUSED_VAPID_SUFFIXES = (".localhost", ".local", ".invalid")
+# A reachable-looking contact for when neither PUBLIC_URL nor MAIL_FROM gives one;
+# operators should set VAPID_SUBJECT to an address they read (README).
+DEFAULT_VAPID_SUBJECT = "mailto:relay-push@example.com"
+
+
 class SettingsError(Exception):
     """A configuration value Relay cannot start with."""
 
@@ -31,6 +39,14 @@ class Settings:
     smtp_url: str | None = None
     database_pool_size: int = 10
     mail_from: str = "Relay <relay@localhost>"
+    # Push: the VAPID private key (base64url P-256 scalar), its public half when the operator
+    # gave one to check against, and the contact push services may write to.
+    vapid_private_key: str = ""
+    vapid_public_key: str | None = None
+    vapid_subject: str = DEFAULT_VAPID_SUBJECT
+    # Whether this app process also drains the push outbox (the embedded default on SQLite).
+    embedded_worker: bool = True
+    push_max_attempts: int = 6
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
 
@@ -96,6 +112,38 @@ class Settings:
         if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps"}:
             raise SettingsError(f"SMTP_URL must start with smtp:// or smtps://, not {smtp_url!r}.")
 
+        vapid_private_key = env.get("VAPID_PRIVATE_KEY") or None
+        vapid_public_key = env.get("VAPID_PUBLIC_KEY") or None
+        if vapid_public_key and not vapid_private_key:
+            raise SettingsError("VAPID_PUBLIC_KEY is set without VAPID_PRIVATE_KEY: set both.")
+        if vapid_private_key:
+            from push.vapid import check_vapid_key_pair
+
+            check_vapid_key_pair(vapid_private_key, vapid_public_key)
+        else:
+            from push.vapid import load_or_create_vapid_key
+
+            vapid_private_key = load_or_create_vapid_key(data_dir / "vapid_private_key")
+
+        mail_from = env.get("MAIL_FROM", "Relay <relay@localhost>")
+        vapid_subject = env.get("VAPID_SUBJECT") or default_vapid_subject(public_url, mail_from)
+        check_vapid_subject(vapid_subject)
+
+        embedded_text = env.get("RELAY_EMBEDDED_WORKER", "").strip().lower()
+        if embedded_text and embedded_text not in BOOLEANS:
+            raise SettingsError(
+                f"RELAY_EMBEDDED_WORKER must be on or off (1/0, true/false), not {embedded_text!r}."
+            )
+        embedded_worker = (
+            BOOLEANS[embedded_text] if embedded_text else database_url.startswith("sqlite:")
+        )
+
+        attempts_text = env.get("PUSH_MAX_ATTEMPTS", "6")
+        if not attempts_text.isdigit() or not 1 <= int(attempts_text) <= 50:
+            raise SettingsError(
+                f"PUSH_MAX_ATTEMPTS must be a number from 1 to 50, not {attempts_text!r}."
+            )
+
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -105,8 +153,53 @@ class Settings:
             port=int(port_text),
             smtp_url=smtp_url,
             database_pool_size=int(pool_text),
-            mail_from=env.get("MAIL_FROM", "Relay <relay@localhost>"),
+            mail_from=mail_from,
+            vapid_private_key=vapid_private_key,
+            vapid_public_key=vapid_public_key,
+            vapid_subject=vapid_subject,
+            embedded_worker=embedded_worker,
+            push_max_attempts=int(attempts_text),
         )
+
+
+BOOLEANS = {"1": True, "true": True, "on": True, "yes": True}
+BOOLEANS |= {"0": False, "false": False, "off": False, "no": False}
+
+
+def vapid_subject_problem(subject: str) -> str | None:
+    """Why push services would refuse this VAPID contact, or None when they accept it."""
+    if subject.startswith("mailto:"):
+        address = subject.removeprefix("mailto:")
+        local, at, host = address.rpartition("@")
+        if not at or not local or not host or "." not in host or " " in address:
+            return "a mailto: address needs a full e-mail address such as mailto:ops@example.com"
+    elif subject.startswith("https://"):
+        host = urlsplit(subject).hostname or ""
+        if not host:
+            return "an https: address needs a host name"
+    else:
+        return "it must start with mailto: or https://"
+    host = host.lower().rstrip(".")
+    if host in REFUSED_VAPID_HOSTS or host.endswith(REFUSED_VAPID_SUFFIXES):
+        return f"push services refuse the host {host!r}"
+    return None
+
+
+def check_vapid_subject(subject: str) -> None:
+    problem = vapid_subject_problem(subject)
+    if problem:
+        raise SettingsError(
+            f"VAPID_SUBJECT {subject!r} cannot be used: {problem}; "
+            "set it to mailto:you@yourcompany.com or your https:// address."
+        )
+
+
+def default_vapid_subject(public_url: str, mail_from: str) -> str:
+    """The public https address, else the sender of mails, else a neutral default."""
+    for candidate in [public_url, f"mailto:{mail_from.rpartition('<')[2].strip(' >')}"]:
+        if candidate.startswith(("https://", "mailto:")) and not vapid_subject_problem(candidate):
+            return candidate
+    return DEFAULT_VAPID_SUBJECT
 
 
 def check_database_url(url: str) -> None:

@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from app.settings import Settings
 from tests.databases import ROOT, TemplateDatabase
+from tests.push_sink import PushSink
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -57,6 +58,26 @@ def settings(env: dict[str, str]) -> Settings:
     a loop of its own, so no connection pool: a pooled connection belongs to one loop and
     the test itself reads and writes the database from another. Live servers keep a pool."""
     return Settings.from_env(env)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[str]:
+    """This test's database, used by Relay's code in the test's own process."""
+    from app import db
+
+    db.use_engine(db.engine_from_url(database_url))
+    await db.open_pool()
+    yield database_url
+    await db.close_pool()
+
+
+@pytest.fixture
+def push_sink(settings: Settings) -> Iterator[PushSink]:
+    """A push service on 127.0.0.1 that verifies and decrypts what Relay sends it."""
+    from push.vapid import application_server_key
+
+    with PushSink(application_server_key(settings), port=free_port()) as sink:
+        yield sink
 
 
 @pytest.fixture

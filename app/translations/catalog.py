@@ -23,7 +23,7 @@ from app.settings import ROOT
 
 HERE = Path(__file__).resolve().parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}
-METHOD_MAP = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+METHOD_MAP = [("app/**.py", "python"), ("push/**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {
     "templates/**.html": {
         "extensions": "jinja2.ext.i18n,jinja2.ext.do",
