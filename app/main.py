@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db.use_engine(db.engine_from_url(settings.database_url))
     assets = Assets(settings.root / "static")
     on_startup: list[Callable[[], Awaitable[None]]] = [
-        lambda: db.open_pool(settings.database_pool_size)
+        partial(db.open_pool, settings.database_pool_size)
     ]
     on_shutdown: list[Callable[[], Awaitable[None]]] = [db.close_pool]
     if settings.embedded_worker:

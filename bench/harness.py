@@ -87,6 +87,24 @@ class RelayServer:
                     pass
         raise RuntimeError("relay serve did not become healthy")
 
+    def session_cookie(self, email: str = "admin@demo.relay") -> str:
+        """A signed-in session for a demo member, made by Relay's own session code."""
+        import asyncio
+
+        from app import db
+        from app.accounts.sessions import create_session
+        from app.accounts.tables import Member
+        from app.settings import Settings
+
+        settings = Settings.from_env(self.env)
+
+        async def make() -> str:
+            db.use_engine(db.engine_from_url(settings.database_url))
+            member = await Member.select(Member.id).where(Member.email == email).first()
+            return await create_session(member["id"], "bench")
+
+        return f"relay_session={asyncio.run(make())}"
+
     def stop(self) -> None:
         self.process.terminate()
         try:

@@ -19,10 +19,10 @@ from bench.harness import HEADER, RelayServer, load
 BROWSER = {"Accept": "text/html", "Accept-Encoding": "gzip", "Accept-Language": "fr-FR,fr;q=0.9"}
 
 
-def transferred_size(base: str) -> tuple[int, int, dict[str, int]]:
+def transferred_size(base: str, cookie: str) -> tuple[int, int, dict[str, int]]:
     """Bytes on the wire for a first visit: the page, then every asset it references."""
     sizes: dict[str, int] = {}
-    with httpx.Client(base_url=base, headers=BROWSER) as client:
+    with httpx.Client(base_url=base, headers={**BROWSER, "Cookie": cookie}) as client:
         page = client.get("/")
         sizes["/ (html)"] = page.num_bytes_downloaded
         urls = re.findall(r'(?:href|src)="(/static/[^"]+|/manifest\.webmanifest)"', page.text)
@@ -55,17 +55,18 @@ def main() -> None:
                 seconds=args.seconds,
                 connections=args.connections,
             )
+            cookie = relay.session_cookie()
             page = load(
-                f"{server}: GET / (shell page, gzip)",
+                f"{server}: GET / (signed-in shell, gzip)",
                 f"{relay.url}/",
                 seconds=args.seconds,
                 connections=args.connections,
-                headers=BROWSER,
+                headers={**BROWSER, "Cookie": cookie},
             )
             print(ceiling.row())
             print(page.row(ceiling))
             if server == "granian":
-                total, raw, sizes = transferred_size(relay.url)
+                total, raw, sizes = transferred_size(relay.url, cookie)
     print(f"\nShell first visit: {total:,} bytes transferred ({raw:,} uncompressed)")
     for url, size in sizes.items():
         print(f"  {size:>8,}  {url}")

@@ -584,3 +584,52 @@ def test_create_admin_prints_a_single_use_link_and_its_qr_code(env: dict[str, st
         timeout=60,
     )
     assert bad.returncode == 2 and "valid email" in bad.stderr
+
+
+async def test_rate_limits_are_shared_through_redis_when_configured(env: dict[str, str]) -> None:
+    """Two app processes counting in one Redis: the limit holds across them."""
+    import redis.asyncio as redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    await redis.from_url(url).flushdb()
+    settings = Settings.from_env({**env, "REDIS_URL": url})
+    async with (
+        AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as first,
+        AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as second,
+    ):
+        statuses = []
+        for attempt in range(31):
+            client = first if attempt % 2 else second
+            statuses.append(
+                (await client.post("/signin/options", headers=await csrf(client))).status_code
+            )
+        assert statuses[:30] == [200] * 30 and statuses[30] == 429
+
+
+async def test_a_recovery_link_can_revoke_a_lost_phones_passkeys(
+    client: AsyncTestClient, settings: Settings
+) -> None:
+    member_id, token = await invited()
+    lost_phone = passkey_for(settings)
+    await enrol(client, token, lost_phone)
+    client.cookies.clear()
+    await sign_in(client, "admin")
+    response = await client.post(
+        f"/admin/people/{member_id}/link",
+        data={"revoke_passkeys": "on"},
+        headers={**(await csrf(client)), **HTML},
+    )
+    assert response.status_code == 200
+    assert "Enrolment link for Léa Martin" in response.text
+    assert await Passkey.count().where(Passkey.member == member_id) == 0
+    assert await Session.count().where(Session.member == member_id) == 0
+    link = re.search(r"/enrol/([A-Za-z0-9_-]{43})", response.text).group(1)  # type: ignore[union-attr]
+    client.cookies.clear()
+    refused = await sign_in_with(client, lost_phone)
+    assert refused.status_code == 400
+    new_phone = passkey_for(settings)
+    page = await client.get(f"/enrol/{link}", headers=HTML)
+    assert "Welcome back, Léa Martin" in page.text
+    assert (await enrol(client, link, new_phone)).status_code == 200
+    used = await Invitation.select(Invitation.purpose).where(Invitation.used_at.is_not_null())
+    assert sorted(row["purpose"] for row in used) == ["invite", "recovery"]

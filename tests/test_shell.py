@@ -316,3 +316,22 @@ def test_demo_data_loads_once(env: dict[str, str]) -> None:
 
 def test_the_french_catalogue_translates_every_string() -> None:
     assert missing("fr") == []
+
+
+async def test_a_postgresql_app_opens_its_connection_pool_and_closes_it(
+    env: dict[str, str],
+) -> None:
+    from app import db
+    from app.main import create_app
+
+    settings = Settings.from_env({**env, "DATABASE_POOL_SIZE": "2"})
+    async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        assert (await client.get("/healthz")).status_code == 200
+        engine = db.current_engine()
+        if settings.is_sqlite:
+            assert not db.is_postgres(engine)
+        else:
+            assert engine.pool is not None  # type: ignore[attr-defined]
+            assert engine.pool.get_max_size() == 2  # type: ignore[attr-defined]
+    if not settings.is_sqlite:
+        assert engine.pool is None  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -50,26 +50,53 @@ async def create_session(member_id: int, user_agent: str = "", fresh: bool = Tru
     return token
 
 
+MEMBER_COLUMNS = [
+    "id",
+    "email",
+    "name",
+    "role",
+    "team",
+    "site",
+    "language",
+    "active",
+    "webauthn_user_id",
+    "created_at",
+    "deactivated_at",
+]
+# One plain query on every signed-in request: Piccolo's query builder costs more CPU per
+# join than the database does, so this hot path is written out once, for both databases.
+_LOAD_SESSION = (
+    "SELECT s.id AS session_id, s.expires_at, s.last_seen_at, s.fresh_until, "
+    + ", ".join(f"m.{column}" for column in MEMBER_COLUMNS)
+    + " FROM member_session s JOIN member m ON m.id = s.member WHERE s.token_hash = {}"
+)
+
+
 async def load_session(token: str) -> CurrentSession | None:
     """The live session behind a cookie, with its active member; None when it has ended."""
-    session = (
-        await Session.objects(Session.member).where(Session.token_hash == hash_token(token)).first()
-    )
-    if session is None:
+    rows = await Session.raw(_LOAD_SESSION, hash_token(token))
+    if not rows:
         return None
+    row = rows[0]
     moment = now()
-    member: Member = session.member
     if (
-        session.expires_at <= moment
-        or moment - session.last_seen_at > IDLE_LIFETIME
-        or not member.active
+        _aware(row["expires_at"]) <= moment
+        or moment - _aware(row["last_seen_at"]) > IDLE_LIFETIME
+        or not row["active"]
     ):
-        await Session.delete().where(Session.id == session.id)
+        await Session.delete().where(Session.id == row["session_id"])
         return None
-    if moment - session.last_seen_at > TOUCH_EVERY:
-        await Session.update({Session.last_seen_at: moment}).where(Session.id == session.id)
-    fresh = session.fresh_until is not None and session.fresh_until > moment
-    return CurrentSession(id=session.id, member=member, fresh=fresh)
+    if moment - _aware(row["last_seen_at"]) > TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: moment}).where(Session.id == row["session_id"])
+    member = Member(_ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS})
+    fresh = row["fresh_until"] is not None and _aware(row["fresh_until"]) > moment
+    return CurrentSession(id=row["session_id"], member=member, fresh=fresh)
+
+
+def _aware(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # a driver that hands back text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def mark_fresh(session_id: int) -> None:
