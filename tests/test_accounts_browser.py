@@ -15,6 +15,7 @@ from app.accounts.tables import Invitation, Member, Passkey
 from app.clock import now
 from tests.authenticator import VirtualAuthenticator
 from tests.browser import check_accessibility
+from tests.factories import make_site, make_team
 
 pytestmark = pytest.mark.browser
 
@@ -247,6 +248,8 @@ def test_an_admin_invites_someone_and_hands_over_the_link_as_a_qr_code(
     phone: Page, seed: Any
 ) -> None:
     _admin_id, token = invite(seed, "Camille Laurent", role="admin")
+    seed(lambda: make_team("Sales"))
+    seed(lambda: make_site("Lyon"))
     VirtualAuthenticator(phone)
     enrol(phone, token)
     phone.get_by_role("link", name="People").click()
@@ -261,9 +264,12 @@ def test_an_admin_invites_someone_and_hands_over_the_link_as_a_qr_code(
 
     phone.get_by_label("Email", exact=True).fill("hugo.bernard@example.com")
     phone.get_by_label("Role").select_option("editor")
+    phone.get_by_label("Team").select_option("Sales")
+    phone.get_by_label("Site").select_option("Lyon")
     phone.get_by_role("button", name="Create the invitation").click()
     expect(phone.get_by_role("heading", name="Enrolment link for Hugo Bernard")).to_be_visible()
     expect(phone.get_by_role("img", name="QR code of the enrolment link")).to_be_visible()
+    expect(phone.get_by_text("hugo.bernard@example.com · Sales · Lyon")).to_be_visible()
     link = phone.locator("[data-enrolment-link]").input_value()
     assert "/enrol/" in link
     expect(phone).to_have_url(
