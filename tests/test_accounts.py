@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
+from webauthn.helpers import bytes_to_base64url
 
 from app.accounts import people
 from app.accounts.guards import ACCESS_GUARDS
@@ -633,3 +634,40 @@ async def test_a_recovery_link_can_revoke_a_lost_phones_passkeys(
     assert (await enrol(client, link, new_phone)).status_code == 200
     used = await Invitation.select(Invitation.purpose).where(Invitation.used_at.is_not_null())
     assert sorted(row["purpose"] for row in used) == ["invite", "recovery"]
+
+
+async def test_adding_a_passkey_asks_for_a_fresh_confirmation_first(
+    client: AsyncTestClient, settings: Settings
+) -> None:
+    member_id, token = await invited()
+    phone = passkey_for(settings)
+    await enrol(client, token, phone)
+    client.cookies.clear()
+    client.cookies.set("relay_session", await create_session(member_id, fresh=False))
+    headers = await csrf(client)
+
+    asked = await client.post("/me/passkeys/options", headers=headers)
+    assert asked.status_code == 428
+    assert asked.json() == {"confirm": True, "error": "Confirm it's you with a passkey first."}
+
+    options = (await client.post("/me/confirm/options", headers=headers)).json()
+    allowed = [c["id"] for c in options["publicKey"]["allowCredentials"]]
+    assert allowed == [bytes_to_base64url(phone.credential_id)]
+    confirmed = await client.post(
+        "/me/confirm/verify",
+        json={"ceremony": options["ceremony"], "credential": phone.get(options["publicKey"])},
+        headers=headers,
+    )
+    assert confirmed.json() == {"confirmed": True}
+
+    laptop = passkey_for(settings)
+    started = (await client.post("/me/passkeys/options", headers=headers)).json()
+    excluded = [c["id"] for c in started["publicKey"]["excludeCredentials"]]
+    assert len(excluded) == 1
+    added = await client.post(
+        "/me/passkeys/verify",
+        json={"ceremony": started["ceremony"], "credential": laptop.create(started["publicKey"])},
+        headers=headers,
+    )
+    assert added.json() == {"redirect": "/me/security?added=1"}
+    assert await Passkey.count().where(Passkey.member == member_id) == 2
