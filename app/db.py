@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 from app.settings import check_database_url

@@ -132,47 +132,40 @@ class Invited:
     expires_at: datetime
 
 
+async def _add_invited_member(person: Person, by: int | None) -> Invited:
+    rows = await Member.insert(
+        Member(
+            email=person.email,
+            name=person.name,
+            role=person.role,
+            team=person.team,
+            site=person.site,
+            language=person.language,
+        )
+    ).returning(Member._meta.primary_key)
+    member_id = int(rows[0]["id"])
+    token, expires_at = await _new_invitation(member_id, by, "invite")
+    return Invited(member_id, token, expires_at)
+
+
 async def invite(person: Person, by: int | None, client: str = "") -> Invited:
     async with write_transaction():
         if await Member.exists().where(Member.email == person.email):
             raise ValueError("email taken")
-        rows = await Member.insert(
-            Member(
-                email=person.email,
-                name=person.name,
-                role=person.role,
-                team=person.team,
-                site=person.site,
-                language=person.language,
-            )
-        ).returning(Member._meta.primary_key)
-        member_id = int(rows[0]["id"])
-        token, expires_at = await _new_invitation(member_id, by, "invite")
-        await audit.record("invited", actor=by, subject=member_id, client=client, role=person.role)
-    return Invited(member_id, token, expires_at)
+        invited = await _add_invited_member(person, by)
+        await audit.record(
+            "invited", actor=by, subject=invited.member_id, client=client, role=person.role
+        )
+    return invited
 
 
 async def import_people(people: list[Person], by: int | None, client: str = "") -> list[Invited]:
     """All or nothing: every person is invited, or none is."""
-    invited = []
     async with write_transaction():
         taken = await taken_emails()
         if any(p.email in taken for p in people):
             raise ValueError("email taken")
-        for person in people:
-            rows = await Member.insert(
-                Member(
-                    email=person.email,
-                    name=person.name,
-                    role=person.role,
-                    team=person.team,
-                    site=person.site,
-                    language=person.language,
-                )
-            ).returning(Member._meta.primary_key)
-            member_id = int(rows[0]["id"])
-            token, expires_at = await _new_invitation(member_id, by, "invite")
-            invited.append(Invited(member_id, token, expires_at))
+        invited = [await _add_invited_member(person, by) for person in people]
         await audit.record("imported", actor=by, client=client, count=len(people))
     return invited
 

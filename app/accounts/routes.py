@@ -341,6 +341,18 @@ async def add_passkey_verify(request: AnyRequest, data: JsonBody) -> Response[Js
     return Response({"redirect": "/me/security?added=1"})
 
 
+async def _passkeys_changed(
+    request: AnyRequest, member: Member, action: str, passkey_id: int
+) -> Any:
+    """Audit a change to one's passkeys, then show the list again (or the page without JS)."""
+    await audit.record(
+        action, actor=member.id, subject=member.id, client=client_of(request), passkey=passkey_id
+    )
+    if is_htmx(request):
+        return await _security_page(request, block="passkeys")
+    return Redirect("/me/security", status_code=303)
+
+
 async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
     row = (
         await Passkey.select(Passkey.id, Passkey.name)
@@ -370,16 +382,7 @@ async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: F
             rename_errors={passkey_id: _("Give the passkey a name of 1 to 60 characters.")},
         )
     await Passkey.update({Passkey.name: name}).where(Passkey.id == passkey_id)
-    await audit.record(
-        "passkey_renamed",
-        actor=member.id,
-        subject=member.id,
-        client=client_of(request),
-        passkey=passkey_id,
-    )
-    if is_htmx(request):
-        return await _security_page(request, block="passkeys")
-    return Redirect("/me/security", status_code=303)
+    return await _passkeys_changed(request, member, "passkey_renamed", passkey_id)
 
 
 @post(
@@ -399,16 +402,7 @@ async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
             passkeys_error=_("This is your only passkey: add another one before removing it."),
         )
     await Passkey.delete().where(Passkey.id == passkey_id)
-    await audit.record(
-        "passkey_removed",
-        actor=member.id,
-        subject=member.id,
-        client=client_of(request),
-        passkey=passkey_id,
-    )
-    if is_htmx(request):
-        return await _security_page(request, block="passkeys")
-    return Redirect("/me/security", status_code=303)
+    return await _passkeys_changed(request, member, "passkey_removed", passkey_id)
 
 
 @post("/me/signout-everywhere", status_code=200, name="signout_everywhere", guards=[signed_in])
