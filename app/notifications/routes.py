@@ -160,6 +160,7 @@ async def _page(
         tab="me",
         org_name=await organisation_name(),
         preferences=preferences,
+        stored=await service.preferences_stored(member.id),
         kinds=[
             ("content", _("New content to share"), _("Stories and job offers for you.")),
             ("referral", _("Referral progress"), _("When a friend you recommended moves on.")),

@@ -106,6 +106,11 @@ async def preferences_of(member_id: int) -> Preferences:
     return _preferences_from_row(row)
 
 
+async def preferences_stored(member_id: int) -> bool:
+    """Whether the member (or their browser) has set preferences yet."""
+    return await NotificationPreference.exists().where(NotificationPreference.member == member_id)
+
+
 async def preferences_of_members(member_ids: list[int]) -> dict[int, Preferences]:
     """Everyone's preferences at once (members without a row get the defaults)."""
     found: dict[int, Preferences] = {}
