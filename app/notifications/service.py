@@ -371,7 +371,8 @@ async def record_open(delivery_key: str, now: datetime) -> bool:
     """
     if not DELIVERY_KEY.fullmatch(delivery_key):
         return False
-    prefix = json.dumps({"id": delivery_key})[:-1] + ",%"
+    # payload_json() writes the id first, compactly: {"id":"…",…}
+    prefix = '{"id":"' + delivery_key + '",%'
     delivery = (
         await PushDelivery.select(PushDelivery.campaign, PushDelivery.kind)
         .where(PushDelivery.payload.like(prefix))
