@@ -48,8 +48,9 @@ NEXT_MORNING = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 
 @pytest.fixture
 def env(env: dict[str, str]) -> dict[str, str]:
-    """This module's Relay may post to the push sink on 127.0.0.1."""
-    return {**env, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1"}
+    """This module's Relay may post to the push sink on 127.0.0.1, and sends from the app
+    process on PostgreSQL too (instead of separate `relay worker` processes)."""
+    return {**env, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1", "RELAY_EMBEDDED_WORKER": "on"}
 
 
 async def csrf(client: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
