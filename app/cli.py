@@ -141,9 +141,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         )
         jobs = NotificationJobs(settings)
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            worker.request_stop()
+            jobs.request_stop()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, worker.request_stop)
-            loop.add_signal_handler(signum, jobs.request_stop)
+            loop.add_signal_handler(signum, stop)
         print(f"Relay push worker {worker.name} is running.", flush=True)
         await jobs.start()
         try:

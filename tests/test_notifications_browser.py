@@ -225,3 +225,31 @@ def test_a_member_turns_a_device_off_on_the_notifications_page(
     phone.get_by_role("button", name="Save notification settings").click()
     expect(phone.get_by_text("Your notification settings are saved.")).to_be_visible()
     check_accessibility(phone)
+
+
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_on_an_iphone_in_the_browser_the_offer_leads_to_the_home_screen_guide(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def member_cookie() -> tuple[str, str]:
+        return await session_cookie(await make_member(name="Inès Petit"))
+
+    name, value = seed(member_cookie)
+    iphone = open_phone(browser, live_server.url, user_agent=IPHONE_UA)
+    try:
+        iphone.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+        iphone.goto("/me")
+        check_accessibility(iphone)
+        iphone.get_by_role("button", name="Tell me about new offers and my rewards").click()
+        expect(iphone.locator("[data-push-status]")).to_contain_text(
+            "add Relay to your Home Screen first"
+        )
+        expect(iphone.locator("#ios-install-guide")).to_have_attribute("open", "")
+        assert iphone.evaluate("() => Notification.permission") == "default"
+    finally:
+        finish_phone(iphone)
