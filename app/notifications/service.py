@@ -22,7 +22,14 @@ from app.accounts.tables import Member, Role, Session
 from app.db import is_postgres, write_transaction
 from app.settings import Settings
 from app.web.i18n import _
-from push.outbox import CampaignStats, PushMessage, PushMessageError, campaign_stats, enqueue
+from push.outbox import (
+    CampaignStats,
+    PushMessage,
+    PushMessageError,
+    campaign_stats,
+    check_message,
+    enqueue,
+)
 from push.subscriptions import SubscriptionError, save_subscription
 from push.tables import PushDelivery, PushSubscription
 
@@ -583,8 +590,6 @@ def parse_campaign(
         scheduled_at=scheduled_at,
     )
     try:
-        from push.outbox import check_message
-
         check_message(draft.message(10**9), kind="campaign", topic=None, urgency="normal", ttl=0)
     except PushMessageError as exc:
         errors["body"] = str(exc)
