@@ -566,3 +566,16 @@ async def test_employees_cannot_reach_campaigns(
     assert await Campaign.count() == 0
     me = await client.get("/me", headers=HTML)
     assert 'href="/campaigns"' not in me.text and 'href="/notifications"' in me.text
+
+
+async def test_job_runners_in_several_processes_never_send_a_nudge_twice(
+    database: str, settings: Settings
+) -> None:
+    members = [await make_member() for _ in range(5)]
+    for member in members:
+        await subscribe(member.id, _browser())
+        await nudge_reward_affordable(member.id, 1, "A day off", "/rewards/1", AFTERNOON)
+    # Concurrent rounds, each on its own connection (as separate worker processes would be).
+    await asyncio.gather(*(run_jobs(settings, AFTERNOON) for _ in range(4)))
+    assert await PushDelivery.count() == 5
+    assert await Nudge.count().where(Nudge.state == "sent") == 5
