@@ -157,13 +157,18 @@ def test_member_opts_in_receives_a_team_campaign_and_opening_it_is_counted(
                 "data": json.dumps(payload),
             },
         )
-        phone.wait_for_function(
-            "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length"
-        )
+        # Wait in the page until the service worker has shown it (up to 10 s).
         shown = phone.evaluate(
-            """async () => (await (await navigator.serviceWorker.ready).getNotifications())
-                .map(n => ({title: n.title, body: n.body, tag: n.tag, icon: n.icon,
-                            badge: n.badge, data: n.data}))"""
+            """async () => {
+                const registration = await navigator.serviceWorker.ready;
+                for (let tries = 0; tries < 200; tries++) {
+                    const found = await registration.getNotifications();
+                    if (found.length) return found.map(n => ({title: n.title, body: n.body,
+                        tag: n.tag, icon: n.icon, badge: n.badge, data: n.data}));
+                    await new Promise(resolve => setTimeout(resolve, 50));
+                }
+                return [];
+            }"""
         )
         assert shown == [
             {
