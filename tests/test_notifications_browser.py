@@ -143,12 +143,13 @@ def test_member_opts_in_receives_a_team_campaign_and_opening_it_is_counted(
             lambda event: registrations.extend(event["registrations"]),
         )
         cdp.send("ServiceWorker.enable")
-        phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-        [registration] = [
-            r
-            for r in registrations
-            if r["scopeURL"] == f"{live_server.url}/" and not r["isDeleted"]
-        ][:1]
+        scope = f"{live_server.url}/"
+        deadline = time.monotonic() + 15
+        # CDP events arrive while Playwright talks to the browser: keep it talking until then.
+        while not [r for r in registrations if r["scopeURL"] == scope and not r["isDeleted"]]:
+            assert time.monotonic() < deadline, "no service worker registration reported"
+            phone.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+        [registration] = [r for r in registrations if r["scopeURL"] == scope][-1:]
         cdp.send(
             "ServiceWorker.deliverPushMessage",
             {
