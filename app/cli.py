@@ -128,6 +128,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
     from datetime import timedelta
 
+    from app.notifications.jobs import NotificationJobs
     from push.worker import PushWorker
 
     async def work() -> None:
@@ -138,13 +139,21 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             lease=timedelta(seconds=args.lease),
             poll_interval_s=args.poll_interval,
         )
+        jobs = NotificationJobs(settings)
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            worker.request_stop()
+            jobs.request_stop()
+
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, worker.request_stop)
+            loop.add_signal_handler(signum, stop)
         print(f"Relay push worker {worker.name} is running.", flush=True)
+        await jobs.start()
         try:
             await worker.run()
         finally:
+            await jobs.stop()
             await worker.aclose()
         print(f"Relay push worker {worker.name} stopped.", flush=True)
 

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.settings import Settings
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web import i18n
@@ -113,14 +114,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_shutdown: list[Callable[[], Awaitable[None]]] = [db.close_pool]
     if settings.embedded_worker:
         # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
+        from app.notifications.jobs import NotificationJobs
         from push.worker import PushWorker
 
         push_worker = PushWorker(settings)
-        on_startup.append(push_worker.start)
-        on_shutdown.insert(0, push_worker.stop)
+        jobs = NotificationJobs(settings)
+        on_startup += [push_worker.start, jobs.start]
+        on_shutdown[:0] = [jobs.stop, push_worker.stop]
 
     return Litestar(
-        route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES],
+        route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES, *NOTIFICATION_ROUTES],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         template_config=template_config(settings.root / "templates", assets),

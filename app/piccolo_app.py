@@ -3,6 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
+from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
 from push.tables import PushDelivery, PushSubscription
@@ -22,6 +23,10 @@ APP_CONFIG = AppConfig(
         AuditEvent,
         PushSubscription,
         PushDelivery,
+        NotificationPreference,
+        Nudge,
+        Campaign,
+        NotificationOpen,
     ],
     migration_dependencies=[],
     commands=[],

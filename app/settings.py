@@ -47,6 +47,13 @@ class Settings:
     # Whether this app process also drains the push outbox (the embedded default on SQLite).
     embedded_worker: bool = True
     push_max_attempts: int = 6
+    # Push endpoints must be https on a public host; these hosts are allowed anyway, over
+    # http too (PUSH_ALLOWED_TEST_HOSTS, comma-separated: for a local test push service only).
+    push_allowed_test_hosts: tuple[str, ...] = ()
+    # Nudges: at most this many automatic notifications a member gets a day, and how many days
+    # without a visit before a re-engagement nudge (NUDGE_DAILY_CAP, REENGAGE_AFTER_DAYS).
+    nudge_daily_cap: int = 3
+    reengage_after_days: int = 14
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
 
@@ -144,6 +151,20 @@ class Settings:
                 f"PUSH_MAX_ATTEMPTS must be a number from 1 to 50, not {attempts_text!r}."
             )
 
+        allowed_hosts = tuple(
+            host.strip().lower()
+            for host in env.get("PUSH_ALLOWED_TEST_HOSTS", "").split(",")
+            if host.strip()
+        )
+        cap_text = env.get("NUDGE_DAILY_CAP", "3")
+        if not cap_text.isdigit() or not 1 <= int(cap_text) <= 50:
+            raise SettingsError(f"NUDGE_DAILY_CAP must be a number from 1 to 50, not {cap_text!r}.")
+        reengage_text = env.get("REENGAGE_AFTER_DAYS", "14")
+        if not reengage_text.isdigit() or not 1 <= int(reengage_text) <= 365:
+            raise SettingsError(
+                f"REENGAGE_AFTER_DAYS must be a number from 1 to 365, not {reengage_text!r}."
+            )
+
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -159,6 +180,9 @@ class Settings:
             vapid_subject=vapid_subject,
             embedded_worker=embedded_worker,
             push_max_attempts=int(attempts_text),
+            push_allowed_test_hosts=allowed_hosts,
+            nudge_daily_cap=int(cap_text),
+            reengage_after_days=int(reengage_text),
         )
 
 

@@ -80,3 +80,113 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(staticCacheFirst(request));
   }
 });
+
+// --- Push notifications ------------------------------------------------------------------
+// The payload is JSON from push/outbox.py: id (the delivery), title, body, url, icon, badge,
+// image, tag. A tap focuses a Relay window (or opens one) on the target and reports the open.
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  const options = { body: data.body || "", data: { url: data.url || "/", id: data.id || null } };
+  for (const name of ["icon", "badge", "image", "tag"]) {
+    if (data[name]) options[name] = data[name];
+  }
+  event.waitUntil(self.registration.showNotification(data.title || "Relay", options));
+});
+
+function sameSiteUrl(url) {
+  const target = new URL(url || "/", self.location.origin);
+  return target.origin === self.location.origin ? target.href : new URL("/", self.location.origin).href;
+}
+
+async function openTarget(url) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin !== self.location.origin) continue;
+    try {
+      await client.focus();
+    } catch (error) {
+      // Focusing needs the tap's activation; navigating the window is what matters.
+    }
+    try {
+      if (client.url !== url) await client.navigate(url);
+      return;
+    } catch (error) {
+      break; // an uncontrolled window cannot be navigated from here: open a new one
+    }
+  }
+  await self.clients.openWindow(url);
+}
+
+async function reportOpen(id) {
+  if (!id) return;
+  try {
+    await fetch("/push/opened", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id }),
+      credentials: "same-origin",
+    });
+  } catch (error) {
+    // Offline: the open is not counted, the member still gets where they wanted to go.
+  }
+}
+
+function handleNotificationClick(notification) {
+  notification.close();
+  const data = notification.data || {};
+  return Promise.all([openTarget(sameSiteUrl(data.url)), reportOpen(data.id)]);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.waitUntil(handleNotificationClick(event.notification));
+});
+
+function fromBase64Url(text) {
+  const padded = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+// The push service renewed (or dropped) this device's subscription: subscribe again if
+// needed and tell the server which device it replaces.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(
+    (async () => {
+      const old = event.oldSubscription;
+      if (!old) return;
+      let fresh = event.newSubscription;
+      if (!fresh) {
+        const { key } = await fetch("/push/key", { credentials: "same-origin" }).then((r) => r.json());
+        fresh = await self.registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: fromBase64Url(key),
+        });
+      }
+      await fetch("/push/subscriptions/change", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ old_endpoint: old.endpoint, subscription: fresh.toJSON() }),
+        credentials: "same-origin",
+      });
+    })(),
+  );
+});
+
+// Test builds only (PUSH_ALLOWED_TEST_HOSTS set): browsers' automation cannot tap a system
+// notification, so a test asks the worker to run the same click handler for one.
+if (TEST_HOOKS) {
+  self.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "test-notification-click") {
+      event.waitUntil(
+        self.registration
+          .getNotifications({ tag: event.data.tag })
+          .then((found) => Promise.all(found.map(handleNotificationClick))),
+      );
+    }
+  });
+}

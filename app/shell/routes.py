@@ -138,7 +138,12 @@ async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
     source = assets.by_name["sw.js"].body.decode()
     precache = ["/offline", *(assets.url(n) for n in PRECACHED_ASSETS)]
     version = assets.fingerprint([*PRECACHED_ASSETS, "sw.js"])
-    header = f"const VERSION = {json.dumps(version)};\nconst PRECACHE = {json.dumps(precache)};\n"
+    # A test push service is allowed: also the hook tests use to tap a notification.
+    test_hooks = bool(request.app.state.settings.push_allowed_test_hosts)
+    header = (
+        f"const VERSION = {json.dumps(version)};\nconst PRECACHE = {json.dumps(precache)};\n"
+        f"const TEST_HOOKS = {json.dumps(test_hooks)};\n"
+    )
     return Response(
         (header + source).encode(),
         media_type="text/javascript",

@@ -1,0 +1,358 @@
+"""Automatic nudges: rows first, sent by the job runner when due, respectfully.
+
+Other parts of Relay call one function per event:
+
+- :func:`nudge_new_content` when content is published for an audience (batched: what
+  arrives for a member within ``CONTENT_BATCH_WINDOW`` goes out as one notification);
+- :func:`nudge_referral_stage` when a member's referral moves to another stage (at once);
+- :func:`nudge_reward_affordable` when a member's balance reaches a reward (once per reward);
+- :func:`nudge_weekly_summary` with the figures of a member's shares for a week;
+
+and the job runner (``app.notifications.jobs``) calls :func:`nudge_inactive_members` and
+:func:`send_due_nudges` every minute. Each nudge respects the member's switches, their quiet
+hours (it waits for their end, it is not dropped) and a daily cap (``NUDGE_DAILY_CAP`` in any
+24 hours; what exceeds it waits for a free slot). A nudge's ``key`` makes each event nudge once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.accounts.tables import Member, Session
+from app.db import is_postgres, write_transaction
+from app.web import i18n
+from app.web.i18n import _, ngettext
+from push.outbox import PushMessage, enqueue
+from push.tables import PushSubscription
+
+from .service import (
+    BADGE,
+    ICON,
+    Preferences,
+    preferences_of_members,
+    quiet_until,
+    single_runner_lock,
+)
+from .tables import Nudge, NudgeState
+
+CONTENT_BATCH_WINDOW = timedelta(minutes=10)
+DAY = timedelta(hours=24)
+# When several nudges wait for the same free slot, the more personal ones go first.
+PRIORITY = {"referral": 0, "reward": 1, "content": 2, "summary": 3, "reengage": 4}
+# The weekly summary goes out on Monday morning (member's time zone, after quiet hours).
+WEEKLY_SUMMARY_WEEKDAY = 0
+WEEKLY_SUMMARY_HOUR = 9
+CLAIM_LIMIT = 1000
+
+
+async def _language_of(member_ids: Sequence[int]) -> dict[int, str]:
+    rows = await Member.select(Member.id, Member.language).where(Member.id.is_in(list(member_ids)))
+    return {row["id"]: row["language"] for row in rows}
+
+
+async def _write(
+    kind: str,
+    items: Sequence[tuple[int, str, str, str, str]],
+    now: datetime,
+    delay: timedelta = timedelta(0),
+) -> int:
+    """Write nudges (member, key, title, body, url) for members who want this kind.
+
+    Titles are written in each member's language. Returns how many new nudges were written
+    (a key already written is ignored: the event was nudged before).
+    """
+    if not items:
+        return 0
+    member_ids = sorted({item[0] for item in items})
+    preferences = await preferences_of_members(member_ids)
+    written = 0
+    async with write_transaction():
+        for member_id, key, title, body, url in items:
+            wanted = preferences[member_id]
+            if not wanted.wants(kind):
+                continue
+            rows = await (
+                Nudge.insert(
+                    Nudge(
+                        member=member_id,
+                        kind=kind,
+                        key=key[:120],
+                        title=title[:200],
+                        body=body[:400],
+                        url=url,
+                        due_at=now + delay,
+                        created_at=now,
+                    )
+                )
+                .on_conflict(target=Nudge.key, action="DO NOTHING")
+                .returning(Nudge.id)
+            )
+            written += len(rows)
+    return written
+
+
+def _in_language(language: str, make: Any) -> Any:
+    token = i18n.current_language.set(language)
+    try:
+        return make()
+    finally:
+        i18n.current_language.reset(token)
+
+
+async def nudge_new_content(
+    member_ids: Sequence[int], titles: Sequence[str], url: str, now: datetime, *, key: str
+) -> int:
+    """New stories or offers for these members; ``key`` names the publication (once each).
+
+    Several publications reaching a member within ``CONTENT_BATCH_WINDOW`` are sent as one
+    notification ("3 new posts to share") when the window closes.
+    """
+    if not titles:
+        return 0
+    languages = await _language_of(member_ids)
+    items = []
+    for member_id in member_ids:
+        title = _in_language(languages.get(member_id, "en"), lambda: _("New to share"))
+        items.append((member_id, f"content:{key}:{member_id}", title, " · ".join(titles), url))
+    return await _write("content", items, now, delay=CONTENT_BATCH_WINDOW)
+
+
+async def nudge_referral_stage(
+    member_id: int, candidate_name: str, stage: str, url: str, now: datetime, *, key: str
+) -> int:
+    """A referral of this member moved to ``stage`` (already in the member's words); at once.
+
+    ``key`` names the event (e.g. the stage history row's id), so a retry nudges once.
+    """
+    languages = await _language_of([member_id])
+    title, body = _in_language(
+        languages.get(member_id, "en"),
+        lambda: (
+            _("News of your referral"),
+            _("{name}: {stage}").format(name=candidate_name, stage=stage),
+        ),
+    )
+    return await _write("referral", [(member_id, f"referral:{key}", title, body, url)], now)
+
+
+async def nudge_reward_affordable(
+    member_id: int, reward_id: int, reward_name: str, url: str, now: datetime
+) -> int:
+    """The member can now afford this reward: told once per reward, ever."""
+    languages = await _language_of([member_id])
+    title, body = _in_language(
+        languages.get(member_id, "en"),
+        lambda: (
+            _("A reward is within reach"),
+            _("You have enough points for {reward}.").format(reward=reward_name),
+        ),
+    )
+    key = f"reward:{member_id}:{reward_id}"
+    return await _write("reward", [(member_id, key, title, body, url)], now)
+
+
+@dataclass(frozen=True)
+class WeeklyFigures:
+    """What a member's shares did in a week: the shares data lands with the content issue."""
+
+    shares: int
+    visits: int
+    applications: int
+
+
+async def nudge_weekly_summary(
+    member_id: int, figures: WeeklyFigures, week: str, now: datetime, url: str = "/me"
+) -> int:
+    """This week's figures of the member's shares; ``week`` is its ISO name (2026-W48).
+
+    Call it on Mondays from ``WEEKLY_SUMMARY_HOUR`` (member's time zone) with the figures of
+    the week before; a week with no share sends nothing. Once per member and week.
+    """
+    if figures.shares <= 0:
+        return 0
+    languages = await _language_of([member_id])
+
+    def words() -> tuple[str, str]:
+        shares = ngettext("%(num)d share", "%(num)d shares", figures.shares) % {
+            "num": figures.shares
+        }
+        visits = ngettext("%(num)d visit", "%(num)d visits", figures.visits) % {
+            "num": figures.visits
+        }
+        applications = ngettext(
+            "%(num)d application", "%(num)d applications", figures.applications
+        ) % {"num": figures.applications}
+        return _("Your week on Relay"), f"{shares} · {visits} · {applications}"
+
+    title, body = _in_language(languages.get(member_id, "en"), words)
+    key = f"summary:{member_id}:{week}"
+    return await _write("summary", [(member_id, key, title, body, url)], now)
+
+
+async def nudge_inactive_members(now: datetime, after_days: int) -> int:
+    """A nudge to members with a device who have not opened Relay for ``after_days`` days.
+
+    Once per absence: the key holds the day they were last seen, so coming back and leaving
+    again earns a new one.
+    """
+    since = now - timedelta(days=after_days)
+    subscribed = await PushSubscription.select(PushSubscription.member).where(
+        PushSubscription.active.eq(True)
+    )
+    member_ids = sorted({row["member"] for row in subscribed})
+    if not member_ids:
+        return 0
+    last_seen: dict[int, datetime] = {}
+    for start in range(0, len(member_ids), 500):
+        rows = await Session.select(Session.member, Session.last_seen_at).where(
+            Session.member.is_in(member_ids[start : start + 500])
+        )
+        for row in rows:
+            seen = row["last_seen_at"]
+            if row["member"] not in last_seen or seen > last_seen[row["member"]]:
+                last_seen[row["member"]] = seen
+    members = await Member.select(Member.id, Member.language, Member.created_at).where(
+        Member.id.is_in(member_ids), Member.active.eq(True)
+    )
+    items = []
+    for member in members:
+        seen = last_seen.get(member["id"], member["created_at"])
+        if seen > since:
+            continue
+        title, body = _in_language(
+            member["language"],
+            lambda: (
+                _("We miss you on Relay"),
+                _("See what's new to share and how your referrals are doing."),
+            ),
+        )
+        key = f"reengage:{member['id']}:{seen.date().isoformat()}"
+        items.append((member["id"], key, title, body, "/"))
+    return await _write("reengage", items, now)
+
+
+def _message(kind: str, nudges: list[dict[str, Any]], language: str) -> PushMessage:
+    """One notification for one member's nudges of one kind (several only for content)."""
+    first = nudges[0]
+    if len(nudges) == 1:
+        return PushMessage(
+            title=first["title"],
+            body=first["body"],
+            url=first["url"],
+            icon=ICON,
+            badge=BADGE,
+            tag=f"nudge-{kind}",
+        )
+    titles = " · ".join(n["body"] for n in nudges)
+    title = _in_language(
+        language,
+        lambda: (
+            ngettext("%(num)d new post to share", "%(num)d new posts to share", len(nudges))
+            % {"num": len(nudges)}
+        ),
+    )
+    return PushMessage(
+        title=title, body=titles[:300], url="/", icon=ICON, badge=BADGE, tag=f"nudge-{kind}"
+    )
+
+
+async def send_due_nudges(now: datetime, daily_cap: int) -> int:
+    """Queue the nudges due at ``now`` for push; returns how many notifications were queued.
+
+    Runs in one transaction, by one process at a time (see ``single_runner_lock``): a nudge
+    is marked sent in the same transaction that writes its deliveries, so it is never sent
+    twice nor lost. Nudges in quiet hours or beyond the cap get a later ``due_at``.
+    """
+    queued = 0
+    async with write_transaction():
+        if not await single_runner_lock("send_due_nudges"):
+            return 0
+        query = (
+            Nudge.select()
+            .where(Nudge.state == NudgeState.waiting.value, Nudge.due_at <= now)
+            .order_by(Nudge.due_at)
+            .limit(CLAIM_LIMIT)
+        )
+        if is_postgres():
+            query = query.lock_rows("UPDATE", skip_locked=True)
+        due = await query
+        if not due:
+            return 0
+        by_member: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in due:
+            by_member[row["member"]].append(row)
+        member_ids = sorted(by_member)
+        preferences = await preferences_of_members(member_ids)
+        languages = await _language_of(member_ids)
+        recent = await Nudge.select(Nudge.member, Nudge.sent_at).where(
+            Nudge.member.is_in(member_ids),
+            Nudge.state == NudgeState.sent.value,
+            Nudge.sent_at > now - DAY,
+        )
+        # One notification = one sent_at per member (a batch marks its rows together).
+        sent_times: dict[int, set[datetime]] = defaultdict(set)
+        for row in recent:
+            sent_times[row["member"]].add(row["sent_at"])
+        for member_id, rows in by_member.items():
+            queued += await _send_member_nudges(
+                member_id,
+                rows,
+                preferences[member_id],
+                languages.get(member_id, "en"),
+                sorted(sent_times[member_id]),
+                now,
+                daily_cap,
+            )
+    return queued
+
+
+async def _send_member_nudges(
+    member_id: int,
+    rows: list[dict[str, Any]],
+    preferences: Preferences,
+    language: str,
+    sent_times: list[datetime],
+    now: datetime,
+    daily_cap: int,
+) -> int:
+    dropped = [row["id"] for row in rows if not preferences.wants(row["kind"])]
+    if dropped:
+        await Nudge.update({Nudge.state: NudgeState.dropped.value}).where(Nudge.id.is_in(dropped))
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["id"] not in dropped:
+            by_kind[row["kind"]].append(row)
+    if not by_kind:
+        return 0
+    later = quiet_until(preferences, now)
+    kinds = sorted(by_kind, key=lambda kind: PRIORITY.get(kind, 9))
+    free = max(0, daily_cap - len(sent_times))
+    sending, waiting = kinds[:free], kinds[free:]
+    if later is not None:
+        sending, waiting = [], kinds
+    if waiting:
+        if later is None:
+            # The cap: wait until the oldest notification of the last 24 h leaves the window.
+            later = sent_times[0] + DAY
+            later = quiet_until(preferences, later) or later
+        ids = [row["id"] for kind in waiting for row in by_kind[kind]]
+        await Nudge.update({Nudge.due_at: later}).where(Nudge.id.is_in(ids))
+    for offset, kind in enumerate(sending):
+        nudges = by_kind[kind]
+        # Distinct times keep each notification countable against the cap.
+        sent_at = now + timedelta(microseconds=offset)
+        await enqueue(
+            _message(kind, nudges, language),
+            kind=kind,
+            member_ids=[member_id],
+            topic=f"nudge-{kind}" if kind in {"content", "summary", "reengage"} else None,
+            now=now,
+        )
+        await Nudge.update({Nudge.state: NudgeState.sent.value, Nudge.sent_at: sent_at}).where(
+            Nudge.id.is_in([row["id"] for row in nudges])
+        )
+    return len(sending)

@@ -1,0 +1,384 @@
+"""Opting in to push, the Notifications page, notification opens, and HR campaigns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.response import Redirect
+
+from app.accounts.guards import anyone, editor, signed_in
+from app.accounts.tables import Member, Role
+from app.clock import now
+from app.org.service import organisation_name
+from app.org.tables import Site, Team
+from app.web.i18n import _, ngettext
+from app.web.pages import render
+from app.web.ratelimit import Limit
+from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from push.outbox import PushMessageError
+from push.subscriptions import SubscriptionError, remove_subscription
+from push.vapid import application_server_key
+
+from . import service
+from .service import CampaignDraft, Preferences
+
+Form = URLEncodedBody[dict[str, str]]
+Json = dict[str, Any]
+JsonBody = JSONBody[dict[str, Any]]
+
+TESTS_PER_MEMBER = Limit("push-test-member", 5, 60)
+SUBSCRIBE_PER_MEMBER = Limit("push-subscribe-member", 20, 600)
+OPENS_PER_CLIENT = Limit("push-open-client", 120, 60)
+CAMPAIGN_TESTS_PER_EDITOR = Limit("campaign-test-editor", 10, 60)
+
+
+def _member(request: AnyRequest) -> Member:
+    return request.scope["state"]["member"]
+
+
+def _refused(message: str, status_code: int = 422) -> Response[Json]:
+    return Response({"error": message}, status_code=status_code)
+
+
+def _text(data: Any, name: str) -> str:
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+# --- Opting in ---------------------------------------------------------------------------
+
+
+@get("/push/key", name="push_key", guards=[signed_in], cache=False)
+async def push_key(request: AnyRequest) -> Json:
+    """The VAPID application server key the browser subscribes with."""
+    return {"key": application_server_key(settings_of(request))}
+
+
+@post("/push/subscriptions", status_code=200, name="push_subscribe", guards=[signed_in])
+async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
+    """Save what ``pushManager.subscribe()`` returned for this device."""
+    member = _member(request)
+    await limiter_of(request).hit(SUBSCRIBE_PER_MEMBER, str(member.id))
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    try:
+        subscription_id = await service.opt_in(
+            member.id,
+            settings_of(request),
+            _text(data, "endpoint"),
+            _text(keys, "p256dh"),
+            _text(keys, "auth"),
+            request.headers.get("user-agent", ""),
+        )
+    except SubscriptionError as exc:
+        return _refused(str(exc))
+    await service.remember_time_zone(member.id, _text(data, "time_zone"), now())
+    return Response({"id": subscription_id, "message": _("Notifications are on for this device.")})
+
+
+@post("/push/subscriptions/remove", status_code=200, name="push_unsubscribe", guards=[signed_in])
+async def push_unsubscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
+    removed = await remove_subscription(_member(request).id, _text(data, "endpoint"))
+    return Response({"removed": removed})
+
+
+# The service worker posts without a CSRF token: see the docstring.
+@post(
+    "/push/subscriptions/change",
+    status_code=200,
+    name="push_resubscribe",
+    guards=[signed_in],
+    opt={"exclude_from_csrf": True},
+)
+async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
+    """The service worker's ``pushsubscriptionchange``: the old endpoint and the new one.
+
+    The service worker cannot read the CSRF token, so this route is exempt from it; it takes
+    JSON only (a cross-site form cannot send that without a CORS pre-flight Relay never
+    grants), needs the session cookie, and only moves a device the member already had.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return _refused(_("This request must be JSON."), 415)
+    subscription = data.get("subscription")
+    subscription = subscription if isinstance(subscription, dict) else {}
+    keys = subscription.get("keys") if isinstance(subscription.get("keys"), dict) else {}
+    try:
+        renewed = await service.replace_subscription(
+            _member(request).id,
+            settings_of(request),
+            _text(data, "old_endpoint"),
+            _text(subscription, "endpoint"),
+            _text(keys, "p256dh"),
+            _text(keys, "auth"),
+            request.headers.get("user-agent", ""),
+        )
+    except SubscriptionError as exc:
+        return _refused(str(exc))
+    if renewed is None:
+        return _refused(_("This device was not receiving notifications."), 404)
+    return Response({"id": renewed})
+
+
+@post(
+    "/push/opened",
+    status_code=200,
+    name="push_opened",
+    guards=[anyone],
+    opt={"exclude_from_csrf": True},
+)
+async def push_opened(request: AnyRequest, data: JsonBody) -> Response[Json]:
+    """The service worker reports a tapped notification (CSRF-exempt, JSON only, once each)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return _refused(_("This request must be JSON."), 415)
+    await limiter_of(request).hit(OPENS_PER_CLIENT, client_of(request))
+    counted = await service.record_open(_text(data, "id"), now())
+    return Response({"counted": counted})
+
+
+# --- The Notifications page ----------------------------------------------------------------
+
+
+async def _page(
+    request: AnyRequest,
+    *,
+    block: str = "app",
+    status_code: int = 200,
+    preferences: Preferences | None = None,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    notice: str = "",
+) -> Any:
+    member = _member(request)
+    preferences = preferences or await service.preferences_of(member.id)
+    return render(
+        request,
+        "notifications/page.html",
+        block=block,
+        status_code=status_code,
+        tab="me",
+        org_name=await organisation_name(),
+        preferences=preferences,
+        stored=await service.preferences_stored(member.id),
+        kinds=[
+            ("content", _("New content to share"), _("Stories and job offers for you.")),
+            ("referral", _("Referral progress"), _("When a friend you recommended moves on.")),
+            ("reward", _("Rewards"), _("When you have enough points for a reward.")),
+            ("campaign", _("Company announcements"), _("Messages from HR and communication.")),
+        ],
+        time_zones=sorted(service.time_zones()),
+        devices=await service.devices_of(member.id),
+        errors=errors or {},
+        form=form or {},
+        notice=notice,
+    )
+
+
+@get("/notifications", name="notifications", guards=[signed_in])
+async def notifications_page(request: AnyRequest) -> Any:
+    return await _page(request)
+
+
+@post("/notifications/preferences", status_code=200, name="save_notifications", guards=[signed_in])
+async def save_notifications(request: AnyRequest, data: Form) -> Any:
+    preferences, errors = service.parse_preferences(data)
+    if preferences is None:
+        return await _page(
+            request, block="preferences_form", status_code=422, errors=errors, form=data
+        )
+    await service.save_preferences(_member(request).id, preferences, now())
+    if not is_htmx(request):
+        return Redirect("/notifications", status_code=303)
+    return await _page(
+        request,
+        block="preferences_form",
+        preferences=preferences,
+        notice=_("Your notification settings are saved."),
+    )
+
+
+@post("/notifications/test", status_code=200, name="test_notification", guards=[signed_in])
+async def test_notification(request: AnyRequest) -> Any:
+    member = _member(request)
+    await limiter_of(request).hit(TESTS_PER_MEMBER, str(member.id))
+    count = await service.send_test(member.id, now())
+    if count:
+        notice = ngettext(
+            "A test notification is on its way to your device.",
+            "A test notification is on its way to your %(num)d devices.",
+            count,
+        ) % {"num": count}
+    else:
+        notice = _("No device receives notifications yet: turn them on first.")
+    if not is_htmx(request):
+        return Redirect("/notifications", status_code=303)
+    return await _page(request, block="devices", notice=notice)
+
+
+@post(
+    "/notifications/devices/{subscription_id:int}",
+    status_code=200,
+    name="toggle_device",
+    guards=[signed_in],
+)
+async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], data: Form) -> Any:
+    if not await service.set_device_active(
+        _member(request).id, subscription_id, data.get("active") == "on"
+    ):
+        raise NotFoundException()
+    if not is_htmx(request):
+        return Redirect("/notifications", status_code=303)
+    return await _page(request, block="devices")
+
+
+# --- Campaigns ---------------------------------------------------------------------------
+
+
+async def _choices() -> dict[str, Any]:
+    teams = await Team.select(Team.id, Team.name).where(Team.active.eq(True)).order_by(Team.name)
+    sites = await Site.select(Site.id, Site.name).where(Site.active.eq(True)).order_by(Site.name)
+    return {
+        "teams": [(str(team["id"]), team["name"]) for team in teams],
+        "sites": [(str(site["id"]), site["name"]) for site in sites],
+        "roles": [
+            (Role.employee.value, _("Employees")),
+            (Role.editor.value, _("Editors")),
+            (Role.admin.value, _("Admins")),
+        ],
+    }
+
+
+async def _campaigns_page(
+    request: AnyRequest,
+    *,
+    block: str = "app",
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+    preview: CampaignDraft | None = None,
+    notice: str = "",
+) -> Any:
+    return render(
+        request,
+        "campaigns/list.html",
+        block=block,
+        status_code=status_code,
+        tab="campaigns",
+        org_name=await organisation_name(),
+        campaigns=await service.recent_campaigns(),
+        errors=errors or {},
+        form=form or {"url": "/", "days": "30", "when": "now"},
+        preview=preview,
+        notice=notice,
+        **(await _choices()),
+    )
+
+
+@get("/campaigns", name="campaigns", guards=[editor])
+async def campaigns_page(request: AnyRequest) -> Any:
+    return await _campaigns_page(request)
+
+
+async def _compose_form(request: AnyRequest) -> dict[str, Any]:
+    """The compose form with its multiple choices as lists."""
+    form = await request.form()
+    return {
+        key: (form.getall(key) if key in {"teams", "sites", "roles"} else form.get(key))
+        for key in form
+    }
+
+
+@post("/campaigns", status_code=200, name="compose_campaign", guards=[editor])
+async def compose_campaign(request: AnyRequest) -> Any:
+    """Preview, send a test to myself, send now or schedule: the button pressed says which."""
+    member = _member(request)
+    form = await _compose_form(request)
+    time_zone = (await service.preferences_of(member.id)).time_zone
+    draft, errors = service.parse_campaign(form, settings_of(request), now(), time_zone)
+    if draft is None:
+        return await _campaigns_page(
+            request, block="compose", status_code=422, errors=errors, form=form
+        )
+    action = form.get("action")
+    if action == "preview":
+        return await _campaigns_page(request, block="compose", form=form, preview=draft)
+    if action == "test":
+        await limiter_of(request).hit(CAMPAIGN_TESTS_PER_EDITOR, str(member.id))
+        count = await service.send_campaign_test(draft, member.id, now())
+        notice = (
+            _("A test is on its way to your devices.")
+            if count
+            else _("You have no device with notifications on: turn them on first.")
+        )
+        return await _campaigns_page(request, block="compose", form=form, notice=notice)
+    try:
+        campaign_id = await service.create_campaign(draft, member.id, now())
+    except PushMessageError as exc:
+        return await _campaigns_page(
+            request, block="compose", status_code=422, errors={"body": str(exc)}, form=form
+        )
+    target = f"/campaigns/{campaign_id}"
+    if is_htmx(request):
+        return Response(None, status_code=204, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+@get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor])
+async def campaign_page(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
+    report = await service.campaign_report(campaign_id)
+    if report is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "campaigns/campaign.html",
+        tab="campaigns",
+        org_name=await organisation_name(),
+        report=report,
+        audience_text=_describe(report.audience, await _choices()),
+    )
+
+
+def _describe(audience: service.Audience, choices: dict[str, Any]) -> str:
+    """The audience in words: "Sales, Paris · active in the last 30 days"."""
+    names = [name for value, name in choices["teams"] if int(value) in audience.team_ids]
+    names += [name for value, name in choices["sites"] if int(value) in audience.site_ids]
+    names += [name for value, name in choices["roles"] if value in audience.roles]
+    parts = [", ".join(names)] if names else []
+    if audience.activity == "active":
+        parts.append(_("active in the last {days} days").format(days=audience.days))
+    elif audience.activity == "inactive":
+        parts.append(_("inactive in the last {days} days").format(days=audience.days))
+    if audience.never_shared:
+        parts.append(_("never shared"))
+    return " · ".join(parts) or _("everyone")
+
+
+@post(
+    "/campaigns/{campaign_id:int}/cancel", status_code=200, name="cancel_campaign", guards=[editor]
+)
+async def cancel_campaign(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
+    if await service.campaign_report(campaign_id) is None:
+        raise NotFoundException()
+    await service.cancel_campaign(campaign_id)
+    target = f"/campaigns/{campaign_id}"
+    if is_htmx(request):
+        return Response(None, status_code=204, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+ROUTES = [
+    push_key,
+    push_subscribe,
+    push_unsubscribe,
+    push_resubscribe,
+    push_opened,
+    notifications_page,
+    save_notifications,
+    test_notification,
+    toggle_device,
+    campaigns_page,
+    compose_campaign,
+    campaign_page,
+    cancel_campaign,
+]

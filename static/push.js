@@ -1,0 +1,127 @@
+// Push opt-in: offered in context, asked only after a tap, never on page load.
+// The offer shows where push is possible and this device is not subscribed yet; on an
+// iPhone or iPad outside the installed app, the tap opens the Add-to-Home-Screen guide
+// instead (iOS allows push only there).
+
+const isStandalone = () =>
+  window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+const isIos = () =>
+  /iPad|iPhone|iPod/.test(navigator.userAgent) ||
+  (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+const pushPossible = () => "serviceWorker" in navigator && "PushManager" in window;
+
+function csrfToken() {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
+  } catch {
+    return "";
+  }
+}
+
+async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrfToken() },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || data.detail || String(response.status));
+  return data;
+}
+
+function fromBase64Url(text) {
+  const padded = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function currentSubscription() {
+  if (!pushPossible()) return null;
+  const registration = await navigator.serviceWorker.ready;
+  return registration.pushManager.getSubscription();
+}
+
+async function showOffers() {
+  const offers = document.querySelectorAll("[data-push-offer]");
+  if (!offers.length) return;
+  let show = false;
+  if (isIos() && !isStandalone()) {
+    show = true; // the tap leads to the Home Screen guide
+  } else if (pushPossible() && Notification.permission !== "denied") {
+    show = !(await currentSubscription());
+  }
+  offers.forEach((offer) => {
+    offer.hidden = !show;
+  });
+}
+
+async function subscribe(button) {
+  const scope = button.closest("[data-push-offer]");
+  const status = scope.querySelector("[data-push-status]");
+  const say = (text) => {
+    status.textContent = text;
+  };
+  if (isIos() && !isStandalone()) {
+    say(button.dataset.install);
+    const guide = document.getElementById("ios-install-guide");
+    if (guide) {
+      guide.open = true;
+      guide.scrollIntoView({ block: "center" });
+    } else {
+      window.location.href = "/me#ios-install-guide";
+    }
+    return;
+  }
+  button.disabled = true;
+  try {
+    const permission = await Notification.requestPermission();
+    if (permission !== "granted") {
+      say(button.dataset.denied);
+      return;
+    }
+    const { key } = await fetch("/push/key", { headers: { Accept: "application/json" } }).then((r) => r.json());
+    const registration = await navigator.serviceWorker.ready;
+    const subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: fromBase64Url(key),
+    });
+    const body = subscription.toJSON ? subscription.toJSON() : subscription;
+    await postJson("/push/subscriptions", {
+      endpoint: body.endpoint,
+      keys: body.keys,
+      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    });
+    say(button.dataset.done);
+    button.hidden = true;
+  } catch (error) {
+    console.warn("Push subscription failed:", error);
+    say(error.message && !/^\d+$/.test(error.message) ? error.message : button.dataset.failed);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// A time zone select left at its default takes the browser's own zone.
+function detectTimeZone() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  document.querySelectorAll("select[data-time-zone]").forEach((select) => {
+    if (select.dataset.detected) return;
+    select.dataset.detected = "1";
+    const known = [...select.options].some((option) => option.value === zone);
+    if (known && select.dataset.stored !== "1") select.value = zone;
+  });
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-push='subscribe']");
+  if (button) subscribe(button);
+});
+
+function refresh() {
+  showOffers().catch((error) => console.warn("Push offer:", error));
+  detectTimeZone();
+}
+
+document.addEventListener("htmx:afterSettle", refresh);
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", refresh);
+else refresh();
