@@ -3,8 +3,10 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
+from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
+from app.sharing.tables import Share, ShareLink
 from push.tables import PushDelivery, PushSubscription
 
 APP_CONFIG = AppConfig(
@@ -22,6 +24,13 @@ APP_CONFIG = AppConfig(
         AuditEvent,
         PushSubscription,
         PushDelivery,
+        ContentItem,
+        ContentTarget,
+        ShareGuide,
+        ApplyHost,
+        FeedState,
+        ShareLink,
+        Share,
     ],
     migration_dependencies=[],
     commands=[],
