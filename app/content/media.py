@@ -27,6 +27,7 @@ FILE_NAME = re.compile(r"^([A-Za-z0-9_-]{16})-(600|1200)\.jpg$")
 
 # Signatures of executables and archives that people rename to .jpg.
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa", b"#!", b"PK\x03\x04")
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"GIF8")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 
 
@@ -63,8 +64,8 @@ def check_image(content: bytes, filename: str = "") -> Image.Image:
     try:
         probe = Image.open(io.BytesIO(content))
         fmt = probe.format
-    except UnidentifiedImageError:
-        if named_like_image:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        if named_like_image or content.startswith(IMAGE_MAGIC):
             raise ImageRefused(
                 _("This image is damaged or is not really an image: it cannot be read.")
             ) from None

@@ -15,7 +15,7 @@ from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
 from app.org.service import organisation_name
 from app.sharing.service import genuine_clicks_by_item, shared_items, shares_of
-from app.web.i18n import current_language
+from app.web.i18n import current_language as language_var
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
@@ -97,7 +97,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
 async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
     if network not in service.GUIDE_NETWORKS:
         raise NotFoundException()
-    text = await service.guide_text(network, current_language())
+    text = await service.guide_text(network, language_var.get())
     return render(
         request,
         "content/guide.html",

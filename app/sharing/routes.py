@@ -15,7 +15,7 @@ from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
 from app.org.service import organisation_name
 from app.sharing import service
-from app.web.i18n import current_language
+from app.web.i18n import current_language as language_var
 from app.web.pages import render
 from app.web.requests import AnyRequest, settings_of
 
@@ -105,7 +105,7 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
         offers=await content.open_offers() if (closed or gone) else [],
         contracts=content.CONTRACTS,
         remote=content.REMOTE,
-        page_language=item["language"] or current_language(),
+        page_language=item["language"] or language_var.get(),
         headers={"Cache-Control": "no-cache"},
     )
 
