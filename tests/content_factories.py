@@ -17,7 +17,7 @@ async def make_item(
     title: str = "A story",
     *,
     body: str = "Some **text**.",
-    published: datetime | None | bool = True,
+    published: datetime | bool | None = True,
     teams: list[int] | None = None,
     sites: list[int] | None = None,
     pinned: bool = False,

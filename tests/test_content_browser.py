@@ -129,7 +129,9 @@ def test_the_studio_refuses_a_renamed_program_and_employees_cannot_reach_it(
     employee = phone_as(browser, live_server, seed)
     try:
         employee.goto("/")
-        expect(employee.get_by_role("navigation", name="Main").get_by_role("link", name="Studio")).to_have_count(0)
+        expect(
+            employee.get_by_role("navigation", name="Main").get_by_role("link", name="Studio")
+        ).to_have_count(0)
         check_accessibility(employee)
         employee._relay_watch.expected_errors.append("status of 403")  # type: ignore[attr-defined]
         employee.goto("/studio")
@@ -139,7 +141,9 @@ def test_the_studio_refuses_a_renamed_program_and_employees_cannot_reach_it(
         finish_phone(employee)
 
 
-def test_infinite_scroll_loads_the_next_page_without_duplicates(member_phone: Page, seed: Any) -> None:
+def test_infinite_scroll_loads_the_next_page_without_duplicates(
+    member_phone: Page, seed: Any
+) -> None:
     async def stories() -> None:
         base = service.now() - timedelta(days=1)
         for n in range(27):
@@ -208,7 +212,9 @@ def test_a_share_hands_over_the_tracked_link_and_my_words_once_and_a_cancel_reco
         page.goto(url)
         expect(page.get_by_text("Shared by Sarah")).to_be_visible()
         assert page.locator('meta[property="og:url"]').get_attribute("content") == url
-        assert page.locator('meta[property="og:title"]').get_attribute("content") == "Our new office"
+        assert (
+            page.locator('meta[property="og:title"]').get_attribute("content") == "Our new office"
+        )
         check_accessibility(page)
     finally:
         visitor.close()

@@ -58,7 +58,9 @@ def check_image(content: bytes, filename: str = "") -> Image.Image:
     if content.startswith(EXECUTABLE_MAGIC):
         if named_like_image:
             raise ImageRefused(
-                _("This file is named like an image but is a program or an archive. It was refused.")
+                _(
+                    "This file is named like an image but is a program or an archive. It was refused."
+                )
             )
         raise ImageRefused(_("This file is not an image. Choose a JPEG, PNG or WebP image."))
     try:
@@ -69,11 +71,15 @@ def check_image(content: bytes, filename: str = "") -> Image.Image:
             raise ImageRefused(
                 _("This image is damaged or is not really an image: it cannot be read.")
             ) from None
-        raise ImageRefused(_("This file is not an image. Choose a JPEG, PNG or WebP image.")) from None
+        raise ImageRefused(
+            _("This file is not an image. Choose a JPEG, PNG or WebP image.")
+        ) from None
     except Image.DecompressionBombError:
         raise ImageRefused(_("This image is too large: at most 8000 pixels a side.")) from None
     if fmt not in ACCEPTED_FORMATS:
-        raise ImageRefused(_("This kind of image is not accepted. Choose a JPEG, PNG or WebP image."))
+        raise ImageRefused(
+            _("This kind of image is not accepted. Choose a JPEG, PNG or WebP image.")
+        )
     width, height = probe.size
     if width > MAX_SIDE or height > MAX_SIDE:
         raise ImageRefused(_("This image is too large: at most 8000 pixels a side."))
@@ -107,7 +113,9 @@ def store_image(image: Image.Image, data_dir: Path) -> StoredImage:
             variant = variant.resize(
                 (width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS
             )
-        variant.save(folder / f"{key}-{width}.jpg", "JPEG", quality=82, optimize=True, progressive=True)
+        variant.save(
+            folder / f"{key}-{width}.jpg", "JPEG", quality=82, optimize=True, progressive=True
+        )
     return StoredImage(key=key, width=image.width, height=image.height)
 
 

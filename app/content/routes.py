@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -125,9 +123,7 @@ async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
 
 
 @post("/me/sharing", status_code=200, name="set_credit", guards=[signed_in])
-async def set_credit(
-    request: AnyRequest, data: URLEncodedBody[dict[str, str]]
-) -> Response[str]:
+async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[str]:
     member = _member(request)
     credit = data.get("credit", "") == "on"
     await service.set_credit_by_name(member.id, credit)
@@ -140,8 +136,6 @@ async def set_credit(
         credit_by_name=credit,
         credit_saved=True,
     )
-
-
 
 
 ROUTES = [feed, item_page, guide, media, set_credit]

@@ -193,9 +193,7 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
         errors["expires_at"] = _("Enter a date and time, or leave it empty.")
 
     video_url = get("video_url")
-    if video_url and (
-        urlsplit(video_url).scheme != "https" or not urlsplit(video_url).hostname
-    ):
+    if video_url and (urlsplit(video_url).scheme != "https" or not urlsplit(video_url).hostname):
         errors["video_url"] = _("Enter the https:// address of the video, or leave it empty.")
 
     values: dict[str, Any] = {
@@ -274,8 +272,8 @@ async def save_item(
             )
             item_id = int(rows[0]["id"])
         else:
-            columns = {ContentItem._meta.get_column_by_name(k): v for k, v in values.items()}
-            await ContentItem.update(columns).where(ContentItem.id == item_id)
+            changes: dict[Any, Any] = values
+            await ContentItem.update(changes).where(ContentItem.id == item_id)
             await ContentTarget.delete().where(ContentTarget.item == item_id)
         targets = [ContentTarget(item=item_id, team=t) for t in checked.teams]
         targets += [ContentTarget(item=item_id, site=s) for s in checked.sites]
@@ -285,9 +283,13 @@ async def save_item(
 
 
 async def item_by_id(item_id: int) -> dict[str, Any] | None:
-    return await ContentItem.select(
-        *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
-    ).where(ContentItem.id == item_id).first()
+    return (
+        await ContentItem.select(
+            *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
+        )
+        .where(ContentItem.id == item_id)
+        .first()
+    )
 
 
 async def targets_of(item_id: int) -> tuple[list[int], list[int]]:
@@ -304,7 +306,11 @@ async def publish(item_id: int, at: datetime | None = None) -> None:
     """Publish now (``at`` None) or schedule for ``at``; an offer in draft opens with it."""
     moment = at or now()
     await ContentItem.update(
-        {ContentItem.publish_at: moment, ContentItem.archived_at: None, ContentItem.updated_at: now()}
+        {
+            ContentItem.publish_at: moment,
+            ContentItem.archived_at: None,
+            ContentItem.updated_at: now(),
+        }
     ).where(ContentItem.id == item_id)
     await ContentItem.update({ContentItem.offer_status: OfferStatus.open.value}).where(
         (ContentItem.id == item_id)
@@ -388,9 +394,11 @@ async def studio_items(
 
 
 async def all_tags() -> list[str]:
-    rows = await ContentItem.select(ContentItem.tags).where(
-        ContentItem.tags != "", ContentItem.archived_at.is_null()
-    ).distinct()
+    rows = (
+        await ContentItem.select(ContentItem.tags)
+        .where(ContentItem.tags != "", ContentItem.archived_at.is_null())
+        .distinct()
+    )
     return sorted({t for r in rows for t in tags_of(r["tags"])})
 
 
@@ -523,27 +531,38 @@ def card_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def visible_item(member: Member, item_id: int, at: datetime | None = None) -> dict[str, Any] | None:
+async def visible_item(
+    member: Member, item_id: int, at: datetime | None = None
+) -> dict[str, Any] | None:
     """The item if ``member`` may see it in their feed now."""
     moment = at or now()
-    return await ContentItem.select(
-        *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
-    ).where(ContentItem.id == item_id, published_where(moment), await audience_where(member)).first()
+    return (
+        await ContentItem.select(
+            *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
+        )
+        .where(ContentItem.id == item_id, published_where(moment), await audience_where(member))
+        .first()
+    )
 
 
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
     """Open offers for everyone: what the public pages suggest."""
-    return await ContentItem.select(
-        ContentItem.id,
-        ContentItem.title,
-        ContentItem.contract,
-        ContentItem.remote,
-        ContentItem.site.name.as_alias("site_name"),
-    ).where(
-        published_where(now()),
-        ContentItem.kind == Kind.offer.value,
-        ContentItem.audience_all == True,  # noqa: E712
-    ).order_by(ContentItem.publish_at, ascending=False).limit(limit)
+    return (
+        await ContentItem.select(
+            ContentItem.id,
+            ContentItem.title,
+            ContentItem.contract,
+            ContentItem.remote,
+            ContentItem.site.name.as_alias("site_name"),
+        )
+        .where(
+            published_where(now()),
+            ContentItem.kind == Kind.offer.value,
+            ContentItem.audience_all == True,  # noqa: E712
+        )
+        .order_by(ContentItem.publish_at, ascending=False)
+        .limit(limit)
+    )
 
 
 # ---------------------------------------------------------------- member's feed state
@@ -605,9 +624,11 @@ def default_guide(network: str, language: str) -> str:
 
 
 async def guide_text(network: str, language: str) -> str:
-    row = await ShareGuide.select(ShareGuide.body).where(
-        ShareGuide.key == f"{network}:{language}"
-    ).first()
+    row = (
+        await ShareGuide.select(ShareGuide.body)
+        .where(ShareGuide.key == f"{network}:{language}")
+        .first()
+    )
     return row["body"] if row and row["body"].strip() else default_guide(network, language)
 
 
@@ -662,7 +683,9 @@ def apply_url_problem(url: str, hosts: list[str]) -> str | None:
         return _("Enter an https:// address.")
     if parts.hostname.lower() not in hosts:
         if not hosts:
-            return _("No application site is allowed yet: an admin can add one in Settings.")
+            return _(
+                "No application site is allowed yet: an admin can add one under Application sites."
+            )
         return _("This site is not among those an admin allowed: %(hosts)s.") % {
             "hosts": ", ".join(hosts)
         }

@@ -15,7 +15,7 @@ from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, ImageRefused, image_url, save_upload
-from app.content.tables import Kind, OfferStatus
+from app.content.tables import OfferStatus
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.web.i18n import LANGUAGES, _
@@ -37,8 +37,12 @@ def _see_other(request: AnyRequest, target: str) -> Response[Any]:
 
 async def _choices() -> dict[str, Any]:
     return {
-        "teams": await Team.select(Team.id, Team.name).where(Team.active == True).order_by(Team.name),  # noqa: E712
-        "sites": await Site.select(Site.id, Site.name).where(Site.active == True).order_by(Site.name),  # noqa: E712
+        "teams": await Team.select(Team.id, Team.name)
+        .where(Team.active.eq(True))
+        .order_by(Team.name),
+        "sites": await Site.select(Site.id, Site.name)
+        .where(Site.active.eq(True))
+        .order_by(Site.name),
         "languages": LANGUAGES,
         "contracts": service.CONTRACTS,
         "remote": service.REMOTE,
@@ -75,7 +79,9 @@ def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> di
     values["audience"] = "all" if item.get("audience_all", True) else "chosen"
     values["teams"] = teams
     values["sites"] = sites
-    values["expires_at"] = item["expires_at"].strftime("%Y-%m-%dT%H:%M") if item.get("expires_at") else ""
+    values["expires_at"] = (
+        item["expires_at"].strftime("%Y-%m-%dT%H:%M") if item.get("expires_at") else ""
+    )
     values["site"] = str(item.get("site") or "")
     return values
 
@@ -112,7 +118,12 @@ async def _editor_page(
 async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Response[str]:
     kind = kind if kind in {"story", "offer"} else "story"
     values = {"language": "fr" if request.scope["state"]["member"].language == "fr" else "en"}
-    values |= {"audience": "all", "contract": "permanent", "remote": "hybrid", "offer_status": "draft"}
+    values |= {
+        "audience": "all",
+        "contract": "permanent",
+        "remote": "hybrid",
+        "offer_status": "draft",
+    }
     return await _editor_page(request, kind, None, values)
 
 
@@ -279,16 +290,22 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
 
 
 @post("/studio/guides/{network:str}", status_code=200, name="studio_guide_save", guards=[editor])
-async def studio_guide_save(request: AnyRequest, network: FromPath[str], data: Form) -> Response[Any]:
+async def studio_guide_save(
+    request: AnyRequest, network: FromPath[str], data: Form
+) -> Response[Any]:
     if network not in service.GUIDE_NETWORKS:
         raise NotFoundException()
     data = data or {}
     language = data.get("language", "")
     body = data.get("body", "")
     if language not in LANGUAGES or len(body) > 20_000:
-        return Response(_("Choose one of the languages in the list."), status_code=422, media_type="text/plain")
+        return Response(
+            _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
+        )
     await service.save_guide(network, language, body)
-    return _see_other(request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}")
+    return _see_other(
+        request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
+    )
 
 
 @get("/admin/apply-hosts", name="apply_hosts", guards=[admin])
@@ -310,9 +327,9 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
     hosts, refused = service.parse_hosts(text)
     error = None
     if refused:
-        error = _("These are not host names: %(hosts)s. Write one host a line, such as jobs.example.com.") % {
-            "hosts": ", ".join(refused[:5])
-        }
+        error = _(
+            "These are not host names: %(hosts)s. Write one host a line, such as jobs.example.com."
+        ) % {"hosts": ", ".join(refused[:5])}
     elif len(hosts) > 50:
         error = _("At most 50 hosts.")
     if error is None:

@@ -53,9 +53,18 @@ async def record_share(member_id: int, item_id: int, network: str) -> bool:
     if network not in SHARE_NETWORKS:
         raise ValueError(f"Unknown network {network!r}")
     await link_code(member_id, item_id)
-    rows = await Share.insert(
-        Share(key=f"{member_id}:{item_id}:{network}", member=member_id, item=item_id, network=network)
-    ).on_conflict(target=Share.key, action="DO NOTHING").returning(Share.id)
+    rows = (
+        await Share.insert(
+            Share(
+                key=f"{member_id}:{item_id}:{network}",
+                member=member_id,
+                item=item_id,
+                network=network,
+            )
+        )
+        .on_conflict(target=Share.key, action="DO NOTHING")
+        .returning(Share.id)
+    )
     return bool(rows)
 
 
@@ -63,16 +72,16 @@ async def shared_items(member_id: int, item_ids: list[int]) -> set[int]:
     """Which of these items the member has shared at least once."""
     if not item_ids:
         return set()
-    rows = await Share.select(Share.item).where(
-        Share.member == member_id, Share.item.is_in(item_ids)
-    ).distinct()
+    rows = (
+        await Share.select(Share.item)
+        .where(Share.member == member_id, Share.item.is_in(item_ids))
+        .distinct()
+    )
     return {int(r["item"]) for r in rows}
 
 
 async def shares_of(member_id: int, item_id: int) -> list[str]:
-    rows = await Share.select(Share.network).where(
-        Share.member == member_id, Share.item == item_id
-    )
+    rows = await Share.select(Share.network).where(Share.member == member_id, Share.item == item_id)
     return [r["network"] for r in rows]
 
 
