@@ -359,3 +359,25 @@ async def test_a_member_opts_out_of_being_credited_on_the_me_page(
     )
     assert response.status_code == 200
     assert await service.credits_by_name(member.id) is False
+
+
+async def test_the_demo_fills_the_feed_with_stories_and_offers_in_both_languages(
+    client: AsyncTestClient, settings: object
+) -> None:
+    from app.content.demo import load_demo_content
+    from app.demo import load_demo
+
+    data_dir = settings.data_dir  # type: ignore[attr-defined]
+    assert await load_demo()
+    assert await load_demo_content(data_dir)
+    assert not await load_demo_content(data_dir)
+    rows = await ContentItem.select(ContentItem.kind, ContentItem.language, ContentItem.image)
+    for kind in ["story", "offer"]:
+        mine = [r for r in rows if r["kind"] == kind]
+        assert len(mine) >= 12
+        assert {r["language"] for r in mine} == {"fr", "en"}
+    assert all((data_dir / "media" / f"{r['image']}-600.jpg").is_file() for r in rows)
+    await sign_in(client)
+    page = await client.get("/", headers=HTML)
+    assert page.text.count('class="card feed-card') == 20
+    assert "Notre nouvel atelier à Lyon ouvre ses portes" in page.text
