@@ -4,7 +4,8 @@
 
 Seeds 50,000 members, 2,000 items (stories and offers, some for one team, a few pinned) and
 200,000 shares with bulk inserts, then measures the feed's first page (20 cards) for one
-member with wrk: requests/s and p50/p99, with the ratio to /ping from the same run. Then the
+member with wrk: requests/s and p50/p99, with the ratio to /ping from the same run (and the
+signed-in Me page, the shell's cost without the feed, for reference). Then the
 bytes transferred for the first visit and for the next-page fragment htmx loads on scroll.
 """
 
@@ -189,9 +190,17 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
                 connections=args.connections,
                 headers={**BROWSER, "Cookie": cookie},
             )
+            shell = load(
+                f"{label}: GET /me (signed-in shell page)",
+                f"{relay.url}/me",
+                seconds=args.seconds,
+                connections=args.connections,
+                headers={**BROWSER, "Cookie": cookie},
+            )
             first, raw, fragment = sizes(relay.url, cookie)
         print(HEADER)
         print(ceiling.row())
+        print(shell.row(ceiling))
         print(feed.row(ceiling))
         print(
             f"{label}: first visit {first:,} bytes transferred ({raw:,} uncompressed); "
