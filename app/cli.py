@@ -50,11 +50,13 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app import db
     from app.accounts import invitations
+    from app.content.demo import load_demo_content
     from app.demo import DEMO_ADMIN, load_demo
 
     async def work() -> tuple[bool, invitations.Invited | None]:
         await db.migrate()
         loaded = await load_demo()
+        loaded = await load_demo_content(settings.data_dir) or loaded
         if await invitations.has_passkey(DEMO_ADMIN[0]):
             return loaded, None
         return loaded, await invitations.enrolment_for_admin(*DEMO_ADMIN)

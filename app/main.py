@@ -19,8 +19,11 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.content.routes import ROUTES as CONTENT_ROUTES
+from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.settings import Settings
+from app.sharing.routes import ROUTES as SHARING_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web import i18n
 from app.web.assets import Assets
@@ -123,7 +126,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown[:0] = [jobs.stop, push_worker.stop]
 
     return Litestar(
-        route_handlers=[*SHELL_ROUTES, *ACCOUNT_ROUTES, *NOTIFICATION_ROUTES],
+        route_handlers=[
+            *SHELL_ROUTES,
+            *ACCOUNT_ROUTES,
+            *CONTENT_ROUTES,
+            *SHARING_ROUTES,
+            *STUDIO_ROUTES,
+            *NOTIFICATION_ROUTES,
+        ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         template_config=template_config(settings.root / "templates", assets),

@@ -3,9 +3,11 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
+from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
+from app.sharing.tables import Share, ShareLink
 from push.tables import PushDelivery, PushSubscription
 
 APP_CONFIG = AppConfig(
@@ -23,6 +25,13 @@ APP_CONFIG = AppConfig(
         AuditEvent,
         PushSubscription,
         PushDelivery,
+        ContentItem,
+        ContentTarget,
+        ShareGuide,
+        ApplyHost,
+        FeedState,
+        ShareLink,
+        Share,
         NotificationPreference,
         Nudge,
         Campaign,

@@ -299,8 +299,14 @@ async def test_every_route_answers_each_role_as_declared(
     members = {role: await make_member(role=role) for role in ["employee", "editor", "admin"]}
     members["deactivated"] = await make_member(role="admin")
     target = await make_member()
-    ids = {"member_id": target.id, "passkey_id": 999_999, "invitation_id": 999_999}
-    ids |= {"subscription_id": 999_999, "campaign_id": 999_999}
+    ids = {
+        "member_id": target.id,
+        "passkey_id": 999_999,
+        "invitation_id": 999_999,
+        "item_id": 999_999,
+        "subscription_id": 999_999,
+        "campaign_id": 999_999,
+    }
     headers = await csrf(client)
     failures = []
     for who in ["anonymous", "employee", "editor", "admin", "deactivated"]:

@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from piccolo.query.functions.aggregate import Count
+
 from app.settings import Settings
 
 from .nudges import (
@@ -22,6 +24,7 @@ from .nudges import (
     WEEKLY_SUMMARY_WEEKDAY,
     WeeklyFigures,
     nudge_inactive_members,
+    nudge_new_content,
     nudge_weekly_summary,
     send_due_nudges,
 )
@@ -30,15 +33,26 @@ from .service import send_due_campaigns
 log = logging.getLogger("relay.notifications")
 
 JOB_INTERVAL_S = 60.0
+# Publications older than this when first seen are not announced (e.g. after a long outage).
+NEW_CONTENT_LOOKBACK = timedelta(days=1)
 
 
 async def weekly_share_figures(week_start: datetime) -> dict[int, WeeklyFigures]:
     """Each member's share figures for the week from ``week_start`` (UTC, 7 days).
 
-    The shares, visits and applications arrive with the content and candidates issues: until
-    then nobody has figures and no summary is sent. The one place to plug them in.
+    Members who shared nothing that week get no summary. Visits and applications are
+    added here when the candidates' activity records them.
     """
-    return {}
+    from app.sharing.tables import Share
+
+    rows = (
+        await Share.select(Share.member, Count(Share.id, alias="shares"))
+        .where((Share.at >= week_start) & (Share.at < week_start + timedelta(days=7)))
+        .group_by(Share.member)
+    )
+    return {
+        row["member"]: WeeklyFigures(shares=row["shares"], visits=0, applications=0) for row in rows
+    }
 
 
 async def send_weekly_summaries(now: datetime) -> int:
@@ -57,7 +71,21 @@ async def send_weekly_summaries(now: datetime) -> int:
     return written
 
 
+async def announce_new_content(now: datetime) -> int:
+    """Nudge each newly visible story or offer's audience once (batched per member)."""
+    from app.content.service import audience_member_ids, claim_unannounced
+
+    announced = 0
+    for item in await claim_unannounced(now - NEW_CONTENT_LOOKBACK, now):
+        members = await audience_member_ids(item["id"])
+        announced += await nudge_new_content(
+            members, [item["title"]], f"/items/{item['id']}", now, key=f"item{item['id']}"
+        )
+    return announced
+
+
 async def run_jobs(settings: Settings, now: datetime) -> None:
+    await announce_new_content(now)
     await send_due_campaigns(now)
     await nudge_inactive_members(now, settings.reengage_after_days)
     await send_weekly_summaries(now)

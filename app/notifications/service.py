@@ -432,20 +432,37 @@ class Audience:
 
 
 async def members_who_shared(member_ids: list[int]) -> set[int]:
-    """Those of ``member_ids`` who have ever shared something.
+    """Those of ``member_ids`` who have ever shared something."""
+    from app.sharing.tables import Share
 
-    The shares table comes with the content issue: until it lands nobody has shared, so
-    the "never shared" filter excludes no one. This is the one place to plug it in.
-    """
-    return set()
+    if not member_ids:
+        return set()
+    rows = await Share.select(Share.member).where(Share.member.is_in(member_ids)).distinct()
+    return {row["member"] for row in rows}
 
 
 async def shares_after_campaign(campaign_id: int, since: datetime, hours: int = 48) -> int:
     """Shares of the campaign's linked item by its recipients in the ``hours`` after ``since``.
 
-    Needs the shares of the content issue: 0 until then. The one place to plug it in.
+    The linked item is the one the campaign's link opens (``/items/{id}``); a campaign that
+    links elsewhere has no item, hence no shares to count.
     """
-    return 0
+    from app.sharing.tables import Share
+    from push.tables import PushDelivery
+
+    campaign = await Campaign.select(Campaign.url).where(Campaign.id == campaign_id).first()
+    match = re.fullmatch(r"/items/(\d+)", (campaign or {}).get("url", ""))
+    if match is None:
+        return 0
+    recipients = PushDelivery.select(PushDelivery.subscription.member).where(
+        PushDelivery.campaign == campaign_id
+    )
+    return await Share.count().where(
+        (Share.item == int(match.group(1)))
+        & Share.member.is_in(recipients)
+        & (Share.at >= since)
+        & (Share.at < since + timedelta(hours=hours))
+    )
 
 
 async def audience_member_ids(audience: Audience, now: datetime) -> list[int]:

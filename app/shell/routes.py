@@ -1,4 +1,4 @@
-"""The app shell: feed, Me, offline page, PWA manifest and service worker, health."""
+"""The app shell: Me, offline page, PWA manifest and service worker, health."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from litestar.response import Redirect
 from app import db
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
+from app.content.service import credits_by_name
 from app.org.service import organisation_name
 from app.web import i18n
 from app.web.assets import IMMUTABLE, Assets
@@ -34,14 +35,16 @@ def assets_of(request: Request[Any, Any, Any]) -> Assets:
     return request.app.state.assets
 
 
-@get("/", name="feed", guards=[signed_in])
-async def feed(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "shell/feed.html", tab="feed", org_name=await organisation_name())
-
-
 @get("/me", name="me", guards=[signed_in])
 async def me(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "shell/me.html", tab="me", org_name=await organisation_name())
+    member: Member = request.scope["state"]["member"]
+    return render(
+        request,
+        "shell/me.html",
+        tab="me",
+        org_name=await organisation_name(),
+        credit_by_name=await credits_by_name(member.id),
+    )
 
 
 @post("/me/language", status_code=200, name="set_language", guards=[signed_in])
@@ -180,4 +183,4 @@ async def ping() -> str:
     return "pong"
 
 
-ROUTES = [feed, me, set_language, offline, manifest, service_worker, static, health, ping]
+ROUTES = [me, set_language, offline, manifest, service_worker, static, health, ping]

@@ -1,0 +1,139 @@
+"""The employee's side of content: the feed, an item's page, guides, media, my sharing setting."""
+
+from __future__ import annotations
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from app.accounts.guards import anyone, signed_in
+from app.accounts.tables import Member
+from app.content import service
+from app.content.markdown import render_markdown
+from app.content.media import image_url, media_path
+from app.org.service import organisation_name
+from app.sharing.service import genuine_clicks_by_item, shares_of
+from app.web.i18n import current_language as language_var
+from app.web.pages import render, wants_fragment
+from app.web.requests import AnyRequest, settings_of
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _member(request: AnyRequest) -> Member:
+    return request.scope["state"]["member"]
+
+
+@get("/", name="feed", guards=[signed_in])
+async def feed(
+    request: AnyRequest,
+    kind: FromQuery[str | None] = None,
+    tag: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
+    after: FromQuery[str | None] = None,
+) -> Response[str]:
+    member = _member(request)
+    kind = kind if kind in {"story", "offer"} else None
+    page = await service.feed_page(member, kind=kind, tag=tag, search=q, after=after)
+    next_page = after is not None and wants_fragment(request)
+    if after is None:
+        since = await service.mark_feed_visit(member.id)
+    else:
+        state = await service.feed_state(member.id)
+        since = state["previous_seen_at"] if state else None
+    ids = [c["id"] for c in page.cards]
+    clicks = await genuine_clicks_by_item(member.id, ids)
+    cards = []
+    for row in page.cards:
+        card = service.card_view(row)
+        card["clicks"] = clicks.get(row["id"], 0)
+        card["is_new"] = since is not None and row["publish_at"] > since
+        cards.append(card)
+    filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
+    return render(
+        request,
+        "content/feed.html",
+        block="cards" if next_page else "app",
+        tab="feed",
+        org_name=await organisation_name(),
+        cards=cards,
+        next_cursor=page.next_cursor,
+        filters=filters,
+        tags=await service.feed_tags() if not next_page else [],
+        filtered=bool(kind or tag or q),
+        contracts=service.CONTRACTS,
+        remote=service.REMOTE,
+    )
+
+
+@get("/items/{item_id:int}", name="item", guards=[signed_in])
+async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    member = _member(request)
+    item = await service.visible_item(member, item_id)
+    if item is None:
+        raise NotFoundException()
+    clicks = await genuine_clicks_by_item(member.id, [item_id])
+    return render(
+        request,
+        "content/item.html",
+        tab="feed",
+        org_name=await organisation_name(),
+        item=item,
+        body_html=render_markdown(item["body"]),
+        image=image_url(item["image"], 1200),
+        tag_list=service.tags_of(item["tags"]),
+        networks_shared=await shares_of(member.id, item_id),
+        clicks=clicks.get(item_id, 0),
+        contracts=service.CONTRACTS,
+        remote=service.REMOTE,
+    )
+
+
+@get("/guides/{network:str}", name="guide", guards=[signed_in])
+async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
+    if network not in service.GUIDE_NETWORKS:
+        raise NotFoundException()
+    text = await service.guide_text(network, language_var.get())
+    return render(
+        request,
+        "content/guide.html",
+        tab="feed",
+        org_name=await organisation_name(),
+        network=network,
+        network_name=service.NETWORK_NAMES[network],
+        networks=service.NETWORK_NAMES,
+        guide_html=render_markdown(text),
+        back=request.query_params.get("item", ""),
+    )
+
+
+@get("/media/{name:str}", name="media", guards=[anyone])
+async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
+    """Uploaded images: public (shared pages show them), named by key, cached for a year."""
+    path = media_path(settings_of(request).data_dir, name)
+    if path is None:
+        raise NotFoundException()
+    return Response(
+        path.read_bytes(),
+        media_type="image/jpeg",
+        headers={"Cache-Control": IMMUTABLE},
+    )
+
+
+@post("/me/sharing", status_code=200, name="set_credit", guards=[signed_in])
+async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[str]:
+    member = _member(request)
+    credit = data.get("credit", "") == "on"
+    await service.set_credit_by_name(member.id, credit)
+    return render(
+        request,
+        "shell/me.html",
+        block="credit_form",
+        tab="me",
+        org_name=await organisation_name(),
+        credit_by_name=credit,
+        credit_saved=True,
+    )
+
+
+ROUTES = [feed, item_page, guide, media, set_credit]

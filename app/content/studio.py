@@ -1,0 +1,366 @@
+"""The editors' studio: lists, the story and offer forms, publishing, guides; the admin's hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
+from litestar.response import Redirect
+
+from app.accounts.guards import admin, editor
+from app.accounts.tables import Member
+from app.content import service
+from app.content.markdown import render_markdown
+from app.content.media import MAX_BYTES, ImageRefused, image_url, save_upload
+from app.content.tables import OfferStatus
+from app.org.service import organisation_name
+from app.org.tables import Site, Team
+from app.web.i18n import LANGUAGES, _
+from app.web.pages import render
+from app.web.requests import AnyRequest, is_htmx, settings_of
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def _member(request: AnyRequest) -> Member:
+    return request.scope["state"]["member"]
+
+
+def _see_other(request: AnyRequest, target: str) -> Response[Any]:
+    if is_htmx(request):
+        return Response(None, status_code=204, headers={"HX-Location": target})
+    return Redirect(target, status_code=303)
+
+
+async def _choices() -> dict[str, Any]:
+    return {
+        "teams": await Team.select(Team.id, Team.name)
+        .where(Team.active.eq(True))
+        .order_by(Team.name),
+        "sites": await Site.select(Site.id, Site.name)
+        .where(Site.active.eq(True))
+        .order_by(Site.name),
+        "languages": LANGUAGES,
+        "contracts": service.CONTRACTS,
+        "remote": service.REMOTE,
+        "offer_statuses": service.OFFER_STATUS_NAMES,
+        "networks": service.NETWORK_NAMES,
+    }
+
+
+@get("/studio", name="studio", guards=[editor])
+async def studio(
+    request: AnyRequest,
+    kind: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    tag: FromQuery[str | None] = None,
+) -> Response[str]:
+    items = await service.studio_items(kind, status, tag)
+    return render(
+        request,
+        "studio/list.html",
+        tab="studio",
+        org_name=await organisation_name(),
+        items=items,
+        filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
+        statuses=service.STATUS_NAMES,
+        tags=await service.all_tags(),
+    )
+
+
+def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> dict[str, Any]:
+    values = {k: ("" if v is None else v) for k, v in item.items()}
+    values["tags"] = " ".join(service.tags_of(item.get("tags", "")))
+    for network, text in service.captions_text(item.get("captions", "{}")).items():
+        values[f"captions_{network}"] = text
+    values["audience"] = "all" if item.get("audience_all", True) else "chosen"
+    values["teams"] = teams
+    values["sites"] = sites
+    values["expires_at"] = (
+        item["expires_at"].strftime("%Y-%m-%dT%H:%M") if item.get("expires_at") else ""
+    )
+    values["site"] = str(item.get("site") or "")
+    return values
+
+
+async def _editor_page(
+    request: AnyRequest,
+    kind: str,
+    item: dict[str, Any] | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    saved: bool = False,
+) -> Response[str]:
+    return render(
+        request,
+        "studio/edit.html",
+        status_code=status_code,
+        tab="studio",
+        org_name=await organisation_name(),
+        kind=kind,
+        item=item,
+        values=values,
+        errors=errors or {},
+        saved=saved,
+        status=service.status_of(item) if item else "draft",
+        statuses=service.STATUS_NAMES,
+        image=image_url(item["image"]) if item else None,
+        max_mb=MAX_BYTES // (1024 * 1024),
+        **await _choices(),
+    )
+
+
+@get("/studio/new", name="studio_new", guards=[editor])
+async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Response[str]:
+    kind = kind if kind in {"story", "offer"} else "story"
+    values = {"language": "fr" if request.scope["state"]["member"].language == "fr" else "en"}
+    values |= {
+        "audience": "all",
+        "contract": "permanent",
+        "remote": "hybrid",
+        "offer_status": "draft",
+    }
+    return await _editor_page(request, kind, None, values)
+
+
+def _form_echo(data: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
+    values["teams"] = service.int_list(data.get("teams"))
+    values["sites"] = service.int_list(data.get("sites"))
+    return values
+
+
+async def _save(
+    request: AnyRequest, kind: str, item: dict[str, Any] | None, data: dict[str, Any]
+) -> Response[Any]:
+    checked = await service.check_item(kind, data)
+    errors = dict(checked.errors)
+    upload = data.get("image")
+    image_key = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        content = await upload.read(MAX_BYTES + 1)
+        if not errors:
+            try:
+                image_key = save_upload(content, upload.filename, settings_of(request).data_dir).key
+            except ImageRefused as refused:
+                errors["image"] = str(refused)
+        else:
+            from app.content.media import check_image
+
+            try:
+                check_image(content, upload.filename)
+            except ImageRefused as refused:
+                errors["image"] = str(refused)
+    if errors:
+        return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
+    item_id = await service.save_item(
+        item["id"] if item else None, checked, _member(request).id, image=image_key
+    )
+    return _see_other(request, f"/studio/{item_id}?saved=1")
+
+
+@post("/studio/new", status_code=200, name="studio_create", guards=[editor])
+async def studio_create(
+    request: AnyRequest, data: MultipartBody[dict[str, Any]], kind: FromQuery[str] = "story"
+) -> Response[Any]:
+    kind = str(data.get("kind") or kind)
+    if kind not in {"story", "offer"}:
+        kind = "story"
+    return await _save(request, kind, None, data or {})
+
+
+async def _item_or_404(item_id: int) -> dict[str, Any]:
+    item = await service.item_by_id(item_id)
+    if item is None:
+        raise NotFoundException()
+    return item
+
+
+@get("/studio/{item_id:int}", name="studio_item", guards=[editor])
+async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    item = await _item_or_404(item_id)
+    teams, sites = await service.targets_of(item_id)
+    saved = request.query_params.get("saved") == "1"
+    return await _editor_page(
+        request, item["kind"], item, _form_values(item, teams, sites), saved=saved
+    )
+
+
+@post("/studio/{item_id:int}", status_code=200, name="studio_update", guards=[editor])
+async def studio_update(
+    request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
+) -> Response[Any]:
+    item = await _item_or_404(item_id)
+    return await _save(request, item["kind"], item, data or {})
+
+
+@post("/studio/{item_id:int}/publish", status_code=200, name="studio_publish", guards=[editor])
+async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
+    item = await _item_or_404(item_id)
+    when = (data or {}).get("publish_at", "").strip()
+    at = None
+    if when:
+        try:
+            at = service.parse_local_time(when)
+        except ValueError:
+            teams, sites = await service.targets_of(item_id)
+            return await _editor_page(
+                request,
+                item["kind"],
+                item,
+                _form_values(item, teams, sites),
+                {"publish_at": _("Enter a date and time for the schedule.")},
+                status_code=422,
+            )
+    await service.publish(item_id, at)
+    return _see_other(request, f"/studio/{item_id}")
+
+
+@post("/studio/{item_id:int}/unpublish", status_code=200, name="studio_unpublish", guards=[editor])
+async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
+    await _item_or_404(item_id)
+    await service.unpublish(item_id)
+    return _see_other(request, f"/studio/{item_id}")
+
+
+@post("/studio/{item_id:int}/archive", status_code=200, name="studio_archive", guards=[editor])
+async def studio_archive(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
+    await _item_or_404(item_id)
+    await service.archive(item_id)
+    return _see_other(request, f"/studio/{item_id}")
+
+
+@post("/studio/{item_id:int}/pin", status_code=200, name="studio_pin", guards=[editor])
+async def studio_pin(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
+    await _item_or_404(item_id)
+    await service.set_pinned(item_id, (data or {}).get("pinned") == "on")
+    return _see_other(request, f"/studio/{item_id}")
+
+
+@post("/studio/{item_id:int}/close", status_code=200, name="studio_close", guards=[editor])
+async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
+    await _item_or_404(item_id)
+    status = (data or {}).get("offer_status", "closed")
+    if status not in {s.value for s in OfferStatus}:
+        status = "closed"
+    await service.set_offer_status(item_id, OfferStatus(status))
+    return _see_other(request, f"/studio/{item_id}")
+
+
+@get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor])
+async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    item = await _item_or_404(item_id)
+    card = service.card_view(item)
+    card |= {"shared": False, "clicks": 0, "is_new": False}
+    return render(
+        request,
+        "studio/preview.html",
+        tab="studio",
+        org_name=await organisation_name(),
+        item=item,
+        card=card,
+        body_html=render_markdown(item["body"]),
+        image=image_url(item["image"], 1200),
+        contracts=service.CONTRACTS,
+        remote=service.REMOTE,
+    )
+
+
+@get("/studio/guides", name="studio_guides", guards=[editor])
+async def studio_guides(request: AnyRequest) -> Response[str]:
+    guides = {
+        (network, language): await service.guide_text(network, language)
+        for network in service.GUIDE_NETWORKS
+        for language in LANGUAGES
+    }
+    return render(
+        request,
+        "studio/guides.html",
+        tab="studio",
+        org_name=await organisation_name(),
+        guides=guides,
+        networks=service.NETWORK_NAMES,
+        languages=LANGUAGES,
+        saved=request.query_params.get("saved", ""),
+    )
+
+
+@post("/studio/guides/{network:str}", status_code=200, name="studio_guide_save", guards=[editor])
+async def studio_guide_save(
+    request: AnyRequest, network: FromPath[str], data: Form
+) -> Response[Any]:
+    if network not in service.GUIDE_NETWORKS:
+        raise NotFoundException()
+    data = data or {}
+    language = data.get("language", "")
+    body = data.get("body", "")
+    if language not in LANGUAGES or len(body) > 20_000:
+        return Response(
+            _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
+        )
+    await service.save_guide(network, language, body)
+    return _see_other(
+        request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
+    )
+
+
+@get("/admin/apply-hosts", name="apply_hosts", guards=[admin])
+async def apply_hosts(request: AnyRequest) -> Response[str]:
+    return render(
+        request,
+        "studio/apply_hosts.html",
+        tab="admin",
+        org_name=await organisation_name(),
+        hosts_text="\n".join(await service.allowed_apply_hosts()),
+        error=None,
+        saved=False,
+    )
+
+
+@post("/admin/apply-hosts", status_code=200, name="save_apply_hosts", guards=[admin])
+async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
+    text = (data or {}).get("hosts", "")
+    hosts, refused = service.parse_hosts(text)
+    error = None
+    if refused:
+        error = _(
+            "These are not host names: %(hosts)s. Write one host a line, such as jobs.example.com."
+        ) % {"hosts": ", ".join(refused[:5])}
+    elif len(hosts) > 50:
+        error = _("At most 50 hosts.")
+    if error is None:
+        await service.save_apply_hosts(hosts)
+    return render(
+        request,
+        "studio/apply_hosts.html",
+        block="hosts_form",
+        status_code=422 if error else 200,
+        tab="admin",
+        org_name=await organisation_name(),
+        hosts_text=text if error else "\n".join(hosts),
+        error=error,
+        saved=error is None,
+    )
+
+
+ROUTES = [
+    studio,
+    studio_new,
+    studio_create,
+    studio_guides,
+    studio_guide_save,
+    studio_item,
+    studio_update,
+    studio_publish,
+    studio_unpublish,
+    studio_archive,
+    studio_pin,
+    studio_close,
+    studio_preview,
+    apply_hosts,
+    save_apply_hosts,
+]

@@ -1,0 +1,113 @@
+"""The share sheet, recording a completed share, and the public page behind a tracked link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+
+from app.accounts.guards import anyone, signed_in
+from app.accounts.tables import Member
+from app.content import service as content
+from app.content.markdown import plain_excerpt, render_markdown
+from app.content.media import image_url
+from app.org.service import organisation_name
+from app.sharing import service
+from app.web.i18n import current_language as language_var
+from app.web.pages import render
+from app.web.requests import AnyRequest, settings_of
+
+
+def _member(request: AnyRequest) -> Member:
+    return request.scope["state"]["member"]
+
+
+@get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in])
+async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    member = _member(request)
+    item = await content.visible_item(member, item_id)
+    if item is None:
+        raise NotFoundException()
+    code = await service.link_code(member.id, item_id)
+    url = service.share_url(settings_of(request).public_url, code)
+    captions = content.load_captions(item["captions"])
+    suggestions = [
+        (network, caption) for network in content.NETWORKS for caption in captions.get(network, [])
+    ]
+    caption = suggestions[0][1] if suggestions else item["title"]
+    return render(
+        request,
+        "content/share.html",
+        tab="feed",
+        org_name=await organisation_name(),
+        item=item,
+        url=url,
+        caption=caption,
+        suggestions=suggestions,
+        network_names=content.NETWORK_NAMES,
+        links=service.network_links(url, item["title"], caption),
+        image=image_url(item["image"], 1200),
+        already=await service.shares_of(member.id, item_id),
+        guides=content.GUIDE_NETWORKS,
+    )
+
+
+@post("/items/{item_id:int}/shares", status_code=200, name="record_share", guards=[signed_in])
+async def record_share(
+    request: AnyRequest, item_id: FromPath[int], data: JSONBody[dict[str, Any]]
+) -> Response[dict[str, Any]]:
+    """Called by share.js once a share completed (never for a cancelled one)."""
+    member = _member(request)
+    network = data.get("network") if isinstance(data, dict) else None
+    if network not in service.SHARE_NETWORKS:
+        return Response({"error": "unknown network"}, status_code=422)
+    if await content.visible_item(member, item_id) is None:
+        raise NotFoundException()
+    recorded = await service.record_share(member.id, item_id, str(network))
+    return Response({"recorded": recorded})
+
+
+@get("/r/{code:str}", name="landing", guards=[anyone])
+async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
+    """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
+    settings = settings_of(request)
+    item = await service.landing(code)
+    org_name = await organisation_name()
+    if item is None:
+        return render(
+            request,
+            "content/landing_missing.html",
+            status_code=404,
+            tab=None,
+            org_name=org_name,
+            offers=await content.open_offers(),
+            contracts=content.CONTRACTS,
+        )
+    status = content.status_of(item)
+    closed = item["kind"] == "offer" and item["offer_status"] != "open"
+    gone = status != "published"
+    image = image_url(item["image"], 1200)
+    return render(
+        request,
+        "content/landing.html",
+        tab=None,
+        org_name=org_name,
+        item=item,
+        gone=gone,
+        closed=closed,
+        body_html=render_markdown(item["body"]),
+        description=plain_excerpt(item["body"], 200) or item["title"],
+        canonical=service.share_url(settings.public_url, item["code"]),
+        image_absolute=f"{settings.public_url}{image}" if image else None,
+        image=image,
+        offers=await content.open_offers() if (closed or gone) else [],
+        contracts=content.CONTRACTS,
+        remote=content.REMOTE,
+        page_language=item["language"] or language_var.get(),
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+ROUTES = [share_sheet, record_share, landing]

@@ -1,0 +1,142 @@
+"""Tracked links and shares: the one place that builds ``{PUBLIC_URL}/r/{code}``.
+
+A member gets one short, unguessable code per item, created the first time they open the
+share sheet for it and stable afterwards. A completed share is recorded once per member,
+item and network; a cancelled one is never sent here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from app.content.tables import ContentItem
+from app.sharing.tables import Share, ShareLink
+
+# What the share button may report: the phone's share sheet, with or without the image,
+# or one of the fallback sheet's links.
+SHARE_NETWORKS = (
+    "native",
+    "native_image",
+    "linkedin",
+    "x",
+    "facebook",
+    "whatsapp",
+    "email",
+    "copy",
+)
+CODE_BYTES = 9  # 72 random bits, 12 characters
+
+
+def share_url(public_url: str, code: str) -> str:
+    """The tracked link for a share code."""
+    return f"{public_url.rstrip('/')}/r/{code}"
+
+
+async def link_code(member_id: int, item_id: int) -> str:
+    """The member's code for this item, created on first use (safe under concurrency)."""
+    pair = f"{member_id}:{item_id}"
+    row = await ShareLink.select(ShareLink.code).where(ShareLink.pair == pair).first()
+    if row:
+        return str(row["code"])
+    await ShareLink.insert(
+        ShareLink(code=secrets.token_urlsafe(CODE_BYTES), pair=pair, member=member_id, item=item_id)
+    ).on_conflict(target=ShareLink.pair, action="DO NOTHING")
+    row = await ShareLink.select(ShareLink.code).where(ShareLink.pair == pair).first()
+    assert row is not None
+    return str(row["code"])
+
+
+async def record_share(member_id: int, item_id: int, network: str) -> bool:
+    """Record a completed share; False when this member already shared it on that network."""
+    if network not in SHARE_NETWORKS:
+        raise ValueError(f"Unknown network {network!r}")
+    await link_code(member_id, item_id)
+    rows = (
+        await Share.insert(
+            Share(
+                key=f"{member_id}:{item_id}:{network}",
+                member=member_id,
+                item=item_id,
+                network=network,
+            )
+        )
+        .on_conflict(target=Share.key, action="DO NOTHING")
+        .returning(Share.id)
+    )
+    return bool(rows)
+
+
+async def shared_items(member_id: int, item_ids: list[int]) -> set[int]:
+    """Which of these items the member has shared at least once."""
+    if not item_ids:
+        return set()
+    rows = (
+        await Share.select(Share.item)
+        .where(Share.member == member_id, Share.item.is_in(item_ids))
+        .distinct()
+    )
+    return {int(r["item"]) for r in rows}
+
+
+async def shares_of(member_id: int, item_id: int) -> list[str]:
+    rows = await Share.select(Share.network).where(Share.member == member_id, Share.item == item_id)
+    return [r["network"] for r in rows]
+
+
+async def genuine_clicks_by_item(member_id: int, item_ids: list[int]) -> dict[int, int]:
+    """Genuine (not bot, not repeated) visits each of the member's links got, by item.
+
+    Zero for now: the candidates issue records visits and fills this in, and every page that
+    shows clicks goes through here.
+    """
+    return dict.fromkeys(item_ids, 0)
+
+
+def network_links(url: str, title: str, caption: str) -> dict[str, str]:
+    """The official share URLs of each network for the fallback sheet, with the tracked link."""
+    text = f"{caption}\n\n{url}" if caption else url
+    return {
+        "linkedin": "https://www.linkedin.com/sharing/share-offsite/?url=" + quote(url, safe=""),
+        "x": "https://twitter.com/intent/tweet?url="
+        + quote(url, safe="")
+        + "&text="
+        + quote(caption or title, safe=""),
+        "facebook": "https://www.facebook.com/sharer/sharer.php?u=" + quote(url, safe=""),
+        "whatsapp": "https://wa.me/?text=" + quote(text, safe=""),
+        "email": "mailto:?subject=" + quote(title, safe="") + "&body=" + quote(text, safe=""),
+    }
+
+
+# The public page's one query: the link, its item, the sharer's name and whether they
+# are credited, the offer's site.
+LANDING_SQL = """
+SELECT l.code AS code, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
+       i.id AS id, i.kind AS kind, i.title AS title, i.body AS body, i.language AS language,
+       i.image AS image, i.image_alt AS image_alt, i.video_url AS video_url,
+       i.publish_at AS publish_at, i.expires_at AS expires_at, i.archived_at AS archived_at,
+       i.contract AS contract, i.remote AS remote, i.salary_min AS salary_min,
+       i.salary_max AS salary_max, i.offer_status AS offer_status, i.apply_url AS apply_url,
+       s.name AS site_name
+FROM share_link l
+JOIN content_item i ON i.id = l.item
+JOIN member m ON m.id = l.member
+LEFT JOIN feed_state f ON f.member = l.member
+LEFT JOIN site s ON s.id = i.site
+WHERE l.code = {}
+"""
+
+
+async def landing(code: str) -> dict[str, Any] | None:
+    """What the public page behind a code shows, in one query; None for unknown codes."""
+    if not code or len(code) > 16:
+        return None
+    rows = await ContentItem.raw(LANDING_SQL, code)
+    if not rows:
+        return None
+    row = dict(rows[0])
+    credit = row.pop("credit_by_name")
+    first_name = (row.pop("sharer_name") or "").split(" ")[0]
+    row["sharer_first_name"] = first_name if credit in (None, True, 1, "1") else None
+    return row

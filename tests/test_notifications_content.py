@@ -1,0 +1,70 @@
+"""Where notifications meet content: new-content nudges, "never shared", shares after a campaign."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.content import service as content
+from app.notifications import service
+from app.notifications.jobs import announce_new_content, weekly_share_figures
+from app.notifications.service import Audience, CampaignDraft
+from app.notifications.tables import Nudge
+from app.sharing import service as sharing
+from app.sharing.tables import Share
+from tests.content_factories import make_item
+from tests.factories import make_member, make_team, subscribe
+from tests.test_notifications import _browser
+
+
+async def test_a_story_for_one_team_is_announced_to_that_team_once(database: str) -> None:
+    sales, tech = await make_team("Sales"), await make_team("Tech")
+    ana, ben = await make_member(team=sales), await make_member(team=sales)
+    cleo = await make_member(team=tech)
+    for member in (ana, ben, cleo):
+        await subscribe(member.id, _browser())
+    now = content.now()
+    item = await make_item(
+        title="Our new Lyon office", teams=[sales], published=now - timedelta(minutes=1)
+    )
+    await make_item(title="Next month", published=now + timedelta(days=30))
+
+    assert await announce_new_content(now) == 2
+    assert await announce_new_content(now + timedelta(minutes=1)) == 0
+    nudged = await Nudge.select(Nudge.member, Nudge.url, Nudge.body).order_by(Nudge.member)
+    assert [row["member"] for row in nudged] == [ana.id, ben.id]
+    assert {row["url"] for row in nudged} == {f"/items/{item}"}
+    assert {row["body"] for row in nudged} == {"Our new Lyon office"}
+
+
+async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> None:
+    sales = await make_team("Sales")
+    ana, ben = await make_member(team=sales), await make_member(team=sales)
+    for member in (ana, ben):
+        await subscribe(member.id, _browser())
+    item = await make_item(title="We are hiring in Lyon")
+    now = content.now()
+
+    assert await sharing.record_share(ana.id, item, "linkedin")
+    await Share.update({Share.at: now - timedelta(hours=1)}).where(Share.member == ana.id)
+    never_shared = Audience(team_ids=[sales], never_shared=True)
+    assert await service.audience_member_ids(never_shared, now) == [ben.id]
+
+    campaign = await service.create_campaign(
+        CampaignDraft(
+            title="Share our Lyon offer",
+            body="It takes one tap",
+            url=f"/items/{item}",
+            image="",
+            audience=Audience(team_ids=[sales]),
+            scheduled_at=None,
+        ),
+        author_id=ana.id,
+        now=now,
+    )
+    await sharing.record_share(ben.id, item, "whatsapp")
+    await Share.update({Share.at: now + timedelta(hours=1)}).where(Share.member == ben.id)
+    assert await service.shares_after_campaign(campaign, now) == 1
+    assert await service.shares_after_campaign(campaign, now - timedelta(days=3)) == 0
+
+    figures = await weekly_share_figures(now - timedelta(days=2))
+    assert figures[ana.id].shares == 1 and figures[ben.id].shares == 1
