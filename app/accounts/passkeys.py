@@ -8,7 +8,6 @@ User verification is required in every ceremony; attestation is not asked for.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -269,30 +268,3 @@ async def finish_authentication(
         }
     ).where(Passkey.id == passkey.id)
     return passkey.member.id, passkey.id
-
-
-_DEVICES = [
-    (r"iPhone", "iPhone"),
-    (r"iPad", "iPad"),
-    (r"Android", "Android"),
-    (r"CrOS", "ChromeOS"),
-    (r"Mac OS X|Macintosh", "Mac"),
-    (r"Windows", "Windows"),
-    (r"Linux", "Linux"),
-]
-_BROWSERS = [
-    (r"Edg/", "Edge"),
-    (r"SamsungBrowser", "Samsung Internet"),
-    (r"Firefox/|FxiOS", "Firefox"),
-    (r"Chrome/|CriOS", "Chrome"),
-    (r"Safari/", "Safari"),
-]
-
-
-def device_name(user_agent: str) -> str:
-    """A passkey's default name, from the device it was created on: "Chrome on Android"."""
-    device = next((name for pattern, name in _DEVICES if re.search(pattern, user_agent)), None)
-    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
-    if device and browser:
-        return _("{browser} on {device}").format(browser=browser, device=device)
-    return device or browser or _("Passkey")

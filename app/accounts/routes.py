@@ -28,6 +28,7 @@ from app.accounts.sessions import (
 from app.accounts.tables import Member, Passkey, Role
 from app.org.service import organisation_name
 from app.web import ratelimit
+from app.web.devices import device_name
 from app.web.i18n import LANGUAGES, _
 from app.web.pages import render
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, safe_next, settings_of
@@ -201,7 +202,7 @@ async def enrol_verify(request: AnyRequest, token: FromPath[str], data: JsonBody
             settings_of(request),
             ceremony,
             credential,
-            passkeys.device_name(request.headers.get("user-agent", "")),
+            device_name(request.headers.get("user-agent", "")),
             use_invitation=invitation["id"],
         )
     except PasskeyError as exc:
@@ -327,7 +328,7 @@ async def add_passkey_verify(request: AnyRequest, data: JsonBody) -> Response[Js
             settings_of(request),
             ceremony,
             credential,
-            passkeys.device_name(request.headers.get("user-agent", "")),
+            device_name(request.headers.get("user-agent", "")),
         )
     except PasskeyError as exc:
         return _refused(str(exc))

@@ -21,6 +21,7 @@ from piccolo.columns import Column
 from app.accounts.tables import Member, Role, Session
 from app.db import is_postgres, write_transaction
 from app.settings import Settings
+from app.web.devices import device_name
 from app.web.i18n import _
 from push.outbox import (
     CampaignStats,
@@ -241,42 +242,6 @@ def check_push_endpoint(endpoint: str, settings: Settings) -> None:
         raise SubscriptionError(_("This browser gave a push address Relay cannot send to."))
 
 
-def device_name_from(user_agent: str) -> str:
-    """A short name a person recognises ("Chrome on Android"), from the browser's user agent."""
-    ua = user_agent or ""
-    browser = next(
-        (
-            name
-            for token, name in [
-                ("Edg/", "Edge"),
-                ("SamsungBrowser", "Samsung Internet"),
-                ("Firefox/", "Firefox"),
-                ("CriOS", "Chrome"),
-                ("Chrome/", "Chrome"),
-                ("Safari/", "Safari"),
-            ]
-            if token in ua
-        ),
-        _("Browser"),
-    )
-    system = next(
-        (
-            name
-            for token, name in [
-                ("iPhone", "iPhone"),
-                ("iPad", "iPad"),
-                ("Android", "Android"),
-                ("Windows", "Windows"),
-                ("Mac OS X", "macOS"),
-                ("Linux", "Linux"),
-            ]
-            if token in ua
-        ),
-        "",
-    )
-    return _("{browser} on {system}").format(browser=browser, system=system) if system else browser
-
-
 async def opt_in(
     member_id: int,
     settings: Settings,
@@ -287,7 +252,7 @@ async def opt_in(
 ) -> int:
     """Save this device's subscription after checking its address; returns its id."""
     check_push_endpoint(endpoint, settings)
-    return await save_subscription(member_id, endpoint, p256dh, auth, device_name_from(user_agent))
+    return await save_subscription(member_id, endpoint, p256dh, auth, device_name(user_agent))
 
 
 async def replace_subscription(
@@ -316,7 +281,7 @@ async def replace_subscription(
             await PushSubscription.update({PushSubscription.active: False}).where(
                 PushSubscription.id == old["id"]
             )
-        name = old["device_name"] or device_name_from(user_agent)
+        name = old["device_name"] or device_name(user_agent)
         return await save_subscription(member_id, endpoint, p256dh, auth, name)
 
 
