@@ -156,13 +156,15 @@ async def enqueue(
     async with write_transaction():
         targets = await _active_subscription_ids(subscription_ids, member_ids)
         for chunk in _chunks(targets):
+            keys = [new_delivery_id() for _ in chunk]
             await PushDelivery.insert(
                 *(
                     PushDelivery(
                         subscription=subscription_id,
                         campaign=campaign_id,
                         kind=kind,
-                        payload=payload_json(message, new_delivery_id()),
+                        key=key,
+                        payload=payload_json(message, key),
                         topic=topic,
                         urgency=urgency,
                         ttl=ttl,
@@ -170,7 +172,7 @@ async def enqueue(
                         next_attempt_at=now,
                         created_at=now,
                     )
-                    for subscription_id in chunk
+                    for subscription_id, key in zip(chunk, keys, strict=True)
                 )
             )
             count += len(chunk)

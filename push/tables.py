@@ -57,6 +57,8 @@ class PushDelivery(Table):
     campaign = Integer(null=True, default=None, index=True)
     kind = Varchar(length=16)
     payload = Text()
+    # The payload's "id": how a tapped notification is matched to its delivery.
+    key = Varchar(length=32, null=True, default=None, index=True)
     topic = Varchar(length=32, null=True, default=None)
     urgency = Varchar(length=8, default="normal")
     ttl = Integer(default=86400)

@@ -343,11 +343,9 @@ async def record_open(delivery_key: str, now: datetime) -> bool:
     """
     if not DELIVERY_KEY.fullmatch(delivery_key):
         return False
-    # payload_json() writes the id first, compactly: {"id":"…",…}
-    prefix = '{"id":"' + delivery_key + '",%'
     delivery = (
         await PushDelivery.select(PushDelivery.campaign, PushDelivery.kind)
-        .where(PushDelivery.payload.like(prefix))
+        .where(PushDelivery.key == delivery_key)
         .first()
     )
     if delivery is None:
