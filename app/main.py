@@ -18,6 +18,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
+from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.settings import Settings
@@ -109,10 +111,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.use_engine(db.engine_from_url(settings.database_url))
     assets = Assets(settings.root / "static")
-    on_startup: list[Callable[[], Awaitable[None]]] = [
-        lambda: db.open_pool(settings.database_pool_size)
-    ]
-    on_shutdown: list[Callable[[], Awaitable[None]]] = [db.close_pool]
+
+    async def open_pool() -> None:
+        # A coroutine function: Litestar calls a plain lambda without awaiting what it returns.
+        await db.open_pool(settings.database_pool_size)
+
+    on_startup: list[Callable[[], Awaitable[None]]] = [open_pool]
+    visits = VisitRecorder()
+    on_startup.append(visits.start)
+    # Buffered visits are written before the pool closes: a normal shutdown loses none.
+    on_shutdown: list[Callable[[], Awaitable[None]]] = [visits.stop, db.close_pool]
     if settings.embedded_worker:
         # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
         from push.worker import PushWorker
@@ -128,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CONTENT_ROUTES,
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
+            *CANDIDATE_ROUTES,
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -147,7 +156,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers_hook(settings.https)],
         exception_handlers={Exception: error_page},
         state=State(
-            {"settings": settings, "assets": assets, "limiter": RateLimiter(settings.redis_url)}
+            {
+                "settings": settings,
+                "assets": assets,
+                "limiter": RateLimiter(settings.redis_url),
+                "visits": visits,
+            }
         ),
         openapi_config=None,
         debug=False,

@@ -3,6 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
+from app.candidates.tables import Activity, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
@@ -31,6 +32,9 @@ APP_CONFIG = AppConfig(
         FeedState,
         ShareLink,
         Share,
+        VisitorKey,
+        Visit,
+        Activity,
     ],
     migration_dependencies=[],
     commands=[],
