@@ -3,7 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
-from app.candidates.tables import Activity, Visit, VisitorKey
+from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.org.tables import Organisation, Site, Team
 from app.settings import ROOT
@@ -35,6 +35,8 @@ APP_CONFIG = AppConfig(
         VisitorKey,
         Visit,
         Activity,
+        Candidate,
+        CandidatePolicy,
     ],
     migration_dependencies=[],
     commands=[],

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Response, get, head, post
+from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
+from litestar.response import Redirect
 
 from app.accounts.guards import admin, anyone
-from app.candidates import service
+from app.candidates import applications, cvs, service
+from app.candidates.tables import ActivityKind
 from app.candidates.visits import (
     VisitRecorder,
     beacon_is_valid,
@@ -19,10 +23,17 @@ from app.candidates.visits import (
     is_preview,
 )
 from app.clock import now
+from app.content import service as content
 from app.org.service import organisation_name
+from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
+from app.web.i18n import _
 from app.web.pages import render
-from app.web.requests import AnyRequest, client_of, settings_of
+from app.web.ratelimit import APPLY_PER_CLIENT
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
+
+# One byte more than a CV may weigh: enough to tell it is too large without reading on.
+MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
 
 
 def recorder_of(request: AnyRequest) -> VisitRecorder:
@@ -45,6 +56,12 @@ async def note_landing(request: AnyRequest, code: str) -> str | None:
         return None
     recorder.note("view", code, visitor, _viewer(request))
     return beacon_token(settings_of(request).secret_key, code, visitor)
+
+
+async def landing_context(request: AnyRequest, code: str) -> dict[str, Any]:
+    """What the public page needs from this package: the beacon's token (the visit noted)
+    and the candidate policy (the apply form's privacy notice)."""
+    return {"beacon": await note_landing(request, code), "policy": await applications.policy()}
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -86,7 +103,22 @@ async def landing_beacon(
     if not beacon_is_valid(settings_of(request).secret_key, code, visitor, token):
         return Response(None, status_code=400)
     recorder.note("beacon", code, visitor, _viewer(request))
-    return Response(None, status_code=204)
+    return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
+
+
+async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
+    """The last tracked link this browser followed: an application made within the policy's
+    lifetime is credited to its sharer (last click wins: README)."""
+    days = int((await applications.policy())["referral_cookie_days"])
+    return Cookie(
+        key=applications.REFERRAL_COOKIE,
+        value=code,
+        max_age=days * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).https,
+    )
 
 
 @get("/admin/clicks", name="click_figures", guards=[admin])
@@ -102,4 +134,140 @@ async def click_figures(request: AnyRequest) -> Response[str]:
     )
 
 
-ROUTES = [landing_head, landing_beacon, click_figures]
+async def open_offer(code: str) -> dict[str, Any]:
+    """The offer behind a tracked link, if it takes applications now; else 404."""
+    item = await sharing.landing(code)
+    if (
+        item is None
+        or item["kind"] != "offer"
+        or item["offer_status"] != "open"
+        or content.status_of(item) != "published"
+    ):
+        raise NotFoundException()
+    return item
+
+
+@post("/r/{code:str}/apply", status_code=200, name="apply", guards=[anyone])
+async def apply(
+    request: AnyRequest, code: FromPath[str], data: MultipartBody[dict[str, Any]]
+) -> Response[str]:
+    """The application form on an offer's public page."""
+    item = await open_offer(code)
+    await limiter_of(request).hit(APPLY_PER_CLIENT, client_of(request))
+    fields = data if isinstance(data, dict) else {}
+    upload = fields.get("cv")
+    cv = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
+    form = applications.check_candidate(fields, cv, consent_needed=True)
+    policy = await applications.policy()
+    if form.errors:
+        return render(
+            request,
+            "candidates/apply.html",
+            block="apply_form",
+            status_code=422,
+            tab=None,
+            org_name=await organisation_name(),
+            item=item,
+            form=form,
+            policy=policy,
+        )
+    referrer = await applications.referrer_for(
+        code, request.cookies.get(applications.REFERRAL_COOKIE)
+    )
+    await applications.apply(settings_of(request).data_dir, int(item["id"]), referrer, form)
+    return render(
+        request,
+        "candidates/apply.html",
+        block="apply_form",
+        tab=None,
+        org_name=await organisation_name(),
+        item=item,
+        form=None,
+        applied=True,
+        policy=policy,
+    )
+
+
+@get("/r/{code:str}/apply", name="apply_elsewhere", guards=[anyone])
+async def apply_elsewhere(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
+    """Off to the offer's own apply URL with UTM parameters, the click recorded first."""
+    item = await open_offer(code)
+    if not item["apply_url"]:
+        raise NotFoundException()
+    link = await applications.link_by_code(code)
+    assert link is not None
+    user_agent = request.headers.get("user-agent", "")
+    visitor = await recorder_of(request).visitor(client_of(request), user_agent)
+    if not is_preview(request.method, user_agent):
+        await service.record_activity(
+            ActivityKind.apply_click,
+            f"{link['id']}:{visitor}:{now().date().isoformat()}",
+            member=int(link["member"]),
+            item=int(item["id"]),
+        )
+    return Redirect(applications.with_utm(str(item["apply_url"]), code), status_code=303)
+
+
+@get("/admin/candidates", name="candidate_policy", guards=[admin])
+async def candidate_policy(request: AnyRequest) -> Response[str]:
+    return await _policy_page(request, await applications.policy(), {})
+
+
+async def _policy_page(
+    request: AnyRequest, values: dict[str, Any], errors: dict[str, str], saved: bool = False
+) -> Response[str]:
+    return render(
+        request,
+        "candidates/policy.html",
+        tab="admin",
+        status_code=422 if errors else 200,
+        org_name=await organisation_name(),
+        values=values,
+        errors=errors,
+        saved=saved,
+    )
+
+
+POLICY_DAYS = {
+    "referral_cookie_days": (1, 365),
+    "consent_days": (1, 90),
+    "retention_days": (30, 1095),
+}
+
+
+@post("/admin/candidates", status_code=200, name="save_candidate_policy", guards=[admin])
+async def save_candidate_policy(
+    request: AnyRequest, data: URLEncodedBody[dict[str, str]]
+) -> Response[str]:
+    fields = data if isinstance(data, dict) else {}
+    values: dict[str, Any] = {"privacy_notice": str(fields.get("privacy_notice") or "").strip()}
+    errors: dict[str, str] = {}
+    if len(values["privacy_notice"]) > 20_000:
+        errors["privacy_notice"] = _("Keep the notice under 20,000 characters.")
+    for name, (low, high) in POLICY_DAYS.items():
+        text = str(fields.get(name) or "").strip()
+        values[name] = text
+        if not text.isdigit() or not low <= int(text) <= high:
+            errors[name] = _("Enter a number of days from %(low)s to %(high)s.") % {
+                "low": low,
+                "high": high,
+            }
+        else:
+            values[name] = int(text)
+    if errors:
+        return await _policy_page(request, values, errors)
+    await applications.save_policy(values)
+    return await _policy_page(request, await applications.policy(), {}, saved=True)
+
+
+ROUTES = [
+    landing_head,
+    landing_beacon,
+    click_figures,
+    apply,
+    apply_elsewhere,
+    candidate_policy,
+    save_candidate_policy,
+]
