@@ -12,8 +12,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
-from app.accounts.guards import admin, anyone
-from app.candidates import applications, cvs, service
+from app.accounts.guards import admin, anyone, editor, signed_in
+from app.candidates import applications, cvs, pipeline, service
 from app.candidates.tables import ActivityKind
 from app.candidates.visits import (
     VisitRecorder,
@@ -30,7 +30,7 @@ from app.sharing.tables import ShareLink
 from app.web.i18n import _
 from app.web.pages import render
 from app.web.ratelimit import APPLY_PER_CLIENT
-from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -262,6 +262,168 @@ async def save_candidate_policy(
     return await _policy_page(request, await applications.policy(), {}, saved=True)
 
 
+# --- The editors' pipeline --------------------------------------------------------------
+
+
+@get("/pipeline", name="pipeline_offers", guards=[editor])
+async def pipeline_offers(request: AnyRequest) -> Response[str]:
+    return render(
+        request,
+        "pipeline/list.html",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        offers=await pipeline.offers_with_candidates(),
+    )
+
+
+@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor])
+async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    title = await pipeline.offer_title(item_id)
+    if title is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "pipeline/offer.html",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        item_id=item_id,
+        title=title,
+        candidates=await pipeline.pipeline(item_id),
+        stages=pipeline.stage_names(),
+    )
+
+
+async def _candidate_row(
+    request: AnyRequest, row: dict[str, Any] | None, **extra: Any
+) -> Response[str]:
+    if row is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "pipeline/offer.html",
+        block="candidate",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        item_id=row["item"],
+        title="",
+        candidates=[row],
+        candidate=row,
+        stages=pipeline.stage_names(),
+        **extra,
+    )
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/stage",
+    status_code=200,
+    name="move_candidate",
+    guards=[editor],
+)
+async def move_candidate(
+    request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    stage = (data if isinstance(data, dict) else {}).get("stage", "")
+    if stage not in pipeline.STAGES:
+        row = await pipeline.candidate(candidate_id)
+        if row is None:
+            raise NotFoundException()
+        return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
+    member = request.scope["state"]["member"]
+    row = await pipeline.move(candidate_id, stage, member.id)
+    if row is None or is_htmx(request):
+        return await _candidate_row(request, row)
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/notes",
+    status_code=200,
+    name="candidate_notes",
+    guards=[editor],
+)
+async def candidate_notes(
+    request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    notes = str((data if isinstance(data, dict) else {}).get("notes", "")).strip()
+    if len(notes) > 10_000:
+        row = await pipeline.candidate(candidate_id)
+        return await _candidate_row(
+            request, row, notes_error=_("Keep notes under 10,000 characters.")
+        )
+    row = await pipeline.save_notes(candidate_id, notes)
+    if row is None or is_htmx(request):
+        return await _candidate_row(request, row, notes_saved=True)
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@get("/pipeline/candidates/{candidate_id:int}/cv", name="candidate_cv", guards=[editor])
+async def candidate_cv(request: AnyRequest, candidate_id: FromPath[int]) -> Response[bytes]:
+    """The CV, to editors and admins only, as a download (never rendered in the browser)."""
+    row = await pipeline.candidate(candidate_id)
+    path = cvs.cv_path(settings_of(request).data_dir, row["cv"] or "") if row else None
+    if row is None or row["pending"] or path is None:
+        raise NotFoundException()
+    filename = f"cv-{candidate_id}.{row['cv_type']}"
+    return Response(
+        path.read_bytes(),
+        media_type=cvs.MEDIA_TYPES[row["cv_type"]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/delete",
+    status_code=200,
+    name="delete_candidate",
+    guards=[editor],
+)
+async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> Response[Any]:
+    """A candidate's data deleted on their request: the row and the CV."""
+    row = await pipeline.candidate(candidate_id)
+    if row is None:
+        raise NotFoundException()
+    await pipeline.delete_candidate(settings_of(request).data_dir, candidate_id)
+    if is_htmx(request):
+        return Response("", media_type="text/html")
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@get("/pipeline/{item_id:int}/export.csv", name="pipeline_csv", guards=[editor])
+async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    title = await pipeline.offer_title(item_id)
+    if title is None:
+        raise NotFoundException()
+    body = pipeline.pipeline_csv(title, await pipeline.pipeline(item_id))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="pipeline-{item_id}.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- My referrals ----------------------------------------------------------------------
+
+
+@get("/me/referrals", name="my_referrals", guards=[signed_in])
+async def my_referrals(request: AnyRequest) -> Response[str]:
+    member = request.scope["state"]["member"]
+    return render(
+        request,
+        "candidates/referrals.html",
+        tab="me",
+        org_name=await organisation_name(),
+        referrals=await pipeline.referrals_of(member.id),
+        stages=pipeline.stage_names(),
+    )
+
+
 ROUTES = [
     landing_head,
     landing_beacon,
@@ -270,4 +432,12 @@ ROUTES = [
     apply_elsewhere,
     candidate_policy,
     save_candidate_policy,
+    pipeline_offers,
+    pipeline_offer,
+    move_candidate,
+    candidate_notes,
+    candidate_cv,
+    delete_candidate,
+    pipeline_export,
+    my_referrals,
 ]
