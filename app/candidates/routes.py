@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from aiosmtplib import SMTPException
 from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import RequestEncodingType
@@ -13,7 +14,7 @@ from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
 from app.accounts.guards import admin, anyone, editor, signed_in
-from app.candidates import applications, cvs, pipeline, service
+from app.candidates import applications, cvs, pipeline, recommendations, service
 from app.candidates.tables import ActivityKind
 from app.candidates.visits import (
     VisitRecorder,
@@ -24,12 +25,13 @@ from app.candidates.visits import (
 )
 from app.clock import now
 from app.content import service as content
+from app.mail import MailNotConfigured, send_mail
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
 from app.web.i18n import _
 from app.web.pages import render
-from app.web.ratelimit import APPLY_PER_CLIENT
+from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
@@ -424,6 +426,120 @@ async def my_referrals(request: AnyRequest) -> Response[str]:
     )
 
 
+# --- Recommending a friend ------------------------------------------------------------
+
+
+async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
+    member = request.scope["state"]["member"]
+    item = await content.visible_item(member, item_id)
+    if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
+        raise NotFoundException()
+    return item
+
+
+def _recommend_page(
+    request: AnyRequest, item: dict[str, Any], form: Any, org_name: str, **extra: Any
+) -> Response[str]:
+    return render(
+        request,
+        "candidates/recommend.html",
+        block="recommend_form" if extra.get("status_code") == 422 or extra.get("sent") else "app",
+        tab="feed",
+        org_name=org_name,
+        item=item,
+        form=form,
+        **extra,
+    )
+
+
+@get("/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in])
+async def recommend_form(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    item = await _offer_to_recommend(request, item_id)
+    return _recommend_page(request, item, None, await organisation_name())
+
+
+@post("/items/{item_id:int}/recommend", status_code=200, name="recommend", guards=[signed_in])
+async def recommend(
+    request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
+) -> Response[str]:
+    """An employee recommends a friend: stored pending, and the friend asked by email."""
+    item = await _offer_to_recommend(request, item_id)
+    member = request.scope["state"]["member"]
+    await limiter_of(request).hit(RECOMMEND_PER_MEMBER, str(member.id))
+    fields = data if isinstance(data, dict) else {}
+    upload = fields.get("cv")
+    cv = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
+    form = applications.check_candidate(fields, cv, consent_needed=False)
+    org_name = await organisation_name()
+    settings = settings_of(request)
+    if not form.errors:
+        try:
+            candidate_id, token = await recommendations.recommend(
+                settings.data_dir, item_id, member.id, form
+            )
+        except recommendations.AlreadyRecommended:
+            form.errors["email"] = _(
+                "This person has already been put forward for this offer: no need to do it again."
+            )
+        else:
+            try:
+                subject, text = recommendations.consent_mail(
+                    form.values["name"],
+                    member.name,
+                    org_name,
+                    item["title"],
+                    f"{settings.public_url}/recommendations/{token}",
+                    int((await applications.policy())["consent_days"]),
+                )
+                await send_mail(settings, form.values["email"], subject, text)
+            except (MailNotConfigured, OSError, SMTPException):
+                await recommendations.withdraw(settings.data_dir, candidate_id)
+                form.errors["email"] = _(
+                    "We could not send the email right now. Please try again later."
+                )
+            else:
+                return _recommend_page(request, item, None, org_name, sent=form.values["name"])
+    return _recommend_page(request, item, form, org_name, status_code=422)
+
+
+@get("/recommendations/{token:str}", name="recommendation_consent", guards=[anyone])
+async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> Response[str]:
+    """What the friend's email links to: a question, never an action (mail scanners open links)."""
+    row = await recommendations.pending(token)
+    return render(
+        request,
+        "candidates/consent.html",
+        status_code=200 if row else 404,
+        tab=None,
+        org_name=await organisation_name(),
+        recommendation=row,
+        token=token,
+        policy=await applications.policy(),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
+
+
+@post(
+    "/recommendations/{token:str}", status_code=200, name="accept_recommendation", guards=[anyone]
+)
+async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Response[str]:
+    row = await recommendations.accept(token)
+    return render(
+        request,
+        "candidates/consent.html",
+        status_code=200 if row else 404,
+        tab=None,
+        org_name=await organisation_name(),
+        recommendation=row,
+        accepted=row is not None,
+        token="",
+        policy=await applications.policy(),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
+
+
 ROUTES = [
     landing_head,
     landing_beacon,
@@ -440,4 +556,8 @@ ROUTES = [
     delete_candidate,
     pipeline_export,
     my_referrals,
+    recommend_form,
+    recommend,
+    recommendation_consent,
+    accept_recommendation,
 ]
