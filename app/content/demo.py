@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from app.content.markdown import plain_excerpt
 from app.content.media import store_image
 from app.content.service import now, tags_column
 from app.content.tables import ApplyHost, ContentItem, ContentTarget
@@ -145,6 +146,7 @@ async def load_demo_content(data_dir: Path) -> bool:
             kind="story",
             title=title,
             body=body,
+            excerpt=plain_excerpt(body, 160),
             language=language,
             tags=tags_column(tags),
             captions=json.dumps(captions, ensure_ascii=False),
@@ -164,6 +166,7 @@ async def load_demo_content(data_dir: Path) -> bool:
             kind="offer",
             title=title,
             body=body,
+            excerpt=plain_excerpt(body, 160),
             language=language,
             tags=tags_column(tags),
             captions=json.dumps(captions, ensure_ascii=False),

@@ -12,7 +12,7 @@ from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
 from app.org.service import organisation_name
-from app.sharing.service import genuine_clicks_by_item, shared_items, shares_of
+from app.sharing.service import genuine_clicks_by_item, shares_of
 from app.web.i18n import current_language as language_var
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
@@ -42,12 +42,10 @@ async def feed(
         state = await service.feed_state(member.id)
         since = state["previous_seen_at"] if state else None
     ids = [c["id"] for c in page.cards]
-    shared = await shared_items(member.id, ids)
     clicks = await genuine_clicks_by_item(member.id, ids)
     cards = []
     for row in page.cards:
         card = service.card_view(row)
-        card["shared"] = row["id"] in shared
         card["clicks"] = clicks.get(row["id"], 0)
         card["is_new"] = since is not None and row["publish_at"] > since
         cards.append(card)
@@ -61,7 +59,7 @@ async def feed(
         cards=cards,
         next_cursor=page.next_cursor,
         filters=filters,
-        tags=await service.all_tags() if not next_page else [],
+        tags=await service.feed_tags() if not next_page else [],
         filtered=bool(kind or tag or q),
         contracts=service.CONTRACTS,
         remote=service.REMOTE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -263,6 +264,7 @@ async def save_item(
     """Create (item_id None) or update an item and its audience, in one transaction."""
     values = dict(checked.values)
     values["updated_at"] = now()
+    values["excerpt"] = plain_excerpt(values.get("body", ""), 160)
     if image is not None:
         values["image"] = image
     async with write_transaction():
@@ -393,6 +395,21 @@ async def studio_items(
     return rows
 
 
+_TAGS_TTL_S = 30.0
+_tags_cache: tuple[float, list[str]] | None = None
+
+
+async def feed_tags() -> list[str]:
+    """Tags for the feed's chips; kept a few seconds per process (shown on every feed page)."""
+    global _tags_cache
+    moment = time.monotonic()
+    if _tags_cache and moment - _tags_cache[0] < _TAGS_TTL_S:
+        return _tags_cache[1]
+    tags = await all_tags()
+    _tags_cache = (moment, tags)
+    return tags
+
+
 async def all_tags() -> list[str]:
     rows = (
         await ContentItem.select(ContentItem.tags)
@@ -442,7 +459,7 @@ def published_where(moment: datetime) -> Any:
 
 
 async def audience_where(member: Member) -> Any:
-    """For everyone, or targeted at the member's team or site."""
+    """For everyone, or targeted at the member's team or site (a sub-query: one round trip)."""
     everyone = ContentItem.audience_all == True  # noqa: E712 - a SQL expression
     team, site = member.team, member.site
     if team is None and site is None:
@@ -453,26 +470,19 @@ async def audience_where(member: Member) -> Any:
         match = ContentTarget.team == team
     else:
         match = ContentTarget.site == site
-    ids = [r["item"] for r in await ContentTarget.select(ContentTarget.item).where(match)]
-    return everyone | ContentItem.id.is_in(ids) if ids else everyone
+    return everyone | ContentItem.id.is_in(ContentTarget.select(ContentTarget.item).where(match))
 
 
-CARD_COLUMNS = (
-    ContentItem.id,
-    ContentItem.kind,
-    ContentItem.title,
-    ContentItem.body,
-    ContentItem.language,
-    ContentItem.tags,
-    ContentItem.image,
-    ContentItem.image_alt,
-    ContentItem.pinned,
-    ContentItem.publish_at,
-    ContentItem.contract,
-    ContentItem.remote,
-    ContentItem.bonus_text,
-    ContentItem.offer_status,
-)
+FEED_SQL = """
+SELECT i.id AS id, i.kind AS kind, i.title AS title, i.excerpt AS excerpt,
+       i.language AS language, i.tags AS tags, i.image AS image,
+       i.image_alt AS image_alt, i.pinned AS pinned, i.publish_at AS publish_at,
+       i.contract AS contract, i.remote AS remote, i.bonus_text AS bonus_text,
+       i.offer_status AS offer_status, s.name AS site_name,
+       EXISTS (SELECT 1 FROM share sh WHERE sh.member = {} AND sh.item = i.id) AS shared
+FROM content_item i
+LEFT JOIN site s ON s.id = i.site
+WHERE """
 
 
 async def feed_page(
@@ -491,31 +501,53 @@ async def feed_page(
     the next page, so no card shows twice.
     """
     moment = at or now()
-    query = ContentItem.select(*CARD_COLUMNS, ContentItem.site.name.as_alias("site_name")).where(
-        published_where(moment), await audience_where(member)
-    )
+    # One hand-written query (the hot path): Piccolo's builder cost more than the query itself.
+    # Each card says whether this member already shared it.
+    where = [
+        "i.publish_at <= {}",
+        "i.archived_at IS NULL",
+        "(i.expires_at IS NULL OR i.expires_at > {})",
+        "(i.kind = 'story' OR i.offer_status = 'open')",
+    ]
+    args: list[Any] = [moment, moment]
+    if member.team is not None or member.site is not None:
+        where.append(
+            "(i.audience_all = {} OR i.id IN "
+            "(SELECT t.item FROM content_target t WHERE t.team = {} OR t.site = {}))"
+        )
+        args += [True, member.team or 0, member.site or 0]
+    else:
+        where.append("i.audience_all = {}")
+        args.append(True)
     if kind in {k.value for k in Kind}:
-        query = query.where(ContentItem.kind == kind)
+        where.append("i.kind = {}")
+        args.append(kind)
     if tag and TAG.match(tag):
-        query = query.where(ContentItem.tags.like(f"%,{tag.lower()},%"))
+        where.append("i.tags LIKE {}")
+        args.append(f"%,{tag.lower()},%")
     if search and search.strip():
-        term = search.strip()[:100].replace("%", "").replace("_", " ")
-        query = query.where(ContentItem.title.ilike(f"%{term}%"))
+        term = search.strip()[:100].replace("%", "").replace("_", " ").lower()
+        where.append("LOWER(i.title) LIKE {}")
+        args.append(f"%{term}%")
     cursor = decode_cursor(after)
     if cursor is not None:
         pinned, at_time, item_id = cursor
-        later = (ContentItem.publish_at < at_time) | (
-            (ContentItem.publish_at == at_time) & (ContentItem.id < item_id)
-        )
+        later = "(i.publish_at < {} OR (i.publish_at = {} AND i.id < {}))"
         if pinned:
-            query = query.where(
-                (ContentItem.pinned == False) | ((ContentItem.pinned == True) & later)  # noqa: E712
-            )
+            where.append(f"(i.pinned = {{}} OR (i.pinned = {{}} AND {later}))")
+            args += [False, True, at_time, at_time, item_id]
         else:
-            query = query.where((ContentItem.pinned == False) & later)  # noqa: E712
-    rows = await query.order_by(
-        ContentItem.pinned, ContentItem.publish_at, ContentItem.id, ascending=False
-    ).limit(limit + 1)
+            where.append(f"(i.pinned = {{}} AND {later})")
+            args += [False, at_time, at_time, item_id]
+    sql = (
+        FEED_SQL
+        + " AND ".join(where)
+        + " ORDER BY i.pinned DESC, i.publish_at DESC, i.id DESC LIMIT {}"
+    )
+    rows = [dict(r) for r in await ContentItem.raw(sql, member.id, *args, limit + 1)]
+    for row in rows:
+        row["pinned"] = bool(row["pinned"])
+        row["shared"] = bool(row["shared"])
     more = len(rows) > limit
     rows = rows[:limit]
     return FeedPage(cards=rows, next_cursor=encode_cursor(rows[-1]) if more else None)
@@ -525,7 +557,7 @@ def card_view(row: dict[str, Any]) -> dict[str, Any]:
     """What a card shows, computed from its row."""
     return {
         **row,
-        "excerpt": plain_excerpt(row.get("body", ""), 160),
+        "excerpt": row.get("excerpt") or plain_excerpt(row.get("body", ""), 160),
         "tag_list": tags_of(row.get("tags", "")),
         "image_url": image_url(row.get("image")),
     }
@@ -574,11 +606,17 @@ async def feed_state(member_id: int) -> dict[str, Any] | None:
 
 # A visit that follows another within this window is the same visit (paging, coming back).
 SAME_VISIT_S = 30 * 60
+VISIT_WRITE_EVERY_S = 60
 
 
 async def mark_feed_visit(member_id: int, at: datetime | None = None) -> datetime | None:
     """Record a visit to the feed; returns the time of the previous visit ("new since")."""
     moment = at or now()
+    state = await feed_state(member_id)
+    recent = state is not None and state["seen_at"] is not None
+    if recent and 0 <= (moment - state["seen_at"]).total_seconds() < VISIT_WRITE_EVERY_S:  # type: ignore[index]
+        # Paging and reloads: the same visit; no write on the hot path.
+        return state["previous_seen_at"]  # type: ignore[index]
     async with write_transaction():
         state = await feed_state(member_id)
         if state is None:

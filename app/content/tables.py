@@ -45,6 +45,7 @@ class ContentItem(Table):
     kind = Varchar(length=5, choices=Kind, index=True)
     title = Varchar(length=160)
     body = Text(default="")  # Markdown, rendered through app.content.markdown
+    excerpt = Varchar(length=200, default="")  # plain text, computed from body on save
     language = Varchar(length=5, default="en")
     # ",tag1,tag2," so one LIKE finds a tag without matching part of another.
     tags = Varchar(length=400, default="")

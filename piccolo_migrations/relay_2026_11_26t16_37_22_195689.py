@@ -66,7 +66,7 @@ class Team(Table, tablename="team", schema=None):
     )
 
 
-ID = "2026-11-26T16:25:19:354408"
+ID = "2026-11-26T16:37:22:195689"
 VERSION = "1.38.0"
 DESCRIPTION = "Stories, offers, targets, guides, apply hosts, feed state, share links and shares"
 
@@ -77,7 +77,17 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="FeedState", tablename="feed_state", schema=None, columns=None
+        class_name="ContentTarget",
+        tablename="content_target",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="ShareGuide",
+        tablename="share_guide",
+        schema=None,
+        columns=None,
     )
 
     manager.add_table(
@@ -88,7 +98,11 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ShareLink", tablename="share_link", schema=None, columns=None
+        class_name="ApplyHost", tablename="apply_host", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="FeedState", tablename="feed_state", schema=None, columns=None
     )
 
     manager.add_table(
@@ -96,26 +110,12 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ContentTarget",
-        tablename="content_target",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="ApplyHost", tablename="apply_host", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="ShareGuide",
-        tablename="share_guide",
-        schema=None,
-        columns=None,
+        class_name="ShareLink", tablename="share_link", schema=None, columns=None
     )
 
     manager.add_column(
-        table_class_name="FeedState",
-        tablename="feed_state",
+        table_class_name="ContentTarget",
+        tablename="content_target",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -134,18 +134,108 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="FeedState",
-        tablename="feed_state",
-        column_name="member",
-        db_column_name="member",
+        table_class_name="ContentTarget",
+        tablename="content_target",
+        column_name="item",
+        db_column_name="item",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Member,
+            "references": ContentItem,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentTarget",
+        tablename="content_target",
+        column_name="team",
+        db_column_name="team",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Team,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentTarget",
+        tablename="content_target",
+        column_name="site",
+        db_column_name="site",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Site,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ShareGuide",
+        tablename="share_guide",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ShareGuide",
+        tablename="share_guide",
+        column_name="key",
+        db_column_name="key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 30,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": True,
             "index": False,
@@ -158,15 +248,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="FeedState",
-        tablename="feed_state",
-        column_name="seen_at",
-        db_column_name="seen_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="ShareGuide",
+        tablename="share_guide",
+        column_name="body",
+        db_column_name="body",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "default": None,
-            "null": True,
+            "default": "",
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -179,35 +269,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="FeedState",
-        tablename="feed_state",
-        column_name="previous_seen_at",
-        db_column_name="previous_seen_at",
+        table_class_name="ShareGuide",
+        tablename="share_guide",
+        column_name="updated_at",
+        db_column_name="updated_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="FeedState",
-        tablename="feed_state",
-        column_name="credit_by_name",
-        db_column_name="credit_by_name",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
+            "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -292,6 +361,28 @@ async def forwards():
         column_class_name="Text",
         column_class=Text,
         params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItem",
+        tablename="content_item",
+        column_name="excerpt",
+        db_column_name="excerpt",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -787,8 +878,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
+        table_class_name="ApplyHost",
+        tablename="apply_host",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -807,14 +898,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
-        column_name="code",
-        db_column_name="code",
+        table_class_name="ApplyHost",
+        tablename="apply_host",
+        column_name="host",
+        db_column_name="host",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 16,
+            "length": 253,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -829,18 +920,16 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
-        column_name="pair",
-        db_column_name="pair",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="FeedState",
+        tablename="feed_state",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "length": 40,
-            "default": "",
             "null": False,
-            "primary_key": False,
-            "unique": True,
+            "primary_key": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -851,8 +940,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
+        table_class_name="FeedState",
+        tablename="feed_state",
         column_name="member",
         db_column_name="member",
         column_class_name="ForeignKey",
@@ -864,8 +953,8 @@ async def forwards():
             "target_column": None,
             "null": True,
             "primary_key": False,
-            "unique": False,
-            "index": True,
+            "unique": True,
+            "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -875,38 +964,56 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": ContentItem,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ShareLink",
-        tablename="share_link",
-        column_name="created_at",
-        db_column_name="created_at",
+        table_class_name="FeedState",
+        tablename="feed_state",
+        column_name="seen_at",
+        db_column_name="seen_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
-            "default": TimestamptzNow(),
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FeedState",
+        tablename="feed_state",
+        column_name="previous_seen_at",
+        db_column_name="previous_seen_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="FeedState",
+        tablename="feed_state",
+        column_name="credit_by_name",
+        db_column_name="credit_by_name",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -1053,8 +1160,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ContentTarget",
-        tablename="content_target",
+        table_class_name="ShareLink",
+        tablename="share_link",
         column_name="id",
         db_column_name="id",
         column_class_name="Serial",
@@ -1073,8 +1180,76 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ContentTarget",
-        tablename="content_target",
+        table_class_name="ShareLink",
+        tablename="share_link",
+        column_name="code",
+        db_column_name="code",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ShareLink",
+        tablename="share_link",
+        column_name="pair",
+        db_column_name="pair",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 40,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ShareLink",
+        tablename="share_link",
+        column_name="member",
+        db_column_name="member",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Member,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ShareLink",
+        tablename="share_link",
         column_name="item",
         db_column_name="item",
         column_class_name="ForeignKey",
@@ -1097,163 +1272,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ContentTarget",
-        tablename="content_target",
-        column_name="team",
-        db_column_name="team",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Team,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentTarget",
-        tablename="content_target",
-        column_name="site",
-        db_column_name="site",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Site,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApplyHost",
-        tablename="apply_host",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApplyHost",
-        tablename="apply_host",
-        column_name="host",
-        db_column_name="host",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 253,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ShareGuide",
-        tablename="share_guide",
-        column_name="id",
-        db_column_name="id",
-        column_class_name="Serial",
-        column_class=Serial,
-        params={
-            "null": False,
-            "primary_key": True,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ShareGuide",
-        tablename="share_guide",
-        column_name="key",
-        db_column_name="key",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 30,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ShareGuide",
-        tablename="share_guide",
-        column_name="body",
-        db_column_name="body",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ShareGuide",
-        tablename="share_guide",
-        column_name="updated_at",
-        db_column_name="updated_at",
+        table_class_name="ShareLink",
+        tablename="share_link",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
