@@ -303,6 +303,7 @@ async def test_every_route_answers_each_role_as_declared(
         "passkey_id": 999_999,
         "invitation_id": 999_999,
         "item_id": 999_999,
+        "candidate_id": 999_999,
     }
     headers = await csrf(client)
     failures = []
