@@ -128,6 +128,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         push_worker = PushWorker(settings)
         on_startup.append(push_worker.start)
         on_shutdown.insert(0, push_worker.stop)
+        # … and purges candidates past the admin's limits (at scale: `relay purge` from cron).
+        from app.candidates.pipeline import PurgeSchedule
+
+        purge_schedule = PurgeSchedule(settings.data_dir)
+        on_startup.append(purge_schedule.start)
+        on_shutdown.insert(0, purge_schedule.stop)
 
     return Litestar(
         route_handlers=[

@@ -176,3 +176,23 @@ async def test_old_candidates_not_hired_and_expired_recommendations_are_purged(
     out, err = await done.communicate()
     assert done.returncode == 0, err.decode()
     assert "Deleted 0 expired recommendation(s) and 0 candidate(s)" in out.decode()
+
+
+async def test_the_embedded_app_purges_on_its_own(settings: Settings) -> None:
+    from app.candidates.pipeline import PurgeSchedule
+
+    item_id = await make_item("offer", "Data engineer")
+    await Candidate.insert(
+        Candidate(name="Expired", kind="recommendation", item=item_id, email="p@example.org",
+                  expires_at=now() - timedelta(hours=1)),
+    )  # fmt: skip
+    schedule = PurgeSchedule(settings.data_dir, every_s=0.01)
+    await schedule.start()
+    try:
+        for _ in range(500):
+            if await Candidate.count() == 0:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await schedule.stop()
+    assert await Candidate.count() == 0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,8 @@ from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
 from app.clock import now
 from app.content.tables import ContentItem, Kind
 from app.web.i18n import _
+
+log = logging.getLogger("relay.candidates")
 
 STAGES = [s.value for s in Stage]
 
@@ -212,3 +217,32 @@ async def member_name(member_id: int | None) -> str:
         return ""
     row = await Member.select(Member.name).where(Member.id == member_id).first()
     return str(row["name"]) if row else ""
+
+
+class PurgeSchedule:
+    """The embedded default's periodic step: :func:`purge` once an hour in the app process
+    (at scale, run ``relay purge`` from cron instead)."""
+
+    def __init__(self, data_dir: Path, every_s: float = 3600.0) -> None:
+        self.data_dir = data_dir
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="candidate-purge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            # First a wait: start-up stays quick, and a restart loop does not purge in a loop.
+            await asyncio.sleep(self.every_s)
+            try:
+                await purge(self.data_dir)
+            except Exception:
+                log.exception("Purging candidates failed; trying again in an hour")
