@@ -131,3 +131,45 @@ def phone_as_member(browser: Browser, live_server: Any, seed: Any, member_id: in
     page = open_phone(browser, live_server.url)
     page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
     return page
+
+
+def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    item_id = seed(lambda: make_item("offer", "Data engineer"))
+    admin = phone_as(browser, live_server, seed, role="admin", name="Camille Laurent")
+    try:
+        admin.goto("/admin/clicks")
+        expect(admin.get_by_role("heading", name="What counts as a click")).to_be_visible()
+        check_accessibility(admin)
+        admin.get_by_role("link", name="Candidates").click()
+        admin.get_by_label("Privacy notice shown to candidates").fill("We keep your data 6 months.")
+        admin.get_by_label("Days a shared link keeps crediting its sharer").fill("0")
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Enter a number of days from 1 to 365.")).to_be_visible()
+        check_accessibility(admin)
+        admin.get_by_label("Days a shared link keeps crediting its sharer").fill("45")
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Saved.")).to_be_visible()
+        check_accessibility(admin)
+    finally:
+        finish_phone(admin)
+
+    employee = phone_as(browser, live_server, seed, name="Hugo Bernard")
+    try:
+        employee.goto(f"/items/{item_id}")
+        check_accessibility(employee)
+        employee.get_by_role("link", name="Recommend a friend").click()
+        expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
+        check_accessibility(employee)
+        employee.get_by_label("Their name").fill("Paul Lefèvre")
+        employee.get_by_label("Their email").fill("paul@")
+        employee.get_by_role("button", name="Send the recommendation").click()
+        expect(employee.get_by_text("Enter an email address such as")).to_be_visible()
+        expect(employee.get_by_label("Their email")).to_have_attribute("aria-invalid", "true")
+        check_accessibility(employee)
+        employee.goto("/recommendations/not-a-real-token")
+        expect(employee.get_by_text("This link can no longer be used")).to_be_visible()
+        check_accessibility(employee)
+    finally:
+        finish_phone(employee)
