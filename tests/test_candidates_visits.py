@@ -204,3 +204,30 @@ def test_a_burst_of_visits_then_a_clean_shutdown_loses_none(
         return await Visit.count()
 
     assert seed(count) == burst
+
+
+def test_previews_are_told_from_people_by_user_agent_and_method() -> None:
+    from app.candidates.visits import is_preview
+
+    previews = [
+        LINKEDIN,
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "Twitterbot/1.0",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "WhatsApp/2.23.20.0 A",
+        "TelegramBot (like TwitterBot)",
+        "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "",
+    ]
+    people = [
+        PHONE,
+        DESKTOP,
+        PHONE + " [LinkedInApp]/9.29.1",
+        PHONE + " [FB_IAB/FB4A;FBAV/440.0.0.31.105;]",
+        PHONE + " Instagram 309.1.0.41.113 Android",
+    ]
+    assert [a for a in previews if not is_preview("GET", a)] == []
+    assert [a for a in people if is_preview("GET", a)] == []
+    assert is_preview("HEAD", PHONE)

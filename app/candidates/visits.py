@@ -45,12 +45,13 @@ BATCH_ROWS = 500
 MAX_PENDING = 200_000  # beyond this (a database down for long), the oldest rows are dropped
 BEACON_MAX_AGE_S = 600
 
-# Link-preview bots and crawlers announce themselves; an empty user agent is no browser.
+# Link-preview bots and crawlers announce themselves (LinkedInBot, Twitterbot, Slackbot-…,
+# TelegramBot, Discordbot, Googlebot, bingbot… all end in "bot"); an empty user agent is no
+# browser. Apps' in-app browsers ("[LinkedInApp]", "FBAV", "Instagram") are people: views.
 PREVIEW_AGENTS = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|facebookcatalog|whatsapp|telegram"
-    r"|slack|discord|skypeuripreview|embedly|iframely|preview|pinterest|vkshare|mastodon"
-    r"|bitlybot|redditbot|applebot|linkedin|^curl|^wget|python-|^httpx|go-http-client"
-    r"|okhttp|java/|libwww|axios|node-fetch",
+    r"bot\b|crawl|spider|slurp|facebookexternalhit|facebookcatalog|^whatsapp/"
+    r"|skypeuripreview|embedly|iframely|vkshare|mastodon|^curl/|^wget/|python-|^httpx/"
+    r"|go-http-client|okhttp|java/|libwww|axios/|node-fetch",
     re.IGNORECASE,
 )
 
