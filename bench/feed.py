@@ -5,7 +5,8 @@
 Seeds 50,000 members, 2,000 items (stories and offers, some for one team, a few pinned) and
 200,000 shares with bulk inserts, then measures the feed's first page (20 cards) for one
 member with wrk: requests/s and p50/p99, with the ratio to /ping from the same run (and the
-signed-in Me page, the shell's cost without the feed, for reference). Then the
+signed-in Me page, the shell's cost without the feed, for reference), and the public page
+behind a tracked link. Then the
 bytes transferred for the first visit and for the next-page fragment htmx loads on scroll.
 """
 
@@ -43,13 +44,15 @@ def migrate(database_url: str, data_dir: Path) -> None:
     )
 
 
-async def seed(database_url: str) -> str:
-    """Bulk rows through Piccolo; returns a session cookie for a member of the first team."""
+async def seed(database_url: str) -> tuple[str, str]:
+    """Bulk rows through Piccolo; returns a session token for a member of the first team and
+    the code of one of their tracked links."""
     from app import db
     from app.accounts.sessions import create_session
     from app.accounts.tables import Member
     from app.content.tables import ContentItem, ContentTarget
     from app.org.tables import Organisation, Site, Team
+    from app.sharing.service import link_code
     from app.sharing.tables import Share
 
     db.use_engine(db.engine_from_url(database_url))
@@ -143,8 +146,9 @@ async def seed(database_url: str) -> str:
         )
     ).on_conflict(action="DO NOTHING")
     token = await create_session(me["id"], "bench")
+    code = await link_code(me["id"], item_ids[3])
     await db.close_pool()
-    return token
+    return token, code
 
 
 def sizes(base: str, cookie: str) -> tuple[int, int, int]:
@@ -168,7 +172,7 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
         url = database_url or f"sqlite:///{data_dir / 'relay.sqlite3'}"
         migrate(url, data_dir)
         started = time.monotonic()
-        token = asyncio.run(seed(url))
+        token, code = asyncio.run(seed(url))
         print(
             f"{label}: seeded {MEMBERS:,} members, {ITEMS:,} items, {SHARES:,} shares "
             f"in {time.monotonic() - started:.1f}s"
@@ -197,11 +201,19 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
                 connections=args.connections,
                 headers={**BROWSER, "Cookie": cookie},
             )
+            landing = load(
+                f"{label}: GET /r/{{code}} (public page)",
+                f"{relay.url}/r/{code}",
+                seconds=args.seconds,
+                connections=args.connections,
+                headers=BROWSER,
+            )
             first, raw, fragment = sizes(relay.url, cookie)
         print(HEADER)
         print(ceiling.row())
         print(shell.row(ceiling))
         print(feed.row(ceiling))
+        print(landing.row(ceiling))
         print(
             f"{label}: first visit {first:,} bytes transferred ({raw:,} uncompressed); "
             f"next-page fragment {fragment:,} bytes\n"

@@ -381,3 +381,39 @@ async def test_the_demo_fills_the_feed_with_stories_and_offers_in_both_languages
     page = await client.get("/", headers=HTML)
     assert page.text.count('class="card feed-card') == 20
     assert "Notre nouvel atelier à Lyon ouvre ses portes" in page.text
+
+
+async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
+    client: AsyncTestClient,
+) -> None:
+    await sign_in(client, "editor")
+    story = await make_item(title="Draft story", published=False, tags=["culture"])
+    offer = await make_item("offer", title="Draft offer", published=False, offer_status="draft")
+    headers = await csrf(client, "/studio")
+
+    async def act(item: int, action: str, **data: str) -> None:
+        response = await client.post(
+            f"/studio/{item}/{action}", data=data, headers=headers, follow_redirects=False
+        )
+        assert response.status_code == 303, (action, response.text[:200])
+
+    drafts = await client.get("/studio?status=draft", headers=HTML)
+    assert "Draft story" in drafts.text and "Draft offer" in drafts.text
+    await act(story, "publish")
+    await act(offer, "publish")
+    assert (await service.item_by_id(offer))["offer_status"] == "open"  # type: ignore[index]
+    published = await client.get("/studio?status=published&kind=story", headers=HTML)
+    assert "Draft story" in published.text and "Draft offer" not in published.text
+    assert "Draft story" in (await client.get("/studio?tag=culture", headers=HTML)).text
+    await act(story, "pin", pinned="on")
+    assert (await service.item_by_id(story))["pinned"] is True  # type: ignore[index]
+    preview = await client.get(f"/studio/{story}/preview", headers=HTML)
+    assert "phone-frame" in preview.text
+    await act(offer, "close", offer_status="closed")
+    await act(story, "unpublish")
+    assert service.status_of(await service.item_by_id(story)) == "draft"  # type: ignore[arg-type]
+    await act(story, "archive")
+    archived = await client.get("/studio?status=archived", headers=HTML)
+    assert "Draft story" in archived.text
+    member = await make_member()
+    assert not (await service.feed_page(member)).cards

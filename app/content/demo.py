@@ -95,6 +95,20 @@ CAPTIONS = {
 }
 
 
+# A system font with accents when there is one; Pillow's own font lacks "à" and "é".
+FONT_FILES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+]
+
+
+def title_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in FONT_FILES:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
 def draw_image(title: str, seed: int) -> Image.Image:
     """A 1600×900 illustration: a gradient, soft shapes and the title."""
     rng = random.Random(seed)  # noqa: S311 - drawing, not secrets
@@ -113,7 +127,7 @@ def draw_image(title: str, seed: int) -> Image.Image:
         r = rng.randint(60, 260)
         x, y = rng.randint(0, 1600), rng.randint(0, 900)
         draw.ellipse([x - r, y - r, x + r, y + r], outline=light, width=rng.randint(4, 14))
-    font = ImageFont.load_default(size=64)
+    font = title_font(64)
     words, lines, line = title.split(), [], ""
     for word in words:
         candidate = f"{line} {word}".strip()
