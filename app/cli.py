@@ -1,4 +1,4 @@
-"""The `relay` command: serve, migrate, demo, create-admin, worker."""
+"""The `relay` command: serve, migrate, demo, create-admin, purge, worker."""
 
 from __future__ import annotations
 
@@ -125,6 +125,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete expired recommendations and candidates past the retention period (cron daily)."""
+    from app.candidates.pipeline import purge
+
+    expired, old = _with_database(settings, lambda: purge(settings.data_dir))
+    print(f"Deleted {expired} expired recommendation(s) and {old} candidate(s) past retention.")
+    return 0
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand."""
     import signal
@@ -194,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     create_admin.add_argument("email")
     create_admin.add_argument("--name", default="")
     create_admin.set_defaults(func=cmd_create_admin)
+
+    purge = sub.add_parser("purge", help="delete expired recommendations and old candidates")
+    purge.set_defaults(func=cmd_purge)
 
     worker = sub.add_parser("worker", help="send queued push notifications until stopped")
     worker.add_argument("--batch-size", type=int, default=100, help="deliveries per claim")

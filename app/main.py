@@ -19,6 +19,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
+from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -114,7 +116,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_startup: list[Callable[[], Awaitable[None]]] = [
         partial(db.open_pool, settings.database_pool_size)
     ]
-    on_shutdown: list[Callable[[], Awaitable[None]]] = [db.close_pool]
+    visits = VisitRecorder()
+    on_startup.append(visits.start)
+    # Buffered visits are written before the pool closes: a normal shutdown loses none.
+    on_shutdown: list[Callable[[], Awaitable[None]]] = [visits.stop, db.close_pool]
     if settings.embedded_worker:
         # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
         from app.notifications.jobs import NotificationJobs
@@ -124,6 +129,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         jobs = NotificationJobs(settings)
         on_startup += [push_worker.start, jobs.start]
         on_shutdown[:0] = [jobs.stop, push_worker.stop]
+        # … and purges candidates past the admin's limits (at scale: `relay purge` from cron).
+        from app.candidates.pipeline import PurgeSchedule
+
+        purge_schedule = PurgeSchedule(settings.data_dir)
+        on_startup.append(purge_schedule.start)
+        on_shutdown.insert(0, purge_schedule.stop)
 
     return Litestar(
         route_handlers=[
@@ -133,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
+            *CANDIDATE_ROUTES,
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -152,7 +164,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers_hook(settings.https)],
         exception_handlers={Exception: error_page},
         state=State(
-            {"settings": settings, "assets": assets, "limiter": RateLimiter(settings.redis_url)}
+            {
+                "settings": settings,
+                "assets": assets,
+                "limiter": RateLimiter(settings.redis_url),
+                "visits": visits,
+            }
         ),
         openapi_config=None,
         debug=False,

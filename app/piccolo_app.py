@@ -3,6 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
+from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -36,6 +37,11 @@ APP_CONFIG = AppConfig(
         Nudge,
         Campaign,
         NotificationOpen,
+        VisitorKey,
+        Visit,
+        Activity,
+        Candidate,
+        CandidatePolicy,
     ],
     migration_dependencies=[],
     commands=[],

@@ -306,6 +306,7 @@ async def test_every_route_answers_each_role_as_declared(
         "item_id": 999_999,
         "subscription_id": 999_999,
         "campaign_id": 999_999,
+        "candidate_id": 999_999,
     }
     headers = await csrf(client)
     failures = []

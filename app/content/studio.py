@@ -313,7 +313,7 @@ async def apply_hosts(request: AnyRequest) -> Response[str]:
     return render(
         request,
         "studio/apply_hosts.html",
-        tab="admin",
+        tab="me",
         org_name=await organisation_name(),
         hosts_text="\n".join(await service.allowed_apply_hosts()),
         error=None,
@@ -339,7 +339,7 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
         "studio/apply_hosts.html",
         block="hosts_form",
         status_code=422 if error else 200,
-        tab="admin",
+        tab="me",
         org_name=await organisation_name(),
         hosts_text=text if error else "\n".join(hosts),
         error=error,

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
+from app.candidates.routes import landing_context
 from app.content import service as content
 from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
@@ -85,6 +86,8 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
             offers=await content.open_offers(),
             contracts=content.CONTRACTS,
         )
+    # The visit, buffered (no write on this path), the beacon's token and the apply form's policy.
+    candidates = await landing_context(request, code)
     status = content.status_of(item)
     closed = item["kind"] == "offer" and item["offer_status"] != "open"
     gone = status != "published"
@@ -106,6 +109,7 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
         contracts=content.CONTRACTS,
         remote=content.REMOTE,
         page_language=item["language"] or language_var.get(),
+        **candidates,
         headers={"Cache-Control": "no-cache"},
     )
 

@@ -86,12 +86,14 @@ async def shares_of(member_id: int, item_id: int) -> list[str]:
 
 
 async def genuine_clicks_by_item(member_id: int, item_ids: list[int]) -> dict[int, int]:
-    """Genuine (not bot, not repeated) visits each of the member's links got, by item.
+    """Genuine (not bot, not repeated, not the sharer's own) clicks on the member's links.
 
-    Zero for now: the candidates issue records visits and fills this in, and every page that
-    shows clicks goes through here.
+    Counted by the candidates package (app.candidates.visits says how); every page that shows
+    clicks goes through here.
     """
-    return dict.fromkeys(item_ids, 0)
+    from app.candidates.service import genuine_clicks_by_item as counted
+
+    return await counted(member_id, item_ids)
 
 
 def network_links(url: str, title: str, caption: str) -> dict[str, str]:

@@ -28,6 +28,8 @@ SIGNIN_FAILURES_PER_ACCOUNT = Limit("signin-account", 10, 600)
 ENROL_PER_CLIENT = Limit("enrol-client", 20, 60)
 ENROL_PER_LINK = Limit("enrol-link", 10, 600)
 INVITES_PER_ADMIN = Limit("invite-admin", 200, 3600)
+APPLY_PER_CLIENT = Limit("apply-client", 10, 600)
+RECOMMEND_PER_MEMBER = Limit("recommend-member", 30, 3600)
 
 
 class TooManyAttempts(HTTPException):

@@ -1,0 +1,1 @@
+"""Candidates: honest click attribution, the activity ledger, applications and referrals."""

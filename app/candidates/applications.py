@@ -1,0 +1,172 @@
+"""Applying to an offer, and the admin's candidate policy (plain functions, no HTTP)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from app import db
+from app.accounts.invitations import EMAIL_RE
+from app.candidates import cvs
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
+from app.clock import now
+from app.sharing.tables import ShareLink
+from app.web.i18n import _
+
+REFERRAL_COOKIE = "relay_ref"
+_policy_cache: tuple[float, dict[str, Any]] | None = None
+_POLICY_TTL_S = 5.0
+
+
+async def policy(fresh: bool = False) -> dict[str, Any]:
+    """The admin's candidate policy (created with defaults), kept a few seconds per process."""
+    global _policy_cache
+    if not fresh and _policy_cache and time.monotonic() - _policy_cache[0] < _POLICY_TTL_S:
+        return _policy_cache[1]
+    row = await CandidatePolicy.select().first()
+    if row is None:
+        await CandidatePolicy.insert(CandidatePolicy())
+        row = await CandidatePolicy.select().first()
+    assert row is not None
+    _policy_cache = (time.monotonic(), row)
+    return row
+
+
+async def save_policy(values: dict[Any, Any]) -> None:
+    global _policy_cache
+    current = await policy(fresh=True)
+    await CandidatePolicy.update({**values, CandidatePolicy.updated_at: now()}).where(
+        CandidatePolicy.id == current["id"]
+    )
+    _policy_cache = None
+
+
+@dataclass
+class CandidateForm:
+    """A candidate's details as typed, and what is wrong with them (field → message)."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    cv: bytes | None = None
+    cv_name: str = ""
+    cv_type: str = ""
+
+
+def check_candidate(
+    data: dict[str, Any], cv: tuple[str, bytes] | None, *, consent_needed: bool
+) -> CandidateForm:
+    """Validate the fields shared by applications and recommendations."""
+    values = {
+        name: str(data.get(name) or "").strip()
+        for name in ("name", "email", "phone", "linkedin", "message")
+    }
+    values["consent"] = "yes" if str(data.get("consent") or "") == "yes" else ""
+    form = CandidateForm(values)
+    errors = form.errors
+    if not values["name"]:
+        errors["name"] = _("Enter a name.")
+    elif len(values["name"]) > 120:
+        errors["name"] = _("Keep the name under 120 characters.")
+    email = values["email"]
+    if not email:
+        errors["email"] = _("Enter an email address.")
+    elif len(email) > 254 or not EMAIL_RE.match(email):
+        errors["email"] = _("Enter an email address such as name@example.com.")
+    phone = values["phone"]
+    if phone and (len(phone) > 40 or not all(c.isdigit() or c in " +-.()" for c in phone)):
+        errors["phone"] = _("Enter a phone number with digits, spaces and + only.")
+    linkedin = values["linkedin"]
+    if linkedin:
+        parts = urlsplit(linkedin)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or not (
+            host == "linkedin.com" or host.endswith(".linkedin.com")
+        ):
+            errors["linkedin"] = _(
+                "Enter your LinkedIn profile's https://www.linkedin.com/… address."
+            )
+        elif len(linkedin) > 300:
+            errors["linkedin"] = _("That address is too long.")
+    if len(values["message"]) > 4000:
+        errors["message"] = _("Keep the message under 4,000 characters.")
+    if cv is not None:
+        name, content = cv
+        kind = cvs.cv_type(content)
+        if len(content) > cvs.MAX_CV_BYTES:
+            errors["cv"] = _("The CV is larger than 5 MB: send a lighter file.")
+        elif kind is None:
+            errors["cv"] = _("The CV must be a PDF or a Word document.")
+        else:
+            form.cv, form.cv_name, form.cv_type = content, name[-200:], kind
+    if consent_needed and values["consent"] != "yes":
+        errors["consent"] = _("Tick the box to agree, or we cannot keep your application.")
+    return form
+
+
+async def link_by_code(code: str) -> dict[str, Any] | None:
+    if not code or len(code) > 16:
+        return None
+    return (
+        await ShareLink.select(ShareLink.id, ShareLink.member, ShareLink.item)
+        .where(ShareLink.code == code)
+        .first()
+    )
+
+
+async def referrer_for(page_code: str, cookie_code: str | None) -> int | None:
+    """Who brought the candidate: the last tracked link they followed (the cookie, refreshed
+    on each landing), else the link of the page they apply from."""
+    for code in (cookie_code, page_code):
+        link = await link_by_code(code or "")
+        if link is not None:
+            return int(link["member"])
+    return None
+
+
+async def apply(data_dir: Path, item_id: int, referrer: int | None, form: CandidateForm) -> int:
+    """Store a valid application and record it as activity; the CV file first, so a failed
+    insert leaves at most an orphan file, never a row pointing at nothing."""
+    assert not form.errors
+    key = cvs.store_cv(data_dir, form.cv) if form.cv else None
+    try:
+        async with db.write_transaction():
+            rows = await Candidate.insert(
+                Candidate(
+                    kind=CandidateKind.application.value,
+                    item=item_id,
+                    referrer=referrer,
+                    name=form.values["name"],
+                    email=form.values["email"].lower(),
+                    phone=form.values["phone"],
+                    linkedin=form.values["linkedin"],
+                    message=form.values["message"],
+                    cv=key,
+                    cv_name=form.cv_name,
+                    cv_type=form.cv_type,
+                    consent_at=now(),
+                )
+            ).returning(Candidate.id)
+            candidate_id = int(rows[0]["id"])
+            await record_activity(
+                ActivityKind.application,
+                str(candidate_id),
+                member=referrer,
+                item=item_id,
+                candidate=candidate_id,
+            )
+    except BaseException:
+        cvs.delete_cv(data_dir, key)
+        raise
+    return candidate_id
+
+
+def with_utm(url: str, code: str) -> str:
+    """The offer's own apply URL with Relay's UTM parameters (never a URL from a request)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
+    query += [("utm_source", "relay"), ("utm_medium", "referral"), ("utm_campaign", code)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

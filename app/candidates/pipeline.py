@@ -1,0 +1,248 @@
+"""The editors' pipeline, each employee's referrals, and the purge (plain functions, no HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app import db
+from app.accounts.tables import Member
+from app.candidates import cvs
+from app.candidates.applications import policy
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
+from app.clock import now
+from app.content.tables import ContentItem, Kind
+from app.web.i18n import _
+
+log = logging.getLogger("relay.candidates")
+
+STAGES = [s.value for s in Stage]
+
+
+def stage_names() -> dict[str, str]:
+    return {
+        "new": _("New"),
+        "contacted": _("Contacted"),
+        "interview": _("Interview"),
+        "offer": _("Offer"),
+        "hired": _("Hired"),
+        "not_selected": _("Not selected"),
+    }
+
+
+async def offers_with_candidates() -> list[dict[str, Any]]:
+    """Every offer, newest first, with how many candidates it has (pending ones included)."""
+    offers = (
+        await ContentItem.select(ContentItem.id, ContentItem.title, ContentItem.offer_status)
+        .where(ContentItem.kind == Kind.offer.value)
+        .order_by(ContentItem.created_at, ascending=False)
+    )
+    counts: dict[int, int] = {}
+    for row in await Candidate.select(Candidate.item):
+        counts[int(row["item"])] = counts.get(int(row["item"]), 0) + 1
+    return [{**o, "candidates": counts.get(int(o["id"]), 0)} for o in offers]
+
+
+async def offer_title(item_id: int) -> str | None:
+    row = (
+        await ContentItem.select(ContentItem.title)
+        .where(ContentItem.id == item_id, ContentItem.kind == Kind.offer.value)
+        .first()
+    )
+    return str(row["title"]) if row else None
+
+
+async def pipeline(item_id: int) -> list[dict[str, Any]]:
+    """The offer's candidates, newest first, each with its referrer's name. A recommendation
+    the friend has not accepted yet shows nothing but that it is pending."""
+    rows = (
+        await Candidate.select(
+            *Candidate.all_columns(exclude=[Candidate.token_hash, Candidate.dedupe]),
+            Candidate.referrer.name.as_alias("referrer_name"),
+        )
+        .where(Candidate.item == item_id)
+        .order_by(Candidate.created_at, ascending=False)
+    )
+    for row in rows:
+        row["pending"] = row["consent_at"] is None
+    return rows
+
+
+async def candidate(candidate_id: int) -> dict[str, Any] | None:
+    row = (
+        await Candidate.select(
+            *Candidate.all_columns(exclude=[Candidate.token_hash, Candidate.dedupe]),
+            Candidate.referrer.name.as_alias("referrer_name"),
+        )
+        .where(Candidate.id == candidate_id)
+        .first()
+    )
+    if row is not None:
+        row["pending"] = row["consent_at"] is None
+    return row
+
+
+async def move(candidate_id: int, stage: str, by: int) -> dict[str, Any] | None:
+    """Move an accepted candidate to ``stage`` and record it; None when there is no such
+    candidate (or it is still a pending recommendation)."""
+    if stage not in STAGES:
+        raise ValueError(stage)
+    async with db.write_transaction():
+        row = await candidate(candidate_id)
+        if row is None or row["pending"]:
+            return None
+        if row["stage"] != stage:
+            at = now()
+            await Candidate.update({Candidate.stage: stage, Candidate.updated_at: at}).where(
+                Candidate.id == candidate_id
+            )
+            await record_activity(
+                ActivityKind.stage,
+                f"{candidate_id}:{stage}:{at.isoformat()}",
+                member=row["referrer"],
+                item=row["item"],
+                at=at,
+                candidate=candidate_id,
+                stage=stage,
+                before=row["stage"],
+                by=by,
+            )
+    return await candidate(candidate_id)
+
+
+async def save_notes(candidate_id: int, notes: str) -> dict[str, Any] | None:
+    await Candidate.update({Candidate.notes: notes, Candidate.updated_at: now()}).where(
+        Candidate.id == candidate_id, Candidate.consent_at.is_not_null()
+    )
+    return await candidate(candidate_id)
+
+
+async def delete_candidate(data_dir: Path, candidate_id: int) -> bool:
+    """Delete a candidate's data on request: the row and the CV file."""
+    rows = await Candidate.delete().where(Candidate.id == candidate_id).returning(Candidate.cv)
+    for row in rows:
+        cvs.delete_cv(data_dir, row["cv"])
+    return bool(rows)
+
+
+def pipeline_csv(title: str, rows: list[dict[str, Any]]) -> str:
+    names = stage_names()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["offer", "kind", "name", "email", "phone", "linkedin", "referrer", "stage", "applied_at",
+         "notes"]
+    )  # fmt: skip
+    for row in rows:
+        if row["pending"]:
+            continue  # no consent yet: nothing of theirs leaves Relay
+        writer.writerow(
+            [
+                title,
+                row["kind"],
+                _safe(row["name"]),
+                _safe(row["email"]),
+                _safe(row["phone"]),
+                _safe(row["linkedin"]),
+                _safe(row["referrer_name"] or ""),
+                names[row["stage"]],
+                row["created_at"].strftime("%Y-%m-%d %H:%M"),
+                _safe(row["notes"]),
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    """No spreadsheet formulas from what candidates typed (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+async def referrals_of(member_id: int) -> list[dict[str, Any]]:
+    """Everyone the member brought (through their links) or recommended, newest first."""
+    rows = (
+        await Candidate.select(
+            Candidate.id,
+            Candidate.kind,
+            Candidate.name,
+            Candidate.stage,
+            Candidate.consent_at,
+            Candidate.created_at,
+            Candidate.item.title.as_alias("offer_title"),
+        )
+        .where(Candidate.referrer == member_id)
+        .order_by(Candidate.created_at, ascending=False)
+    )
+    for row in rows:
+        row["pending"] = row["consent_at"] is None
+        if row["kind"] == CandidateKind.application.value:
+            # Someone who applied through the member's link: a first name and an initial.
+            first, _space, rest = str(row["name"]).partition(" ")
+            row["name"] = f"{first} {rest[:1]}." if rest else first
+    return rows
+
+
+async def purge(data_dir: Path, at: datetime | None = None) -> tuple[int, int]:
+    """Delete recommendations not accepted in time and candidates not hired after the
+    retention period, CVs included: (recommendations, candidates) deleted."""
+    at = at or now()
+    rules = await policy(fresh=True)
+    expired = (
+        await Candidate.delete()
+        .where(Candidate.consent_at.is_null(), Candidate.expires_at < at)
+        .returning(Candidate.cv)
+    )
+    old = (
+        await Candidate.delete()
+        .where(
+            Candidate.stage != Stage.hired.value,
+            Candidate.created_at < at - timedelta(days=int(rules["retention_days"])),
+        )
+        .returning(Candidate.cv)
+    )
+    for row in [*expired, *old]:
+        cvs.delete_cv(data_dir, row["cv"])
+    return len(expired), len(old)
+
+
+async def member_name(member_id: int | None) -> str:
+    if member_id is None:
+        return ""
+    row = await Member.select(Member.name).where(Member.id == member_id).first()
+    return str(row["name"]) if row else ""
+
+
+class PurgeSchedule:
+    """The embedded default's periodic step: :func:`purge` once an hour in the app process
+    (at scale, run ``relay purge`` from cron instead)."""
+
+    def __init__(self, data_dir: Path, every_s: float = 3600.0) -> None:
+        self.data_dir = data_dir
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="candidate-purge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            # First a wait: start-up stays quick, and a restart loop does not purge in a loop.
+            await asyncio.sleep(self.every_s)
+            try:
+                await purge(self.data_dir)
+            except Exception:
+                log.exception("Purging candidates failed; trying again in an hour")

@@ -1,0 +1,161 @@
+"""Recommending a friend for an offer, and the friend's consent (plain functions, no HTTP).
+
+The friend's details are stored at once but HR sees only that a recommendation is pending
+until the friend follows the emailed link and agrees to be contacted. The link's token is
+single-use and stored hashed; without consent by ``expires_at`` the purge deletes it all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from app import db
+from app.candidates import cvs
+from app.candidates.applications import CandidateForm, policy
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind, Candidate, CandidateKind
+from app.clock import now
+from app.content.tables import ContentItem
+from app.web.i18n import _
+
+
+class AlreadyRecommended(Exception):
+    """This person is already in the offer's pipeline (whoever brought them)."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def recommend(
+    data_dir: Path, item_id: int, referrer: int, form: CandidateForm
+) -> tuple[int, str]:
+    """Store a recommendation awaiting consent: (candidate id, the token for the email link)."""
+    assert not form.errors
+    email = form.values["email"].lower()
+    token = secrets.token_urlsafe(32)
+    days = int((await policy())["consent_days"])
+    key = cvs.store_cv(data_dir, form.cv) if form.cv else None
+    try:
+        async with db.write_transaction():
+            if await Candidate.exists().where(Candidate.item == item_id, Candidate.email == email):
+                raise AlreadyRecommended()
+            rows = (
+                await Candidate.insert(
+                    Candidate(
+                        kind=CandidateKind.recommendation.value,
+                        item=item_id,
+                        referrer=referrer,
+                        name=form.values["name"],
+                        email=email,
+                        phone=form.values["phone"],
+                        linkedin=form.values["linkedin"],
+                        message=form.values["message"],
+                        cv=key,
+                        cv_name=form.cv_name,
+                        cv_type=form.cv_type,
+                        dedupe=f"{item_id}:{email}"[:300],
+                        token_hash=token_hash(token),
+                        expires_at=now() + timedelta(days=days),
+                    )
+                )
+                .on_conflict(target=Candidate.dedupe, action="DO NOTHING")
+                .returning(Candidate.id)
+            )
+            if not rows:
+                raise AlreadyRecommended()
+    except BaseException:
+        cvs.delete_cv(data_dir, key)
+        raise
+    return int(rows[0]["id"]), token
+
+
+async def withdraw(data_dir: Path, candidate_id: int) -> None:
+    """Undo a recommendation whose email could not be sent."""
+    rows = await Candidate.delete().where(Candidate.id == candidate_id).returning(Candidate.cv)
+    for row in rows:
+        cvs.delete_cv(data_dir, row["cv"])
+
+
+async def pending(token: str) -> dict[str, Any] | None:
+    """The recommendation behind an emailed link, while it awaits consent and is in time."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        await Candidate.select(
+            Candidate.id,
+            Candidate.name,
+            Candidate.item,
+            Candidate.referrer,
+            Candidate.referrer.name.as_alias("referrer_name"),
+            Candidate.item.title.as_alias("offer_title"),
+        )
+        .where(
+            Candidate.token_hash == token_hash(token),
+            Candidate.consent_at.is_null(),
+            Candidate.expires_at > now(),
+        )
+        .first()
+    )
+
+
+async def accept(token: str) -> dict[str, Any] | None:
+    """The friend agrees to be contacted: once (the token is then forgotten)."""
+    async with db.write_transaction():
+        row = await pending(token)
+        if row is None:
+            return None
+        at = now()
+        await Candidate.update(
+            {
+                Candidate.consent_at: at,
+                Candidate.token_hash: None,
+                Candidate.expires_at: None,
+                Candidate.updated_at: at,
+            }
+        ).where(Candidate.id == row["id"])
+        await record_activity(
+            ActivityKind.recommendation,
+            str(row["id"]),
+            member=row["referrer"],
+            item=row["item"],
+            at=at,
+            candidate=row["id"],
+        )
+    return row
+
+
+async def open_offer_title(item_id: int) -> str | None:
+    row = (
+        await ContentItem.select(ContentItem.title)
+        .where(ContentItem.id == item_id, ContentItem.offer_status == "open")
+        .first()
+    )
+    return str(row["title"]) if row else None
+
+
+def consent_mail(
+    friend: str, referrer: str, org_name: str, offer: str, url: str, days: int
+) -> tuple[str, str]:
+    """The email asking the friend for consent: (subject, plain text)."""
+    subject = _("%(name)s thinks you would be great for %(offer)s") % {
+        "name": referrer,
+        "offer": offer,
+    }
+    lines = [
+        _("Hello %(name)s,") % {"name": friend},
+        _("%(referrer)s, who works at %(org)s, thinks you would be great for this job: %(offer)s.")
+        % {"referrer": referrer, "org": org_name, "offer": offer},
+        _("Do you agree that %(org)s contacts you about it? Answer here:") % {"org": org_name},
+        url,
+        _(
+            "If you do not answer within %(days)s days, your details are deleted. "
+            "Nothing is shared with anyone until you say yes."
+        )
+        % {"days": days},
+    ]
+    return subject, "\n\n".join(lines) + "\n"

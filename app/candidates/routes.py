@@ -1,0 +1,563 @@
+"""The landing page's visit recording and beacon, and the admin page on how clicks count."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from aiosmtplib import SMTPException
+from litestar import Response, get, head, post
+from litestar.datastructures import Cookie, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
+from litestar.response import Redirect
+
+from app.accounts.guards import admin, anyone, editor, signed_in
+from app.candidates import applications, cvs, pipeline, recommendations, service
+from app.candidates.tables import ActivityKind
+from app.candidates.visits import (
+    VisitRecorder,
+    beacon_is_valid,
+    beacon_issued,
+    beacon_token,
+    is_preview,
+)
+from app.clock import now
+from app.content import service as content
+from app.mail import MailNotConfigured, send_mail
+from app.org.service import organisation_name
+from app.sharing import service as sharing
+from app.sharing.tables import ShareLink
+from app.web.i18n import _
+from app.web.pages import render
+from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
+from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+
+# One byte more than a CV may weigh: enough to tell it is too large without reading on.
+MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
+
+
+def recorder_of(request: AnyRequest) -> VisitRecorder:
+    return request.app.state.visits
+
+
+def _viewer(request: AnyRequest) -> int | None:
+    member = request.scope.get("state", {}).get("member")
+    return member.id if member is not None else None
+
+
+async def note_landing(request: AnyRequest, code: str) -> str | None:
+    """Buffer this request to ``/r/{code}`` (no write here); the beacon token for a view,
+    None for a preview."""
+    recorder = recorder_of(request)
+    user_agent = request.headers.get("user-agent", "")
+    visitor = await recorder.visitor(client_of(request), user_agent)
+    if is_preview(request.method, user_agent):
+        recorder.note("preview", code, visitor)
+        return None
+    recorder.note("view", code, visitor, _viewer(request))
+    return beacon_token(settings_of(request).secret_key, code, visitor)
+
+
+async def landing_context(request: AnyRequest, code: str) -> dict[str, Any]:
+    """What the public page needs from this package: the beacon's token (the visit noted)
+    and the candidate policy (the apply form's privacy notice)."""
+    return {"beacon": await note_landing(request, code), "policy": await applications.policy()}
+
+
+@head("/r/{code:str}", name="landing_head", guards=[anyone])
+async def landing_head(request: AnyRequest, code: FromPath[str]) -> Response[None]:
+    """A HEAD on a tracked link (link checkers, some previewers): a preview, never a click."""
+    if not code or len(code) > 16 or not await ShareLink.exists().where(ShareLink.code == code):
+        return Response(None, status_code=404)
+    await note_landing(request, code)
+    return Response(None, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+@post(
+    "/r/{code:str}/seen",
+    status_code=204,
+    name="landing_beacon",
+    guards=[anyone],
+    # Safe without the CSRF cookie: the body must carry the page's signed, short-lived token,
+    # bound to this link and to the visitor that loaded the page. It can only add a click.
+    exclude_from_csrf=True,
+)
+async def landing_beacon(
+    request: AnyRequest,
+    code: FromPath[str],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[None]:
+    """``static/beacon.js`` reports that a real browser showed the page: a genuine click."""
+    user_agent = request.headers.get("user-agent", "")
+    token = data.get("token", "") if isinstance(data, dict) else ""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if is_preview(request.method, user_agent) or fetch_site not in (None, "same-origin"):
+        return Response(None, status_code=400)
+    issued = beacon_issued(token)
+    if issued is None:
+        return Response(None, status_code=400)
+    recorder = recorder_of(request)
+    # The visitor as hashed when the page was served: with that day's key.
+    issued_day = datetime.fromtimestamp(issued, UTC).date()
+    visitor = await recorder.visitor(client_of(request), user_agent, issued_day)
+    if not beacon_is_valid(settings_of(request).secret_key, code, visitor, token):
+        return Response(None, status_code=400)
+    recorder.note("beacon", code, visitor, _viewer(request))
+    return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
+
+
+async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
+    """The last tracked link this browser followed: an application made within the policy's
+    lifetime is credited to its sharer (last click wins: README)."""
+    days = int((await applications.policy())["referral_cookie_days"])
+    return Cookie(
+        key=applications.REFERRAL_COOKIE,
+        value=code,
+        max_age=days * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).https,
+    )
+
+
+@get("/admin/clicks", name="click_figures", guards=[admin])
+async def click_figures(request: AnyRequest) -> Response[str]:
+    """What Relay counts as a click, and the figures."""
+    return render(
+        request,
+        "candidates/clicks.html",
+        tab="me",
+        org_name=await organisation_name(),
+        week=await service.click_figures(now() - timedelta(days=7)),
+        total=await service.click_figures(),
+    )
+
+
+async def open_offer(code: str) -> dict[str, Any]:
+    """The offer behind a tracked link, if it takes applications now; else 404."""
+    item = await sharing.landing(code)
+    if (
+        item is None
+        or item["kind"] != "offer"
+        or item["offer_status"] != "open"
+        or content.status_of(item) != "published"
+    ):
+        raise NotFoundException()
+    return item
+
+
+@post("/r/{code:str}/apply", status_code=200, name="apply", guards=[anyone])
+async def apply(
+    request: AnyRequest, code: FromPath[str], data: MultipartBody[dict[str, Any]]
+) -> Response[str]:
+    """The application form on an offer's public page."""
+    item = await open_offer(code)
+    await limiter_of(request).hit(APPLY_PER_CLIENT, client_of(request))
+    fields = data if isinstance(data, dict) else {}
+    upload = fields.get("cv")
+    cv = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
+    form = applications.check_candidate(fields, cv, consent_needed=True)
+    policy = await applications.policy()
+    if form.errors:
+        return render(
+            request,
+            "candidates/apply.html",
+            block="apply_form",
+            status_code=422,
+            tab=None,
+            org_name=await organisation_name(),
+            item=item,
+            form=form,
+            policy=policy,
+        )
+    referrer = await applications.referrer_for(
+        code, request.cookies.get(applications.REFERRAL_COOKIE)
+    )
+    await applications.apply(settings_of(request).data_dir, int(item["id"]), referrer, form)
+    return render(
+        request,
+        "candidates/apply.html",
+        block="apply_form",
+        tab=None,
+        org_name=await organisation_name(),
+        item=item,
+        form=None,
+        applied=True,
+        policy=policy,
+    )
+
+
+@get("/r/{code:str}/apply", name="apply_elsewhere", guards=[anyone])
+async def apply_elsewhere(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
+    """Off to the offer's own apply URL with UTM parameters, the click recorded first."""
+    item = await open_offer(code)
+    if not item["apply_url"]:
+        raise NotFoundException()
+    link = await applications.link_by_code(code)
+    assert link is not None
+    user_agent = request.headers.get("user-agent", "")
+    visitor = await recorder_of(request).visitor(client_of(request), user_agent)
+    if not is_preview(request.method, user_agent):
+        await service.record_activity(
+            ActivityKind.apply_click,
+            f"{link['id']}:{visitor}:{now().date().isoformat()}",
+            member=int(link["member"]),
+            item=int(item["id"]),
+        )
+    return Redirect(applications.with_utm(str(item["apply_url"]), code), status_code=303)
+
+
+@get("/admin/candidates", name="candidate_policy", guards=[admin])
+async def candidate_policy(request: AnyRequest) -> Response[str]:
+    return await _policy_page(request, await applications.policy(), {})
+
+
+async def _policy_page(
+    request: AnyRequest, values: dict[str, Any], errors: dict[str, str], saved: bool = False
+) -> Response[str]:
+    return render(
+        request,
+        "candidates/policy.html",
+        tab="me",
+        status_code=422 if errors else 200,
+        org_name=await organisation_name(),
+        values=values,
+        errors=errors,
+        saved=saved,
+    )
+
+
+POLICY_DAYS = {
+    "referral_cookie_days": (1, 365),
+    "consent_days": (1, 90),
+    "retention_days": (30, 1095),
+}
+
+
+@post("/admin/candidates", status_code=200, name="save_candidate_policy", guards=[admin])
+async def save_candidate_policy(
+    request: AnyRequest, data: URLEncodedBody[dict[str, str]]
+) -> Response[str]:
+    fields = data if isinstance(data, dict) else {}
+    values: dict[str, Any] = {"privacy_notice": str(fields.get("privacy_notice") or "").strip()}
+    errors: dict[str, str] = {}
+    if len(values["privacy_notice"]) > 20_000:
+        errors["privacy_notice"] = _("Keep the notice under 20,000 characters.")
+    for name, (low, high) in POLICY_DAYS.items():
+        text = str(fields.get(name) or "").strip()
+        values[name] = text
+        if not text.isdigit() or not low <= int(text) <= high:
+            errors[name] = _("Enter a number of days from %(low)s to %(high)s.") % {
+                "low": low,
+                "high": high,
+            }
+        else:
+            values[name] = int(text)
+    if errors:
+        return await _policy_page(request, values, errors)
+    await applications.save_policy(values)
+    return await _policy_page(request, await applications.policy(), {}, saved=True)
+
+
+# --- The editors' pipeline --------------------------------------------------------------
+
+
+@get("/pipeline", name="pipeline_offers", guards=[editor])
+async def pipeline_offers(request: AnyRequest) -> Response[str]:
+    return render(
+        request,
+        "pipeline/list.html",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        offers=await pipeline.offers_with_candidates(),
+    )
+
+
+@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor])
+async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    title = await pipeline.offer_title(item_id)
+    if title is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "pipeline/offer.html",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        item_id=item_id,
+        title=title,
+        candidates=await pipeline.pipeline(item_id),
+        stages=pipeline.stage_names(),
+    )
+
+
+async def _candidate_row(
+    request: AnyRequest, row: dict[str, Any] | None, **extra: Any
+) -> Response[str]:
+    if row is None:
+        raise NotFoundException()
+    return render(
+        request,
+        "pipeline/offer.html",
+        block="candidate",
+        tab="pipeline",
+        org_name=await organisation_name(),
+        item_id=row["item"],
+        title="",
+        candidates=[row],
+        candidate=row,
+        stages=pipeline.stage_names(),
+        **extra,
+    )
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/stage",
+    status_code=200,
+    name="move_candidate",
+    guards=[editor],
+)
+async def move_candidate(
+    request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    stage = (data if isinstance(data, dict) else {}).get("stage", "")
+    if stage not in pipeline.STAGES:
+        row = await pipeline.candidate(candidate_id)
+        if row is None:
+            raise NotFoundException()
+        return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
+    member = request.scope["state"]["member"]
+    row = await pipeline.move(candidate_id, stage, member.id)
+    if row is None or is_htmx(request):
+        return await _candidate_row(request, row)
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/notes",
+    status_code=200,
+    name="candidate_notes",
+    guards=[editor],
+)
+async def candidate_notes(
+    request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    notes = str((data if isinstance(data, dict) else {}).get("notes", "")).strip()
+    if len(notes) > 10_000:
+        row = await pipeline.candidate(candidate_id)
+        return await _candidate_row(
+            request, row, notes_error=_("Keep notes under 10,000 characters.")
+        )
+    row = await pipeline.save_notes(candidate_id, notes)
+    if row is None or is_htmx(request):
+        return await _candidate_row(request, row, notes_saved=True)
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@get("/pipeline/candidates/{candidate_id:int}/cv", name="candidate_cv", guards=[editor])
+async def candidate_cv(request: AnyRequest, candidate_id: FromPath[int]) -> Response[bytes]:
+    """The CV, to editors and admins only, as a download (never rendered in the browser)."""
+    row = await pipeline.candidate(candidate_id)
+    path = cvs.cv_path(settings_of(request).data_dir, row["cv"] or "") if row else None
+    if row is None or row["pending"] or path is None:
+        raise NotFoundException()
+    filename = f"cv-{candidate_id}.{row['cv_type']}"
+    return Response(
+        path.read_bytes(),
+        media_type=cvs.MEDIA_TYPES[row["cv_type"]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@post(
+    "/pipeline/candidates/{candidate_id:int}/delete",
+    status_code=200,
+    name="delete_candidate",
+    guards=[editor],
+)
+async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> Response[Any]:
+    """A candidate's data deleted on their request: the row and the CV."""
+    row = await pipeline.candidate(candidate_id)
+    if row is None:
+        raise NotFoundException()
+    await pipeline.delete_candidate(settings_of(request).data_dir, candidate_id)
+    if is_htmx(request):
+        return Response("", media_type="text/html")
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
+@get("/pipeline/{item_id:int}/export.csv", name="pipeline_csv", guards=[editor])
+async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    title = await pipeline.offer_title(item_id)
+    if title is None:
+        raise NotFoundException()
+    body = pipeline.pipeline_csv(title, await pipeline.pipeline(item_id))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="pipeline-{item_id}.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- My referrals ----------------------------------------------------------------------
+
+
+@get("/me/referrals", name="my_referrals", guards=[signed_in])
+async def my_referrals(request: AnyRequest) -> Response[str]:
+    member = request.scope["state"]["member"]
+    return render(
+        request,
+        "candidates/referrals.html",
+        tab="me",
+        org_name=await organisation_name(),
+        referrals=await pipeline.referrals_of(member.id),
+        stages=pipeline.stage_names(),
+    )
+
+
+# --- Recommending a friend ------------------------------------------------------------
+
+
+async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
+    member = request.scope["state"]["member"]
+    item = await content.visible_item(member, item_id)
+    if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
+        raise NotFoundException()
+    return item
+
+
+def _recommend_page(
+    request: AnyRequest, item: dict[str, Any], form: Any, org_name: str, **extra: Any
+) -> Response[str]:
+    return render(
+        request,
+        "candidates/recommend.html",
+        block="recommend_form" if extra.get("status_code") == 422 or extra.get("sent") else "app",
+        tab="feed",
+        org_name=org_name,
+        item=item,
+        form=form,
+        **extra,
+    )
+
+
+@get("/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in])
+async def recommend_form(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+    item = await _offer_to_recommend(request, item_id)
+    return _recommend_page(request, item, None, await organisation_name())
+
+
+@post("/items/{item_id:int}/recommend", status_code=200, name="recommend", guards=[signed_in])
+async def recommend(
+    request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
+) -> Response[str]:
+    """An employee recommends a friend: stored pending, and the friend asked by email."""
+    item = await _offer_to_recommend(request, item_id)
+    member = request.scope["state"]["member"]
+    await limiter_of(request).hit(RECOMMEND_PER_MEMBER, str(member.id))
+    fields = data if isinstance(data, dict) else {}
+    upload = fields.get("cv")
+    cv = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
+    form = applications.check_candidate(fields, cv, consent_needed=False)
+    org_name = await organisation_name()
+    settings = settings_of(request)
+    if not form.errors:
+        try:
+            candidate_id, token = await recommendations.recommend(
+                settings.data_dir, item_id, member.id, form
+            )
+        except recommendations.AlreadyRecommended:
+            form.errors["email"] = _(
+                "This person has already been put forward for this offer: no need to do it again."
+            )
+        else:
+            try:
+                subject, text = recommendations.consent_mail(
+                    form.values["name"],
+                    member.name,
+                    org_name,
+                    item["title"],
+                    f"{settings.public_url}/recommendations/{token}",
+                    int((await applications.policy())["consent_days"]),
+                )
+                await send_mail(settings, form.values["email"], subject, text)
+            except (MailNotConfigured, OSError, SMTPException):
+                await recommendations.withdraw(settings.data_dir, candidate_id)
+                form.errors["email"] = _(
+                    "We could not send the email right now. Please try again later."
+                )
+            else:
+                return _recommend_page(request, item, None, org_name, sent=form.values["name"])
+    return _recommend_page(request, item, form, org_name, status_code=422)
+
+
+@get("/recommendations/{token:str}", name="recommendation_consent", guards=[anyone])
+async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> Response[str]:
+    """What the friend's email links to: a question, never an action (mail scanners open links)."""
+    row = await recommendations.pending(token)
+    return render(
+        request,
+        "candidates/consent.html",
+        status_code=200 if row else 404,
+        tab=None,
+        org_name=await organisation_name(),
+        recommendation=row,
+        token=token,
+        policy=await applications.policy(),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
+
+
+@post(
+    "/recommendations/{token:str}", status_code=200, name="accept_recommendation", guards=[anyone]
+)
+async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Response[str]:
+    row = await recommendations.accept(token)
+    return render(
+        request,
+        "candidates/consent.html",
+        status_code=200 if row else 404,
+        tab=None,
+        org_name=await organisation_name(),
+        recommendation=row,
+        accepted=row is not None,
+        token="",
+        policy=await applications.policy(),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
+
+
+ROUTES = [
+    landing_head,
+    landing_beacon,
+    click_figures,
+    apply,
+    apply_elsewhere,
+    candidate_policy,
+    save_candidate_policy,
+    pipeline_offers,
+    pipeline_offer,
+    move_candidate,
+    candidate_notes,
+    candidate_cv,
+    delete_candidate,
+    pipeline_export,
+    my_referrals,
+    recommend_form,
+    recommend,
+    recommendation_consent,
+    accept_recommendation,
+]

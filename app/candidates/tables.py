@@ -1,0 +1,123 @@
+"""Visits to tracked links, the daily visitor keys, and the one table of activity."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.accounts.tables import Member
+from app.content.tables import ContentItem
+from app.sharing.tables import ShareLink
+
+
+class VisitorKey(Table):
+    """The HMAC key of one UTC day: visitors are known only by a keyed hash of address and
+    user agent, and yesterday's hashes cannot be linked to today's once the key is gone."""
+
+    id = Serial(primary_key=True)
+
+    day = Varchar(length=10, unique=True)  # "2026-11-26"
+    key = Varchar(length=64)
+
+
+class Visit(Table):
+    """One request to ``/r/{code}``: a preview (bot or HEAD) or a page view.
+
+    Written in batches by :mod:`app.candidates.visits`, never on the page's path. ``own``
+    marks a view by the signed-in sharer: that visitor's beacon is not a click that day.
+    """
+
+    id = Serial(primary_key=True)
+
+    link = ForeignKey(references=ShareLink, on_delete=OnDelete.cascade, index=True)
+    at = Timestamptz(default=TimestamptzNow())
+    visitor = Varchar(length=32)  # keyed hash, hex; never the address
+    preview = Boolean(default=False)
+    own = Boolean(default=False)
+
+
+class ActivityKind(StrEnum):
+    click = "click"  # a genuine click on a member's link
+    application = "application"  # a candidate applied (credited to the referrer, if any)
+    recommendation = "recommendation"  # a recommended friend accepted to be contacted
+    stage = "stage"  # a candidate moved through the pipeline
+    apply_click = "apply_click"  # a candidate left for the offer's external apply URL
+
+
+class Activity(Table):
+    """What happened, once: points, notifications and reporting read these rows.
+
+    ``key`` makes every event idempotent (one genuine click per link, visitor and day…).
+    ``member`` is the employee the event is credited to, when there is one.
+    """
+
+    id = Serial(primary_key=True)
+
+    kind = Varchar(length=20, choices=ActivityKind, index=True)
+    key = Varchar(length=120, unique=True)
+    member = ForeignKey(references=Member, null=True, on_delete=OnDelete.cascade, index=True)
+    item = ForeignKey(references=ContentItem, null=True, on_delete=OnDelete.cascade, index=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    detail = Text(default="{}")  # JSON: {"stage": "interview", "candidate": 12, …}
+
+
+class Stage(StrEnum):
+    new = "new"
+    contacted = "contacted"
+    interview = "interview"
+    offer = "offer"
+    hired = "hired"
+    not_selected = "not_selected"
+
+
+class CandidateKind(StrEnum):
+    application = "application"  # the candidate applied on the offer's public page
+    recommendation = "recommendation"  # an employee recommended a friend
+
+
+class Candidate(Table):
+    """A person in an offer's pipeline: an application, or a friend an employee recommended.
+
+    A recommendation is only ``pending`` (HR sees no details) until the friend accepts to be
+    contacted through the emailed link (``token_hash``); without that by ``expires_at`` it is
+    deleted. Candidates not hired are deleted after the policy's retention period.
+    """
+
+    id = Serial(primary_key=True)
+
+    kind = Varchar(length=14, choices=CandidateKind)
+    item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade, index=True)
+    referrer = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null, index=True)
+    name = Varchar(length=120)
+    email = Varchar(length=254)
+    phone = Varchar(length=40, default="")
+    linkedin = Varchar(length=300, default="")
+    message = Text(default="")  # the candidate's message, or why the employee recommends them
+    cv = Varchar(length=40, null=True, default=None)  # a file under RELAY_DATA_DIR/cvs
+    cv_name = Varchar(length=200, default="")
+    cv_type = Varchar(length=4, default="")  # pdf, docx, doc
+    consent_at = Timestamptz(null=True, default=None)  # null: a recommendation not yet accepted
+    stage = Varchar(length=14, default=Stage.new.value, choices=Stage, index=True)
+    notes = Text(default="")
+    # Recommendations: "item:email" refuses the same person twice for one offer.
+    dedupe = Varchar(length=300, null=True, default=None, unique=True)
+    token_hash = Varchar(length=64, null=True, default=None, unique=True)
+    expires_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CandidatePolicy(Table):
+    """What the admin decided for candidates: one row, created with defaults on first read."""
+
+    id = Serial(primary_key=True)
+
+    privacy_notice = Text(default="")
+    referral_cookie_days = Integer(default=30)
+    consent_days = Integer(default=30)  # a recommendation not accepted by then is deleted
+    retention_days = Integer(default=180)  # a candidate not hired is deleted after this
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,238 @@
+"""Recording visits to ``/r/{code}`` without a write on the page's path.
+
+The public page only appends a row to this process's :class:`VisitRecorder`; a background
+task writes the rows in batches (every :data:`FLUSH_SECONDS` or :data:`BATCH_ROWS` rows, one
+transaction per batch) and a normal shutdown writes whatever is left, so nothing is lost.
+
+How a visit is counted (the admin page says the same in plain words):
+
+- a request from a link-preview bot or crawler (by user agent), or a HEAD request, is a
+  **preview**;
+- any other request is a **view**;
+- a view becomes a **genuine click** only when the page's beacon comes back from the browser
+  that loaded it (``static/beacon.js``) with the signed, short-lived token rendered into the
+  page; one per link, visitor and UTC day;
+- the visitor is an HMAC of address and user agent under a key that changes every day
+  (:func:`app.candidates.service.key_of_day`): no address is stored;
+- the sharer's own clicks never count: not when they are signed in as the sharer, nor from the
+  visitor (same address and browser) that viewed the page signed in as the sharer that day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from app import db
+from app.candidates import service
+from app.candidates.tables import Activity, ActivityKind, Visit
+from app.clock import now
+from app.sharing.tables import ShareLink
+
+log = logging.getLogger("relay.visits")
+
+FLUSH_SECONDS = 0.5
+BATCH_ROWS = 500
+MAX_PENDING = 200_000  # beyond this (a database down for long), the oldest rows are dropped
+BEACON_MAX_AGE_S = 600
+
+# Link-preview bots and crawlers announce themselves (LinkedInBot, Twitterbot, Slackbot-…,
+# TelegramBot, Discordbot, Googlebot, bingbot… all end in "bot"); an empty user agent is no
+# browser. Apps' in-app browsers ("[LinkedInApp]", "FBAV", "Instagram") are people: views.
+PREVIEW_AGENTS = re.compile(
+    r"bot\b|crawl|spider|slurp|facebookexternalhit|facebookcatalog|^whatsapp/"
+    r"|skypeuripreview|embedly|iframely|vkshare|mastodon|^curl/|^wget/|python-|^httpx/"
+    r"|go-http-client|okhttp|java/|libwww|axios/|node-fetch",
+    re.IGNORECASE,
+)
+
+Kind = Literal["view", "preview", "beacon"]
+
+
+def is_preview(method: str, user_agent: str) -> bool:
+    return method == "HEAD" or not user_agent.strip() or bool(PREVIEW_AGENTS.search(user_agent))
+
+
+@dataclass(frozen=True)
+class Noted:
+    kind: Kind
+    code: str
+    visitor: str
+    at: datetime
+    viewer: int | None = None  # the signed-in member who made the request, if any
+
+
+class VisitRecorder:
+    """This process's buffer of visits and beacons, and the task that writes them."""
+
+    def __init__(self) -> None:
+        self._pending: deque[Noted] = deque()
+        self._in_flight = 0
+        self._keys: dict[date, str] = {}
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- the page's side: no write, at most one read a day for the key ---------------------
+
+    async def visitor(self, address: str, user_agent: str, day: date | None = None) -> str:
+        day = day or now().date()
+        key = self._keys.get(day)
+        if key is None:
+            key = await service.key_of_day(day)
+            self._keys = {d: k for d, k in self._keys.items() if d >= day - timedelta(days=1)}
+            self._keys[day] = key
+        return service.visitor_hash(key, address, user_agent)
+
+    def note(self, kind: Kind, code: str, visitor: str, viewer: int | None = None) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft()
+            log.warning("Visit buffer full: the oldest visit was dropped")
+        self._pending.append(Noted(kind, code, visitor, now(), viewer))
+        if len(self._pending) >= BATCH_ROWS and self._wake is not None:
+            self._wake.set()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting and nothing being written (tests wait on this)."""
+        return not self._pending and self._in_flight == 0
+
+    # --- the writer -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="visit-recorder")
+
+    async def stop(self) -> None:
+        """Write everything still buffered: called on shutdown, before the pool closes."""
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while self._pending:
+            await self.flush()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                while self._pending and not self._stopping:
+                    await self.flush()
+            except Exception:
+                log.exception("Writing visits failed; retrying shortly")
+                await asyncio.sleep(FLUSH_SECONDS)
+
+    async def flush(self) -> int:
+        """Write up to one batch in one transaction; rows go back on failure."""
+        batch: list[Noted] = []
+        while self._pending and len(batch) < BATCH_ROWS:
+            batch.append(self._pending.popleft())
+        if not batch:
+            return 0
+        self._in_flight += len(batch)
+        try:
+            await write_batch(batch)
+        except BaseException:
+            self._pending.extendleft(reversed(batch))
+            raise
+        finally:
+            self._in_flight -= len(batch)
+        return len(batch)
+
+
+async def write_batch(batch: list[Noted]) -> None:
+    """Visits as rows, beacons as genuine clicks (unless the sharer's own), in one transaction."""
+    codes = list({n.code for n in batch})
+    links = {
+        row["code"]: row
+        for row in await ShareLink.select(
+            ShareLink.id, ShareLink.code, ShareLink.member, ShareLink.item
+        ).where(ShareLink.code.is_in(codes))
+    }
+    visits = [
+        Visit(
+            link=links[n.code]["id"],
+            at=n.at,
+            visitor=n.visitor,
+            preview=n.kind == "preview",
+            own=n.viewer is not None and n.viewer == links[n.code]["member"],
+        )
+        for n in batch
+        if n.kind != "beacon" and n.code in links
+    ]
+    beacons = [n for n in batch if n.kind == "beacon" and n.code in links]
+    async with db.write_transaction():
+        if visits:
+            await Visit.insert(*visits)
+        if not beacons:
+            return
+        since = datetime.combine(min(n.at for n in beacons).date(), datetime.min.time(), UTC)
+        own_rows = await Visit.select(Visit.link, Visit.visitor, Visit.at).where(
+            Visit.own.eq(True),
+            Visit.link.is_in([links[n.code]["id"] for n in beacons]),
+            Visit.visitor.is_in(list({n.visitor for n in beacons})),
+            Visit.at >= since,
+        )
+        own = {(r["link"], r["visitor"], r["at"].date()) for r in own_rows}
+        clicks = []
+        for n in beacons:
+            link = links[n.code]
+            if n.viewer == link["member"] or (link["id"], n.visitor, n.at.date()) in own:
+                continue
+            clicks.append(
+                Activity(
+                    kind=ActivityKind.click.value,
+                    key=f"click:{link['id']}:{n.visitor}:{n.at.date().isoformat()}",
+                    member=link["member"],
+                    item=link["item"],
+                    at=n.at,
+                    detail="{}",
+                )
+            )
+        if clicks:
+            # The bulk form of service.record_activity: same keys, same idempotence.
+            await Activity.insert(*clicks).on_conflict(target=Activity.key, action="DO NOTHING")
+
+
+# --- The beacon's token: proof that this visitor loaded this page a moment ago ------------
+
+
+def _signature(secret: str, code: str, visitor: str, issued: int) -> str:
+    message = f"beacon\n{code}\n{visitor}\n{issued}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def beacon_token(secret: str, code: str, visitor: str, issued: int | None = None) -> str:
+    issued = int(time.time()) if issued is None else issued
+    return f"{issued}.{_signature(secret, code, visitor, issued)}"
+
+
+def beacon_issued(token: str) -> int | None:
+    issued, _, signature = token.partition(".")
+    if not issued.isdigit() or len(signature) != 32:
+        return None
+    age = time.time() - int(issued)
+    return int(issued) if -60 <= age <= BEACON_MAX_AGE_S else None
+
+
+def beacon_is_valid(secret: str, code: str, visitor: str, token: str) -> bool:
+    issued = beacon_issued(token)
+    if issued is None:
+        return False
+    return hmac.compare_digest(token, beacon_token(secret, code, visitor, issued))

@@ -1,0 +1,190 @@
+"""Applying on an offer's public page: attribution, CV checks, consent, external apply URLs."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from urllib.parse import parse_qs, urlsplit
+
+from litestar.testing import AsyncTestClient
+
+from app.candidates import cvs
+from app.candidates.tables import Activity, Candidate
+from app.settings import Settings
+from app.sharing import service as sharing
+from tests.conftest import sign_in
+from tests.content_factories import make_item
+from tests.factories import make_member
+from tests.test_candidates_visits import PHONE, all_recorded, open_link
+from tests.test_content import HTML
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+async def apply(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    code: str,
+    fields: dict[str, str],
+    cv: tuple[str, bytes, str] | None = ("cv.pdf", PDF, "application/pdf"),
+):  # type: ignore[no-untyped-def]
+    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": PHONE})
+    data = {"_csrf_token": form_token(page.text), **fields}
+    files = {"cv": cv or ("", b"", "application/octet-stream")}
+    return await client.post(
+        f"/r/{code}/apply",
+        data=data,
+        files=files,
+        headers={"user-agent": PHONE, "hx-request": "true"},
+    )
+
+
+GOOD = {
+    "name": "Jeanne Durand",
+    "email": "jeanne.durand@example.org",
+    "phone": "+33 6 12 34 56 78",
+    "linkedin": "https://www.linkedin.com/in/jeanne-durand",
+    "message": "I'd love to join.",
+    "consent": "yes",
+}
+
+
+async def test_a_candidate_applies_with_a_cv_and_is_credited_to_the_sharer(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+) -> None:
+    sharer = await make_member(name="Léa Martin")
+    item_id = await make_item("offer", "Data engineer")
+    code = await sharing.link_code(sharer.id, item_id)
+    page = await open_link(client, code)
+    assert "Shared by Léa" in page.text and 'action="/r/' in page.text
+    response = await apply(client, code, GOOD)
+    assert response.status_code == 200, response.text
+    assert "Your application has been sent" in response.text
+    row = await Candidate.select().first()
+    assert row is not None
+    assert (row["referrer"], row["item"], row["name"], row["email"], row["cv_type"]) == (
+        sharer.id, item_id, "Jeanne Durand", "jeanne.durand@example.org", "pdf"
+    )  # fmt: skip
+    assert row["consent_at"] is not None
+    stored = cvs.cv_path(settings.data_dir, row["cv"])
+    assert stored is not None and stored.read_bytes() == PDF
+    activity = await Activity.select().where(Activity.kind == "application").first()
+    assert activity is not None and activity["member"] == sharer.id
+    # CVs are not served: no public URL reaches the data directory.
+    assert (await client.get(f"/static/{row['cv']}")).status_code == 404
+
+
+async def test_the_last_link_followed_gets_the_credit(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    item_id = await make_item("offer", "Data engineer")
+    lea, hugo = await make_member(name="Léa Martin"), await make_member(name="Hugo Bernard")
+    lea_code = await sharing.link_code(lea.id, item_id)
+    hugo_code = await sharing.link_code(hugo.id, item_id)
+    await open_link(client, lea_code)
+    await open_link(client, hugo_code)
+    await all_recorded(client)
+    response = await apply(client, lea_code, GOOD, cv=("cv.docx", docx(), "application/msword"))
+    assert response.status_code == 200, response.text
+    row = await Candidate.select(Candidate.referrer, Candidate.cv_type).first()
+    assert row == {"referrer": hugo.id, "cv_type": "docx"}
+
+
+async def test_bad_applications_are_refused_with_a_message_and_nothing_stored(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+) -> None:
+    sharer = await make_member()
+    code = await sharing.link_code(sharer.id, await make_item("offer", "Data engineer"))
+    exe = b"MZ\x90\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode."
+    cases = [
+        ({**GOOD, "email": "jeanne@"}, None, "email", "Enter an email address such as"),
+        ({**GOOD, "consent": ""}, None, "consent", "Tick the box to agree"),
+        (GOOD, ("cv.pdf", PDF + b"0" * cvs.MAX_CV_BYTES, "application/pdf"), "cv", "larger than 5 MB"),
+        (GOOD, ("cv.pdf", exe, "application/pdf"), "cv", "must be a PDF or a Word document"),
+    ]  # fmt: skip
+    for fields, cv, field, message in cases:
+        response = await apply(client, code, fields, cv=cv or ("cv.pdf", PDF, "application/pdf"))
+        assert response.status_code == 422, field
+        assert message in response.text
+        assert f'id="apply-{field}" ' in response.text or f'id="apply-{field}"' in response.text
+        assert f'aria-describedby="apply-{field}-error"' in response.text
+        assert 'value="Jeanne Durand"' in response.text  # what was typed is kept
+    assert await Candidate.count() == 0
+    assert list(cvs.cv_folder(settings.data_dir).iterdir()) == []
+
+
+async def test_an_offer_with_an_external_apply_url_sends_the_candidate_there_with_utm(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    from app.content.tables import ApplyHost, ContentItem
+
+    await ApplyHost.insert(ApplyHost(host="jobs.example.com"))
+    sharer = await make_member()
+    item_id = await make_item("offer", "Data engineer")
+    await ContentItem.update({ContentItem.apply_url: "https://jobs.example.com/42?ref=x"}).where(
+        ContentItem.id == item_id
+    )
+    code = await sharing.link_code(sharer.id, item_id)
+    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": PHONE})
+    assert f'href="/r/{code}/apply"' in page.text and 'action="/r/' not in page.text
+    response = await client.get(
+        f"/r/{code}/apply?next=https://evil.example.net",
+        headers={"user-agent": PHONE},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    target = urlsplit(response.headers["location"])
+    assert (target.scheme, target.netloc, target.path) == ("https", "jobs.example.com", "/42")
+    assert parse_qs(target.query) == {
+        "ref": ["x"],
+        "utm_source": ["relay"],
+        "utm_medium": ["referral"],
+        "utm_campaign": [code],
+    }
+    clicks = await Activity.select(Activity.member).where(Activity.kind == "apply_click")
+    assert clicks == [{"member": sharer.id}]
+    assert (await client.post(f"/r/{code}/apply", data={})).status_code in {403, 422}
+
+
+async def test_the_admin_writes_the_privacy_notice_candidates_see(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    await sign_in(client, "employee")
+    assert (await client.get("/admin/candidates", headers=HTML)).status_code == 403
+    await sign_in(client, "admin")
+    page = await client.get("/admin/candidates", headers=HTML)
+    token = form_token(page.text)
+    fields = {
+        "_csrf_token": token,
+        "privacy_notice": "We keep your data for 6 months.",
+        "referral_cookie_days": "0",
+        "consent_days": "30",
+        "retention_days": "180",
+    }
+    refused = await client.post("/admin/candidates", data=fields, headers=HTML)
+    assert refused.status_code == 422 and "from 1 to 365" in refused.text
+    saved = await client.post(
+        "/admin/candidates", data={**fields, "referral_cookie_days": "45"}, headers=HTML
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text
+    client.cookies.clear()
+    code = await sharing.link_code((await make_member()).id, await make_item("offer", "Chef"))
+    landing = await open_link(client, code)
+    assert "We keep your data for 6 months." in landing.text
+    assert "Max-Age=3888000" in str(client.cookies.jar) or client.cookies.get("relay_ref") == code

@@ -1,0 +1,175 @@
+"""Candidates in a real Chromium at phone size: a shared link counts a genuine click."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.sharing import service as sharing
+from tests.browser import check_accessibility, finish_phone, open_phone
+from tests.content_factories import make_item
+from tests.factories import make_member, session_cookie
+from tests.test_content_browser import phone_as
+
+pytestmark = pytest.mark.browser
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the server reaches on its own (the visit buffer's next write)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)
+
+
+def test_a_candidate_opening_a_shared_link_is_one_genuine_click_for_the_sharer(
+    phone: Page, seed: Any
+) -> None:
+    async def shared() -> tuple[int, int, str]:
+        sharer = await make_member(name="Léa Martin")
+        item_id = await make_item("offer", "Data engineer")
+        return sharer.id, item_id, await sharing.link_code(sharer.id, item_id)
+
+    sharer_id, item_id, code = seed(shared)
+    with phone.expect_response(lambda r: r.url.endswith(f"/r/{code}/seen")) as beacon:
+        phone.goto(f"/r/{code}")
+    assert beacon.value.status == 204
+    expect(phone.get_by_text("Shared by Léa")).to_be_visible()
+    expect(phone.get_by_role("heading", name="Data engineer")).to_be_visible()
+    check_accessibility(phone)
+
+    def clicks() -> int:
+        return seed(lambda: sharing.genuine_clicks_by_item(sharer_id, [item_id]))[item_id]
+
+    eventually(lambda: clicks() == 1)
+    phone.reload()  # the same visitor again, the same day
+    check_accessibility(phone)
+    eventually(lambda: seed(lambda: _visits(code)) == 2)
+    assert clicks() == 1
+
+
+async def _visits(code: str) -> int:
+    from app.candidates.tables import Visit
+
+    return await Visit.count().where(Visit.link.code == code)
+
+
+def test_a_candidate_applies_with_a_cv_the_editor_moves_them_and_the_sharer_follows(
+    browser: Browser, live_server: Any, seed: Any, tmp_path: Path
+) -> None:
+    async def shared() -> tuple[int, int, str]:
+        sharer = await make_member(name="Léa Martin")
+        item_id = await make_item("offer", "Data engineer")
+        return sharer.id, item_id, await sharing.link_code(sharer.id, item_id)
+
+    sharer_id, item_id, code = seed(shared)
+    cv = tmp_path / "jeanne-durand.pdf"
+    cv.write_bytes(b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+
+    candidate = open_phone(browser, live_server.url)  # a separate browser context
+    try:
+        candidate.goto(f"/r/{code}")
+        expect(candidate.get_by_text("Shared by Léa")).to_be_visible()
+        check_accessibility(candidate)
+        candidate.get_by_label("Your name").fill("Jeanne Durand")
+        candidate.get_by_label("Email").fill("jeanne@")
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Enter an email address such as")).to_be_visible()
+        expect(candidate.get_by_text("Tick the box to agree")).to_be_visible()
+        check_accessibility(candidate)
+        candidate.get_by_label("Email").fill("jeanne.durand@example.org")
+        candidate.get_by_label("CV (PDF or Word, up to 5 MB)").set_input_files(str(cv))
+        candidate.get_by_label("I agree that the company keeps my details").check()
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Your application has been sent")).to_be_visible()
+        check_accessibility(candidate)
+    finally:
+        finish_phone(candidate)
+
+    editor = phone_as(browser, live_server, seed, role="editor", name="Inès Moreau")
+    try:
+        editor.goto("/pipeline")
+        check_accessibility(editor)
+        editor.get_by_role("link", name="Data engineer").click()
+        expect(editor.get_by_text("Referred by Léa Martin")).to_be_visible()
+        expect(editor.get_by_text("Jeanne Durand")).to_be_visible()
+        check_accessibility(editor)
+        with editor.expect_response(lambda r: r.url.endswith("/stage")):
+            editor.get_by_label("Stage").select_option("interview")
+        expect(editor.get_by_label("Stage")).to_have_value("interview")
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
+
+    sharer = phone_as_member(browser, live_server, seed, sharer_id)
+    try:
+        sharer.goto("/me")
+        check_accessibility(sharer)
+        sharer.get_by_role("link", name="My referrals").click()
+        expect(sharer.get_by_text("Jeanne D. · Data engineer")).to_be_visible()
+        expect(sharer.get_by_text("Interview")).to_be_visible()
+        check_accessibility(sharer)
+    finally:
+        finish_phone(sharer)
+    assert item_id
+
+
+def phone_as_member(browser: Browser, live_server: Any, seed: Any, member_id: int) -> Page:
+    from app.accounts.tables import Member
+
+    async def cookie() -> tuple[str, str]:
+        member = await Member.objects().where(Member.id == member_id).first()
+        assert member is not None
+        return await session_cookie(member)
+
+    name, value = seed(cookie)
+    page = open_phone(browser, live_server.url)
+    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+    return page
+
+
+def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    item_id = seed(lambda: make_item("offer", "Data engineer"))
+    admin = phone_as(browser, live_server, seed, role="admin", name="Camille Laurent")
+    try:
+        admin.goto("/admin/clicks")
+        expect(admin.get_by_role("heading", name="What counts as a click")).to_be_visible()
+        check_accessibility(admin)
+        admin.get_by_role("link", name="Candidates").click()
+        admin.get_by_label("Privacy notice shown to candidates").fill("We keep your data 6 months.")
+        admin.get_by_label("Days a shared link keeps crediting its sharer").fill("0")
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Enter a number of days from 1 to 365.")).to_be_visible()
+        check_accessibility(admin)
+        admin.get_by_label("Days a shared link keeps crediting its sharer").fill("45")
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Saved.")).to_be_visible()
+        check_accessibility(admin)
+    finally:
+        finish_phone(admin)
+
+    employee = phone_as(browser, live_server, seed, name="Hugo Bernard")
+    try:
+        employee.goto(f"/items/{item_id}")
+        check_accessibility(employee)
+        employee.get_by_role("link", name="Recommend a friend").click()
+        expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
+        check_accessibility(employee)
+        employee.get_by_label("Their name").fill("Paul Lefèvre")
+        employee.get_by_label("Their email").fill("paul@")
+        employee.get_by_role("button", name="Send the recommendation").click()
+        expect(employee.get_by_text("Enter an email address such as")).to_be_visible()
+        expect(employee.get_by_label("Their email")).to_have_attribute("aria-invalid", "true")
+        check_accessibility(employee)
+        employee.goto("/recommendations/not-a-real-token")
+        expect(employee.get_by_text("This link can no longer be used")).to_be_visible()
+        check_accessibility(employee)
+    finally:
+        finish_phone(employee)

@@ -1,0 +1,126 @@
+"""Recommending a friend: the consent email over real SMTP, pending until accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from email.header import decode_header, make_header
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from app.candidates.tables import Activity, Candidate
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import sign_in
+from tests.content_factories import make_item
+from tests.test_accounts import smtp_server  # noqa: F401  (the fixture)
+from tests.test_candidates_apply import PDF, form_token
+from tests.test_candidates_pipeline import as_member
+from tests.test_content import HTML
+
+FRIEND = {
+    "name": "Paul Lefèvre",
+    "email": "Paul.Lefevre@example.org",
+    "phone": "",
+    "linkedin": "",
+    "message": "We built the billing system together.",
+}
+
+
+async def recommend(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    item_id: int,
+    fields: dict[str, str],
+):  # type: ignore[no-untyped-def]
+    page = await client.get(f"/items/{item_id}/recommend", headers=HTML)
+    assert page.status_code == 200
+    return await client.post(
+        f"/items/{item_id}/recommend",
+        data={"_csrf_token": form_token(page.text), **fields},
+        files={"cv": ("paul.pdf", PDF, "application/pdf")},
+        headers={"hx-request": "true"},
+    )
+
+
+async def test_a_friend_accepts_the_editor_moves_them_and_the_referrer_sees_it(
+    env: dict[str, str],
+    smtp_server: Any,  # noqa: F811
+) -> None:
+    port, mailbox = smtp_server
+    settings = Settings.from_env({**env, "SMTP_URL": f"smtp://127.0.0.1:{port}"})
+    async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        item_id = await make_item("offer", "Data engineer")
+        lea = await sign_in(client, "employee", name="Léa Martin")
+        item_page = await client.get(f"/items/{item_id}", headers=HTML)
+        assert f'href="/items/{item_id}/recommend"' in item_page.text
+        sent = await recommend(client, item_id, FRIEND)
+        assert sent.status_code == 200, sent.text
+        assert "We have asked Paul Lefèvre" in sent.text
+        await asyncio.wait_for(mailbox.arrived.wait(), 10)
+        mail = mailbox.messages[0]
+        assert mail["To"] == "Paul.Lefevre@example.org"
+        subject = str(make_header(decode_header(mail["Subject"]))).replace("\r\n", "")
+        assert subject == "Léa Martin thinks you would be great for Data engineer"
+        body = mail.get_payload(decode=True).decode()
+        url = re.search(r"http://localhost:8000(/recommendations/\S+)", body).group(1)  # type: ignore[union-attr]
+        row = await Candidate.select(Candidate.token_hash).first()
+        assert row is not None and url.rsplit("/", 1)[1] not in str(row)  # only its hash is kept
+
+        # Another employee recommends the same person: refused, without naming Léa.
+        await sign_in(client, "employee", name="Hugo Bernard")
+        again = await recommend(client, item_id, {**FRIEND, "email": "paul.lefevre@example.org"})
+        assert again.status_code == 422
+        assert "already been put forward for this offer" in again.text
+        assert "Léa" not in again.text
+        assert await Candidate.count() == 1
+
+        # Until Paul agrees, HR sees only that a recommendation is pending.
+        await sign_in(client, "editor")
+        pipeline = await client.get(f"/pipeline/{item_id}", headers=HTML)
+        assert "A recommendation is pending" in pipeline.text
+        assert "Paul" not in pipeline.text and "billing" not in pipeline.text
+        candidate_id = (await Candidate.select(Candidate.id).first())["id"]  # type: ignore[index]
+        assert (await client.get(f"/pipeline/candidates/{candidate_id}/cv")).status_code == 404
+
+        client.cookies.clear()
+        question = await client.get(url, headers=HTML)
+        assert question.status_code == 200 and "Léa Martin recommended you" in question.text
+        assert await Activity.count().where(Activity.kind == "recommendation") == 0
+        accepted = await client.post(
+            url, data={"_csrf_token": form_token(question.text)}, headers=HTML
+        )
+        assert accepted.status_code == 200 and "will contact you" in accepted.text
+        reused = await client.get(url, headers=HTML)
+        assert reused.status_code == 404 and "can no longer be used" in reused.text
+        activity = await Activity.select().where(Activity.kind == "recommendation").first()
+        assert activity is not None and activity["member"] == lea.id
+
+        await sign_in(client, "editor")
+        pipeline = await client.get(f"/pipeline/{item_id}", headers=HTML)
+        assert "Paul Lefèvre" in pipeline.text and "Referred by Léa Martin" in pipeline.text
+        moved = await client.post(
+            f"/pipeline/candidates/{candidate_id}/stage",
+            data={"_csrf_token": form_token(pipeline.text), "stage": "contacted"},
+            headers={**HTML, "hx-request": "true"},
+        )
+        assert moved.status_code == 200
+
+        await as_member(client, lea.id)
+        mine = await client.get("/me/referrals", headers=HTML)
+        assert "Paul Lefèvre · Data engineer" in mine.text and "Contacted" in mine.text
+
+
+async def test_a_recommendation_without_mail_or_with_bad_input_stores_nothing(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    item_id = await make_item("offer", "Data engineer")
+    await sign_in(client, "employee")
+    bad = await recommend(client, item_id, {**FRIEND, "email": "paul"})
+    assert bad.status_code == 422 and "Enter an email address such as" in bad.text
+    assert 'aria-describedby="recommend-email-error"' in bad.text
+    unsent = await recommend(client, item_id, FRIEND)  # no SMTP_URL in this app
+    assert unsent.status_code == 422 and "could not send the email" in unsent.text
+    assert await Candidate.count() == 0
+    story = await make_item("story", "Our new office")
+    assert (await client.get(f"/items/{story}/recommend", headers=HTML)).status_code == 404

@@ -1,0 +1,233 @@
+"""Visits to tracked links: previews, page views and genuine clicks, counted honestly."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from litestar.testing import AsyncTestClient
+
+from app.candidates import service
+from app.candidates.service import record_activity
+from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
+from app.clock import now
+from app.sharing import service as sharing
+from tests.conftest import LiveServer, sign_in
+from tests.content_factories import make_item
+from tests.factories import make_member
+from tests.test_content import HTML
+
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+LINKEDIN = "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
+
+
+async def shared_offer(sharer_name: str = "Léa Martin") -> tuple[Any, int, str]:
+    sharer = await make_member(name=sharer_name)
+    item_id = await make_item("offer", "Data engineer")
+    return sharer, item_id, await sharing.link_code(sharer.id, item_id)
+
+
+async def all_recorded(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    """Wait until the app's visit buffer has written everything it was given."""
+    recorder = client.app.state.visits
+    for _ in range(1000):
+        if recorder.idle:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("visits were not written")
+
+
+async def open_link(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    code: str,
+    user_agent: str = PHONE,
+    beacon: bool = True,
+) -> httpx.Response:
+    """What a browser does: load the page, then its beacon posts the page's token back."""
+    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": user_agent})
+    assert page.status_code == 200
+    token = re.search(r'data-beacon-token="([^"]+)"', page.text)
+    if beacon and token:
+        seen = await client.post(
+            f"/r/{code}/seen",
+            data={"token": token.group(1)},
+            headers={"user-agent": user_agent, "sec-fetch-site": "same-origin"},
+        )
+        assert seen.status_code == 204
+    return page
+
+
+async def test_a_preview_bot_and_a_head_request_are_previews_not_clicks(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    sharer, item_id, code = await shared_offer()
+    page = await open_link(client, code, LINKEDIN)
+    assert "Data engineer" in page.text and "data-beacon" not in page.text
+    head = await client.head(f"/r/{code}", headers={"user-agent": PHONE})
+    assert head.status_code == 200
+    assert (await client.head("/r/nosuchcode", headers={"user-agent": PHONE})).status_code == 404
+    await all_recorded(client)
+    visits = await Visit.select(Visit.preview)
+    assert [v["preview"] for v in visits] == [True, True]
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 0}
+
+
+async def test_the_same_visitor_twice_in_a_day_is_one_click_and_another_visitor_is_another(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    sharer, item_id, code = await shared_offer()
+    await open_link(client, code, PHONE)
+    await open_link(client, code, PHONE)
+    await all_recorded(client)
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
+    await open_link(client, code, DESKTOP)
+    await all_recorded(client)
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 2}
+    assert await Visit.count().where(Visit.preview.eq(False)) == 3
+    # Visitors are keyed hashes: neither the address nor the user agent is stored.
+    stored = " ".join(str(v) for v in await Visit.select())
+    assert "testclient" not in stored and "Android" not in stored
+    click = await Activity.select().where(Activity.kind == "click").first()
+    assert click is not None and click["member"] == sharer.id and click["item"] == item_id
+
+
+async def test_a_view_without_the_beacon_or_with_a_forged_one_is_not_a_genuine_click(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    sharer, item_id, code = await shared_offer()
+    await open_link(client, code, PHONE, beacon=False)
+    forged = await client.post(
+        f"/r/{code}/seen", data={"token": "1700000000." + "0" * 32}, headers={"user-agent": PHONE}
+    )
+    assert forged.status_code == 400
+    # A token is bound to the visitor that loaded the page: another browser cannot replay it.
+    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": DESKTOP})
+    token = re.search(r'data-beacon-token="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    replayed = await client.post(
+        f"/r/{code}/seen", data={"token": token}, headers={"user-agent": PHONE}
+    )
+    assert replayed.status_code == 400
+    await all_recorded(client)
+    assert await Visit.count() == 2
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 0}
+
+
+async def test_the_sharers_own_click_is_not_counted_even_once_signed_out(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    item_id = await make_item("offer", "Data engineer")
+    sharer = await sign_in(client, "employee", name="Léa Martin")
+    code = await sharing.link_code(sharer.id, item_id)
+    await open_link(client, code, PHONE)
+    client.cookies.clear()  # signed out, same phone and address
+    await open_link(client, code, PHONE)
+    await all_recorded(client)
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 0}
+    await open_link(client, code, DESKTOP)  # someone else
+    await all_recorded(client)
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
+
+
+async def test_visitor_keys_rotate_daily_and_old_ones_are_deleted(database: str) -> None:
+    today = now().date()
+    old = await service.key_of_day(today - timedelta(days=5))
+    key = await service.key_of_day(today)
+    assert key == await service.key_of_day(today) and key != old
+    assert [r["day"] for r in await VisitorKey.select(VisitorKey.day)] == [today.isoformat()]
+    one = service.visitor_hash(key, "203.0.113.7", PHONE)
+    assert one != service.visitor_hash(old, "203.0.113.7", PHONE) and len(one) == 32
+
+
+async def test_activity_is_recorded_once_per_key(database: str) -> None:
+    member = await make_member()
+    item_id = await make_item("offer", "Data engineer")
+    assert await record_activity(
+        ActivityKind.stage, "7:interview", member=member.id, item=item_id, stage="interview"
+    )
+    assert not await record_activity(ActivityKind.stage, "7:interview", member=member.id)
+    rows = await service.activities_of(member.id)
+    assert [(r["kind"], r["detail"]) for r in rows] == [("stage", {"stage": "interview"})]
+
+
+async def test_the_admin_page_explains_and_counts_clicks_and_is_for_admins_only(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    _sharer, _item_id, code = await shared_offer()
+    await open_link(client, code, LINKEDIN)
+    await open_link(client, code, PHONE)
+    await open_link(client, code, PHONE, beacon=False)
+    await all_recorded(client)
+    await sign_in(client, "employee")
+    assert (await client.get("/admin/clicks", headers=HTML)).status_code == 403
+    await sign_in(client, "admin")
+    page = await client.get("/admin/clicks", headers=HTML)
+    assert page.status_code == 200
+    figures = re.findall(r'<th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td>', page.text)
+    assert figures == [
+        ("Previews", "1", "1"),
+        ("Page views", "2", "2"),
+        ("Genuine clicks", "1", "1"),
+    ]
+    assert "keyed hash" in page.text
+
+
+def test_a_burst_of_visits_then_a_clean_shutdown_loses_none(
+    live_server: LiveServer, seed: Any
+) -> None:
+    _sharer, _item_id, code = seed(shared_offer)
+    burst = 300
+
+    async def visit_many() -> None:
+        async with httpx.AsyncClient(base_url=live_server.url) as http:
+            for start in range(0, burst, 50):
+                pages = await asyncio.gather(
+                    *(
+                        http.get(f"/r/{code}", headers={"user-agent": PHONE})
+                        for _ in range(start, min(start + 50, burst))
+                    )
+                )
+                assert all(p.status_code == 200 for p in pages)
+
+    asyncio.run(visit_many())
+    live_server.process.send_signal(signal.SIGTERM)
+    assert live_server.process.wait(timeout=20) == 0
+
+    async def count() -> int:
+        return await Visit.count()
+
+    assert seed(count) == burst
+
+
+def test_previews_are_told_from_people_by_user_agent_and_method() -> None:
+    from app.candidates.visits import is_preview
+
+    previews = [
+        LINKEDIN,
+        "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+        "Twitterbot/1.0",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "WhatsApp/2.23.20.0 A",
+        "TelegramBot (like TwitterBot)",
+        "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "",
+    ]
+    people = [
+        PHONE,
+        DESKTOP,
+        PHONE + " [LinkedInApp]/9.29.1",
+        PHONE + " [FB_IAB/FB4A;FBAV/440.0.0.31.105;]",
+        PHONE + " Instagram 309.1.0.41.113 Android",
+    ]
+    assert [a for a in previews if not is_preview("GET", a)] == []
+    assert [a for a in people if is_preview("GET", a)] == []
+    assert is_preview("HEAD", PHONE)
