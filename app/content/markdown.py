@@ -6,6 +6,8 @@ a future change of parser options might let through (event handlers, javascript:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -20,6 +22,9 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+# The same text always renders the same: a small per-process cache keeps the public page,
+# a hot path, from parsing and cleaning the body on every request.
+@lru_cache(maxsize=1024)
 def render_markdown(text: str) -> Markup:
     html = _parser.render(text or "")
     clean = nh3.clean(
@@ -32,6 +37,7 @@ def render_markdown(text: str) -> Markup:
     return Markup(clean)  # noqa: S704 - cleaned by nh3 just above
 
 
+@lru_cache(maxsize=1024)
 def plain_excerpt(text: str, length: int = 180) -> str:
     """The first words of the body as plain text: card teasers and link previews."""
     plain = nh3.clean(_parser.render(text or ""), tags=set()).replace("\n", " ")
