@@ -87,7 +87,12 @@ class Settings:
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'relay.sqlite3'}"
         check_database_url(database_url)
 
-        public_url = env.get("PUBLIC_URL", "http://localhost:8000").rstrip("/")
+        port_text = env.get("PORT", "8000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError(f"PORT must be a number from 1 to 65535, not {port_text!r}.")
+
+        # Passkeys are bound to this address: on a laptop it follows the port served.
+        public_url = env.get("PUBLIC_URL", f"http://localhost:{port_text}").rstrip("/")
         parts = urlsplit(public_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise SettingsError(
@@ -100,10 +105,6 @@ class Settings:
         redis_url = env.get("REDIS_URL") or None
         if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
             raise SettingsError(f"REDIS_URL must start with redis://, not {redis_url!r}.")
-
-        port_text = env.get("PORT", "8000")
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise SettingsError(f"PORT must be a number from 1 to 65535, not {port_text!r}.")
 
         secret_key = env.get("SECRET_KEY") or load_or_create_secret(data_dir / "secret_key")
         if len(secret_key) < 32:

@@ -304,6 +304,9 @@ def test_the_secret_key_is_generated_once_and_readable_by_its_owner_only(tmp_pat
     assert first.secret_key == again.secret_key and len(first.secret_key) >= 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert first.database_url == f"sqlite:///{tmp_path / 'data' / 'relay.sqlite3'}"
+    assert first.public_url == "http://localhost:8000"
+    # `PORT=8080 make run`: passkeys need the address the browser really uses.
+    assert Settings.from_env({**env, "PORT": "8080"}).public_url == "http://localhost:8080"
 
 
 def test_demo_data_loads_once(env: dict[str, str]) -> None:
