@@ -45,7 +45,3 @@ def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -
 
 
 ACCESS_GUARDS = {"anyone": anyone, "signed_in": signed_in, "editor": editor, "admin": admin}
-
-
-def has_role(member: Member | None, role: Role) -> bool:
-    return member is not None and ROLE_RANK[Role(member.role)] >= ROLE_RANK[role]

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from app import db
-from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.applications import policy
 from app.candidates.service import record_activity
@@ -210,13 +209,6 @@ async def purge(data_dir: Path, at: datetime | None = None) -> tuple[int, int]:
     for row in [*expired, *old]:
         cvs.delete_cv(data_dir, row["cv"])
     return len(expired), len(old)
-
-
-async def member_name(member_id: int | None) -> str:
-    if member_id is None:
-        return ""
-    row = await Member.select(Member.name).where(Member.id == member_id).first()
-    return str(row["name"]) if row else ""
 
 
 class PurgeSchedule:

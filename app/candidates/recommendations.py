@@ -19,7 +19,6 @@ from app.candidates.applications import CandidateForm, policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind
 from app.clock import now
-from app.content.tables import ContentItem
 from app.web.i18n import _
 
 
@@ -127,15 +126,6 @@ async def accept(token: str) -> dict[str, Any] | None:
             candidate=row["id"],
         )
     return row
-
-
-async def open_offer_title(item_id: int) -> str | None:
-    row = (
-        await ContentItem.select(ContentItem.title)
-        .where(ContentItem.id == item_id, ContentItem.offer_status == "open")
-        .first()
-    )
-    return str(row["title"]) if row else None
 
 
 def consent_mail(

@@ -200,10 +200,6 @@ def quiet_until(preferences: Preferences, now: datetime) -> datetime | None:
     return wall.replace(tzinfo=preferences.zone).astimezone(now.tzinfo)
 
 
-def not_before_quiet_end(preferences: Preferences, when: datetime) -> datetime:
-    return quiet_until(preferences, when) or when
-
-
 # --- Devices -------------------------------------------------------------------------------
 
 

@@ -24,8 +24,3 @@ async def organisation_name() -> str:
     name = row["name"] if row else "Relay"
     _name_cache = (now, name)
     return name
-
-
-def forget_cached_name() -> None:
-    global _name_cache
-    _name_cache = None

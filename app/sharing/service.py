@@ -68,18 +68,6 @@ async def record_share(member_id: int, item_id: int, network: str) -> bool:
     return bool(rows)
 
 
-async def shared_items(member_id: int, item_ids: list[int]) -> set[int]:
-    """Which of these items the member has shared at least once."""
-    if not item_ids:
-        return set()
-    rows = (
-        await Share.select(Share.item)
-        .where(Share.member == member_id, Share.item.is_in(item_ids))
-        .distinct()
-    )
-    return {int(r["item"]) for r in rows}
-
-
 async def shares_of(member_id: int, item_id: int) -> list[str]:
     rows = await Share.select(Share.network).where(Share.member == member_id, Share.item == item_id)
     return [r["network"] for r in rows]
