@@ -7,6 +7,15 @@ from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, V
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
+from app.points.tables import (
+    Challenge,
+    ChallengeItem,
+    Level,
+    MemberBadge,
+    PointsLine,
+    PointsRule,
+    PointsTotal,
+)
 from app.settings import ROOT
 from app.sharing.tables import Share, ShareLink
 from push.tables import PushDelivery, PushSubscription
@@ -42,6 +51,13 @@ APP_CONFIG = AppConfig(
         Activity,
         Candidate,
         CandidatePolicy,
+        PointsRule,
+        PointsLine,
+        PointsTotal,
+        Level,
+        MemberBadge,
+        Challenge,
+        ChallengeItem,
     ],
     migration_dependencies=[],
     commands=[],

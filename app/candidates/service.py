@@ -16,8 +16,10 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from app import db
 from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
 from app.clock import now
+from app.points.awards import award
 
 
 async def record_activity(
@@ -31,23 +33,26 @@ async def record_activity(
 ) -> bool:
     """Record that something happened, once per ``key``; False when it was already recorded.
 
-    Kinds: ``click`` (a genuine click on ``member``'s link to ``item``), ``application``,
+    Kinds: ``share``, ``click`` (a genuine click on ``member``'s link to ``item``), ``application``,
     ``recommendation`` (the friend accepted), ``stage`` (``detail`` has the new stage).
     """
-    rows = (
-        await Activity.insert(
-            Activity(
-                kind=ActivityKind(kind).value,
-                key=f"{kind}:{key}"[:120],
-                member=member,
-                item=item,
-                at=at or now(),
-                detail=json.dumps(detail, sort_keys=True),
-            )
-        )
-        .on_conflict(target=Activity.key, action="DO NOTHING")
-        .returning(Activity.id)
+    row = Activity(
+        kind=ActivityKind(kind).value,
+        key=f"{kind}:{key}"[:120],
+        member=member,
+        item=item,
+        at=at or now(),
+        detail=json.dumps(detail, sort_keys=True),
     )
+    async with db.write_transaction():
+        rows = (
+            await Activity.insert(row)
+            .on_conflict(target=Activity.key, action="DO NOTHING")
+            .returning(Activity.id)
+        )
+        if rows:
+            # Points in the same transaction: an event is never recorded without them.
+            await award({**row.to_dict(), "id": rows[0]["id"], "detail": detail})
     return bool(rows)
 
 

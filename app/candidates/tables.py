@@ -41,6 +41,7 @@ class Visit(Table):
 
 
 class ActivityKind(StrEnum):
+    share = "share"  # a member completed a share (once per item and network)
     click = "click"  # a genuine click on a member's link
     application = "application"  # a candidate applied (credited to the referrer, if any)
     recommendation = "recommendation"  # a recommended friend accepted to be contacted

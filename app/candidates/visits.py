@@ -36,6 +36,7 @@ from app import db
 from app.candidates import service
 from app.candidates.tables import Activity, ActivityKind, Visit
 from app.clock import now
+from app.points.awards import award
 from app.sharing.tables import ShareLink
 
 log = logging.getLogger("relay.visits")
@@ -207,7 +208,13 @@ async def write_batch(batch: list[Noted]) -> None:
             )
         if clicks:
             # The bulk form of service.record_activity: same keys, same idempotence.
-            await Activity.insert(*clicks).on_conflict(target=Activity.key, action="DO NOTHING")
+            inserted = (
+                await Activity.insert(*clicks)
+                .on_conflict(target=Activity.key, action="DO NOTHING")
+                .returning(*Activity.all_columns())
+            )
+            for row in inserted:
+                await award(row)  # the points of each new click, in the same transaction
 
 
 # --- The beacon's token: proof that this visitor loaded this page a moment ago ------------

@@ -11,6 +11,9 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+from app import db
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind
 from app.content.tables import ContentItem
 from app.sharing.tables import Share, ShareLink
 
@@ -53,18 +56,17 @@ async def record_share(member_id: int, item_id: int, network: str) -> bool:
     if network not in SHARE_NETWORKS:
         raise ValueError(f"Unknown network {network!r}")
     await link_code(member_id, item_id)
-    rows = (
-        await Share.insert(
-            Share(
-                key=f"{member_id}:{item_id}:{network}",
-                member=member_id,
-                item=item_id,
-                network=network,
-            )
+    key = f"{member_id}:{item_id}:{network}"
+    async with db.write_transaction():
+        rows = (
+            await Share.insert(Share(key=key, member=member_id, item=item_id, network=network))
+            .on_conflict(target=Share.key, action="DO NOTHING")
+            .returning(Share.id)
         )
-        .on_conflict(target=Share.key, action="DO NOTHING")
-        .returning(Share.id)
-    )
+        if rows:
+            await record_activity(
+                ActivityKind.share, key, member=member_id, item=item_id, network=network
+            )
     return bool(rows)
 
 

@@ -1,0 +1,132 @@
+"""The rules admins set: points per action with caps and switches, levels and challenges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from piccolo.query.functions.aggregate import Max
+
+from app.points.tables import Action, ChallengeItem, Level, PointsRule, Reason
+from app.web.i18n import lazy
+
+# Defaults from common practice in referral programmes: small for sharing, more for what
+# shows real interest, most for interviews and hires. Caps keep sharing from being farmed.
+DEFAULT_RULES: dict[Action, tuple[int, int | None, int | None]] = {
+    # action: (points, daily cap, weekly cap)
+    Action.share: (2, 10, 40),
+    Action.click: (10, 20, 100),
+    Action.application: (50, None, None),
+    Action.recommendation: (30, 5, 20),
+    Action.contacted: (20, None, None),
+    Action.interview: (100, None, None),
+    Action.offer: (150, None, None),
+    Action.hired: (500, None, None),
+    Action.weekly_bonus: (5, None, None),
+}
+
+DEFAULT_LEVELS = [
+    (0, lazy("Newcomer")),
+    (100, lazy("Ambassador")),
+    (500, lazy("Influencer")),
+    (2000, lazy("Champion")),
+    (5000, lazy("Legend")),
+]
+
+ACTION_NAMES = {
+    Action.share.value: lazy("Share"),
+    Action.click.value: lazy("Genuine click"),
+    Action.application.value: lazy("Application"),
+    Action.recommendation.value: lazy("Recommendation accepted"),
+    Action.contacted.value: lazy("Candidate contacted"),
+    Action.interview.value: lazy("Candidate interviewed"),
+    Action.offer.value: lazy("Candidate offered the job"),
+    Action.hired.value: lazy("Hire"),
+    Action.weekly_bonus.value: lazy("First share of the week"),
+}
+
+REASON_NAMES = {
+    **ACTION_NAMES,
+    Reason.reversal.value: lazy("Candidate moved back"),
+    Reason.correction.value: lazy("Correction"),
+    Reason.redemption.value: lazy("Reward"),
+    Reason.refund.value: lazy("Reward refunded"),
+}
+
+
+def reason_name(reason: str) -> str:
+    name = REASON_NAMES.get(reason)
+    return str(name) if name is not None else reason
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: str
+    points: int
+    enabled: bool
+    daily_cap: int | None
+    weekly_cap: int | None
+
+
+async def rules() -> dict[str, Rule]:
+    """Every action's rule, created with the defaults on first read. Read fresh each time:
+    an admin's change holds at once in every process."""
+    rows = await PointsRule.select()
+    if len(rows) < len(Action):
+        have = {r["action"] for r in rows}
+        missing = [
+            PointsRule(action=a.value, points=p, daily_cap=d, weekly_cap=w)
+            for a, (p, d, w) in DEFAULT_RULES.items()
+            if a.value not in have
+        ]
+        await PointsRule.insert(*missing).on_conflict(target=PointsRule.action, action="DO NOTHING")
+        rows = await PointsRule.select()
+    return {
+        r["action"]: Rule(r["action"], r["points"], r["enabled"], r["daily_cap"], r["weekly_cap"])
+        for r in rows
+    }
+
+
+async def levels() -> list[dict[str, Any]]:
+    """Levels by threshold, lowest first, created with the defaults on first read."""
+    rows = await Level.select().order_by(Level.threshold)
+    if not rows:
+        await Level.insert(
+            *[Level(threshold=t, name=str(name)) for t, name in DEFAULT_LEVELS]
+        ).on_conflict(target=Level.threshold, action="DO NOTHING")
+        rows = await Level.select().order_by(Level.threshold)
+    return rows
+
+
+def level_of(lifetime: int, all_levels: list[dict[str, Any]]) -> dict[str, Any]:
+    """The level ``lifetime`` points reach, with the next one (or None) and progress to it."""
+    current = all_levels[0]
+    following = None
+    for level in all_levels:
+        if lifetime >= level["threshold"]:
+            current = level
+        elif following is None:
+            following = level
+    progress = 100
+    if following is not None:
+        span = following["threshold"] - current["threshold"]
+        progress = max(0, min(100, (lifetime - current["threshold"]) * 100 // max(span, 1)))
+    return {"level": current, "next": following, "progress": progress}
+
+
+async def multiplier(item_id: int | None, at: datetime) -> int:
+    """The highest multiplier (percent) of the challenges running at ``at`` on the item."""
+    if item_id is None:
+        return 100
+    row = (
+        await ChallengeItem.select(Max(ChallengeItem.challenge.multiplier, alias="best"))
+        .where(
+            ChallengeItem.item == item_id,
+            ChallengeItem.challenge.starts_at <= at,
+            ChallengeItem.challenge.ends_at > at,
+        )
+        .first()
+    )
+    best = row["best"] if row else None
+    return max(100, int(best)) if best else 100
