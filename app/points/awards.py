@@ -77,12 +77,12 @@ async def award(activity: dict[str, Any]) -> list[int]:
                 if line is not None:
                     lines.append(line)
         elif kind == ActivityKind.stage.value:
-            for action, line in await _stages(all_rules, member, key, at, item, detail):
+            for reason, line in await _stages(all_rules, member, key, at, item, detail):
                 lines.append(line)
-                credited.append(action)
-        for action in credited:
-            if action in FIRST_BADGES:
-                await grant_badge(member, FIRST_BADGES[action], at)
+                credited.append(reason)
+        for reason in credited:
+            if reason in FIRST_BADGES:
+                await grant_badge(member, FIRST_BADGES[reason], at)
         if kind == ActivityKind.share.value:
             await _streak_badges(member, at)
         after = await ledger.balance(member) if lines else before
