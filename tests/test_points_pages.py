@@ -475,3 +475,31 @@ def test_dates_in_the_feed_badge_are_short() -> None:
     finally:
         current_language.reset(token)
     assert multiplier_text(125) == "×1.25"
+
+
+async def test_the_demo_gives_members_a_lively_points_page(
+    client: Client, settings: object
+) -> None:
+    from app.content.demo import load_demo_content
+    from app.demo import load_demo, load_demo_activity
+
+    data_dir = settings.data_dir  # type: ignore[attr-defined]
+    assert await load_demo()
+    assert await load_demo_content(data_dir)
+    await load_demo_activity(data_dir)
+    await Member.update({Member.language: "en"}).where(Member.email.like("%@demo.relay"))
+    lea = await Member.objects().where(Member.email == "lea.martin@demo.relay").first()
+    assert lea is not None
+    await use(client, lea)
+    page = text_of((await client.get("/me/points", headers=HTML)).text)
+    for line in ["Share", "Genuine click", "Application", "Candidate interviewed", "×2 challenge"]:
+        assert line in page, line
+    feed = text_of((await client.get("/", headers=HTML)).text)
+    assert "×2 points until" in feed
+    referrals = text_of((await client.get("/me/referrals", headers=HTML)).text)
+    assert "Julien M." in referrals and "points earned" in referrals
+    sarah = await Member.objects().where(Member.email == "sarah.cohen@demo.relay").first()
+    assert sarah is not None
+    await use(client, sarah)
+    page = text_of((await client.get("/me/points", headers=HTML)).text)
+    assert "“Winner of the team photo contest”" in page
