@@ -25,6 +25,11 @@ ACTIONS = {
     "deactivated": lazy("Deactivated"),
     "reactivated": lazy("Reactivated"),
     "imported": lazy("People imported"),
+    "points_rules_changed": lazy("Points rules changed"),
+    "points_levels_changed": lazy("Levels changed"),
+    "challenge_saved": lazy("Challenge saved"),
+    "challenge_ended": lazy("Challenge ended early"),
+    "points_corrected": lazy("Points corrected"),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
-from app.points.tables import Action, ChallengeItem, Level, PointsRule, Reason
+from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, Reason
 from app.web.i18n import lazy
 
 # Defaults from common practice in referral programmes: small for sharing, more for what
@@ -52,6 +52,19 @@ REASON_NAMES = {
     Reason.correction.value: lazy("Correction"),
     Reason.redemption.value: lazy("Reward"),
     Reason.refund.value: lazy("Reward refunded"),
+}
+
+# A badge's name and what earned it.
+BADGE_NAMES = {
+    Badge.first_share.value: (lazy("First share"), lazy("You shared for the first time.")),
+    Badge.first_click.value: (lazy("First click"), lazy("Someone opened a link you shared.")),
+    Badge.first_application.value: (
+        lazy("First application"),
+        lazy("Someone applied through your link."),
+    ),
+    Badge.first_hire.value: (lazy("First hire"), lazy("Someone you brought in was hired.")),
+    Badge.streak_4.value: (lazy("Four-week streak"), lazy("You shared four weeks in a row.")),
+    Badge.streak_12.value: (lazy("Twelve-week streak"), lazy("You shared twelve weeks in a row.")),
 }
 
 
