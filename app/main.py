@@ -24,6 +24,7 @@ from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
+from app.rewards.routes import ROUTES as REWARD_ROUTES
 from app.settings import Settings
 from app.sharing.routes import ROUTES as SHARING_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
             *CANDIDATE_ROUTES,
+            *REWARD_ROUTES,
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,

@@ -25,6 +25,11 @@ ACTIONS = {
     "deactivated": lazy("Deactivated"),
     "reactivated": lazy("Reactivated"),
     "imported": lazy("People imported"),
+    "reward_created": lazy("Reward created"),
+    "reward_updated": lazy("Reward changed"),
+    "redemption_approved": lazy("Reward request approved"),
+    "redemption_delivered": lazy("Reward delivered"),
+    "redemption_rejected": lazy("Reward request rejected and refunded"),
 }
 
 
