@@ -198,8 +198,16 @@ async def test_the_shop_tells_each_member_what_they_can_afford(
     assert 'aria-current="page"' in text and 'href="/rewards"' in text
     hidden = await Reward.select(Reward.id).where(Reward.name == "Hidden").first()
     assert hidden is not None
-    gone = await client.get(f"/rewards/{hidden['id']}", headers=HTML)
-    assert gone.status_code == 404
+    off = await client.get(f"/rewards/{hidden['id']}", headers=HTML)
+    assert off.status_code == 200 and "Not available right now" in off.text
+    assert f'href="/rewards/{hidden["id"]}/redeem"' not in off.text
+    refused = await client.post(
+        f"/rewards/{hidden['id']}/redeem",
+        data={"_csrf_token": csrf_token_of(page.text)},
+        headers={**HTML, "hx-request": "true"},
+    )
+    assert refused.status_code == 422
+    assert "This reward is not available right now." in refused.text
     unknown = await client.post(
         "/rewards/999999/redeem",
         data={"_csrf_token": csrf_token_of(page.text)},

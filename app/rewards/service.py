@@ -274,10 +274,13 @@ async def shop(member_id: int, at: datetime | None = None) -> dict[str, Any]:
 async def reward_for_member(
     member_id: int, reward_id: int, at: datetime | None = None
 ) -> dict[str, Any] | None:
-    """One reward for the shop's page: None unless it is switched on."""
+    """One reward as the member sees it on its page (None if there is no such reward).
+
+    A reward switched off or out of its window still has a page, which says it is not
+    available: someone may have opened it just before, or followed an old link."""
     at = at or now()
     reward = await reward_by_id(reward_id)
-    if reward is None or not reward["active"]:
+    if reward is None:
         return None
     balance = await ledger.balance(member_id)
     taken = await _taken_by(member_id, [reward_id])
