@@ -30,6 +30,11 @@ ACTIONS = {
     "challenge_saved": lazy("Challenge saved"),
     "challenge_ended": lazy("Challenge ended early"),
     "points_corrected": lazy("Points corrected"),
+    "reward_created": lazy("Reward created"),
+    "reward_updated": lazy("Reward changed"),
+    "redemption_approved": lazy("Reward request approved"),
+    "redemption_delivered": lazy("Reward delivered"),
+    "redemption_rejected": lazy("Reward request rejected and refunded"),
 }
 
 
