@@ -30,6 +30,7 @@ from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
 from app.web.i18n import _
+from app.web.pagecache import slot
 from app.web.pages import render
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
@@ -47,23 +48,24 @@ def _viewer(request: AnyRequest) -> int | None:
     return member.id if member is not None else None
 
 
-async def note_landing(request: AnyRequest, code: str) -> str | None:
+async def note_landing(request: AnyRequest, code: str, view: bool) -> str | None:
     """Buffer this request to ``/r/{code}`` (no write here); the beacon token for a view,
-    None for a preview."""
+    None for a preview (``view`` is False: :func:`is_preview` said so)."""
     recorder = recorder_of(request)
     user_agent = request.headers.get("user-agent", "")
     visitor = await recorder.visitor(client_of(request), user_agent)
-    if is_preview(request.method, user_agent):
+    if not view:
         recorder.note("preview", code, visitor)
         return None
     recorder.note("view", code, visitor, _viewer(request))
     return beacon_token(settings_of(request).secret_key, code, visitor)
 
 
-async def landing_context(request: AnyRequest, code: str) -> dict[str, Any]:
-    """What the public page needs from this package: the beacon's token (the visit noted)
+async def landing_context(view: bool) -> dict[str, Any]:
+    """What the public page needs from this package, the same for every visitor: where the
+    beacon's token goes (a view's page has one: :func:`note_landing` gives it per request)
     and the candidate policy (the apply form's privacy notice)."""
-    return {"beacon": await note_landing(request, code), "policy": await applications.policy()}
+    return {"beacon": slot("beacon") if view else None, "policy": await applications.policy()}
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -71,7 +73,7 @@ async def landing_head(request: AnyRequest, code: FromPath[str]) -> Response[Non
     """A HEAD on a tracked link (link checkers, some previewers): a preview, never a click."""
     if not code or len(code) > 16 or not await ShareLink.exists().where(ShareLink.code == code):
         return Response(None, status_code=404)
-    await note_landing(request, code)
+    await note_landing(request, code, view=False)
     return Response(None, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
