@@ -20,8 +20,8 @@ from app.content.media import image_url
 from app.org.service import organisation_name
 from app.sharing import service
 from app.web.i18n import current_language as language_var
-from app.web.pagecache import RenderedPages, fill, slot
-from app.web.pages import APP_BLOCK, render, render_html, wants_fragment
+from app.web.pagecache import RenderedPages, accepts_gzip, slot
+from app.web.pages import APP_BLOCK, SKIP_COMPRESSION, render, render_html, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -79,7 +79,8 @@ async def record_share(
 LANDING_PAGES = RenderedPages()
 
 
-@get("/r/{code:str}", name="landing", guards=[anyone])
+# Compressed here, from the cached page's compressed pieces (app.web.pagecache).
+@get("/r/{code:str}", name="landing", guards=[anyone], opt={SKIP_COMPRESSION: True})
 async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
     """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
     view = not is_preview(request.method, request.headers.get("user-agent", ""))
@@ -98,15 +99,19 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
                 offers=await content.open_offers(),
                 contracts=content.CONTRACTS,
             )
-        page = await _landing_page(request, item, view, fragment)
-        LANDING_PAGES.put(key, page)
+        page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
     # The visit, buffered (no write on this path), and this visitor's tokens.
     beacon = await note_landing(request, code, view)
     csrf = ScopeState.from_scope(request.scope).csrf_token
+    gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
     return Response(
-        fill(page, {"beacon": beacon or "", "csrf": csrf if isinstance(csrf, str) else ""}),
+        page.body({"beacon": beacon or "", "csrf": csrf if isinstance(csrf, str) else ""}, gzip),
         media_type=MediaType.HTML,
-        headers={"Vary": "HX-Request", "Cache-Control": "no-cache"},
+        headers={
+            "Vary": "HX-Request, Accept-Encoding",
+            "Cache-Control": "no-cache",
+            **({"Content-Encoding": "gzip"} if gzip else {}),
+        },
     )
 
 
