@@ -81,7 +81,7 @@ LANDING_PAGES = RenderedPages()
 
 # Compressed here, from the cached page's compressed pieces (app.web.pagecache).
 @get("/r/{code:str}", name="landing", guards=[anyone], opt={SKIP_COMPRESSION: True})
-async def landing(request: AnyRequest, code: FromPath[str]) -> Response[str]:
+async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
     """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
     view = not is_preview(request.method, request.headers.get("user-agent", ""))
     fragment = wants_fragment(request)
