@@ -129,6 +129,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         jobs = NotificationJobs(settings)
         on_startup += [push_worker.start, jobs.start]
         on_shutdown[:0] = [jobs.stop, push_worker.stop]
+        # … and sends mail as soon as it is queued here (the jobs retry what failed).
+        from app.mail.service import EmbeddedMailSender
+
+        mail_sender = EmbeddedMailSender(settings)
+        on_startup.append(mail_sender.start)
+        on_shutdown.insert(0, mail_sender.stop)
         # … and purges candidates past the admin's limits (at scale: `relay purge` from cron).
         from app.candidates.pipeline import PurgeSchedule
 

@@ -1,4 +1,5 @@
-"""The audit trail: sign-ins, failed ceremonies, passkeys, invitations, roles, leavers."""
+"""The audit trail: sign-ins, failed ceremonies, passkeys, invitations, roles, leavers, and
+candidates' data deleted on request."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ ACTIONS = {
     "deactivated": lazy("Deactivated"),
     "reactivated": lazy("Reactivated"),
     "imported": lazy("People imported"),
+    "candidate_deleted": lazy("Candidate's data deleted"),
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from aiosmtplib import SMTPException
 from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import RequestEncodingType
@@ -25,7 +24,7 @@ from app.candidates.visits import (
 )
 from app.clock import now
 from app.content import service as content
-from app.mail import MailNotConfigured, send_mail
+from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
@@ -390,7 +389,10 @@ async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> 
     row = await pipeline.candidate(candidate_id)
     if row is None:
         raise NotFoundException()
-    await pipeline.delete_candidate(settings_of(request).data_dir, candidate_id)
+    member = request.scope["state"]["member"]
+    await pipeline.delete_candidate(
+        settings_of(request).data_dir, candidate_id, by=member.id, client=client_of(request)
+    )
     if is_htmx(request):
         return Response("", media_type="text/html")
     return Redirect(f"/pipeline/{row['item']}", status_code=303)
@@ -475,34 +477,19 @@ async def recommend(
         cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
     form = applications.check_candidate(fields, cv, consent_needed=False)
     org_name = await organisation_name()
-    settings = settings_of(request)
     if not form.errors:
         try:
-            candidate_id, token = await recommendations.recommend(
-                settings.data_dir, item_id, member.id, form
-            )
+            await recommendations.recommend(settings_of(request), item, member, org_name, form)
         except recommendations.AlreadyRecommended:
             form.errors["email"] = _(
                 "This person has already been put forward for this offer: no need to do it again."
             )
+        except MailNotConfigured:
+            form.errors["email"] = _(
+                "We could not send the email right now. Please try again later."
+            )
         else:
-            try:
-                subject, text = recommendations.consent_mail(
-                    form.values["name"],
-                    member.name,
-                    org_name,
-                    item["title"],
-                    f"{settings.public_url}/recommendations/{token}",
-                    int((await applications.policy())["consent_days"]),
-                )
-                await send_mail(settings, form.values["email"], subject, text)
-            except (MailNotConfigured, OSError, SMTPException):
-                await recommendations.withdraw(settings.data_dir, candidate_id)
-                form.errors["email"] = _(
-                    "We could not send the email right now. Please try again later."
-                )
-            else:
-                return _recommend_page(request, item, None, org_name, sent=form.values["name"])
+            return _recommend_page(request, item, None, org_name, sent=form.values["name"])
     return _recommend_page(request, item, form, org_name, status_code=422)
 
 
