@@ -54,6 +54,9 @@ async def test_a_consent_email_waits_for_the_smtp_server_and_goes_out_on_a_retry
     [row] = await MailOutbox.select()
     assert row["state"] == "sent" and row["attempts"] == 2 and row["error"] == ""
     assert row["text"] == ""  # it held the friend's single-use link
+    # A month on, the row itself goes: it only told how the mail went.
+    assert await deliver_due(settings, row["created_at"] + timedelta(days=31)) == 0
+    assert await MailOutbox.count() == 0
 
 
 async def test_two_senders_at_once_never_send_one_mail_twice(
