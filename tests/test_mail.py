@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -98,3 +99,32 @@ async def test_a_sender_that_died_leaves_its_mail_to_another_once_its_lease_ends
     assert await deliver_due(settings, moment, sender="sender-b") == 0
     assert await deliver_due(settings, moment + LEASE, sender="sender-b") == 1
     assert [m["To"] for m in mailbox.messages] == ["paul@example.org"]
+
+
+async def test_a_link_replaced_before_its_email_went_out_is_not_emailed(
+    env: dict[str, str],
+    smtp_server: Any,  # noqa: F811
+) -> None:
+    from app.accounts.tables import Member
+    from tests.test_accounts import HTML, csrf
+
+    port, mailbox = smtp_server
+    settings = mail_settings(env, port)
+    async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        await sign_in(client, "admin")
+        headers = {**(await csrf(client)), **HTML}
+        first = await client.post(
+            "/admin/people",
+            data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
+            headers=headers,
+        )
+        assert first.status_code == 200
+        member = await Member.select(Member.id).where(Member.email == "tom@example.com").first()
+        assert member is not None
+        again = await client.post(f"/admin/people/{member['id']}/link", headers=headers)
+        assert again.status_code == 200 and "It is on its way to them by email." in again.text
+        new_link = re.search(r'value="(http://localhost:8000/enrol/[^"]+)"', again.text)
+        assert new_link
+    assert await deliver_due(settings) == 1
+    [mail] = mailbox.messages
+    assert new_link.group(1) in mail.get_payload(decode=True).decode()

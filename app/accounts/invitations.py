@@ -121,11 +121,16 @@ async def _new_invitation(
     """Revoke the member's open links, then make a new one, queueing its email with
     ``link_mail`` (call it inside a transaction)."""
     moment = now()
-    await Invitation.update({Invitation.revoked_at: moment}).where(
-        (Invitation.member == member_id)
-        & Invitation.used_at.is_null()
-        & Invitation.revoked_at.is_null()
+    revoked = await (
+        Invitation.update({Invitation.revoked_at: moment})
+        .where(
+            (Invitation.member == member_id)
+            & Invitation.used_at.is_null()
+            & Invitation.revoked_at.is_null()
+        )
+        .returning(Invitation.id)
     )
+    await mail.cancel([f"invitation:{row['id']}" for row in revoked])
     token, token_hash = new_token()
     expires_at = moment + INVITATION_LIFETIME
     rows = await Invitation.insert(
@@ -235,6 +240,7 @@ async def revoke(invitation_id: int, by: int | None, client: str = "") -> int | 
         await Invitation.update({Invitation.revoked_at: now()}).where(
             Invitation.id == invitation_id
         )
+        await mail.cancel([f"invitation:{invitation_id}"])
         await audit.record("invitation_revoked", actor=by, subject=row["member"], client=client)
         return int(row["member"])
 

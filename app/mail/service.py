@@ -97,6 +97,14 @@ async def forget(abouts: Sequence[str]) -> None:
         await MailOutbox.delete().where(MailOutbox.about.is_in(list(abouts)))
 
 
+async def cancel(abouts: Sequence[str]) -> None:
+    """Send nothing more about these things (a link revoked before its mail went out)."""
+    if abouts:
+        await MailOutbox.delete().where(
+            MailOutbox.about.is_in(list(abouts)), MailOutbox.state == MailState.pending.value
+        )
+
+
 @dataclass(frozen=True)
 class ClaimedMail:
     id: int
