@@ -265,17 +265,18 @@ class EmbeddedMailSender:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _wake_soon(self) -> None:
         # kick() may come from another thread's loop (a sync caller): hand over safely.
-        if self._loop is not None:
+        if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
+        assert self._wake is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -287,7 +288,10 @@ class EmbeddedMailSender:
                 log.exception("Sending mail failed; the periodic jobs will try again")
 
     async def start(self) -> None:
+        # Made here: an app may be started again, in another event loop (tests do).
         self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
         _wake_callbacks.add(self._wake_soon)
         self._task = asyncio.create_task(self._run(), name="mail-sender")
 
@@ -295,7 +299,8 @@ class EmbeddedMailSender:
         """Let a round in progress record what it sent (else those mails would go twice)."""
         _wake_callbacks.discard(self._wake_soon)
         self._stopping = True
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=2 * SMTP_TIMEOUT_S)
