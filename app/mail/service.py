@@ -194,6 +194,11 @@ async def send_batch(settings: Settings, batch: Sequence[ClaimedMail]) -> list[O
                 outcomes.append(Outcome(mail, _describe(exc), permanent=permanent))
             except (OSError, aiosmtplib.SMTPException) as exc:
                 outcomes.append(Outcome(mail, _describe(exc)))
+            except Exception as exc:
+                # Whatever went wrong with this one mail, it is recorded as an attempt: left
+                # claimed, it would be tried again after every lease, forever.
+                log.exception("Sending mail %s failed", mail.id)
+                outcomes.append(Outcome(mail, _describe(exc)))
             else:
                 outcomes.append(Outcome(mail))
     finally:
