@@ -139,7 +139,8 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand."""
+    """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand; the
+    periodic jobs run meanwhile (nudges, campaigns, and the mail outbox)."""
     import signal
     from datetime import timedelta
 
@@ -211,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete expired recommendations and old candidates")
     purge.set_defaults(func=cmd_purge)
 
-    worker = sub.add_parser("worker", help="send queued push notifications until stopped")
+    worker = sub.add_parser("worker", help="send queued push notifications and mail until stopped")
     worker.add_argument("--batch-size", type=int, default=100, help="deliveries per claim")
     worker.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     worker.add_argument(

@@ -32,7 +32,7 @@ from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web import i18n
 from app.web.assets import Assets
 from app.web.i18n import _
-from app.web.pages import render, wants_fragment
+from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
@@ -131,6 +131,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         jobs = NotificationJobs(settings)
         on_startup += [push_worker.start, jobs.start]
         on_shutdown[:0] = [jobs.stop, push_worker.stop]
+        # … and sends mail as soon as it is queued here (the jobs retry what failed).
+        from app.mail.service import EmbeddedMailSender
+
+        mail_sender = EmbeddedMailSender(settings)
+        on_startup.append(mail_sender.start)
+        on_shutdown.insert(0, mail_sender.stop)
         # … and purges candidates past the admin's limits (at scale: `relay purge` from cron).
         from app.candidates.pipeline import PurgeSchedule
 
@@ -162,7 +168,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             header_name="x-csrftoken",
         ),
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static/"]
+            backend="gzip",
+            minimum_size=512,
+            gzip_compress_level=6,
+            exclude=["/static/"],
+            exclude_opt_key=SKIP_COMPRESSION,
         ),
         middleware=[session_middleware(settings.https), i18n.locale_middleware],
         before_send=[security_headers_hook(settings.https)],

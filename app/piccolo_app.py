@@ -5,6 +5,7 @@ from piccolo.conf.apps import AppConfig
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
 from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
+from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
 from app.points.tables import (
@@ -61,6 +62,7 @@ APP_CONFIG = AppConfig(
         ChallengeItem,
         Reward,
         Redemption,
+        MailOutbox,
     ],
     migration_dependencies=[],
     commands=[],

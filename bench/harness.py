@@ -170,8 +170,9 @@ def load(
     subprocess.run([*cmd[:3], "-d2s", *cmd[5:], url], capture_output=True, check=True)
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50_match = re.search(r"50%\s+(\S+)", out)
-    p99_match = re.search(r"99%\s+(\S+)", out)
+    # Lines of the latency distribution only: "+/- Stdev" figures such as 90.50% end alike.
+    p50_match = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99_match = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     p50 = _ms(p50_match.group(1)) if p50_match else float("nan")
     p99 = _ms(p99_match.group(1)) if p99_match else float("nan")
     errors = 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
 import sys
+import threading
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -23,6 +24,9 @@ from app.accounts.guards import ACCESS_GUARDS
 from app.accounts.invitations import Person, invite
 from app.accounts.sessions import create_session
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
+from app.clock import now
+from app.mail.service import MAX_ATTEMPTS, deliver_due
+from app.mail.tables import MailOutbox
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import free_port, sign_in
@@ -338,14 +342,25 @@ async def test_every_route_answers_each_role_as_declared(
 
 
 class Mailbox:
+    """What a real SMTP server (aiosmtpd, on its own thread) received."""
+
     def __init__(self) -> None:
         self.messages: list[Message] = []
-        self.arrived = asyncio.Event()
+        self._arrived = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        self.arrived.set()
+        with self._arrived:
+            self.messages.append(message_from_bytes(envelope.content))
+            self._arrived.notify_all()
         return "250 OK"
+
+    def wait(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
+        """Block until ``count`` messages arrived (from sync code: browser tests)."""
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self.messages) >= count, timeout), (
+                f"{len(self.messages)} of {count} messages arrived"
+            )
+            return list(self.messages)
 
 
 @pytest.fixture
@@ -358,13 +373,25 @@ def smtp_server() -> Any:
     controller.stop()
 
 
+def mail_settings(env: dict[str, str], port: int, **more: str) -> Settings:
+    """Settings with mail through 127.0.0.1:port, and no embedded sender: the test itself
+    runs the sender (app.mail.service.deliver_due), on SQLite and PostgreSQL alike."""
+    return Settings.from_env(
+        {
+            **env,
+            "SMTP_URL": f"smtp://127.0.0.1:{port}",
+            "MAIL_FROM": "Relay <relay@example.com>",
+            "RELAY_EMBEDDED_WORKER": "off",
+            **more,
+        }
+    )
+
+
 async def test_an_invitation_is_emailed_in_the_invitees_language(
     env: dict[str, str], smtp_server: Any
 ) -> None:
     port, mailbox = smtp_server
-    settings = Settings.from_env(
-        {**env, "SMTP_URL": f"smtp://127.0.0.1:{port}", "MAIL_FROM": "Relay <relay@example.com>"}
-    )
+    settings = mail_settings(env, port)
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
         await sign_in(client, "admin")
         headers = await csrf(client)
@@ -381,21 +408,29 @@ async def test_an_invitation_is_emailed_in_the_invitees_language(
             headers={**headers, **HTML},
         )
         assert response.status_code == 200, response.text
-        assert "It was emailed to them." in response.text
+        assert "It is on its way to them by email." in response.text
         link = re.search(r'value="(http://localhost:8000/enrol/[^"]+)"', response.text).group(1)  # type: ignore[union-attr]
-    [mail] = mailbox.messages
-    assert mail["To"] == "hugo.bernard@example.com"
-    assert mail["From"] == "Relay <relay@example.com>"
-    assert mail["Subject"] == "Relay vous invite sur Relay"
-    body = mail.get_payload(decode=True).decode()
-    assert "Bonjour Hugo Bernard" in body and link in body
-    assert await Invitation.count().where(Invitation.emailed_at.is_not_null()) == 1
+        assert "being emailed" in response.text
+        assert await deliver_due(settings) == 1
+        [mail] = mailbox.messages
+        assert mail["To"] == "hugo.bernard@example.com"
+        assert mail["From"] == "Relay <relay@example.com>"
+        assert mail["Subject"] == "Relay vous invite sur Relay"
+        body = mail.get_payload(decode=True).decode()
+        assert "Bonjour Hugo Bernard" in body and link in body
+        member = await Member.select(Member.id).where(Member.email == mail["To"]).first()
+        assert member is not None
+        person = await client.get(f"/admin/people/{member['id']}", headers=HTML)
+        assert "· emailed" in person.text
+    # Sent: its body, with the single-use link, is not kept.
+    [row] = await MailOutbox.select(MailOutbox.state, MailOutbox.text)
+    assert row == {"state": "sent", "text": ""}
 
 
 async def test_an_invitation_that_cannot_be_mailed_still_shows_the_link(
     env: dict[str, str],
 ) -> None:
-    settings = Settings.from_env({**env, "SMTP_URL": f"smtp://127.0.0.1:{free_port()}"})
+    settings = mail_settings(env, free_port())  # nothing listens there
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
         await sign_in(client, "admin")
         response = await client.post(
@@ -403,10 +438,19 @@ async def test_an_invitation_that_cannot_be_mailed_still_shows_the_link(
             data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
             headers={**(await csrf(client)), **HTML},
         )
-    assert (
-        "The email could not be sent: hand over the link or the QR code instead." in response.text
-    )
-    assert "/enrol/" in response.text and "<svg" in response.text
+        assert "/enrol/" in response.text and "<svg" in response.text
+        member = await Member.select(Member.id).where(Member.email == "tom@example.com").first()
+        assert member is not None
+        # The sender tries again and again, then gives up; the admin sees it on the person.
+        moment = now()
+        for _ in range(MAX_ATTEMPTS):
+            assert await deliver_due(settings, moment) == 1
+            moment += timedelta(hours=2)
+        assert await deliver_due(settings, moment) == 0
+        person = await client.get(f"/admin/people/{member['id']}", headers=HTML)
+    assert "The email could not be sent: hand over the link or the QR code instead." in person.text
+    [row] = await MailOutbox.select(MailOutbox.state, MailOutbox.text, MailOutbox.attempts)
+    assert row == {"state": "failed", "text": "", "attempts": MAX_ATTEMPTS}
 
 
 async def test_inviting_checks_each_field(client: AsyncTestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.sharing import service as sharing
 from tests.browser import check_accessibility, finish_phone, open_phone
+from tests.conftest import LiveServer
 from tests.content_factories import make_item
 from tests.factories import make_member, session_cookie
+from tests.test_accounts import smtp_server  # noqa: F401  (the fixture)
 from tests.test_content_browser import phone_as
 
 pytestmark = pytest.mark.browser
@@ -173,3 +176,76 @@ def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
         check_accessibility(employee)
     finally:
         finish_phone(employee)
+
+
+def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_stage(
+    browser: Browser,
+    env: dict[str, str],
+    seed: Any,
+    tmp_path: Path,
+    smtp_server: Any,  # noqa: F811
+) -> None:
+    port, mailbox = smtp_server
+    # Relay as shipped in one process: the embedded sender mails the consent request at once.
+    server = LiveServer(
+        {**env, "SMTP_URL": f"smtp://127.0.0.1:{port}", "RELAY_EMBEDDED_WORKER": "on"},
+        tmp_path / "server.log",
+    )
+    try:
+        item_id = seed(lambda: make_item("offer", "Data engineer"))
+        employee = phone_as(browser, server, seed, name="Léa Martin")
+        try:
+            employee.goto(f"/items/{item_id}")
+            check_accessibility(employee)
+            employee.get_by_role("link", name="Recommend a friend").click()
+            expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
+            check_accessibility(employee)
+            employee.get_by_label("Their name").fill("Paul Lefèvre")
+            employee.get_by_label("Their email").fill("paul.lefevre@example.org")
+            employee.get_by_label("Why them?").fill("We built the billing system together.")
+            employee.get_by_role("button", name="Send the recommendation").click()
+            expect(employee.get_by_text("We have asked Paul Lefèvre")).to_be_visible()
+            check_accessibility(employee)
+            employee.get_by_role("link", name="My referrals").click()
+            expect(employee.get_by_text("Waiting for them to agree")).to_be_visible()
+            check_accessibility(employee)
+
+            [mail] = mailbox.wait(1)
+            assert mail["To"] == "paul.lefevre@example.org"
+            body = mail.get_payload(decode=True).decode()
+            link = re.search(r"https?://\S+(/recommendations/\S+)", body)
+            assert link, body
+
+            friend = open_phone(browser, server.url)  # the friend's own browser
+            try:
+                friend.goto(link.group(1))
+                expect(friend.get_by_text("Léa Martin recommended you")).to_be_visible()
+                check_accessibility(friend)
+                friend.get_by_role("button", name="Yes, you may contact me").click()
+                expect(friend.get_by_text("will contact you")).to_be_visible()
+                check_accessibility(friend)
+            finally:
+                finish_phone(friend)
+
+            editor = phone_as(browser, server, seed, role="editor", name="Inès Moreau")
+            try:
+                editor.goto(f"/pipeline/{item_id}")
+                expect(editor.get_by_text("Paul Lefèvre")).to_be_visible()
+                expect(editor.get_by_text("Referred by Léa Martin")).to_be_visible()
+                check_accessibility(editor)
+                with editor.expect_response(lambda r: r.url.endswith("/stage")) as moved:
+                    editor.get_by_label("Stage").select_option("interview")
+                assert moved.value.status == 200
+                expect(editor.get_by_label("Stage")).to_have_value("interview")
+                check_accessibility(editor)
+            finally:
+                finish_phone(editor)
+
+            employee.reload()
+            expect(employee.get_by_text("Paul Lefèvre · Data engineer")).to_be_visible()
+            expect(employee.get_by_text("Interview")).to_be_visible()
+            check_accessibility(employee)
+        finally:
+            finish_phone(employee)
+    finally:
+        server.stop()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 from datetime import timedelta
 
 from litestar.testing import AsyncTestClient
 
+from app.accounts.tables import AuditEvent
 from app.candidates import cvs
 from app.candidates.pipeline import purge
 from app.candidates.tables import Activity, Candidate
@@ -131,7 +133,7 @@ async def test_a_candidates_data_is_deleted_on_request(
     settings: Settings,
 ) -> None:
     _sharer, item_id, candidate_id = await applied(client)
-    await sign_in(client, "editor")
+    editor = await sign_in(client, "editor", name="Inès Moreau")
     page = await client.get(f"/pipeline/{item_id}", headers=HTML)
     deleted = await client.post(
         f"/pipeline/candidates/{candidate_id}/delete",
@@ -141,6 +143,17 @@ async def test_a_candidates_data_is_deleted_on_request(
     assert deleted.status_code == 200 and deleted.text == ""
     assert await Candidate.count() == 0
     assert list(cvs.cv_folder(settings.data_dir).iterdir()) == []
+
+    # The audit log names the editor and the candidate's id, and nothing of the candidate.
+    [event] = await AuditEvent.select().where(AuditEvent.action == "candidate_deleted")
+    assert event["actor"] == editor.id and event["subject"] is None
+    assert json.loads(event["detail"]) == {"candidate": candidate_id}
+    await sign_in(client, "admin")
+    log = await client.get("/admin/audit", headers=HTML)
+    entry = re.search(r"Candidate(&#39;|')s data deleted.*?</li>", log.text, re.S)
+    assert entry and "by Inès Moreau" in entry.group(0)
+    assert f"candidate no. {candidate_id}" in entry.group(0)
+    assert "Jeanne" not in log.text and "jeanne" not in log.text
 
 
 async def test_old_candidates_not_hired_and_expired_recommendations_are_purged(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from email.header import decode_header, make_header
 from typing import Any
@@ -10,11 +9,12 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from app.candidates.tables import Activity, Candidate
+from app.mail.service import deliver_due
+from app.mail.tables import MailOutbox
 from app.main import create_app
-from app.settings import Settings
 from tests.conftest import sign_in
 from tests.content_factories import make_item
-from tests.test_accounts import smtp_server  # noqa: F401  (the fixture)
+from tests.test_accounts import mail_settings, smtp_server  # noqa: F401  (the fixture)
 from tests.test_candidates_apply import PDF, form_token
 from tests.test_candidates_pipeline import as_member
 from tests.test_content import HTML
@@ -48,7 +48,7 @@ async def test_a_friend_accepts_the_editor_moves_them_and_the_referrer_sees_it(
     smtp_server: Any,  # noqa: F811
 ) -> None:
     port, mailbox = smtp_server
-    settings = Settings.from_env({**env, "SMTP_URL": f"smtp://127.0.0.1:{port}"})
+    settings = mail_settings(env, port)
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
         item_id = await make_item("offer", "Data engineer")
         lea = await sign_in(client, "employee", name="Léa Martin")
@@ -57,8 +57,8 @@ async def test_a_friend_accepts_the_editor_moves_them_and_the_referrer_sees_it(
         sent = await recommend(client, item_id, FRIEND)
         assert sent.status_code == 200, sent.text
         assert "We have asked Paul Lefèvre" in sent.text
-        await asyncio.wait_for(mailbox.arrived.wait(), 10)
-        mail = mailbox.messages[0]
+        assert await deliver_due(settings) == 1
+        [mail] = mailbox.messages
         assert mail["To"] == "Paul.Lefevre@example.org"
         subject = str(make_header(decode_header(mail["Subject"]))).replace("\r\n", "")
         assert subject == "Léa Martin thinks you would be great for Data engineer"
@@ -121,6 +121,6 @@ async def test_a_recommendation_without_mail_or_with_bad_input_stores_nothing(
     assert 'aria-describedby="recommend-email-error"' in bad.text
     unsent = await recommend(client, item_id, FRIEND)  # no SMTP_URL in this app
     assert unsent.status_code == 422 and "could not send the email" in unsent.text
-    assert await Candidate.count() == 0
+    assert await Candidate.count() == 0 and await MailOutbox.count() == 0
     story = await make_item("story", "Our new office")
     assert (await client.get(f"/items/{story}/recommend", headers=HTML)).status_code == 404

@@ -99,6 +99,34 @@ async def test_the_same_visitor_twice_in_a_day_is_one_click_and_another_visitor_
     assert click is not None and click["member"] == sharer.id and click["item"] == item_id
 
 
+async def test_the_page_is_the_same_for_everyone_but_each_visitor_gets_their_own_tokens(
+    env: dict[str, str],
+) -> None:
+    """The page is rendered once and kept a few seconds: only the tokens differ per visitor."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    _sharer, _item_id, code = await shared_offer()
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+    pages = []
+    for user_agent in (PHONE, DESKTOP):
+        # Two browsers: each its own client, so each gets its own CSRF cookie.
+        async with AsyncTestClient(app, base_url="http://localhost:8000") as client:
+            page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": user_agent})
+            assert page.status_code == 200 and "Data engineer" in page.text
+            csrf = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+            beacon = re.search(r'data-beacon-token="([^"]+)"', page.text)
+            assert csrf and beacon and "relayslot" not in page.text
+            assert csrf.group(1) == client.cookies.get("relay_csrf")
+            pages.append((page.text, csrf.group(1), beacon.group(1)))
+    (first, csrf_1, beacon_1), (second, csrf_2, beacon_2) = pages
+    assert csrf_1 != csrf_2 and beacon_1 != beacon_2
+    assert first.replace(csrf_1, "").replace(beacon_1, "") == second.replace(csrf_2, "").replace(
+        beacon_2, ""
+    )
+
+
 async def test_a_view_without_the_beacon_or_with_a_forged_one_is_not_a_genuine_click(
     client: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:

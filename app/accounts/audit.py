@@ -1,4 +1,5 @@
-"""The audit trail: sign-ins, failed ceremonies, passkeys, invitations, roles, leavers."""
+"""The audit trail: sign-ins, failed ceremonies, passkeys, invitations, roles, leavers, and
+candidates' data deleted on request."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ ACTIONS = {
     "redemption_approved": lazy("Reward request approved"),
     "redemption_delivered": lazy("Reward delivered"),
     "redemption_rejected": lazy("Reward request rejected and refunded"),
+    "candidate_deleted": lazy("Candidate's data deleted"),
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,12 +15,10 @@ from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
 from app.clock import now
 from app.db import write_transaction
-from app.mail import MailNotConfigured, send_mail
+from app.mail import service as mail
 from app.org.tables import Site, Team
 from app.settings import Settings
 from app.web.i18n import LANGUAGES, _, in_language
-
-log = logging.getLogger(__name__)
 
 INVITATION_LIFETIME = timedelta(days=int(os.environ.get("RELAY_INVITATION_DAYS", "7")))
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
@@ -102,17 +99,41 @@ async def taken_emails() -> set[str]:
     return {r["email"].lower() for r in await Member.select(Member.email)}
 
 
-async def _new_invitation(member_id: int, by: int | None, purpose: str) -> tuple[str, datetime]:
-    """Revoke the member's open links, then make a new one; returns (token, expiry)."""
+@dataclass
+class Invited:
+    member_id: int
+    token: str
+    expires_at: datetime
+    invitation_id: int
+
+
+@dataclass(frozen=True)
+class LinkMail:
+    """Enrolment links also go out by email (SMTP is configured): from whom, to where."""
+
+    settings: Settings
+    org_name: str
+
+
+async def _new_invitation(
+    member_id: int, by: int | None, purpose: str, link_mail: LinkMail | None = None
+) -> Invited:
+    """Revoke the member's open links, then make a new one, queueing its email with
+    ``link_mail`` (call it inside a transaction)."""
     moment = now()
-    await Invitation.update({Invitation.revoked_at: moment}).where(
-        (Invitation.member == member_id)
-        & Invitation.used_at.is_null()
-        & Invitation.revoked_at.is_null()
+    revoked = await (
+        Invitation.update({Invitation.revoked_at: moment})
+        .where(
+            (Invitation.member == member_id)
+            & Invitation.used_at.is_null()
+            & Invitation.revoked_at.is_null()
+        )
+        .returning(Invitation.id)
     )
+    await mail.cancel([f"invitation:{row['id']}" for row in revoked])
     token, token_hash = new_token()
     expires_at = moment + INVITATION_LIFETIME
-    await Invitation.insert(
+    rows = await Invitation.insert(
         Invitation(
             member=member_id,
             token_hash=token_hash,
@@ -121,18 +142,16 @@ async def _new_invitation(member_id: int, by: int | None, purpose: str) -> tuple
             created_at=moment,
             expires_at=expires_at,
         )
-    ).run()
-    return token, expires_at
+    ).returning(Invitation.id)
+    invited = Invited(member_id, token, expires_at, int(rows[0]["id"]))
+    if link_mail is not None:
+        await _queue_link_mail(link_mail, invited)
+    return invited
 
 
-@dataclass
-class Invited:
-    member_id: int
-    token: str
-    expires_at: datetime
-
-
-async def _add_invited_member(person: Person, by: int | None) -> Invited:
+async def _add_invited_member(
+    person: Person, by: int | None, link_mail: LinkMail | None = None
+) -> Invited:
     rows = await Member.insert(
         Member(
             email=person.email,
@@ -143,35 +162,45 @@ async def _add_invited_member(person: Person, by: int | None) -> Invited:
             language=person.language,
         )
     ).returning(Member._meta.primary_key)
-    member_id = int(rows[0]["id"])
-    token, expires_at = await _new_invitation(member_id, by, "invite")
-    return Invited(member_id, token, expires_at)
+    return await _new_invitation(int(rows[0]["id"]), by, "invite", link_mail)
 
 
-async def invite(person: Person, by: int | None, client: str = "") -> Invited:
+async def invite(
+    person: Person, by: int | None, client: str = "", link_mail: LinkMail | None = None
+) -> Invited:
     async with write_transaction():
         if await Member.exists().where(Member.email == person.email):
             raise ValueError("email taken")
-        invited = await _add_invited_member(person, by)
+        invited = await _add_invited_member(person, by, link_mail)
         await audit.record(
             "invited", actor=by, subject=invited.member_id, client=client, role=person.role
         )
+    if link_mail is not None:
+        mail.kick()
     return invited
 
 
-async def import_people(people: list[Person], by: int | None, client: str = "") -> list[Invited]:
-    """All or nothing: every person is invited, or none is."""
+async def import_people(
+    people: list[Person], by: int | None, client: str = "", link_mail: LinkMail | None = None
+) -> list[Invited]:
+    """All or nothing: every person is invited (and their email queued), or none is."""
     async with write_transaction():
         taken = await taken_emails()
         if any(p.email in taken for p in people):
             raise ValueError("email taken")
-        invited = [await _add_invited_member(person, by) for person in people]
+        invited = [await _add_invited_member(person, by, link_mail) for person in people]
         await audit.record("imported", actor=by, client=client, count=len(people))
+    if link_mail is not None:
+        mail.kick()
     return invited
 
 
 async def issue_link(
-    member_id: int, by: int | None, revoke_passkeys: bool = False, client: str = ""
+    member_id: int,
+    by: int | None,
+    revoke_passkeys: bool = False,
+    client: str = "",
+    link_mail: LinkMail | None = None,
 ) -> Invited:
     """A new enrolment link: resent invitation, or recovery for someone who lost a phone."""
     async with write_transaction():
@@ -182,7 +211,7 @@ async def issue_link(
             from app.accounts.sessions import end_all_sessions
 
             await end_all_sessions(member_id)
-        token, expires_at = await _new_invitation(member_id, by, purpose)
+        invited = await _new_invitation(member_id, by, purpose, link_mail)
         await audit.record(
             "recovery_link" if purpose == "recovery" else "invitation_resent",
             actor=by,
@@ -190,7 +219,9 @@ async def issue_link(
             client=client,
             revoked_passkeys=revoke_passkeys,
         )
-    return Invited(member_id, token, expires_at)
+    if link_mail is not None:
+        mail.kick()
+    return invited
 
 
 async def revoke(invitation_id: int, by: int | None, client: str = "") -> int | None:
@@ -209,6 +240,7 @@ async def revoke(invitation_id: int, by: int | None, client: str = "") -> int | 
         await Invitation.update({Invitation.revoked_at: now()}).where(
             Invitation.id == invitation_id
         )
+        await mail.cancel([f"invitation:{invitation_id}"])
         await audit.record("invitation_revoked", actor=by, subject=row["member"], client=client)
         return int(row["member"])
 
@@ -239,19 +271,16 @@ def enrolment_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url}/enrol/{token}"
 
 
-async def mail_invitation(
-    settings: Settings, member_id: int, token: str, expires_at: datetime, org_name: str
-) -> str | None:
-    """Email the link when SMTP is configured; returns an error sentence, or None."""
+async def _queue_link_mail(link_mail: LinkMail, invited: Invited) -> None:
+    """The enrolment link by email, in the invitee's language, queued in the outbox."""
     member = (
         await Member.select(Member.email, Member.name, Member.language)
-        .where(Member.id == member_id)
+        .where(Member.id == invited.member_id)
         .first()
     )
-    if member is None or not settings.smtp_url:
-        return None
+    assert member is not None
     with in_language(member["language"]):
-        subject = _("{org} invites you to Relay").format(org=org_name)
+        subject = _("{org} invites you to Relay").format(org=link_mail.org_name)
         text = _(
             "Hello {name},\n\n"
             "{org} uses Relay to share its news and job offers, and to thank the people who "
@@ -261,25 +290,17 @@ async def mail_invitation(
             "The link works once and expires on {date}.\n"
         ).format(
             name=member["name"],
-            org=org_name,
-            link=enrolment_url(settings, token),
-            date=expires_at.strftime("%Y-%m-%d"),
+            org=link_mail.org_name,
+            link=enrolment_url(link_mail.settings, invited.token),
+            date=invited.expires_at.strftime("%Y-%m-%d"),
         )
-    error = None
-    try:
-        await send_mail(settings, member["email"], subject, text)
-    except MailNotConfigured:
-        return None
-    except Exception as exc:  # any SMTP failure is reported to the admin, not raised
-        log.warning("Invitation mail to member %s failed: %s", member_id, exc)
-        error = _("The email could not be sent: hand over the link or the QR code instead.")
-    await Invitation.update(
-        {
-            Invitation.emailed_at: now() if error is None else None,
-            Invitation.email_error: error or "",
-        }
-    ).where(Invitation.token_hash == hash_token(token))
-    return error
+    await mail.enqueue(
+        link_mail.settings,
+        member["email"],
+        subject,
+        text,
+        about=f"invitation:{invited.invitation_id}",
+    )
 
 
 def parse_people_csv(
@@ -338,9 +359,9 @@ async def enrolment_for_admin(email: str, name: str) -> Invited:
             await Member.update({Member.role: Role.admin.value, Member.active: True}).where(
                 Member.id == member_id
             )
-        token, expires_at = await _new_invitation(member_id, None, "invite")
+        invited = await _new_invitation(member_id, None, "invite")
         await audit.record("invited", subject=member_id, role=Role.admin.value, via="command line")
-    return Invited(member_id, token, expires_at)
+    return invited
 
 
 async def has_passkey(email: str) -> bool:

@@ -9,6 +9,7 @@ from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.clock import now
 from app.db import write_transaction
+from app.mail import service as mail
 from app.web.i18n import _
 
 
@@ -66,7 +67,9 @@ async def person(member_id: int) -> dict[str, Any] | None:
         .limit(10)
     )
     moment = now()
+    sent = await mail.states([f"invitation:{i['id']}" for i in row["invitations"]])
     for invitation in row["invitations"]:
+        invitation["mail"] = sent.get(f"invitation:{invitation['id']}")
         invitation["state"] = (
             "used"
             if invitation["used_at"]

@@ -460,17 +460,22 @@ async def people_page(request: AnyRequest) -> Response[str]:
     return await _people_page(request)
 
 
-async def _show_link(
-    request: AnyRequest, invited: Invited, message: str, mail_error: str | None
-) -> Response[str]:
+async def _link_mail(request: AnyRequest) -> invitations.LinkMail | None:
+    """Enrolment links go out by email too when SMTP is configured (else: QR code, link)."""
+    settings = settings_of(request)
+    if not settings.smtp_url:
+        return None
+    return invitations.LinkMail(settings, await organisation_name())
+
+
+async def _show_link(request: AnyRequest, invited: Invited, message: str) -> Response[str]:
     url = invitations.enrolment_url(settings_of(request), invited.token)
     return await _person_page(
         request,
         invited.member_id,
         new_link={"url": url, "qr": qr_svg(url), "expires_at": invited.expires_at},
         notice=message,
-        mail_error=mail_error,
-        new_link_emailed=bool(settings_of(request).smtp_url) and mail_error is None,
+        new_link_emailed=bool(settings_of(request).smtp_url),
     )
 
 
@@ -489,7 +494,12 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
             invite_errors=checked.errors,
         )
     try:
-        invited = await invitations.invite(checked.person, by=me.id, client=client_of(request))
+        invited = await invitations.invite(
+            checked.person,
+            by=me.id,
+            client=client_of(request),
+            link_mail=await _link_mail(request),
+        )
     except ValueError:
         return await _people_page(
             request,
@@ -498,14 +508,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
             invite_values=checked.values,
             invite_errors={"email": _("Someone with this email address is already in Relay.")},
         )
-    mail_error = await invitations.mail_invitation(
-        settings_of(request),
-        invited.member_id,
-        invited.token,
-        invited.expires_at,
-        await organisation_name(),
-    )
-    response = await _show_link(request, invited, _("Invitation created."), mail_error)
+    response = await _show_link(request, invited, _("Invitation created."))
     if is_htmx(request):
         response.headers["HX-Retarget"] = "#app"
         response.headers["HX-Reswap"] = "innerHTML"
@@ -538,22 +541,19 @@ async def import_people(
         return await _people_page(
             request, status_code=422, block="import_form", import_rows=rows, imported=False
         )
-    invited = await invitations.import_people(
-        [row.person for row in rows if row.person is not None], by=me.id, client=client_of(request)
+    link_mail = await _link_mail(request)
+    await invitations.import_people(
+        [row.person for row in rows if row.person is not None],
+        by=me.id,
+        client=client_of(request),
+        link_mail=link_mail,
     )
-    org_name = await organisation_name()
-    mail_errors = 0
-    for one in invited:
-        if await invitations.mail_invitation(
-            settings_of(request), one.member_id, one.token, one.expires_at, org_name
-        ):
-            mail_errors += 1
     return await _people_page(
         request,
         block="import_form",
         import_rows=rows,
         imported=True,
-        import_mail_errors=mail_errors,
+        import_emailed=link_mail is not None,
     )
 
 
@@ -642,15 +642,9 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
         by=me.id,
         revoke_passkeys=data.get("revoke_passkeys") == "on",
         client=client_of(request),
+        link_mail=await _link_mail(request),
     )
-    mail_error = await invitations.mail_invitation(
-        settings_of(request),
-        member_id,
-        invited.token,
-        invited.expires_at,
-        await organisation_name(),
-    )
-    return await _show_link(request, invited, _("New enrolment link created."), mail_error)
+    return await _show_link(request, invited, _("New enrolment link created."))
 
 
 @post(

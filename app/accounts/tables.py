@@ -80,8 +80,7 @@ class Invitation(Table):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
-    emailed_at = Timestamptz(null=True, default=None)
-    email_error = Varchar(length=200, default="")
+    # Whether its email went out: app.mail.service.states(["invitation:{id}"]).
 
 
 class Session(Table, tablename="member_session"):

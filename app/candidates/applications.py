@@ -16,6 +16,7 @@ from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Candid
 from app.clock import now
 from app.sharing.tables import ShareLink
 from app.web.i18n import _
+from app.web.pagecache import public_pages_changed
 
 REFERRAL_COOKIE = "relay_ref"
 _policy_cache: tuple[float, dict[str, Any]] | None = None
@@ -43,6 +44,7 @@ async def save_policy(values: dict[Any, Any]) -> None:
         CandidatePolicy.id == current["id"]
     )
     _policy_cache = None
+    public_pages_changed()  # the apply form shows the privacy notice
 
 
 @dataclass

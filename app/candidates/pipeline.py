@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from app import db
+from app.accounts import audit
 from app.candidates import cvs
 from app.candidates.applications import policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
 from app.clock import now
 from app.content.tables import ContentItem, Kind
+from app.mail import service as mail
 from app.points.service import points_by_candidate
 from app.web.i18n import _
 
@@ -124,9 +126,14 @@ async def save_notes(candidate_id: int, notes: str) -> dict[str, Any] | None:
     return await candidate(candidate_id)
 
 
-async def delete_candidate(data_dir: Path, candidate_id: int) -> bool:
-    """Delete a candidate's data on request: the row and the CV file."""
-    rows = await Candidate.delete().where(Candidate.id == candidate_id).returning(Candidate.cv)
+async def delete_candidate(data_dir: Path, candidate_id: int, by: int, client: str = "") -> bool:
+    """Delete a candidate's data on request: the row, the mail about them and the CV file.
+    The audit log says which editor did it, naming the candidate by id only."""
+    async with db.write_transaction():
+        rows = await Candidate.delete().where(Candidate.id == candidate_id).returning(Candidate.cv)
+        if rows:
+            await mail.forget([f"candidate:{candidate_id}"])
+            await audit.record("candidate_deleted", actor=by, client=client, candidate=candidate_id)
     for row in rows:
         cvs.delete_cv(data_dir, row["cv"])
     return bool(rows)
@@ -200,7 +207,7 @@ async def purge(data_dir: Path, at: datetime | None = None) -> tuple[int, int]:
     expired = (
         await Candidate.delete()
         .where(Candidate.consent_at.is_null(), Candidate.expires_at < at)
-        .returning(Candidate.cv)
+        .returning(Candidate.id, Candidate.cv)
     )
     old = (
         await Candidate.delete()
@@ -208,8 +215,9 @@ async def purge(data_dir: Path, at: datetime | None = None) -> tuple[int, int]:
             Candidate.stage != Stage.hired.value,
             Candidate.created_at < at - timedelta(days=int(rules["retention_days"])),
         )
-        .returning(Candidate.cv)
+        .returning(Candidate.id, Candidate.cv)
     )
+    await mail.forget([f"candidate:{row['id']}" for row in [*expired, *old]])
     for row in [*expired, *old]:
         cvs.delete_cv(data_dir, row["cv"])
     return len(expired), len(old)

@@ -1,6 +1,7 @@
 """Recommending a friend for an offer, and the friend's consent (plain functions, no HTTP).
 
-The friend's details are stored at once but HR sees only that a recommendation is pending
+The friend's details are stored at once, with the email asking for consent queued in the same
+transaction (:mod:`app.mail.service` sends it), but HR sees only that a recommendation is pending
 until the friend follows the emailed link and agrees to be contacted. The link's token is
 single-use and stored hashed; without consent by ``expires_at`` the purge deletes it all.
 """
@@ -10,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from app import db
+from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.applications import CandidateForm, policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind
 from app.clock import now
+from app.mail import service as mail
+from app.settings import Settings
 from app.web.i18n import _
 
 
@@ -31,14 +34,18 @@ def token_hash(token: str) -> str:
 
 
 async def recommend(
-    data_dir: Path, item_id: int, referrer: int, form: CandidateForm
-) -> tuple[int, str]:
-    """Store a recommendation awaiting consent: (candidate id, the token for the email link)."""
+    settings: Settings, item: dict[str, Any], referrer: Member, org_name: str, form: CandidateForm
+) -> int:
+    """Store a recommendation awaiting consent and queue the email that asks the friend, in
+    one transaction; returns the candidate's id."""
     assert not form.errors
+    if not settings.smtp_url:
+        raise mail.MailNotConfigured()
+    item_id = int(item["id"])
     email = form.values["email"].lower()
     token = secrets.token_urlsafe(32)
     days = int((await policy())["consent_days"])
-    key = cvs.store_cv(data_dir, form.cv) if form.cv else None
+    key = cvs.store_cv(settings.data_dir, form.cv) if form.cv else None
     try:
         async with db.write_transaction():
             if await Candidate.exists().where(Candidate.item == item_id, Candidate.email == email):
@@ -67,17 +74,23 @@ async def recommend(
             )
             if not rows:
                 raise AlreadyRecommended()
+            candidate_id = int(rows[0]["id"])
+            subject, text = consent_mail(
+                form.values["name"],
+                referrer.name,
+                org_name,
+                str(item["title"]),
+                f"{settings.public_url}/recommendations/{token}",
+                days,
+            )
+            await mail.enqueue(
+                settings, form.values["email"], subject, text, about=f"candidate:{candidate_id}"
+            )
     except BaseException:
-        cvs.delete_cv(data_dir, key)
+        cvs.delete_cv(settings.data_dir, key)
         raise
-    return int(rows[0]["id"]), token
-
-
-async def withdraw(data_dir: Path, candidate_id: int) -> None:
-    """Undo a recommendation whose email could not be sent."""
-    rows = await Candidate.delete().where(Candidate.id == candidate_id).returning(Candidate.cv)
-    for row in rows:
-        cvs.delete_cv(data_dir, row["cv"])
+    mail.kick()
+    return candidate_id
 
 
 async def pending(token: str) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from aiosmtplib import SMTPException
 from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import RequestEncodingType
@@ -25,11 +24,12 @@ from app.candidates.visits import (
 )
 from app.clock import now
 from app.content import service as content
-from app.mail import MailNotConfigured, send_mail
+from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
 from app.web.i18n import _
+from app.web.pagecache import slot
 from app.web.pages import render
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
@@ -47,23 +47,24 @@ def _viewer(request: AnyRequest) -> int | None:
     return member.id if member is not None else None
 
 
-async def note_landing(request: AnyRequest, code: str) -> str | None:
+async def note_landing(request: AnyRequest, code: str, view: bool) -> str | None:
     """Buffer this request to ``/r/{code}`` (no write here); the beacon token for a view,
-    None for a preview."""
+    None for a preview (``view`` is False: :func:`is_preview` said so)."""
     recorder = recorder_of(request)
     user_agent = request.headers.get("user-agent", "")
     visitor = await recorder.visitor(client_of(request), user_agent)
-    if is_preview(request.method, user_agent):
+    if not view:
         recorder.note("preview", code, visitor)
         return None
     recorder.note("view", code, visitor, _viewer(request))
     return beacon_token(settings_of(request).secret_key, code, visitor)
 
 
-async def landing_context(request: AnyRequest, code: str) -> dict[str, Any]:
-    """What the public page needs from this package: the beacon's token (the visit noted)
+async def landing_context(view: bool) -> dict[str, Any]:
+    """What the public page needs from this package, the same for every visitor: where the
+    beacon's token goes (a view's page has one: :func:`note_landing` gives it per request)
     and the candidate policy (the apply form's privacy notice)."""
-    return {"beacon": await note_landing(request, code), "policy": await applications.policy()}
+    return {"beacon": slot("beacon") if view else None, "policy": await applications.policy()}
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -71,7 +72,7 @@ async def landing_head(request: AnyRequest, code: FromPath[str]) -> Response[Non
     """A HEAD on a tracked link (link checkers, some previewers): a preview, never a click."""
     if not code or len(code) > 16 or not await ShareLink.exists().where(ShareLink.code == code):
         return Response(None, status_code=404)
-    await note_landing(request, code)
+    await note_landing(request, code, view=False)
     return Response(None, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
@@ -388,7 +389,10 @@ async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> 
     row = await pipeline.candidate(candidate_id)
     if row is None:
         raise NotFoundException()
-    await pipeline.delete_candidate(settings_of(request).data_dir, candidate_id)
+    member = request.scope["state"]["member"]
+    await pipeline.delete_candidate(
+        settings_of(request).data_dir, candidate_id, by=member.id, client=client_of(request)
+    )
     if is_htmx(request):
         return Response("", media_type="text/html")
     return Redirect(f"/pipeline/{row['item']}", status_code=303)
@@ -473,34 +477,19 @@ async def recommend(
         cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
     form = applications.check_candidate(fields, cv, consent_needed=False)
     org_name = await organisation_name()
-    settings = settings_of(request)
     if not form.errors:
         try:
-            candidate_id, token = await recommendations.recommend(
-                settings.data_dir, item_id, member.id, form
-            )
+            await recommendations.recommend(settings_of(request), item, member, org_name, form)
         except recommendations.AlreadyRecommended:
             form.errors["email"] = _(
                 "This person has already been put forward for this offer: no need to do it again."
             )
+        except MailNotConfigured:
+            form.errors["email"] = _(
+                "We could not send the email right now. Please try again later."
+            )
         else:
-            try:
-                subject, text = recommendations.consent_mail(
-                    form.values["name"],
-                    member.name,
-                    org_name,
-                    item["title"],
-                    f"{settings.public_url}/recommendations/{token}",
-                    int((await applications.policy())["consent_days"]),
-                )
-                await send_mail(settings, form.values["email"], subject, text)
-            except (MailNotConfigured, OSError, SMTPException):
-                await recommendations.withdraw(settings.data_dir, candidate_id)
-                form.errors["email"] = _(
-                    "We could not send the email right now. Please try again later."
-                )
-            else:
-                return _recommend_page(request, item, None, org_name, sent=form.values["name"])
+            return _recommend_page(request, item, None, org_name, sent=form.values["name"])
     return _recommend_page(request, item, form, org_name, status_code=422)
 
 

@@ -30,6 +30,7 @@ from app.content.tables import (
 from app.db import write_transaction
 from app.org.tables import Site, Team
 from app.web.i18n import LANGUAGES, _, lazy
+from app.web.pagecache import public_pages_changed
 
 PAGE_SIZE = 20
 NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
@@ -281,6 +282,7 @@ async def save_item(
         targets += [ContentTarget(item=item_id, site=s) for s in checked.sites]
         if targets:
             await ContentTarget.insert(*targets)
+    public_pages_changed()
     return item_id
 
 
@@ -319,18 +321,21 @@ async def publish(item_id: int, at: datetime | None = None) -> None:
         & (ContentItem.kind == Kind.offer.value)
         & (ContentItem.offer_status == OfferStatus.draft.value)
     )
+    public_pages_changed()
 
 
 async def unpublish(item_id: int) -> None:
     await ContentItem.update({ContentItem.publish_at: None, ContentItem.updated_at: now()}).where(
         ContentItem.id == item_id
     )
+    public_pages_changed()
 
 
 async def archive(item_id: int) -> None:
     await ContentItem.update({ContentItem.archived_at: now(), ContentItem.updated_at: now()}).where(
         ContentItem.id == item_id
     )
+    public_pages_changed()
 
 
 async def set_pinned(item_id: int, pinned: bool) -> None:
@@ -341,6 +346,7 @@ async def set_offer_status(item_id: int, status: OfferStatus) -> None:
     await ContentItem.update({ContentItem.offer_status: status.value}).where(
         (ContentItem.id == item_id) & (ContentItem.kind == Kind.offer.value)
     )
+    public_pages_changed()
 
 
 def status_of(item: dict[str, Any], at: datetime | None = None) -> str:
@@ -646,6 +652,7 @@ async def set_credit_by_name(member_id: int, credit: bool) -> None:
             )
         else:
             await FeedState.insert(FeedState(member=member_id, credit_by_name=credit))
+    public_pages_changed()
 
 
 # ---------------------------------------------------------------- guides

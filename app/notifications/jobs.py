@@ -1,7 +1,7 @@
 """The periodic jobs of notifications, run every minute by every worker process.
 
 ``run_jobs`` sends scheduled campaigns that are due, writes re-engagement and weekly summary
-nudges, and queues the nudges that are due. Several processes may run it at once (the app's
+nudges, queues the nudges that are due, and sends the mail that is due. Several processes may run it at once (the app's
 embedded worker, any number of ``relay worker``): campaigns change state with a conditional
 update, nudges are claimed by one process at a time and marked sent with their deliveries,
 and every nudge has a unique key, so nothing is sent twice.
@@ -102,11 +102,15 @@ async def announce_new_content(now: datetime) -> int:
 
 
 async def run_jobs(settings: Settings, now: datetime) -> None:
+    from app.mail.service import deliver_due
+
     await announce_new_content(now)
     await send_due_campaigns(now)
     await nudge_inactive_members(now, settings.reengage_after_days)
     await send_weekly_summaries(now)
     await send_due_nudges(now, settings.nudge_daily_cap)
+    # Mail waiting for a retry, or queued by a process that does not send (app.mail.service).
+    await deliver_due(settings, now)
 
 
 class NotificationJobs:

@@ -19,6 +19,8 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 
 APP_BLOCK = "app"
+# A route handler whose ``opt`` has this key set compresses its responses itself.
+SKIP_COMPRESSION = "skip_compression"
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
