@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.boards.routes import ROUTES as BOARD_ROUTES
 from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
 from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
             *CANDIDATE_ROUTES,
+            *BOARD_ROUTES,
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,

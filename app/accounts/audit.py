@@ -25,6 +25,7 @@ ACTIONS = {
     "deactivated": lazy("Deactivated"),
     "reactivated": lazy("Reactivated"),
     "imported": lazy("People imported"),
+    "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
 }
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
-from app.points.tables import Action, ChallengeItem, Level, PointsRule, Reason
-from app.web.i18n import lazy
+from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, Reason
+from app.web.i18n import _, lazy
 
 # Defaults from common practice in referral programmes: small for sharing, more for what
 # shows real interest, most for interviews and hires. Caps keep sharing from being farmed.
@@ -53,6 +53,31 @@ REASON_NAMES = {
     Reason.redemption.value: lazy("Reward"),
     Reason.refund.value: lazy("Reward refunded"),
 }
+
+
+# Each badge's name and what earns it, in the order they are shown.
+BADGE_NAMES = {
+    Badge.first_share.value: (lazy("First share"), lazy("Shared a story or an offer")),
+    Badge.first_click.value: (
+        lazy("First genuine click"),
+        lazy("Someone opened a link you shared"),
+    ),
+    Badge.first_application.value: (
+        lazy("First application"),
+        lazy("Someone applied through your link"),
+    ),
+    Badge.first_hire.value: (lazy("First hire"), lazy("Someone you referred was hired")),
+    Badge.streak_4.value: (lazy("4-week streak"), lazy("Shared every week for 4 weeks")),
+    Badge.streak_12.value: (lazy("12-week streak"), lazy("Shared every week for 12 weeks")),
+}
+
+
+def badges_shown(earned: set[str] | list[str]) -> list[dict[str, Any]]:
+    """Every badge in order, translated, each saying whether it is earned."""
+    return [
+        {"badge": badge, "name": _(name), "description": _(description), "earned": badge in earned}
+        for badge, (name, description) in BADGE_NAMES.items()
+    ]
 
 
 def reason_name(reason: str) -> str:
