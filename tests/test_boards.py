@@ -380,6 +380,11 @@ async def test_the_wall_of_fame_shows_a_consented_hire_and_not_another(
     future = await client.get("/wall-of-fame?month=2999-01", headers=HTML)
     assert "Next month" not in future.text and "Jeanne" in future.text
 
+    # The lobby screen: this month whatever is asked, no navigation, reloading itself.
+    screen = await client.get(f"/wall-of-fame?screen=tv&month={previous}", headers=HTML)
+    assert "Jeanne" in screen.text and 'class="tabbar"' not in screen.text
+    assert 'hx-trigger="every 300s"' in screen.text and "Previous month" not in screen.text
+
 
 async def test_consent_is_for_hired_candidates_and_editors_only(
     client: AsyncTestClient,  # type: ignore[type-arg]

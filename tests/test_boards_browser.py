@@ -78,5 +78,8 @@ def test_an_employee_switches_leaderboard_period_and_scope_and_sees_their_own_ro
         page.goto("/wall-of-fame")
         expect(page.get_by_role("heading", name="Top ambassadors")).to_be_visible()
         check_accessibility(page)
+        page.get_by_role("link", name="Open the screen version").click()
+        expect(page.locator(".wall--tv")).to_be_visible()
+        check_accessibility(page)
     finally:
         finish_phone(page)

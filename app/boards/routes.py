@@ -131,17 +131,26 @@ async def set_leaderboard_name(
 
 
 @get("/wall-of-fame", name="wall_of_fame", guards=[signed_in])
-async def wall_of_fame(request: AnyRequest, month: FromQuery[str | None] = None) -> Response[str]:
+async def wall_of_fame(
+    request: AnyRequest,
+    month: FromQuery[str | None] = None,
+    screen: FromQuery[str | None] = None,
+) -> Response[str]:
     """The month's top ambassadors, referred hires who agreed to appear, the most shared
-    content; for a phone or a screen in the lobby. Months after this one are not shown."""
+    content; for a phone or a screen in the lobby. Months after this one are not shown.
+
+    ``?screen=tv`` is the lobby version: this month, no navigation, and it reloads itself
+    every few minutes (and so moves on to the next month by itself)."""
     current = ledger.month_of(now())
-    if month is None or not MONTH.match(month) or month > current:
+    tv = screen == "tv"
+    if tv or month is None or not MONTH.match(month) or month > current:
         month = current
     start, _end = service.month_bounds(month)
     return render(
         request,
         "boards/wall_of_fame.html",
-        tab="me",
+        tab=None if tv else "me",
+        tv=tv,
         org_name=await organisation_name(),
         month=month,
         month_name=format_date(start, "LLLL y", locale=current_language.get()),
