@@ -198,6 +198,20 @@ async def test_ties_share_a_rank_and_spending_does_not_count(database: str) -> N
     ]
 
 
+async def test_the_pages_team_ranking_is_at_most_a_minute_old(database: str) -> None:
+    sales = await make_team("Sales")
+    ana = await make_member(team=sales)
+    await ledger.credit(ana.id, 10, Action.share.value, "s1")
+    rankings = service.TeamRankings(ttl=60)
+    assert [t["points"] for t in await rankings.get("all")] == [10]
+    await ledger.credit(ana.id, 5, Action.share.value, "s2")
+    assert [t["points"] for t in await rankings.get("all")] == [10]  # within the minute
+    rankings.ttl = 0  # the minute has passed: the old ranking shows while a new one is made
+    assert [t["points"] for t in await rankings.get("all")] == [10]
+    await rankings.settle()
+    assert [t["points"] for t in await rankings.get("all")] == [15]
+
+
 # ---------------------------------------------------------------- the leaderboard page
 
 

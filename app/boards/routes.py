@@ -79,7 +79,8 @@ async def leaderboard(
         "group_name": None,
     }
     if scope == "teams":
-        context["teams"] = await service.team_ranking(key, by)
+        rankings: service.TeamRankings = request.app.state.team_rankings
+        context["teams"] = await rankings.get(key, by)
     else:
         group = {"everyone": None, "team": member.team, "site": member.site}[scope]
         board_scope = Scope(scope, group)

@@ -12,6 +12,8 @@ named is still ranked, as an anonymous ambassador.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -154,21 +156,21 @@ async def rank_of(member_id: int, period: str, scope: Scope) -> dict[str, int] |
     return {"rank": int(rows[0]["above"]) + 1, "points": points}
 
 
-async def team_ranking(period: str, by: str = "total") -> list[dict[str, Any]]:
-    """Every team with active members: their earned points summed, the member count, the
-    points per member, and the rank by ``by`` ("total" or "average"; ties share a rank)."""
+async def team_totals(period: str) -> list[dict[str, Any]]:
+    """Every team with active members: how many, and the sum of their earned points in the
+    period (negative corrections included). One aggregate over the period's totals."""
     rows = await PointsTotal.raw(_TEAMS, period, True)
-    teams = [
-        {
-            "id": int(r["id"]),
-            "name": r["name"],
-            "members": int(r["members"]),
-            "points": int(r["points"]),
-            "average": Fraction(int(r["points"]), int(r["members"])),
-        }
+    return [
+        {"id": int(r["id"]), "name": r["name"], "members": int(r["members"]),
+         "points": int(r["points"])}
         for r in rows
-    ]
-    # Exact fractions, so two teams with the same points per member tie exactly.
+    ]  # fmt: skip
+
+
+def rank_teams(totals: list[dict[str, Any]], by: str = "total") -> list[dict[str, Any]]:
+    """Teams ranked by total points or by points per member ("average"), ties sharing a
+    rank; exact fractions, so two teams with the same points per member tie exactly."""
+    teams = [{**t, "average": Fraction(t["points"], t["members"])} for t in totals]
     key = "average" if by == "average" else "points"
     teams.sort(key=lambda t: (-t[key], t["name"]))
     for position, team in enumerate(teams):
@@ -177,6 +179,49 @@ async def team_ranking(period: str, by: str = "total") -> list[dict[str, Any]]:
     for team in teams:
         team["per_member"] = float(team.pop("average"))
     return teams
+
+
+async def team_ranking(period: str, by: str = "total") -> list[dict[str, Any]]:
+    """The team ranking, computed now (the page reads it through :class:`TeamRankings`)."""
+    return rank_teams(await team_totals(period), by)
+
+
+class TeamRankings:
+    """The team ranking the page shows, recomputed at most every ``ttl`` seconds per process.
+
+    Unlike a member's board, which reads a few index entries, a team ranking sums every
+    active member's total of the period: a few hundred milliseconds with 50,000 members.
+    A page served while the ranking is being recomputed shows the previous one (at most
+    ``ttl`` seconds old); only a process's first request for a period waits for it.
+    Nothing here is needed by another process: each keeps its own copy.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._cached: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._refreshing: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+
+    async def get(self, period: str, by: str = "total") -> list[dict[str, Any]]:
+        cached = self._cached.get(period)
+        if cached is None:
+            totals = await self._refresh(period)
+        else:
+            totals = cached[1]
+            if time.monotonic() - cached[0] > self.ttl and period not in self._refreshing:
+                self._refreshing[period] = asyncio.create_task(self._refresh(period))
+        return rank_teams(totals, by)
+
+    async def settle(self) -> None:
+        """Wait for the recomputations under way (tests; a clean shutdown)."""
+        await asyncio.gather(*self._refreshing.values())
+
+    async def _refresh(self, period: str) -> list[dict[str, Any]]:
+        try:
+            totals = await team_totals(period)
+            self._cached[period] = (time.monotonic(), totals)
+            return totals
+        finally:
+            self._refreshing.pop(period, None)
 
 
 async def badges_of(member_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
