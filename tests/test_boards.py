@@ -248,8 +248,11 @@ async def test_the_leaderboard_shows_the_top_50_and_my_own_rank_below_it(
     site_page = await client.get("/leaderboard?scope=site", headers=HTML)
     assert "You have no site yet" in site_page.text
 
+    for n in range(55):  # more teams than are shown: mine still is, below the top 50
+        await ledger.credit((await make_member(team=await make_team())).id, 99999, "share", f"t{n}")
     teams = await client.get("/leaderboard?period=month&scope=teams", headers=HTML)
     assert "Sales" in teams.text and "56 members" in teams.text
+    assert teams.text.count('<li class="board__row') == 51 and "Rank </span>56" in teams.text
     per_member = await client.get("/leaderboard?scope=teams&by=average", headers=HTML)
     assert 'aria-current="true">Points per member' in per_member.text
 

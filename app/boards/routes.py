@@ -80,7 +80,12 @@ async def leaderboard(
     }
     if scope == "teams":
         rankings: service.TeamRankings = request.app.state.team_rankings
-        context["teams"] = await rankings.get(key, by)
+        teams = await rankings.get(key, by)
+        shown = teams[: service.TOP]
+        mine = next((t for t in teams[service.TOP :] if t["id"] == member.team), None)
+        if mine is not None:  # the viewer's team, below the top
+            shown.append({**mine, "outside": True})
+        context["teams"] = shown
     else:
         group = {"everyone": None, "team": member.team, "site": member.site}[scope]
         board_scope = Scope(scope, group)

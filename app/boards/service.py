@@ -204,12 +204,20 @@ class TeamRankings:
     async def get(self, period: str, by: str = "total") -> list[dict[str, Any]]:
         cached = self._cached.get(period)
         if cached is None:
-            totals = await self._refresh(period)
+            # The first requests for a period all wait for one computation, not one each.
+            totals = await asyncio.shield(self._start(period))
         else:
             totals = cached[1]
-            if time.monotonic() - cached[0] > self.ttl and period not in self._refreshing:
-                self._refreshing[period] = asyncio.create_task(self._refresh(period))
+            if time.monotonic() - cached[0] > self.ttl:
+                self._start(period)
         return rank_teams(totals, by)
+
+    def _start(self, period: str) -> asyncio.Task[list[dict[str, Any]]]:
+        """The recomputation of a period under way, started if there is none."""
+        task = self._refreshing.get(period)
+        if task is None:
+            task = self._refreshing[period] = asyncio.create_task(self._refresh(period))
+        return task
 
     async def settle(self) -> None:
         """Wait for the recomputations under way (tests; a clean shutdown)."""
