@@ -188,11 +188,11 @@ def seed_sqlite(path: Path, data: Dataset) -> None:
         )
         conn.executemany(
             "INSERT INTO content_item (id, kind, title, body, excerpt, language, tags, captions, "
-            "image_alt, video_url, audience_all, pinned, publish_at, contract, remote, bonus_text,"
-            " offer_status, apply_url, created_at, updated_at) VALUES (?, ?, ?, '', '', 'en', '',"
-            " '{}', '', '', 1, 0, ?, '', '', '', ?, '', ?, ?)",
-            [(n, "offer" if n % 3 == 1 else "story", f"Item {n}",
-              now, "open" if n % 3 == 1 else "draft", now, now) for n in range(1, ITEMS + 1)],
+            "image_alt, video_url, audience_all, pinned, publish_at, announced_at, contract, "
+            "remote, bonus_text, offer_status, apply_url, created_at, updated_at) VALUES (?, ?, ?,"
+            " '', '', 'en', '', '{}', '', '', 1, 0, ?, ?, '', '', '', ?, '', ?, ?)",
+            [(n, "offer" if n % 3 == 1 else "story", f"Item {n}", now, now,
+              "open" if n % 3 == 1 else "draft", now, now) for n in range(1, ITEMS + 1)],
         )  # fmt: skip
         conn.executemany(
             "INSERT INTO share (key, member, item, network, at) VALUES (?, ?, ?, ?, ?)",
@@ -241,10 +241,10 @@ async def seed_postgres(url: str, data: Dataset) -> None:
         )  # fmt: skip
         await conn.copy_records_to_table(
             "content_item",
-            records=[(n, "offer" if n % 3 == 1 else "story", f"Item {n}", now,
+            records=[(n, "offer" if n % 3 == 1 else "story", f"Item {n}", now, now,
                       "open" if n % 3 == 1 else "draft", now, now) for n in range(1, ITEMS + 1)],
-            columns=["id", "kind", "title", "publish_at", "offer_status", "created_at",
-                     "updated_at"],
+            columns=["id", "kind", "title", "publish_at", "announced_at", "offer_status",
+                     "created_at", "updated_at"],
         )  # fmt: skip
         await conn.copy_records_to_table(
             "share", records=data.shares, columns=["key", "member", "item", "network", "at"]
@@ -319,9 +319,11 @@ def run(label: str, database_url: str, data_dir: Path, data: Dataset, args: Any)
         f"totals, {SHARES:,} shares in {seeded:.1f}s; totals equal the lines"
     )
     viewer, heavy = asyncio.run(sessions(database_url, [data.viewer, data.heavy]))
+    # Pages only: the background jobs (nudges, summaries, purges) run in worker processes at
+    # this scale, not inside the measured web process.
     with RelayServer(
         server="granian", workers=args.workers, database_url=database_url, data_dir=data_dir,
-        demo=False,
+        demo=False, extra_env={"RELAY_EMBEDDED_WORKER": "off"},
     ) as relay:  # fmt: skip
         figures: list[Load] = []
 
