@@ -51,12 +51,16 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app import db
     from app.accounts import invitations
     from app.content.demo import load_demo_content
-    from app.demo import DEMO_ADMIN, load_demo
+    from app.demo import DEMO_ADMIN, load_demo, load_demo_activity
+    from app.rewards.demo import load_demo_rewards
 
     async def work() -> tuple[bool, invitations.Invited | None]:
         await db.migrate()
         loaded = await load_demo()
-        loaded = await load_demo_content(settings.data_dir) or loaded
+        loaded = await load_demo_rewards(settings.data_dir) or loaded
+        if await load_demo_content(settings.data_dir):
+            await load_demo_activity(settings.data_dir)
+            loaded = True
         if await invitations.has_passkey(DEMO_ADMIN[0]):
             return loaded, None
         return loaded, await invitations.enrolment_for_admin(*DEMO_ADMIN)

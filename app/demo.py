@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.accounts.tables import Member, Role
 from app.db import write_transaction
 from app.org.tables import Organisation, Site, Team
@@ -62,3 +64,83 @@ async def load_demo() -> bool:
             )
         ).run()
     return True
+
+
+# Who did what in the demo, so the Points page, My referrals and the feed look lived in:
+# (email, how many items they shared, genuine clicks on their links over the past days).
+DEMO_SHARERS = [
+    ("lea.martin@demo.relay", 5, 14),
+    ("sarah.cohen@demo.relay", 4, 9),
+    ("hugo.bernard@demo.relay", 3, 6),
+    ("amina.diallo@demo.relay", 2, 3),
+    ("noah.garcia@demo.relay", 1, 1),
+]
+DEMO_NETWORKS = ["linkedin", "whatsapp", "native", "x", "copy"]
+
+
+async def load_demo_activity(data_dir: Path) -> None:
+    """Shares, clicks, an application moved to interview, a running challenge and a
+    correction, all through Relay's own functions (the ledger is never written directly)."""
+    from datetime import timedelta
+
+    from app.candidates import applications, pipeline
+    from app.candidates.service import record_activity
+    from app.candidates.tables import ActivityKind
+    from app.clock import now
+    from app.content.tables import ContentItem
+    from app.points import service as points
+    from app.sharing import service as sharing
+
+    people = {r["email"]: r["id"] for r in await Member.select(Member.id, Member.email)}
+    items = await ContentItem.select(ContentItem.id, ContentItem.kind, ContentItem.title).order_by(
+        ContentItem.publish_at, ascending=False
+    )
+    offers = [i["id"] for i in items if i["kind"] == "offer"]
+    if DEMO_ADMIN[0] not in people or len(offers) < 2:
+        return
+    admin, editor = people[DEMO_ADMIN[0]], people.get("editor@demo.relay", people[DEMO_ADMIN[0]])
+    moment = now()
+    sprint = points.ChallengeForm(
+        {"name": "Sprint recrutement tech", "multiplier": 200},
+        offers[:2],
+        starts_at=moment - timedelta(days=1),
+        ends_at=moment + timedelta(days=6),
+    )
+    await points.save_challenge(None, sprint, by=admin)
+    for email, shares, clicks in DEMO_SHARERS:
+        member = people.get(email)
+        if member is None:
+            continue
+        for n, item in enumerate(items[:shares]):
+            await sharing.share(member, item["id"], DEMO_NETWORKS[n % len(DEMO_NETWORKS)])
+        for n in range(clicks):
+            item = items[n % shares]["id"]
+            await record_activity(
+                ActivityKind.click,
+                f"demo:{member}:{n}",
+                member=member,
+                item=item,
+                at=moment - timedelta(hours=7 * n + 2),
+            )
+    lea = people.get("lea.martin@demo.relay")
+    if lea is not None:
+        form = applications.CandidateForm(
+            {
+                "name": "Julien Marchand",
+                "email": "julien.marchand@example.org",
+                "phone": "",
+                "linkedin": "",
+                "message": "Léa m'a parlé de l'équipe plateforme.",
+            }
+        )
+        candidate = await applications.apply(data_dir, offers[0], lea, form)
+        await pipeline.move(candidate, "interview", by=editor)
+    sarah = people.get("sarah.cohen@demo.relay")
+    if sarah is not None:
+        await points.correct(
+            sarah,
+            "25",
+            "Winner of the team photo contest",
+            points.correction_key(),
+            by=admin,
+        )

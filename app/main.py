@@ -26,6 +26,8 @@ from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
+from app.points.routes import ROUTES as POINTS_ROUTES
+from app.rewards.routes import ROUTES as REWARD_ROUTES
 from app.settings import Settings
 from app.sharing.routes import ROUTES as SHARING_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
             *CANDIDATE_ROUTES,
+            *POINTS_ROUTES,
+            *REWARD_ROUTES,
             *BOARD_ROUTES,
         ],
         on_startup=on_startup,

@@ -16,6 +16,7 @@ from app.points.tables import (
     PointsRule,
     PointsTotal,
 )
+from app.rewards.tables import Redemption, Reward
 from app.settings import ROOT
 from app.sharing.tables import Share, ShareLink
 from push.tables import PushDelivery, PushSubscription
@@ -58,6 +59,8 @@ APP_CONFIG = AppConfig(
         MemberBadge,
         Challenge,
         ChallengeItem,
+        Reward,
+        Redemption,
     ],
     migration_dependencies=[],
     commands=[],

@@ -30,7 +30,11 @@ async function report(sheet, network) {
       keepalive: true,
     });
     if (response.ok && status) {
-      status.textContent = sheet.dataset.recorded;
+      // "Thanks for sharing! +2 points": the server says what the share earned, in words.
+      const answer = await response.json().catch(() => ({}));
+      status.textContent = answer.message
+        ? `${sheet.dataset.recorded} ${answer.message}`
+        : sheet.dataset.recorded;
       status.hidden = false;
     }
   } catch (error) {

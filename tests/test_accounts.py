@@ -307,6 +307,10 @@ async def test_every_route_answers_each_role_as_declared(
         "subscription_id": 999_999,
         "campaign_id": 999_999,
         "candidate_id": 999_999,
+        "level_id": 999_999,
+        "challenge_id": 999_999,
+        "reward_id": 999_999,
+        "redemption_id": 999_999,
     }
     headers = await csrf(client)
     failures = []

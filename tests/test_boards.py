@@ -239,7 +239,7 @@ async def test_the_leaderboard_shows_the_top_50_and_my_own_rank_below_it(
     mine = page.text[page.text.index('id="my-rank"') :]
     assert ">You<" in mine and "Rank </span>56" in mine and ">5<" in mine
     assert "Zoé Last" not in page.text
-    assert 'aria-label="2 badges"' in page.text and "4-week streak" in page.text
+    assert 'aria-label="2 badges"' in page.text and "Four-week streak" in page.text
     assert "Influencer" in page.text  # 990 lifetime points: the default level from 500
 
     team_page = await client.get("/leaderboard?period=all&scope=team", headers=HTMX)

@@ -188,7 +188,7 @@ def test_a_share_hands_over_the_tracked_link_and_my_words_once_and_a_cancel_reco
     ]
     with phone.expect_response(lambda r: r.url.endswith("/shares")) as again:
         phone.get_by_role("button", name="Share…").click()
-    assert again.value.json() == {"recorded": False}
+    assert again.value.json() == {"recorded": False, "points": 0}
     check_accessibility(phone)
 
     def count(item: int) -> int:
@@ -283,7 +283,11 @@ def test_share_with_image_sends_the_image_alone_and_copies_the_caption(
     phone.get_by_label("Your words").fill("Best team #proud")
     with phone.expect_response(lambda r: r.url.endswith("/shares")) as recorded:
         button.click()
-    assert recorded.value.json() == {"recorded": True}
+    assert recorded.value.json() == {
+        "recorded": True,
+        "points": 7,
+        "message": "+7 points",
+    }  # a share and the week's first-share bonus
     url = phone.locator("[data-share]").get_attribute("data-url")
     assert phone.evaluate("() => window.__shared") == [
         {"files": ["image/jpeg"], "text": None, "url": None}

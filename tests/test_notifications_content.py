@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind
 from app.content import service as content
 from app.notifications import service
 from app.notifications.jobs import announce_new_content, weekly_share_figures
@@ -68,3 +70,16 @@ async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> 
 
     figures = await weekly_share_figures(now - timedelta(days=2))
     assert figures[ana.id].shares == 1 and figures[ben.id].shares == 1
+
+    # Clicks on Ben's links and an application through them count in his week too.
+    for n, kind in enumerate(["click", "click", "application"]):
+        await record_activity(
+            ActivityKind(kind), f"week-{n}", member=ben.id, item=item, at=now + timedelta(hours=2)
+        )
+    figures = await weekly_share_figures(now - timedelta(days=2))
+    assert (figures[ben.id].shares, figures[ben.id].visits, figures[ben.id].applications) == (
+        1,
+        2,
+        1,
+    )
+    assert (figures[ana.id].visits, figures[ana.id].applications) == (0, 0)

@@ -25,6 +25,16 @@ ACTIONS = {
     "deactivated": lazy("Deactivated"),
     "reactivated": lazy("Reactivated"),
     "imported": lazy("People imported"),
+    "points_rules_changed": lazy("Points rules changed"),
+    "points_levels_changed": lazy("Levels changed"),
+    "challenge_saved": lazy("Challenge saved"),
+    "challenge_ended": lazy("Challenge ended early"),
+    "points_corrected": lazy("Points corrected"),
+    "reward_created": lazy("Reward created"),
+    "reward_updated": lazy("Reward changed"),
+    "redemption_approved": lazy("Reward request approved"),
+    "redemption_delivered": lazy("Reward delivered"),
+    "redemption_rejected": lazy("Reward request rejected and refunded"),
     "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
 }
 

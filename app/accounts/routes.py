@@ -27,6 +27,7 @@ from app.accounts.sessions import (
 )
 from app.accounts.tables import Member, Passkey, Role
 from app.org.service import organisation_name
+from app.points import service as points
 from app.web import ratelimit
 from app.web.devices import device_name
 from app.web.i18n import LANGUAGES, _
@@ -570,6 +571,8 @@ async def _person_page(
         org_name=await organisation_name(),
         person=person,
         roles=[r.value for r in Role],
+        points=await points.summary(member_id),
+        correction_key=points.correction_key(),
         **extra,
     )
 

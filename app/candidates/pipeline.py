@@ -18,6 +18,7 @@ from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
 from app.clock import now
 from app.content.tables import ContentItem, Kind
+from app.points.service import points_by_candidate
 from app.web.i18n import _
 
 log = logging.getLogger("relay.candidates")
@@ -177,7 +178,8 @@ def _safe(value: str) -> str:
 
 
 async def referrals_of(member_id: int) -> list[dict[str, Any]]:
-    """Everyone the member brought (through their links) or recommended, newest first."""
+    """Everyone the member brought (through their links) or recommended, newest first, with
+    the points each earned them so far."""
     rows = (
         await Candidate.select(
             Candidate.id,
@@ -191,8 +193,10 @@ async def referrals_of(member_id: int) -> list[dict[str, Any]]:
         .where(Candidate.referrer == member_id)
         .order_by(Candidate.created_at, ascending=False)
     )
+    points = await points_by_candidate(member_id) if rows else {}
     for row in rows:
         row["pending"] = row["consent_at"] is None
+        row["points"] = points.get(row["id"], 0)
         if row["kind"] == CandidateKind.application.value:
             # Someone who applied through the member's link: a first name and an initial.
             first, _space, rest = str(row["name"]).partition(" ")

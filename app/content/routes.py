@@ -12,6 +12,7 @@ from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
 from app.org.service import organisation_name
+from app.points.service import challenges_on
 from app.sharing.service import genuine_clicks_by_item, shares_of
 from app.web.i18n import current_language as language_var
 from app.web.pages import render, wants_fragment
@@ -43,10 +44,12 @@ async def feed(
         since = state["previous_seen_at"] if state else None
     ids = [c["id"] for c in page.cards]
     clicks = await genuine_clicks_by_item(member.id, ids)
+    challenges = await challenges_on(ids, service.now())
     cards = []
     for row in page.cards:
         card = service.card_view(row)
         card["clicks"] = clicks.get(row["id"], 0)
+        card["challenge"] = challenges.get(row["id"])
         card["is_new"] = since is not None and row["publish_at"] > since
         cards.append(card)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}

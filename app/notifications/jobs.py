@@ -38,20 +38,37 @@ NEW_CONTENT_LOOKBACK = timedelta(days=1)
 
 
 async def weekly_share_figures(week_start: datetime) -> dict[int, WeeklyFigures]:
-    """Each member's share figures for the week from ``week_start`` (UTC, 7 days).
+    """Each member's figures for the week from ``week_start`` (UTC, 7 days): their shares,
+    the genuine clicks on their links and the applications that came through them, all read
+    from the activity rows. Members who shared nothing that week get no summary."""
+    from app.candidates.tables import Activity, ActivityKind
 
-    Members who shared nothing that week get no summary. Visits and applications are
-    added here when the candidates' activity records them.
-    """
-    from app.sharing.tables import Share
-
+    kinds = {
+        ActivityKind.share.value: "shares",
+        ActivityKind.click.value: "visits",
+        ActivityKind.application.value: "applications",
+    }
     rows = (
-        await Share.select(Share.member, Count(Share.id, alias="shares"))
-        .where((Share.at >= week_start) & (Share.at < week_start + timedelta(days=7)))
-        .group_by(Share.member)
+        await Activity.select(Activity.member, Activity.kind, Count(Activity.id, alias="n"))
+        .where(
+            Activity.kind.is_in(list(kinds)),
+            Activity.member.is_not_null(),
+            Activity.at >= week_start,
+            Activity.at < week_start + timedelta(days=7),
+        )
+        .group_by(Activity.member, Activity.kind)
     )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(int(row["member"]), {})[kinds[row["kind"]]] = int(row["n"])
     return {
-        row["member"]: WeeklyFigures(shares=row["shares"], visits=0, applications=0) for row in rows
+        member: WeeklyFigures(
+            shares=c.get("shares", 0),
+            visits=c.get("visits", 0),
+            applications=c.get("applications", 0),
+        )
+        for member, c in counts.items()
+        if c.get("shares", 0) > 0
     }
 
 

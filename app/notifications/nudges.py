@@ -6,6 +6,7 @@ Other parts of Relay call one function per event:
   arrives for a member within ``CONTENT_BATCH_WINDOW`` goes out as one notification);
 - :func:`nudge_referral_stage` when a member's referral moves to another stage (at once);
 - :func:`nudge_reward_affordable` when a member's balance reaches a reward (once per reward);
+- :func:`nudge_redemption_update` when an editor approves, delivers or rejects a redemption;
 - :func:`nudge_weekly_summary` with the figures of a member's shares for a week;
 
 and the job runner (``app.notifications.jobs``) calls :func:`nudge_inactive_members` and
@@ -42,7 +43,14 @@ from .tables import Nudge, NudgeState
 CONTENT_BATCH_WINDOW = timedelta(minutes=10)
 DAY = timedelta(hours=24)
 # When several nudges wait for the same free slot, the more personal ones go first.
-PRIORITY = {"referral": 0, "reward": 1, "content": 2, "summary": 3, "reengage": 4}
+PRIORITY = {
+    "referral": 0,
+    "redemption": 0,
+    "reward": 1,
+    "content": 2,
+    "summary": 3,
+    "reengage": 4,
+}
 # The weekly summary goes out on Monday morning (member's time zone, after quiet hours).
 WEEKLY_SUMMARY_WEEKDAY = 0
 WEEKLY_SUMMARY_HOUR = 9
@@ -153,6 +161,32 @@ async def nudge_reward_affordable(
     )
     key = f"reward:{member_id}:{reward_id}"
     return await _write("reward", [(member_id, key, title, body, url)], now)
+
+
+async def nudge_redemption_update(
+    member_id: int, redemption_id: int, reward_name: str, state: str, now: datetime
+) -> int:
+    """An editor moved the member's redemption to ``state`` (approved, delivered, rejected);
+    at once, once per redemption and state. A delivery note (a gift code) never goes in a
+    push: the member reads it in Relay."""
+    languages = await _language_of([member_id])
+
+    def words() -> tuple[str, str]:
+        if state == "approved":
+            return _("Your reward is approved"), _("{reward}: it is on its way.").format(
+                reward=reward_name
+            )
+        if state == "delivered":
+            return _("Your reward is ready"), _("{reward}: see the details in Relay.").format(
+                reward=reward_name
+            )
+        return _("Your reward request was declined"), _(
+            "{reward}: your points are back. See why in Relay."
+        ).format(reward=reward_name)
+
+    title, body = _in_language(languages.get(member_id, "en"), words)
+    key = f"redemption:{redemption_id}:{state}"
+    return await _write("redemption", [(member_id, key, title, body, "/me/rewards")], now)
 
 
 @dataclass(frozen=True)

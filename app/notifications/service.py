@@ -44,6 +44,7 @@ SWITCH_OF_KIND = {
     "reengage": "content",
     "referral": "referral",
     "reward": "reward",
+    "redemption": "reward",
     "campaign": "campaign",
 }
 DEFAULT_TIME_ZONE = "Europe/Paris"

@@ -18,9 +18,11 @@ from typing import Any
 
 from app import db
 from app.candidates.tables import ActivityKind
+from app.notifications.nudges import nudge_reward_affordable
 from app.points import ledger
 from app.points.rules import Rule, multiplier, rules
 from app.points.tables import Action, Badge, MemberBadge, PointsLine, Reason
+from app.rewards.service import rewards_within
 
 log = logging.getLogger("relay.points")
 
@@ -201,5 +203,8 @@ async def _streak_badges(member: int, at: datetime) -> None:
 
 async def points_gained(member: int, before: int, after: int, at: datetime) -> None:
     """After a member's balance grew from ``before`` to ``after`` (committed): tell them of
-    the rewards they can now afford."""
-    del member, before, after, at  # the rewards shop hooks in here
+    the rewards they can now afford (once per reward, ever: the nudge's key says so)."""
+    for reward in await rewards_within(before, after, at):
+        await nudge_reward_affordable(
+            member, reward["id"], reward["name"], f"/rewards/{reward['id']}", at
+        )

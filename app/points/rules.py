@@ -54,21 +54,17 @@ REASON_NAMES = {
     Reason.refund.value: lazy("Reward refunded"),
 }
 
-
-# Each badge's name and what earns it, in the order they are shown.
+# A badge's name and what earned it.
 BADGE_NAMES = {
-    Badge.first_share.value: (lazy("First share"), lazy("Shared a story or an offer")),
-    Badge.first_click.value: (
-        lazy("First genuine click"),
-        lazy("Someone opened a link you shared"),
-    ),
+    Badge.first_share.value: (lazy("First share"), lazy("You shared for the first time.")),
+    Badge.first_click.value: (lazy("First click"), lazy("Someone opened a link you shared.")),
     Badge.first_application.value: (
         lazy("First application"),
-        lazy("Someone applied through your link"),
+        lazy("Someone applied through your link."),
     ),
-    Badge.first_hire.value: (lazy("First hire"), lazy("Someone you referred was hired")),
-    Badge.streak_4.value: (lazy("4-week streak"), lazy("Shared every week for 4 weeks")),
-    Badge.streak_12.value: (lazy("12-week streak"), lazy("Shared every week for 12 weeks")),
+    Badge.first_hire.value: (lazy("First hire"), lazy("Someone you brought in was hired.")),
+    Badge.streak_4.value: (lazy("Four-week streak"), lazy("You shared four weeks in a row.")),
+    Badge.streak_12.value: (lazy("Twelve-week streak"), lazy("You shared twelve weeks in a row.")),
 }
 
 

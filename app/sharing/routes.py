@@ -17,6 +17,7 @@ from app.content.media import image_url
 from app.org.service import organisation_name
 from app.sharing import service
 from app.web.i18n import current_language as language_var
+from app.web.i18n import ngettext
 from app.web.pages import render
 from app.web.requests import AnyRequest, settings_of
 
@@ -66,8 +67,13 @@ async def record_share(
         return Response({"error": "unknown network"}, status_code=422)
     if await content.visible_item(member, item_id) is None:
         raise NotFoundException()
-    recorded = await service.record_share(member.id, item_id, str(network))
-    return Response({"recorded": recorded})
+    shared = await service.share(member.id, item_id, str(network))
+    answer: dict[str, Any] = {"recorded": shared.recorded, "points": shared.points}
+    if shared.points:
+        answer["message"] = ngettext("+%(num)d point", "+%(num)d points", shared.points) % {
+            "num": shared.points
+        }
+    return Response(answer)
 
 
 @get("/r/{code:str}", name="landing", guards=[anyone])

@@ -8,6 +8,7 @@ item and network; a cancelled one is never sent here.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from app import db
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
 from app.content.tables import ContentItem
+from app.points import ledger
 from app.sharing.tables import Share, ShareLink
 
 # What the share button may report: the phone's share sheet, with or without the image,
@@ -51,23 +53,41 @@ async def link_code(member_id: int, item_id: int) -> str:
     return str(row["code"])
 
 
-async def record_share(member_id: int, item_id: int, network: str) -> bool:
-    """Record a completed share; False when this member already shared it on that network."""
+@dataclass(frozen=True)
+class Shared:
+    recorded: bool  # False when this member already shared the item on that network
+    points: int  # credited for it (the week's first-share bonus included)
+
+
+async def share(member_id: int, item_id: int, network: str) -> Shared:
+    """Record a completed share once per member, item and network, with what it earned.
+
+    The member's points are locked while the share is recorded and awarded, so the balance
+    before and after differ by this share's points alone, whatever else runs concurrently.
+    """
     if network not in SHARE_NETWORKS:
         raise ValueError(f"Unknown network {network!r}")
     await link_code(member_id, item_id)
     key = f"{member_id}:{item_id}:{network}"
     async with db.write_transaction():
+        await ledger.lock_member(member_id)
+        before = await ledger.balance(member_id)
         rows = (
             await Share.insert(Share(key=key, member=member_id, item=item_id, network=network))
             .on_conflict(target=Share.key, action="DO NOTHING")
             .returning(Share.id)
         )
-        if rows:
-            await record_activity(
-                ActivityKind.share, key, member=member_id, item=item_id, network=network
-            )
-    return bool(rows)
+        if not rows:
+            return Shared(recorded=False, points=0)
+        await record_activity(
+            ActivityKind.share, key, member=member_id, item=item_id, network=network
+        )
+        return Shared(recorded=True, points=await ledger.balance(member_id) - before)
+
+
+async def record_share(member_id: int, item_id: int, network: str) -> bool:
+    """Record a completed share; False when this member already shared it on that network."""
+    return (await share(member_id, item_id, network)).recorded
 
 
 async def shares_of(member_id: int, item_id: int) -> list[str]:

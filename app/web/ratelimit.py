@@ -30,6 +30,8 @@ ENROL_PER_LINK = Limit("enrol-link", 10, 600)
 INVITES_PER_ADMIN = Limit("invite-admin", 200, 3600)
 APPLY_PER_CLIENT = Limit("apply-client", 10, 600)
 RECOMMEND_PER_MEMBER = Limit("recommend-member", 30, 3600)
+# Redeeming: a person spends points a few times a month; this only stops a runaway script.
+REDEEM_PER_MEMBER = Limit("redeem-member", 10, 600)
 
 
 class TooManyAttempts(HTTPException):

@@ -1,0 +1,349 @@
+"""My points page, and the admin's points page: rules, levels, challenges, corrections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect
+
+from app.accounts.guards import admin, signed_in
+from app.accounts.tables import Member
+from app.clock import now
+from app.notifications.service import preferences_of
+from app.org.service import organisation_name
+from app.points import service
+from app.points.rules import ACTION_NAMES, levels, rules
+from app.points.tables import Action
+from app.web.i18n import _
+from app.web.pages import render, wants_fragment
+from app.web.requests import AnyRequest, client_of, is_htmx
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def _member(request: AnyRequest) -> Member:
+    return request.scope["state"]["member"]
+
+
+def _fields(data: Any) -> dict[str, str]:
+    return data if isinstance(data, dict) else {}
+
+
+# --- My points ---------------------------------------------------------------------------
+
+
+@get("/me/points", name="my_points", guards=[signed_in])
+async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
+    member = _member(request)
+    lines, next_before = await service.history_page(member.id, before)
+    tab = "me" if member.role in ("editor", "admin") else "points"
+    if before is not None and wants_fragment(request):
+        return render(
+            request,
+            "points/me.html",
+            block="history",
+            tab=tab,
+            lines=lines,
+            next_before=next_before,
+        )
+    return render(
+        request,
+        "points/me.html",
+        tab=tab,
+        org_name=await organisation_name(),
+        points=await service.summary(member.id),
+        badges=await service.badges(member.id),
+        lines=lines,
+        next_before=next_before,
+        earning=await service.earning_rules(),
+    )
+
+
+# --- The admin's points page -------------------------------------------------------------
+
+
+async def _admin_page(
+    request: AnyRequest,
+    *,
+    status_code: int = 200,
+    rules_form: service.RulesForm | None = None,
+    **extra: Any,
+) -> Response[str]:
+    zone = (await preferences_of(_member(request).id)).time_zone
+    return render(
+        request,
+        "points/admin.html",
+        status_code=status_code,
+        tab="me",
+        org_name=await organisation_name(),
+        form=rules_form or service.rules_form(await rules()),
+        actions=[(a.value, ACTION_NAMES[a.value]) for a in Action],
+        levels=await levels(),
+        challenges=await service.challenges(now()),
+        zone=zone,
+        local_text=service.local_text,
+        correction_key=service.correction_key(),
+        **extra,
+    )
+
+
+@get("/admin/points", name="points_admin", guards=[admin])
+async def points_admin(request: AnyRequest) -> Response[str]:
+    return await _admin_page(request)
+
+
+@post("/admin/points/rules", status_code=200, name="save_points_rules", guards=[admin])
+async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
+    form = service.check_rules(_fields(data))
+    if form.errors:
+        return await _admin_page(
+            request,
+            status_code=422,
+            rules_form=form,
+            rules_error=_("Nothing was saved: correct the fields marked below."),
+        )
+    changes = await service.save_rules(
+        form.rules(), by=_member(request).id, client=client_of(request)
+    )
+    return await _admin_page(
+        request, rules_notice=_("Rules saved.") if changes else _("Nothing changed.")
+    )
+
+
+@post("/admin/points/levels", status_code=200, name="add_level", guards=[admin])
+async def add_level(request: AnyRequest, data: Form) -> Response[str]:
+    fields = _fields(data)
+    values, errors = await service.save_level(
+        None,
+        fields.get("name", ""),
+        fields.get("threshold", ""),
+        by=_member(request).id,
+        client=client_of(request),
+    )
+    if errors:
+        return await _admin_page(
+            request, status_code=422, new_level=values, new_level_errors=errors
+        )
+    return await _admin_page(request, levels_notice=_("Level added."))
+
+
+@post("/admin/points/levels/{level_id:int}", status_code=200, name="save_level", guards=[admin])
+async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -> Response[str]:
+    fields = _fields(data)
+    try:
+        values, errors = await service.save_level(
+            level_id,
+            fields.get("name", ""),
+            fields.get("threshold", ""),
+            by=_member(request).id,
+            client=client_of(request),
+        )
+    except LookupError:
+        raise NotFoundException() from None
+    if errors:
+        return await _admin_page(
+            request,
+            status_code=422,
+            level_values={level_id: values},
+            level_errors={level_id: errors},
+        )
+    return await _admin_page(request, levels_notice=_("Level saved."))
+
+
+@post(
+    "/admin/points/levels/{level_id:int}/delete",
+    status_code=200,
+    name="remove_level",
+    guards=[admin],
+)
+async def remove_level(request: AnyRequest, level_id: FromPath[int]) -> Response[str]:
+    try:
+        error = await service.remove_level(
+            level_id, by=_member(request).id, client=client_of(request)
+        )
+    except LookupError:
+        raise NotFoundException() from None
+    if error:
+        return await _admin_page(request, status_code=422, level_errors={level_id: {"name": error}})
+    return await _admin_page(request, levels_notice=_("Level removed."))
+
+
+@post("/admin/points/corrections", status_code=200, name="correct_points", guards=[admin])
+async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
+    """A correction for someone found by email, from the points admin page."""
+    fields = _fields(data)
+    member_id = await service.member_by_email(fields.get("email", ""))
+    errors: dict[str, str] = {}
+    if member_id is None:
+        errors = {"email": _("No one in Relay has this email address.")}
+        # The other fields are checked too, so every mistake shows at once.
+        errors |= service.check_correction(fields.get("points", ""), fields.get("reason", ""))
+    else:
+        errors = await service.correct(
+            member_id,
+            fields.get("points", ""),
+            fields.get("reason", ""),
+            fields.get("key", ""),
+            by=_member(request).id,
+            client=client_of(request),
+        )
+    if errors:
+        return await _admin_page(
+            request, status_code=422, correction=fields, correction_errors=errors
+        )
+    return await _admin_page(request, correction_notice=_("Points corrected."))
+
+
+@post(
+    "/admin/people/{member_id:int}/points",
+    status_code=200,
+    name="correct_member_points",
+    guards=[admin],
+)
+async def correct_member_points(
+    request: AnyRequest, member_id: FromPath[int], data: Form
+) -> Response[str]:
+    """A correction from the person's admin page."""
+    from app.accounts.routes import _person_page  # the person page, rendered one way
+
+    if not await Member.exists().where(Member.id == member_id):
+        raise NotFoundException()
+    fields = _fields(data)
+    errors = await service.correct(
+        member_id,
+        fields.get("points", ""),
+        fields.get("reason", ""),
+        fields.get("key", ""),
+        by=_member(request).id,
+        client=client_of(request),
+    )
+    if errors:
+        return await _person_page(
+            request, member_id, status_code=422, correction=fields, correction_errors=errors
+        )
+    return await _person_page(request, member_id, correction_notice=_("Points corrected."))
+
+
+# --- Challenges --------------------------------------------------------------------------
+
+
+async def _challenge_page(
+    request: AnyRequest,
+    challenge: dict[str, Any] | None,
+    form: service.ChallengeForm | None = None,
+    status_code: int = 200,
+) -> Response[str]:
+    zone = (await preferences_of(_member(request).id)).time_zone
+    form = form or service.challenge_form(challenge, zone)
+    return render(
+        request,
+        "points/challenge.html",
+        status_code=status_code,
+        tab="me",
+        org_name=await organisation_name(),
+        challenge=challenge,
+        form=form,
+        zone=zone,
+        multipliers=[(m, service.multiplier_text(m)) for m in service.MULTIPLIERS],
+        choices=await service.item_choices(now(), challenge["items"] if challenge else None),
+        over=challenge is not None and challenge["ends_at"] <= now(),
+    )
+
+
+async def _challenge_or_404(challenge_id: int) -> dict[str, Any]:
+    challenge = await service.challenge(challenge_id)
+    if challenge is None:
+        raise NotFoundException()
+    return challenge
+
+
+async def _checked_challenge(
+    request: AnyRequest, challenge: dict[str, Any] | None
+) -> service.ChallengeForm:
+    form = await request.form()
+    zone = (await preferences_of(_member(request).id)).time_zone
+    at = now()
+    choices = await service.item_choices(at, challenge["items"] if challenge else None)
+    return service.check_challenge(
+        {key: form.get(key) for key in form},
+        [str(i) for i in form.getall("items")] if "items" in form else [],
+        {int(c["id"]) for c in choices},
+        zone,
+        at,
+    )
+
+
+def _to_admin(request: AnyRequest) -> Response[Any]:
+    if is_htmx(request):
+        return Response(None, status_code=204, headers={"HX-Redirect": "/admin/points"})
+    return Redirect("/admin/points", status_code=303)
+
+
+@get("/admin/points/challenges/new", name="new_challenge", guards=[admin])
+async def new_challenge(request: AnyRequest) -> Response[str]:
+    return await _challenge_page(request, None)
+
+
+@post("/admin/points/challenges", status_code=200, name="create_challenge", guards=[admin])
+async def create_challenge(request: AnyRequest) -> Response[Any]:
+    form = await _checked_challenge(request, None)
+    if form.errors:
+        return await _challenge_page(request, None, form, status_code=422)
+    await service.save_challenge(None, form, by=_member(request).id, client=client_of(request))
+    return _to_admin(request)
+
+
+@get("/admin/points/challenges/{challenge_id:int}", name="challenge", guards=[admin])
+async def challenge_page(request: AnyRequest, challenge_id: FromPath[int]) -> Response[str]:
+    return await _challenge_page(request, await _challenge_or_404(challenge_id))
+
+
+@post(
+    "/admin/points/challenges/{challenge_id:int}",
+    status_code=200,
+    name="save_challenge",
+    guards=[admin],
+)
+async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
+    challenge = await _challenge_or_404(challenge_id)
+    form = await _checked_challenge(request, challenge)
+    if form.errors:
+        return await _challenge_page(request, challenge, form, status_code=422)
+    await service.save_challenge(
+        challenge_id, form, by=_member(request).id, client=client_of(request)
+    )
+    return _to_admin(request)
+
+
+@post(
+    "/admin/points/challenges/{challenge_id:int}/end",
+    status_code=200,
+    name="end_challenge",
+    guards=[admin],
+)
+async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
+    try:
+        await service.end_challenge(challenge_id, by=_member(request).id, client=client_of(request))
+    except LookupError:
+        raise NotFoundException() from None
+    return _to_admin(request)
+
+
+ROUTES = [
+    my_points,
+    points_admin,
+    save_points_rules,
+    add_level,
+    save_level,
+    remove_level,
+    correct_points,
+    correct_member_points,
+    new_challenge,
+    create_challenge,
+    challenge_page,
+    save_challenge,
+    end_challenge,
+]

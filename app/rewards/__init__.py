@@ -1,0 +1,1 @@
+"""The rewards shop: rewards admins manage, redemptions members make and editors fulfil."""

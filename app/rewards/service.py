@@ -1,0 +1,530 @@
+"""The rewards shop: rewards admins manage, redeeming them, and their fulfilment by editors.
+
+A redemption is one write transaction: the member's points lock first (as every ledger
+write takes it), then the checks (the reward on offer, the balance, the member's limit),
+then the stock taken by a conditional update, the redemption row and its debit line. So a
+balance never goes below zero and a stock never below zero, whatever the concurrency, on
+SQLite (one writer at a time) and PostgreSQL (row locks). Rejecting one gives the points and
+the stock back in one transaction too, and the state machine makes that happen once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.query.functions.aggregate import Count
+
+from app import db
+from app.accounts import audit
+from app.clock import now
+from app.content.service import parse_local_time
+from app.notifications.nudges import nudge_redemption_update
+from app.points import ledger
+from app.points.tables import Reason
+from app.rewards.tables import Redemption, RedemptionState, Reward
+from app.web.i18n import _, lazy, ngettext
+
+NAME_MAX = 120
+DESCRIPTION_MAX = 5000
+COST_MAX = 10_000_000
+NOTE_MAX = 2000
+REASON_MAX = 1000
+
+STATE_NAMES = {
+    RedemptionState.requested.value: lazy("Requested"),
+    RedemptionState.approved.value: lazy("Approved"),
+    RedemptionState.delivered.value: lazy("Delivered"),
+    RedemptionState.rejected.value: lazy("Rejected"),
+}
+
+
+def state_names() -> dict[str, str]:
+    """The states' names in the reader's language."""
+    return {state: _(name) for state, name in STATE_NAMES.items()}
+
+
+# The moves editors may make; delivered and rejected are final.
+MOVES = {
+    RedemptionState.requested.value: {
+        RedemptionState.approved.value,
+        RedemptionState.rejected.value,
+    },
+    RedemptionState.approved.value: {
+        RedemptionState.delivered.value,
+        RedemptionState.rejected.value,
+    },
+}
+
+# What editors see first: what waits for them.
+OPEN_STATES = [RedemptionState.requested.value, RedemptionState.approved.value]
+
+
+class Refused(Exception):
+    """A redemption that cannot be made, or a move that cannot be made; ``code`` says
+    which rule refused it, the message says why in the reader's language."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- Rewards, as admins manage them -------------------------------------------------------
+
+
+@dataclass
+class RewardInput:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _whole_number(text: str) -> int:
+    """A whole number as people type it (``1 000``); ValueError otherwise."""
+    text = text.strip().replace(" ", "").replace("\u202f", "")
+    if not text.lstrip("-").isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+def check_reward(data: dict[str, Any]) -> RewardInput:
+    """The admin's form, checked: clean values, or a message per field."""
+    checked = RewardInput()
+    values, errors = checked.values, checked.errors
+
+    def text(name: str) -> str:
+        value = data.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    values["name"] = text("name")
+    if not values["name"]:
+        errors["name"] = _("Give the reward a name.")
+    elif len(values["name"]) > NAME_MAX:
+        errors["name"] = _("At most %(num)d characters.") % {"num": NAME_MAX}
+    values["description"] = text("description")
+    if len(values["description"]) > DESCRIPTION_MAX:
+        errors["description"] = _("At most %(num)d characters.") % {"num": DESCRIPTION_MAX}
+
+    try:
+        values["cost"] = _whole_number(text("cost"))
+    except ValueError:
+        values["cost"] = None
+    if values["cost"] is None or not 0 < values["cost"] <= COST_MAX:
+        errors["cost"] = _("Enter a cost in points: a whole number above zero.")
+
+    values["stock"] = None
+    if text("stock"):
+        try:
+            values["stock"] = _whole_number(text("stock"))
+        except ValueError:
+            values["stock"] = -1
+        if values["stock"] is None or not 0 <= values["stock"] <= COST_MAX:
+            errors["stock"] = _(
+                "Enter how many are left (0 or more), or leave it empty for unlimited."
+            )
+
+    values["limit_per_member"] = None
+    if text("limit_per_member"):
+        try:
+            values["limit_per_member"] = _whole_number(text("limit_per_member"))
+        except ValueError:
+            values["limit_per_member"] = 0
+        if values["limit_per_member"] is None or not 0 < values["limit_per_member"] <= 1000:
+            errors["limit_per_member"] = _(
+                "Enter how many times one person may redeem it (1 or more), or leave it empty."
+            )
+
+    for name in ("starts_at", "ends_at"):
+        try:
+            values[name] = parse_local_time(text(name))
+        except ValueError:
+            values[name] = None
+            errors[name] = _("Enter a date and time, or leave it empty.")
+    if values["starts_at"] and values["ends_at"] and values["ends_at"] <= values["starts_at"]:
+        errors["ends_at"] = _("The end must come after the start.")
+
+    values["active"] = data.get("active") == "on"
+    return checked
+
+
+async def save_reward(
+    reward_id: int | None, checked: RewardInput, by: int, *, image: str | None = None
+) -> int:
+    """Create or update a reward from checked values (audited); its id."""
+    values: dict[Column | str, Any] = {
+        Reward.name: checked.values["name"],
+        Reward.description: checked.values["description"],
+        Reward.cost: checked.values["cost"],
+        Reward.stock: checked.values["stock"],
+        Reward.limit_per_member: checked.values["limit_per_member"],
+        Reward.starts_at: checked.values["starts_at"],
+        Reward.ends_at: checked.values["ends_at"],
+        Reward.active: checked.values["active"],
+        Reward.updated_at: now(),
+    }
+    if image is not None:
+        values[Reward.image] = image
+    async with db.write_transaction():
+        if reward_id is None:
+            rows = await Reward.insert(
+                Reward(**{_name(column): value for column, value in values.items()})
+            ).returning(Reward.id)
+            reward_id = int(rows[0]["id"])
+            action = "reward_created"
+        else:
+            await Reward.update(values).where(Reward.id == reward_id)
+            action = "reward_updated"
+        await audit.record(
+            action,
+            actor=by,
+            reward=reward_id,
+            name=checked.values["name"],
+            cost=checked.values["cost"],
+            stock=checked.values["stock"],
+            active=checked.values["active"],
+        )
+    return reward_id
+
+
+def _name(column: Column | str) -> str:
+    return column if isinstance(column, str) else column._meta.name
+
+
+async def reward_by_id(reward_id: int) -> dict[str, Any] | None:
+    return await Reward.select().where(Reward.id == reward_id).first()
+
+
+async def all_rewards() -> list[dict[str, Any]]:
+    """Every reward, for admins, with how many were redeemed (rejected ones aside)."""
+    rewards = await Reward.select().order_by(Reward.active, ascending=False).order_by(Reward.name)
+    counts = await (
+        Redemption.select(Redemption.reward, Count(Redemption.id, alias="taken"))
+        .where(Redemption.state != RedemptionState.rejected.value)
+        .group_by(Redemption.reward)
+    )
+    taken = {row["reward"]: row["taken"] for row in counts}
+    for reward in rewards:
+        reward["taken"] = taken.get(reward["id"], 0)
+    return rewards
+
+
+# --- The shop -------------------------------------------------------------------------------
+
+
+def is_available(reward: dict[str, Any], at: datetime) -> bool:
+    """On offer at ``at``: switched on and within its window (stock aside)."""
+    return bool(
+        reward["active"]
+        and (reward["starts_at"] is None or reward["starts_at"] <= at)
+        and (reward["ends_at"] is None or at < reward["ends_at"])
+    )
+
+
+def _available_now(at: datetime) -> list[Any]:
+    return [
+        Reward.active.eq(True),
+        Reward.starts_at.is_null() | (Reward.starts_at <= at),
+        Reward.ends_at.is_null() | (Reward.ends_at > at),
+    ]
+
+
+async def _taken_by(member_id: int, reward_ids: list[int] | None = None) -> dict[int, int]:
+    """How many of each reward the member holds (rejected ones are given back)."""
+    query = (
+        Redemption.select(Redemption.reward, Count(Redemption.id, alias="taken"))
+        .where(
+            Redemption.member == member_id,
+            Redemption.state != RedemptionState.rejected.value,
+        )
+        .group_by(Redemption.reward)
+    )
+    if reward_ids is not None:
+        query = query.where(Redemption.reward.is_in(reward_ids))
+    return {row["reward"]: row["taken"] for row in await query}
+
+
+def shop_view(reward: dict[str, Any], balance: int, taken: int, at: datetime) -> dict[str, Any]:
+    """A reward as one member sees it: can they afford it, is any left, is their limit reached."""
+    limit = reward["limit_per_member"]
+    return {
+        **reward,
+        "available": is_available(reward, at),
+        "affordable": balance >= reward["cost"],
+        "missing": max(0, reward["cost"] - balance),
+        "sold_out": reward["stock"] is not None and reward["stock"] <= 0,
+        "limit_reached": limit is not None and taken >= limit,
+        "taken": taken,
+    }
+
+
+async def shop(member_id: int, at: datetime | None = None) -> dict[str, Any]:
+    """The member's balance and the rewards on offer now, cheapest first: three queries."""
+    at = at or now()
+    balance = await ledger.balance(member_id)
+    rewards = await Reward.select().where(*_available_now(at)).order_by(Reward.cost)
+    taken = await _taken_by(member_id)
+    return {
+        "balance": balance,
+        "rewards": [shop_view(r, balance, taken.get(r["id"], 0), at) for r in rewards],
+    }
+
+
+async def reward_for_member(
+    member_id: int, reward_id: int, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """One reward as the member sees it on its page (None if there is no such reward).
+
+    A reward switched off or out of its window still has a page, which says it is not
+    available: someone may have opened it just before, or followed an old link."""
+    at = at or now()
+    reward = await reward_by_id(reward_id)
+    if reward is None:
+        return None
+    balance = await ledger.balance(member_id)
+    taken = await _taken_by(member_id, [reward_id])
+    return {"balance": balance, **shop_view(reward, balance, taken.get(reward_id, 0), at)}
+
+
+async def rewards_within(before: int, after: int, at: datetime) -> list[dict[str, Any]]:
+    """Rewards on offer, in stock, whose cost lies in ``(before, after]``: those a balance
+    that grew from ``before`` to ``after`` has just reached."""
+    return await Reward.select(Reward.id, Reward.name).where(
+        *_available_now(at),
+        Reward.cost > before,
+        Reward.cost <= after,
+        Reward.stock.is_null() | (Reward.stock > 0),
+    )
+
+
+# --- Redeeming ------------------------------------------------------------------------------
+
+
+def _unknown() -> Refused:
+    return Refused("unknown", _("This reward does not exist."))
+
+
+def _unavailable() -> Refused:
+    return Refused("unavailable", _("This reward is not available right now."))
+
+
+async def redeem(member_id: int, reward_id: int, at: datetime | None = None) -> int:
+    """Spend the member's points on a reward; the new redemption's id, or :class:`Refused`.
+
+    One transaction: nothing is written unless everything is, and the member lock plus
+    the conditional stock update make overspending and overselling impossible.
+    """
+    at = at or now()
+    async with db.write_transaction():
+        await ledger.lock_member(member_id)
+        reward = await reward_by_id(reward_id)
+        if reward is None:
+            raise _unknown()
+        if not is_available(reward, at):
+            raise _unavailable()
+        cost = int(reward["cost"])
+        balance = await ledger.balance(member_id)
+        if balance < cost:
+            missing = cost - balance
+            raise Refused(
+                "points",
+                ngettext(
+                    "Not enough points: you need %(num)d more point.",
+                    "Not enough points: you need %(num)d more points.",
+                    missing,
+                )
+                % {"num": missing},
+            )
+        limit = reward["limit_per_member"]
+        held = (await _taken_by(member_id, [reward_id])).get(reward_id, 0)
+        if limit is not None and held >= int(limit):
+            raise Refused(
+                "limit",
+                ngettext(
+                    "Limit reached: this reward can be redeemed %(num)d time per person.",
+                    "Limit reached: this reward can be redeemed %(num)d times per person.",
+                    int(limit),
+                )
+                % {"num": int(limit)},
+            )
+        # The stock is taken here, whatever was read above: PostgreSQL re-checks the
+        # condition on the row's latest version once another taker's lock is released.
+        taken = await Reward.raw(
+            "UPDATE reward SET stock = stock - 1 "
+            "WHERE id = {} AND active = {} AND (stock IS NULL OR stock > 0) RETURNING id",
+            reward_id,
+            True,
+        )
+        if not taken:
+            latest = await reward_by_id(reward_id)
+            if latest is None or not latest["active"]:
+                raise _unavailable()
+            raise Refused("stock", _("Out of stock: there are none left."))
+        rows = await Redemption.insert(
+            Redemption(
+                reward=reward_id,
+                member=member_id,
+                cost=cost,
+                state=RedemptionState.requested.value,
+                requested_at=at,
+            )
+        ).returning(Redemption.id)
+        redemption_id = int(rows[0]["id"])
+        line = await ledger.credit(
+            member_id,
+            -cost,
+            Reason.redemption.value,
+            f"redemption:{redemption_id}",
+            at=at,
+            subject=f"redemption:{redemption_id}",
+            note=str(reward["name"]),
+        )
+        if line is None:  # pragma: no cover - a fresh redemption's key cannot exist
+            raise RuntimeError(f"redemption:{redemption_id} was debited already")
+    return redemption_id
+
+
+# --- Fulfilment -----------------------------------------------------------------------------
+
+
+def _columns() -> list[Any]:
+    return [
+        *Redemption.all_columns(),
+        Redemption.reward.name.as_alias("reward_name"),
+        Redemption.reward.image.as_alias("reward_image"),
+        Redemption.member.name.as_alias("member_name"),
+        Redemption.member.email.as_alias("member_email"),
+    ]
+
+
+async def redemption_by_id(redemption_id: int) -> dict[str, Any] | None:
+    return await Redemption.select(*_columns()).where(Redemption.id == redemption_id).first()
+
+
+async def requests(state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Redemptions for editors: those waiting (oldest first) unless a state is chosen."""
+    query = Redemption.select(*_columns()).limit(limit)
+    if state in STATE_NAMES:
+        query = query.where(Redemption.state == state).order_by(Redemption.id, ascending=False)
+    else:
+        query = query.where(Redemption.state.is_in(OPEN_STATES)).order_by(Redemption.id)
+    return await query
+
+
+async def redemptions_of(member_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The member's redemptions, newest first, with their notes and reasons."""
+    return (
+        await Redemption.select(*_columns())
+        .where(Redemption.member == member_id)
+        .order_by(Redemption.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def _locked(redemption_id: int, target: str) -> dict[str, Any]:
+    """The redemption, locked until the transaction ends, if ``target`` is a move it allows."""
+    query = Redemption.select(*Redemption.all_columns(), Redemption.reward.name.as_alias("name"))
+    query = query.where(Redemption.id == redemption_id)
+    if db.is_postgres():
+        query = query.lock_rows("NO KEY UPDATE", of=(Redemption,))
+    row = await query.first()
+    if row is None:
+        raise Refused("unknown", _("This request does not exist."))
+    state = row["state"]
+    if target not in MOVES.get(state, set()):
+        named = {"state": _(STATE_NAMES[state]).lower()}
+        if state not in MOVES:
+            message = _("This request is already %(state)s: it can no longer change.") % named
+        elif state == target:
+            message = _("This request is already %(state)s.") % named
+        else:
+            message = _("Approve this request before marking it delivered.")
+        raise Refused("move", message)
+    return row
+
+
+async def approve(redemption_id: int, by: int, at: datetime | None = None) -> None:
+    at = at or now()
+    async with db.write_transaction():
+        row = await _locked(redemption_id, RedemptionState.approved.value)
+        await Redemption.update(
+            {
+                Redemption.state: RedemptionState.approved.value,
+                Redemption.approved_at: at,
+                Redemption.handled_by: by,
+            }
+        ).where(Redemption.id == redemption_id)
+        await _told(row, RedemptionState.approved.value, by, at)
+
+
+async def deliver(redemption_id: int, by: int, note: str, at: datetime | None = None) -> None:
+    """Delivered, with a note only the member sees (a gift code, where to pick it up)."""
+    at = at or now()
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise Refused("note", _("At most %(num)d characters.") % {"num": NOTE_MAX})
+    async with db.write_transaction():
+        row = await _locked(redemption_id, RedemptionState.delivered.value)
+        await Redemption.update(
+            {
+                Redemption.state: RedemptionState.delivered.value,
+                Redemption.delivered_at: at,
+                Redemption.note: note,
+                Redemption.handled_by: by,
+            }
+        ).where(Redemption.id == redemption_id)
+        await _told(row, RedemptionState.delivered.value, by, at)
+
+
+async def reject(redemption_id: int, by: int, reason: str, at: datetime | None = None) -> None:
+    """Rejected with a reason: the points refunded and the stock returned, once."""
+    at = at or now()
+    reason = reason.strip()
+    if not reason:
+        raise Refused("reason", _("Say why, so that the person understands."))
+    if len(reason) > REASON_MAX:
+        raise Refused("reason", _("At most %(num)d characters.") % {"num": REASON_MAX})
+    owner = await Redemption.select(Redemption.member).where(Redemption.id == redemption_id).first()
+    if owner is None:
+        raise Refused("unknown", _("This request does not exist."))
+    async with db.write_transaction():
+        # The member's lock first, as every ledger write takes it: no deadlock with a redemption.
+        await ledger.lock_member(owner["member"])
+        row = await _locked(redemption_id, RedemptionState.rejected.value)
+        await Redemption.update(
+            {
+                Redemption.state: RedemptionState.rejected.value,
+                Redemption.rejected_at: at,
+                Redemption.reason: reason,
+                Redemption.handled_by: by,
+            }
+        ).where(Redemption.id == redemption_id)
+        await Reward.raw(
+            "UPDATE reward SET stock = stock + 1 WHERE id = {} AND stock IS NOT NULL",
+            row["reward"],
+        )
+        await ledger.credit(
+            row["member"],
+            int(row["cost"]),
+            Reason.refund.value,
+            f"refund:{redemption_id}",
+            at=at,
+            subject=f"redemption:{redemption_id}",
+            by=by,
+            note=reason,
+        )
+        await _told(row, RedemptionState.rejected.value, by, at)
+
+
+async def _told(row: dict[str, Any], state: str, by: int, at: datetime) -> None:
+    """Audit the move and nudge the member, in the move's transaction."""
+    await audit.record(
+        f"redemption_{state}",
+        actor=by,
+        subject=row["member"],
+        redemption=row["id"],
+        reward=row["name"],
+        points=row["cost"],
+    )
+    await nudge_redemption_update(row["member"], row["id"], str(row["name"]), state, at)
