@@ -19,6 +19,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
+from app.boards.routes import ROUTES as BOARD_ROUTES
+from app.boards.service import TeamRankings
 from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
 from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CANDIDATE_ROUTES,
             *POINTS_ROUTES,
             *REWARD_ROUTES,
+            *BOARD_ROUTES,
         ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -183,6 +186,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "assets": assets,
                 "limiter": RateLimiter(settings.redis_url),
                 "visits": visits,
+                "team_rankings": TeamRankings(),
             }
         ),
         openapi_config=None,

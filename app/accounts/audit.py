@@ -37,6 +37,7 @@ ACTIONS = {
     "redemption_delivered": lazy("Reward delivered"),
     "redemption_rejected": lazy("Reward request rejected and refunded"),
     "candidate_deleted": lazy("Candidate's data deleted"),
+    "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
 }
 
 

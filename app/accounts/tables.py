@@ -43,6 +43,8 @@ class Member(Table):
     webauthn_user_id = Varchar(length=64, null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     deactivated_at = Timestamptz(null=True, default=None)
+    # The member chose to appear as "Anonymous ambassador" on leaderboards and the wall of fame.
+    leaderboard_anonymous = Boolean(default=False)
 
 
 class Passkey(Table):

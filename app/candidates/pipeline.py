@@ -102,9 +102,10 @@ async def move(candidate_id: int, stage: str, by: int) -> dict[str, Any] | None:
             return None
         if row["stage"] != stage:
             at = now()
-            await Candidate.update({Candidate.stage: stage, Candidate.updated_at: at}).where(
-                Candidate.id == candidate_id
-            )
+            changes: dict[Any, Any] = {Candidate.stage: stage, Candidate.updated_at: at}
+            if stage == Stage.hired.value:
+                changes[Candidate.hired_at] = at
+            await Candidate.update(changes).where(Candidate.id == candidate_id)
             await record_activity(
                 ActivityKind.stage,
                 f"{candidate_id}:{stage}:{at.isoformat()}",
@@ -117,6 +118,17 @@ async def move(candidate_id: int, stage: str, by: int) -> dict[str, Any] | None:
                 by=by,
             )
     return await candidate(candidate_id)
+
+
+async def set_wall_of_fame(candidate_id: int, agreed: bool) -> dict[str, Any] | None:
+    """Record whether a hired candidate agreed to appear on the wall of fame. None when
+    there is no such hired candidate: consent is only asked of people who were hired."""
+    rows = (
+        await Candidate.update({Candidate.wall_of_fame: agreed, Candidate.updated_at: now()})
+        .where(Candidate.id == candidate_id, Candidate.stage == Stage.hired.value)
+        .returning(Candidate.id)
+    )
+    return await candidate(candidate_id) if rows else None
 
 
 async def save_notes(candidate_id: int, notes: str) -> dict[str, Any] | None:

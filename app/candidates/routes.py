@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
+from app.accounts import audit
 from app.accounts.guards import admin, anyone, editor, signed_in
 from app.candidates import applications, cvs, pipeline, recommendations, service
 from app.candidates.tables import ActivityKind
@@ -359,6 +360,48 @@ async def candidate_notes(
     return Redirect(f"/pipeline/{row['item']}", status_code=303)
 
 
+@post(
+    "/pipeline/candidates/{candidate_id:int}/wall-of-fame",
+    status_code=200,
+    name="candidate_wall_of_fame",
+    guards=[editor],
+)
+async def candidate_wall_of_fame(
+    request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """An editor records that a hired candidate agreed to appear on the wall of fame."""
+    agreed = (data if isinstance(data, dict) else {}).get("wall_of_fame", "") == "on"
+    row = await pipeline.candidate(candidate_id)
+    if row is None or row["pending"]:
+        raise NotFoundException()
+    if row["stage"] != "hired":
+        return await _candidate_row(
+            request,
+            row,
+            status_code=422,
+            fame_error=_("Only a hired candidate can appear on the wall of fame."),
+        )
+    member = request.scope["state"]["member"]
+    row = await pipeline.set_wall_of_fame(candidate_id, agreed)
+    if row is None:  # moved away from "hired" meanwhile
+        return await _candidate_row(
+            request,
+            await pipeline.candidate(candidate_id),
+            status_code=422,
+            fame_error=_("Only a hired candidate can appear on the wall of fame."),
+        )
+    await audit.record(
+        "wall_of_fame_consent",
+        actor=member.id,
+        client=client_of(request),
+        candidate=candidate_id,
+        agreed=agreed,
+    )
+    if is_htmx(request):
+        return await _candidate_row(request, row, fame_saved=True)
+    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+
+
 @get("/pipeline/candidates/{candidate_id:int}/cv", name="candidate_cv", guards=[editor])
 async def candidate_cv(request: AnyRequest, candidate_id: FromPath[int]) -> Response[bytes]:
     """The CV, to editors and admins only, as a download (never rendered in the browser)."""
@@ -541,6 +584,7 @@ ROUTES = [
     pipeline_offer,
     move_candidate,
     candidate_notes,
+    candidate_wall_of_fame,
     candidate_cv,
     delete_candidate,
     pipeline_export,

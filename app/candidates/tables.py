@@ -104,6 +104,10 @@ class Candidate(Table):
     consent_at = Timestamptz(null=True, default=None)  # null: a recommendation not yet accepted
     stage = Varchar(length=14, default=Stage.new.value, choices=Stage, index=True)
     notes = Text(default="")
+    # When the candidate last reached "hired" (the wall of fame lists a month's hires).
+    hired_at = Timestamptz(null=True, default=None)
+    # The hired person agreed to appear on the wall of fame (an editor records it).
+    wall_of_fame = Boolean(default=False)
     # Recommendations: "item:email" refuses the same person twice for one offer.
     dedupe = Varchar(length=300, null=True, default=None, unique=True)
     token_hash = Varchar(length=64, null=True, default=None, unique=True)

@@ -9,7 +9,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Max
 
 from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, Reason
-from app.web.i18n import lazy
+from app.web.i18n import _, lazy
 
 # Defaults from common practice in referral programmes: small for sharing, more for what
 # shows real interest, most for interviews and hires. Caps keep sharing from being farmed.
@@ -66,6 +66,14 @@ BADGE_NAMES = {
     Badge.streak_4.value: (lazy("Four-week streak"), lazy("You shared four weeks in a row.")),
     Badge.streak_12.value: (lazy("Twelve-week streak"), lazy("You shared twelve weeks in a row.")),
 }
+
+
+def badges_shown(earned: set[str] | list[str]) -> list[dict[str, Any]]:
+    """Every badge in order, translated, each saying whether it is earned."""
+    return [
+        {"badge": badge, "name": _(name), "description": _(description), "earned": badge in earned}
+        for badge, (name, description) in BADGE_NAMES.items()
+    ]
 
 
 def reason_name(reason: str) -> str:

@@ -14,6 +14,7 @@ from litestar.response import Redirect
 from app import db
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
+from app.boards.service import is_anonymous, standing
 from app.content.service import credits_by_name
 from app.org.service import organisation_name
 from app.web import i18n
@@ -44,6 +45,8 @@ async def me(request: Request[Any, Any, Any]) -> Any:
         tab="me",
         org_name=await organisation_name(),
         credit_by_name=await credits_by_name(member.id),
+        standing=await standing(member.id),
+        leaderboard_anonymous=await is_anonymous(member.id),
     )
 
 

@@ -1,0 +1,1 @@
+"""Leaderboards and the wall of fame."""
