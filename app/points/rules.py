@@ -117,6 +117,12 @@ async def levels() -> list[dict[str, Any]]:
             *[Level(threshold=t, name=str(name)) for t, name in DEFAULT_LEVELS]
         ).on_conflict(target=Level.threshold, action="DO NOTHING")
         rows = await Level.select().order_by(Level.threshold)
+    # The default names are stored in English and shown in the reader's language; a name
+    # an admin typed is theirs and shown as typed.
+    defaults = {str(name) for _threshold, name in DEFAULT_LEVELS}
+    for row in rows:
+        if row["name"] in defaults:
+            row["name"] = _(row["name"])
     return rows
 
 
