@@ -18,6 +18,7 @@ from app.clock import now
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.points import ledger
+from app.points.routes import points_tab
 from app.web.i18n import _, current_language
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx
@@ -111,7 +112,7 @@ async def leaderboard(
     return render(
         request,
         "boards/leaderboard.html",
-        tab="me",
+        tab=points_tab(member),
         org_name=await organisation_name(),
         **context,
     )
@@ -147,6 +148,7 @@ async def wall_of_fame(
 
     ``?screen=tv`` is the lobby version: this month, no navigation, and it reloads itself
     every few minutes (and so moves on to the next month by itself)."""
+    member = _member(request)
     current = ledger.month_of(now())
     tv = screen == "tv"
     if tv or month is None or not MONTH.match(month) or month > current:
@@ -155,7 +157,7 @@ async def wall_of_fame(
     return render(
         request,
         "boards/wall_of_fame.html",
-        tab=None if tv else "me",
+        tab=None if tv else points_tab(member),
         tv=tv,
         org_name=await organisation_name(),
         month=month,

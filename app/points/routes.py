@@ -32,6 +32,11 @@ def _fields(data: Any) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
+def points_tab(member: Member) -> str:
+    """Employees have a Points tab; editors' and admins' tab bar is full, they come from Me."""
+    return "me" if member.role in ("editor", "admin") else "points"
+
+
 # --- My points ---------------------------------------------------------------------------
 
 
@@ -39,7 +44,7 @@ def _fields(data: Any) -> dict[str, str]:
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     member = _member(request)
     lines, next_before = await service.history_page(member.id, before)
-    tab = "me" if member.role in ("editor", "admin") else "points"
+    tab = points_tab(member)
     if before is not None and wants_fragment(request):
         return render(
             request,
