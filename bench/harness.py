@@ -7,6 +7,8 @@ latency percentiles. Figures mean most as ratios against the ceiling measured in
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import re
 import shutil
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,3 +186,46 @@ def load(
     ):
         errors += sum(int(g) for g in match.groups())
     return Load(label, rps, p50, p99, errors)
+
+
+def page_bench_args(title: str) -> argparse.Namespace:
+    """The options every page benchmark takes; prints the run's header line."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    args = parser.parse_args()
+    print(
+        f"{title} benchmark: granian, {args.workers} worker(s), {args.connections} "
+        f"connections, {args.seconds}s per figure, wrk over loopback\n"
+    )
+    return args
+
+
+def on_each_database(
+    args: argparse.Namespace, name: str, run: Callable[[str, str | None], None]
+) -> None:
+    """``run(label, database_url)`` on SQLite (``None``: the server's own file) and on a
+    throwaway PostgreSQL database, as ``--only`` asks."""
+    if args.only in (None, "sqlite"):
+        run("SQLite", None)
+    if args.only in (None, "postgresql"):
+        database = f"relay_bench_{name}_{os.getpid()}"
+        base = args.pg.rsplit("/", 1)[0]
+        asyncio.run(_admin(args.pg, f'CREATE DATABASE "{database}"'))
+        try:
+            run("PostgreSQL", f"{base}/{database}")
+        finally:
+            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

@@ -18,7 +18,6 @@ each with requests/s, p50 and p99, and the ratio to /ping measured in the same r
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -36,7 +35,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.harness import HEADER, ROOT, Load, RelayServer, load
+from bench.harness import HEADER, ROOT, Load, RelayServer, load, on_each_database, page_bench_args
 
 MEMBERS = 50_000
 TEAMS = 250
@@ -360,41 +359,17 @@ def run(label: str, database_url: str, data_dir: Path, data: Dataset, args: Any)
     print()
 
 
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
-    args = parser.parse_args()
-    print(
-        f"Points benchmark: granian, {args.workers} worker(s), {args.connections} connections, "
-        f"{args.seconds}s per figure, wrk over loopback\n"
-    )
+    args = page_bench_args("Points")
     started = time.monotonic()
     data = Dataset(datetime.now(UTC).replace(microsecond=0))
     print(f"generated the data set in {time.monotonic() - started:.1f}s\n")
-    if args.only in (None, "sqlite"):
+
+    def on(label: str, url: str | None) -> None:
         with tempfile.TemporaryDirectory(prefix="relay-bench-points-") as tmp:
-            run("SQLite", f"sqlite:///{Path(tmp) / 'relay.sqlite3'}", Path(tmp), data, args)
-    if args.only in (None, "postgresql"):
-        name = f"relay_bench_points_{os.getpid()}"
-        base = args.pg.rsplit("/", 1)[0]
-        asyncio.run(_admin(args.pg, f'CREATE DATABASE "{name}"'))
-        try:
-            with tempfile.TemporaryDirectory(prefix="relay-bench-points-") as tmp:
-                run("PostgreSQL", f"{base}/{name}", Path(tmp), data, args)
-        finally:
-            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            run(label, url or f"sqlite:///{Path(tmp) / 'relay.sqlite3'}", Path(tmp), data, args)
+
+    on_each_database(args, "points", on)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-
-from bench.harness import HEADER, ROOT, RelayServer, load
+from bench.harness import HEADER, ROOT, RelayServer, load, on_each_database, page_bench_args
 
 MEMBERS = 50_000
 LINES_PER_MEMBER = 20
@@ -223,36 +221,9 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
         print()
 
 
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
-    args = parser.parse_args()
-    print(
-        f"Rewards benchmark: granian, {args.workers} worker(s), {args.connections} connections, "
-        f"{args.seconds}s per figure, wrk over loopback\n"
-    )
-    if args.only in (None, "sqlite"):
-        run("SQLite", None, args)
-    if args.only in (None, "postgresql"):
-        name = f"relay_bench_rewards_{os.getpid()}"
-        base = args.pg.rsplit("/", 1)[0]
-        asyncio.run(_admin(args.pg, f'CREATE DATABASE "{name}"'))
-        try:
-            run("PostgreSQL", f"{base}/{name}", args)
-        finally:
-            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    args = page_bench_args("Rewards")
+    on_each_database(args, "rewards", lambda label, url: run(label, url, args))
 
 
 if __name__ == "__main__":
