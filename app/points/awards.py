@@ -202,8 +202,10 @@ async def _streak_badges(member: int, at: datetime) -> None:
 
 
 async def points_gained(member: int, before: int, after: int, at: datetime) -> None:
-    """After a member's balance grew from ``before`` to ``after`` (committed): tell them of
-    the rewards they can now afford (once per reward, ever: the nudge's key says so)."""
+    """After a member's balance grew from ``before`` to ``after``: tell them of the rewards
+    they can now afford (once per reward, ever: the nudge's key says so). Runs in the
+    event's transaction when there is one, so the nudge is written with the points or not
+    at all; it is only queued here, the push goes out after commit."""
     for reward in await rewards_within(before, after, at):
         await nudge_reward_affordable(
             member, reward["id"], reward["name"], f"/rewards/{reward['id']}", at
