@@ -231,8 +231,11 @@ async def write_batch(batch: list[Noted]) -> None:
                 .on_conflict(target=Activity.key, action="DO NOTHING")
                 .returning(*Activity.all_columns())
             )
-            for row in inserted:
-                await award(row)  # the points of each new click, in the same transaction
+            # The points of each new click, in the same transaction. Members in id order: every
+            # award locks its member, and two processes flushing at once must take their
+            # locks in the same order or PostgreSQL would find them deadlocked.
+            for row in sorted(inserted, key=lambda r: (r["member"], r["id"])):
+                await award(row)
 
 
 # --- The beacon's token: proof that this visitor loaded this page a moment ago ------------
