@@ -437,6 +437,16 @@ async def test_a_share_that_makes_a_reward_affordable_nudges_once(database: str)
     assert await keys() == [f"reward:{member.id}:{within}", f"reward:{member.id}:{further}"]
 
 
+async def test_a_reward_whose_limit_the_member_reached_is_not_announced(database: str) -> None:
+    member = await make_member()
+    once = await make_reward("Lunch with the CEO", cost=2, limit_per_member=1)
+    await give(member.id, 2)
+    await service.redeem(member.id, once)  # their one time
+    story = await make_item("story", "A story")
+    assert await sharing.record_share(member.id, story, "linkedin")  # back to 7 points
+    assert await Nudge.count().where(Nudge.kind == "reward") == 0
+
+
 # --- Managing rewards ------------------------------------------------------------------------
 
 

@@ -206,7 +206,7 @@ async def points_gained(member: int, before: int, after: int, at: datetime) -> N
     they can now afford (once per reward, ever: the nudge's key says so). Runs in the
     event's transaction when there is one, so the nudge is written with the points or not
     at all; it is only queued here, the push goes out after commit."""
-    for reward in await rewards_within(before, after, at):
+    for reward in await rewards_within(member, before, after, at):
         await nudge_reward_affordable(
             member, reward["id"], reward["name"], f"/rewards/{reward['id']}", at
         )

@@ -287,15 +287,25 @@ async def reward_for_member(
     return {"balance": balance, **shop_view(reward, balance, taken.get(reward_id, 0), at)}
 
 
-async def rewards_within(before: int, after: int, at: datetime) -> list[dict[str, Any]]:
-    """Rewards on offer, in stock, whose cost lies in ``(before, after]``: those a balance
-    that grew from ``before`` to ``after`` has just reached."""
-    return await Reward.select(Reward.id, Reward.name).where(
+async def rewards_within(
+    member_id: int, before: int, after: int, at: datetime
+) -> list[dict[str, Any]]:
+    """Rewards on offer, in stock, whose cost lies in ``(before, after]`` and that the member
+    may still redeem (their limit not reached): those a balance that grew from ``before`` to
+    ``after`` has just reached."""
+    rows = await Reward.select(Reward.id, Reward.name, Reward.limit_per_member).where(
         *_available_now(at),
         Reward.cost > before,
         Reward.cost <= after,
         Reward.stock.is_null() | (Reward.stock > 0),
     )
+    limited = [r["id"] for r in rows if r["limit_per_member"] is not None]
+    taken = await _taken_by(member_id, limited) if limited else {}
+    return [
+        r
+        for r in rows
+        if r["limit_per_member"] is None or taken.get(r["id"], 0) < int(r["limit_per_member"])
+    ]
 
 
 # --- Redeeming ------------------------------------------------------------------------------
