@@ -31,8 +31,8 @@ from app.db import write_transaction
 from app.points import ledger
 from app.points.rules import (
     ACTION_NAMES,
-    BADGE_NAMES,
     Rule,
+    badges_shown,
     level_of,
     levels,
     reason_name,
@@ -40,7 +40,6 @@ from app.points.rules import (
 )
 from app.points.tables import (
     Action,
-    Badge,
     Challenge,
     ChallengeItem,
     Level,
@@ -623,15 +622,7 @@ async def badges(member_id: int) -> list[dict[str, Any]]:
             MemberBadge.member == member_id
         )
     }
-    out = [
-        {
-            "badge": badge.value,
-            "name": _(BADGE_NAMES[badge.value][0]),
-            "description": _(BADGE_NAMES[badge.value][1]),
-            "at": earned.get(badge.value),
-        }
-        for badge in Badge
-    ]
+    out = [{**badge, "at": earned.get(badge["badge"])} for badge in badges_shown(set(earned))]
     return sorted(out, key=lambda b: b["at"] is None)
 
 
