@@ -396,7 +396,7 @@ async def test_the_points_page_shows_the_history_newest_first_and_pages_with_sho
     assert "First click" in text and "Still to earn: You shared for the first time." in text
     assert "How to earn points" in text
     assert "Share up to 10 a day, up to 40 a week 2 points" in text
-    assert "Application 50 points" in text
+    assert "Application up to 5 a day, up to 20 a week 50 points" in text
     assert page.text.count('class="list__item points-line"') == 20
     ids = [int(i) for i in re.findall(r'data-line="(\d+)"', page.text)]
     assert ids == sorted(ids, reverse=True)

@@ -12,12 +12,14 @@ from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, R
 from app.web.i18n import _, lazy
 
 # Defaults from common practice in referral programmes: small for sharing, more for what
-# shows real interest, most for interviews and hires. Caps keep sharing from being farmed.
+# shows real interest, most for interviews and hires. Caps keep what a member can repeat
+# on their own (sharing, clicks, applications through their links) from being farmed;
+# stages need an editor, who never decides on their own referral.
 DEFAULT_RULES: dict[Action, tuple[int, int | None, int | None]] = {
     # action: (points, daily cap, weekly cap)
     Action.share: (2, 10, 40),
     Action.click: (10, 20, 100),
-    Action.application: (50, None, None),
+    Action.application: (50, 5, 20),
     Action.recommendation: (30, 5, 20),
     Action.contacted: (20, None, None),
     Action.interview: (100, None, None),
