@@ -188,3 +188,92 @@ async def test_the_admin_writes_the_privacy_notice_candidates_see(
     landing = await open_link(client, code)
     assert "We keep your data for 6 months." in landing.text
     assert "Max-Age=3888000" in str(client.cookies.jar) or client.cookies.get("relay_ref") == code
+
+
+# --- A member's own applications earn nothing --------------------------------------------
+
+
+async def credited(email: str) -> tuple[int | None, int | None]:
+    """The latest application from ``email``: (its referrer, the member its activity credits)."""
+    row = (
+        await Candidate.select(Candidate.id, Candidate.referrer)
+        .where(Candidate.email == email.strip().lower())
+        .order_by(Candidate.id, ascending=False)
+        .first()
+    )
+    assert row is not None, email
+    activity = (
+        await Activity.select(Activity.member)
+        .where(Activity.kind == "application", Activity.key == f"application:{row['id']}")
+        .first()
+    )
+    assert activity is not None
+    return row["referrer"], activity["member"]
+
+
+async def test_member_applying_through_own_link_earns_nothing(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    from app.candidates.applications import REFERRAL_COOKIE
+    from app.points import ledger
+
+    item_id = await make_item("offer", "Data engineer")
+    lea = await sign_in(client, "employee", name="Léa Martin", email="lea.martin@example.com")
+    own = await sharing.link_code(lea.id, item_id)
+    hugo = await make_member(name="Hugo Bernard")
+    hugos = await sharing.link_code(hugo.id, item_id)
+
+    # Signed in, under another address: her own application.
+    signed_in = await apply(client, own, {**GOOD, "email": "l.martin@example.net"})
+    assert signed_in.status_code == 200 and "Your application has been sent" in signed_in.text
+    assert await credited("l.martin@example.net") == (None, None)
+
+    # Signed out, with her own address in another case and with a +tag: still her.
+    client.cookies.clear()
+    signed_out = await apply(client, own, {**GOOD, "email": "  Lea.Martin+jobs@Example.COM "})
+    assert signed_out.status_code == 200
+    assert await credited("lea.martin+jobs@example.com") == (None, None)
+
+    # Her referral cookie (her own link was the last she followed) on a colleague's page.
+    client.cookies.set(REFERRAL_COOKIE, own)
+    cookie = await apply(client, hugos, {**GOOD, "email": "lea.martin@example.com"})
+    assert cookie.status_code == 200
+    assert await credited("lea.martin@example.com") == (None, None)
+
+    assert await ledger.balance(lea.id) == 0
+    assert await ledger.balance(hugo.id) == 0
+    # Each application is kept for HR all the same, brought by nobody.
+    assert await Candidate.count().where(Candidate.referrer.is_null()) == 3
+
+    # Someone else through her link, with her cookie on their browser, is hers.
+    client.cookies.clear()
+    client.cookies.set(REFERRAL_COOKIE, own)
+    friend = await apply(client, hugos, {**GOOD, "email": "lea.martin@example.org"})
+    assert friend.status_code == 200
+    assert await credited("lea.martin@example.org") == (lea.id, lea.id)
+    assert await ledger.balance(lea.id) == 50
+
+
+def test_two_addresses_are_one_mailbox_when_only_case_spaces_or_a_plus_tag_differ() -> None:
+    from app.candidates.applications import mailbox
+
+    assert mailbox(" Lea.Martin+jobs@Example.com ") == mailbox("lea.martin@example.com")
+    assert mailbox("lea.martin@example.com") != mailbox("lea.martin@example.org")
+    assert mailbox("lea.martin@example.com") != mailbox("leamartin@example.com")
+    assert mailbox("+tag@example.com") == "+tag@example.com"
+
+
+async def test_the_sixth_application_of_a_day_through_a_link_earns_nothing(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    from app.points import ledger
+
+    sharer = await make_member(name="Léa Martin")
+    code = await sharing.link_code(sharer.id, await make_item("offer", "Data engineer"))
+    for n in range(6):
+        response = await apply(client, code, {**GOOD, "email": f"candidate{n}@example.org"})
+        assert response.status_code == 200, response.text
+    assert await ledger.balance(sharer.id) == 5 * 50
+    # Over the cap, an application is still recorded and credited to her: it just earns nothing.
+    assert await credited("candidate5@example.org") == (sharer.id, sharer.id)
+    assert await Activity.count().where(Activity.kind == "application") == 6

@@ -124,3 +124,42 @@ async def test_a_recommendation_without_mail_or_with_bad_input_stores_nothing(
     assert await Candidate.count() == 0 and await MailOutbox.count() == 0
     story = await make_item("story", "Our new office")
     assert (await client.get(f"/items/{story}/recommend", headers=HTML)).status_code == 404
+
+
+async def test_member_recommending_themselves_is_refused_next_to_the_email(
+    env: dict[str, str],
+) -> None:
+    from app.accounts.tables import Member
+    from app.points import ledger
+    from tests.conftest import free_port
+
+    settings = mail_settings(env, free_port())  # mail is only queued: nothing listens there
+    async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        item_id = await make_item("offer", "Data engineer")
+        lea = await sign_in(client, "employee", name="Léa Martin", email="lea.martin@example.com")
+        own = await recommend(client, item_id, {**FRIEND, "email": " Lea.Martin+cv@Example.com"})
+        assert own.status_code == 422
+        assert "This is your own email address" in own.text
+        assert 'aria-describedby="recommend-email-error"' in own.text
+        assert await Candidate.count() == 0 and await MailOutbox.count() == 0
+
+        # Her private address is someone else's as far as Relay knows, until it becomes hers:
+        # accepting then credits nobody, as her own application would.
+        sent = await recommend(client, item_id, {**FRIEND, "email": "lea@example.net"})
+        assert sent.status_code == 200, sent.text
+        await Member.update({Member.email: "lea@example.net"}).where(Member.id == lea.id)
+        mail = await MailOutbox.select(MailOutbox.text).first()
+        assert mail is not None
+        url = re.search(r"http://localhost:8000(/recommendations/\S+)", mail["text"])
+        assert url is not None
+        client.cookies.clear()
+        question = await client.get(url.group(1), headers=HTML)
+        accepted = await client.post(
+            url.group(1), data={"_csrf_token": form_token(question.text)}, headers=HTML
+        )
+        assert accepted.status_code == 200 and "will contact you" in accepted.text
+        row = await Candidate.select(Candidate.referrer, Candidate.consent_at).first()
+        assert row is not None and row["referrer"] is None and row["consent_at"] is not None
+        activity = await Activity.select(Activity.member).where(Activity.kind == "recommendation")
+        assert activity == [{"member": None}]
+        assert await ledger.balance(lea.id) == 0

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app import db
 from app.accounts.invitations import EMAIL_RE
+from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
@@ -121,7 +122,8 @@ async def link_by_code(code: str) -> dict[str, Any] | None:
 
 async def referrer_for(page_code: str, cookie_code: str | None) -> int | None:
     """Who brought the candidate: the last tracked link they followed (the cookie, refreshed
-    on each landing), else the link of the page they apply from."""
+    on each landing), else the link of the page they apply from. :func:`apply` then checks
+    that it is not the candidate themselves (:func:`credited_referrer`)."""
     for code in (cookie_code, page_code):
         link = await link_by_code(code or "")
         if link is not None:
@@ -129,10 +131,43 @@ async def referrer_for(page_code: str, cookie_code: str | None) -> int | None:
     return None
 
 
-async def apply(data_dir: Path, item_id: int, referrer: int | None, form: CandidateForm) -> int:
-    """Store a valid application and record it as activity; the CV file first, so a failed
-    insert leaves at most an orphan file, never a row pointing at nothing."""
+def mailbox(email: str) -> str:
+    """The mailbox an address reaches, to tell whether two addresses are one person's:
+    trimmed, in lower case, without a ``+tag`` (``lea+jobs@example.com`` reaches
+    ``lea@example.com``)."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+async def credited_referrer(referrer: int | None, email: str, signed_in: int | None) -> int | None:
+    """The member an application or a recommendation is credited to: ``referrer``, unless
+    the candidate is that member (signed in as them, or with their email address). A member's
+    own applications and recommendations earn nothing: the candidate is still recorded, so
+    HR sees them, but brought by nobody. Every path that credits a candidate asks here."""
+    if referrer is None or referrer == signed_in:
+        return None
+    row = await Member.select(Member.email).where(Member.id == referrer).first()
+    if row is None or mailbox(str(row["email"])) == mailbox(email):
+        return None
+    return referrer
+
+
+async def apply(
+    data_dir: Path,
+    item_id: int,
+    referrer: int | None,
+    form: CandidateForm,
+    *,
+    signed_in: int | None = None,
+) -> int:
+    """Store a valid application and record it as activity, credited to ``referrer`` unless
+    the candidate is them (``signed_in`` is the member signed in on this browser, if any).
+    The CV file first, so a failed insert leaves at most an orphan file, never a row
+    pointing at nothing."""
     assert not form.errors
+    referrer = await credited_referrer(referrer, form.values["email"], signed_in)
     key = cvs.store_cv(data_dir, form.cv) if form.cv else None
     try:
         async with db.write_transaction():

@@ -16,7 +16,7 @@ from typing import Any
 from app import db
 from app.accounts.tables import Member
 from app.candidates import cvs
-from app.candidates.applications import CandidateForm, policy
+from app.candidates.applications import CandidateForm, credited_referrer, mailbox, policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind
 from app.clock import now
@@ -29,6 +29,11 @@ class AlreadyRecommended(Exception):
     """This person is already in the offer's pipeline (whoever brought them)."""
 
 
+class OwnRecommendation(Exception):
+    """A member recommending themselves (their own email address): it would earn them
+    points for their own application."""
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -39,6 +44,8 @@ async def recommend(
     """Store a recommendation awaiting consent and queue the email that asks the friend, in
     one transaction; returns the candidate's id."""
     assert not form.errors
+    if mailbox(form.values["email"]) == mailbox(referrer.email):
+        raise OwnRecommendation()
     if not settings.smtp_url:
         raise mail.MailNotConfigured()
     item_id = int(item["id"])
@@ -101,6 +108,7 @@ async def pending(token: str) -> dict[str, Any] | None:
         await Candidate.select(
             Candidate.id,
             Candidate.name,
+            Candidate.email,
             Candidate.item,
             Candidate.referrer,
             Candidate.referrer.name.as_alias("referrer_name"),
@@ -116,24 +124,28 @@ async def pending(token: str) -> dict[str, Any] | None:
 
 
 async def accept(token: str) -> dict[str, Any] | None:
-    """The friend agrees to be contacted: once (the token is then forgotten)."""
+    """The friend agrees to be contacted: once (the token is then forgotten). Credited to
+    the member who recommended them, unless the friend turns out to be that member (their
+    address changed since, say): then recorded, but brought by nobody."""
     async with db.write_transaction():
         row = await pending(token)
         if row is None:
             return None
+        referrer = await credited_referrer(row["referrer"], str(row["email"]), None)
         at = now()
         await Candidate.update(
             {
                 Candidate.consent_at: at,
                 Candidate.token_hash: None,
                 Candidate.expires_at: None,
+                Candidate.referrer: referrer,
                 Candidate.updated_at: at,
             }
         ).where(Candidate.id == row["id"])
         await record_activity(
             ActivityKind.recommendation,
             str(row["id"]),
-            member=row["referrer"],
+            member=referrer,
             item=row["item"],
             at=at,
             candidate=row["id"],

@@ -180,7 +180,13 @@ async def apply(
     referrer = await applications.referrer_for(
         code, request.cookies.get(applications.REFERRAL_COOKIE)
     )
-    await applications.apply(settings_of(request).data_dir, int(item["id"]), referrer, form)
+    await applications.apply(
+        settings_of(request).data_dir,
+        int(item["id"]),
+        referrer,
+        form,
+        signed_in=_viewer(request),
+    )
     return render(
         request,
         "candidates/apply.html",
@@ -523,6 +529,10 @@ async def recommend(
     if not form.errors:
         try:
             await recommendations.recommend(settings_of(request), item, member, org_name, form)
+        except recommendations.OwnRecommendation:
+            form.errors["email"] = _(
+                "This is your own email address: enter the address of the person you recommend."
+            )
         except recommendations.AlreadyRecommended:
             form.errors["email"] = _(
                 "This person has already been put forward for this offer: no need to do it again."
