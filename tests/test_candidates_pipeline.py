@@ -209,3 +209,71 @@ async def test_the_embedded_app_purges_on_its_own(settings: Settings) -> None:
     finally:
         await schedule.stop()
     assert await Candidate.count() == 0
+
+
+async def test_an_editor_cannot_move_their_own_referral_but_another_editor_or_an_admin_can(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    import pytest
+
+    from app.candidates import pipeline
+    from app.points import ledger
+
+    lea = await make_member(role="editor", name="Léa Martin")
+    item_id = await make_item("offer", "Data engineer")
+    code = await sharing.link_code(lea.id, item_id)
+    assert (await apply(client, code, GOOD)).status_code == 200
+    row = await Candidate.select(Candidate.id).first()
+    assert row is not None
+    candidate_id = row["id"]
+    assert await ledger.balance(lea.id) == 50  # a friend applied through her link: fair
+
+    await as_member(client, lea.id)
+    page = await client.get(f"/pipeline/{item_id}", headers=HTML)
+    assert "Jeanne Durand" in page.text and "Stage: New" in page.text
+    assert "Your own referral: another editor or an admin decides." in page.text
+    assert f'action="/pipeline/candidates/{candidate_id}/stage"' not in page.text
+    token = form_token(page.text)
+    for headers in ({**HTML, "hx-request": "true"}, HTML):  # a forged request, htmx or not
+        forged = await client.post(
+            f"/pipeline/candidates/{candidate_id}/stage",
+            data={"_csrf_token": token, "stage": "hired"},
+            headers=headers,
+        )
+        assert forged.status_code == 403
+        assert "Your own referral: another editor or an admin decides." in forged.text
+    with pytest.raises(pipeline.OwnReferral):
+        await pipeline.move(candidate_id, "hired", lea.id)
+    assert (await pipeline.candidate(candidate_id))["stage"] == "new"  # type: ignore[index]
+    assert await ledger.balance(lea.id) == 50
+    refusals = await AuditEvent.select(AuditEvent.actor, AuditEvent.detail).where(
+        AuditEvent.action == "own_decision_refused"
+    )
+    assert [r["actor"] for r in refusals] == [lea.id] * 3
+    assert json.loads(refusals[0]["detail"]) == {"candidate": candidate_id, "stage": "hired"}
+
+    # Another editor decides: through the page.
+    await sign_in(client, "editor")
+    page = await client.get(f"/pipeline/{item_id}", headers=HTML)
+    assert "Your own referral" not in page.text
+    moved = await client.post(
+        f"/pipeline/candidates/{candidate_id}/stage",
+        data={"_csrf_token": form_token(page.text), "stage": "interview"},
+        headers={**HTML, "hx-request": "true"},
+    )
+    assert moved.status_code == 200
+    # An admin too; then the hire's wall of fame is not hers to tick either.
+    admin = await make_member(role="admin")
+    await pipeline.move(candidate_id, "hired", admin.id)
+    assert await ledger.balance(lea.id) == 50 + 20 + 100 + 150 + 500
+    await as_member(client, lea.id)
+    page = await client.get(f"/pipeline/{item_id}", headers=HTML)
+    assert "Stage: Hired" in page.text
+    assert f"/pipeline/candidates/{candidate_id}/wall-of-fame" not in page.text
+    fame = await client.post(
+        f"/pipeline/candidates/{candidate_id}/wall-of-fame",
+        data={"_csrf_token": form_token(page.text), "wall_of_fame": "on"},
+        headers={**HTML, "hx-request": "true"},
+    )
+    assert fame.status_code == 403 and "Your own referral" in fame.text
+    assert (await pipeline.candidate(candidate_id))["wall_of_fame"] is False  # type: ignore[index]

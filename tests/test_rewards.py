@@ -408,6 +408,90 @@ async def test_a_rejection_needs_a_reason_and_the_member_sees_it_and_the_refund(
     }
 
 
+@pytest.mark.parametrize("role", ["editor", "admin"])
+async def test_nobody_approves_delivers_or_rejects_their_own_reward_request(
+    database: str, role: str
+) -> None:
+    lea = await make_member(role=role, name="Léa Martin")
+    other = await make_member(role="editor")
+    await give(lea.id, 1_000)
+    reward = await make_reward(cost=300, stock=5)
+    first = await service.redeem(lea.id, reward)
+    second = await service.redeem(lea.id, reward)
+    for move in (
+        service.approve(first, lea.id),
+        service.deliver(first, lea.id, "CODE"),
+        service.reject(second, lea.id, "Not needed after all"),
+    ):
+        with pytest.raises(Refused) as refused:
+            await move
+        assert refused.value.code == "own"
+        assert refused.value.message == (
+            "Your own reward request: another editor or an admin decides."
+        )
+    states = await Redemption.select(Redemption.state).order_by(Redemption.id)
+    assert [s["state"] for s in states] == ["requested", "requested"]
+    assert await ledger.balance(lea.id) == 400 and await stock_of(reward) == 3
+    refusals = await AuditEvent.select(AuditEvent.actor).where(
+        AuditEvent.action == "own_decision_refused"
+    )
+    assert [r["actor"] for r in refusals] == [lea.id] * 3
+    # Someone else decides.
+    await service.approve(first, other.id)
+    await service.deliver(first, other.id, "CODE-1")
+    await service.reject(second, other.id, "One is enough")
+    assert await ledger.balance(lea.id) == 700 and await stock_of(reward) == 4
+
+
+async def test_an_editors_own_request_shows_no_buttons_and_a_forged_move_is_refused(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    lea = await sign_in(client, "editor", name="Léa Martin")
+    tom = await make_member(name="Tom Nguyen")
+    await give(lea.id, 500)
+    await give(tom.id, 500)
+    reward = await make_reward("Café voucher", cost=150)
+    mine = await service.redeem(lea.id, reward)
+    toms = await service.redeem(tom.id, reward)
+
+    listing = await client.get("/rewards/requests", headers=HTML)
+    assert "Your own reward request: another editor or an admin decides." in listing.text
+    assert f"/rewards/requests/{mine}/" not in listing.text
+    assert f'action="/rewards/requests/{toms}/approve"' in listing.text
+    token = csrf_token_of(listing.text)
+    htmx = {**HTML, "hx-request": "true"}
+    for path, data in (
+        ("approve", {}),
+        ("deliver", {"note": "CAFE-1"}),
+        ("reject", {"reason": "Changed my mind"}),
+    ):
+        forged = await client.post(
+            f"/rewards/requests/{mine}/{path}", data={"_csrf_token": token, **data}, headers=htmx
+        )
+        assert forged.status_code == 403, path
+        assert "Your own reward request: another editor or an admin decides." in forged.text
+    plain = await client.post(
+        f"/rewards/requests/{mine}/approve", data={"_csrf_token": token}, headers=HTML
+    )
+    assert plain.status_code == 403 and "Your own reward request" in plain.text
+    assert (await service.redemption_by_id(mine))["state"] == "requested"  # type: ignore[index]
+    approved = await client.post(
+        f"/rewards/requests/{toms}/approve", data={"_csrf_token": token}, headers=htmx
+    )
+    assert approved.status_code == 200 and "Mark as delivered" in approved.text
+
+    await sign_in(client, "admin")
+    listing = await client.get("/rewards/requests", headers=HTML)
+    assert "Your own reward request" not in listing.text
+    approved = await client.post(
+        f"/rewards/requests/{mine}/approve",
+        data={"_csrf_token": csrf_token_of(listing.text)},
+        headers=htmx,
+    )
+    assert approved.status_code == 200
+    assert (await service.redemption_by_id(mine))["state"] == "approved"  # type: ignore[index]
+
+
 # --- Affordability nudges --------------------------------------------------------------------
 
 

@@ -91,11 +91,46 @@ async def candidate(candidate_id: int) -> dict[str, Any] | None:
     return row
 
 
-async def move(candidate_id: int, stage: str, by: int) -> dict[str, Any] | None:
+class OwnReferral(Exception):
+    """An editor or admin deciding on a candidate they referred themselves: nobody decides on
+    their own referral (it is worth up to 770 points to them); another editor or an admin
+    does."""
+
+    def __init__(self) -> None:
+        super().__init__("own referral")
+        self.message = own_referral_text()
+
+
+def own_referral_text() -> str:
+    return _("Your own referral: another editor or an admin decides.")
+
+
+async def refuse_own_referral(candidate_id: int, by: int, client: str = "", **detail: Any) -> None:
+    """Raise :class:`OwnReferral` (and audit the attempt) when ``by`` referred the candidate.
+
+    Checked before the decision's transaction, so the audit event stays when the decision
+    is refused: a candidate's referrer is set once, when they apply or are recommended, and
+    only ever changes to nobody."""
+    row = await Candidate.select(Candidate.referrer).where(Candidate.id == candidate_id).first()
+    if row is not None and row["referrer"] is not None and row["referrer"] == by:
+        await audit.record(
+            "own_decision_refused",
+            actor=by,
+            subject=by,
+            client=client,
+            candidate=candidate_id,
+            **detail,
+        )
+        raise OwnReferral()
+
+
+async def move(candidate_id: int, stage: str, by: int, client: str = "") -> dict[str, Any] | None:
     """Move an accepted candidate to ``stage`` and record it; None when there is no such
-    candidate (or it is still a pending recommendation)."""
+    candidate (or it is still a pending recommendation); :class:`OwnReferral` when ``by``
+    referred them."""
     if stage not in STAGES:
         raise ValueError(stage)
+    await refuse_own_referral(candidate_id, by, client, stage=stage)
     async with db.write_transaction():
         row = await candidate(candidate_id)
         if row is None or row["pending"]:
@@ -120,9 +155,14 @@ async def move(candidate_id: int, stage: str, by: int) -> dict[str, Any] | None:
     return await candidate(candidate_id)
 
 
-async def set_wall_of_fame(candidate_id: int, agreed: bool) -> dict[str, Any] | None:
+async def set_wall_of_fame(
+    candidate_id: int, agreed: bool, by: int, client: str = ""
+) -> dict[str, Any] | None:
     """Record whether a hired candidate agreed to appear on the wall of fame. None when
-    there is no such hired candidate: consent is only asked of people who were hired."""
+    there is no such hired candidate: consent is only asked of people who were hired.
+    :class:`OwnReferral` when ``by`` referred them: their referral's fame is not theirs to
+    record either."""
+    await refuse_own_referral(candidate_id, by, client, wall_of_fame=agreed)
     rows = (
         await Candidate.update({Candidate.wall_of_fame: agreed, Candidate.updated_at: now()})
         .where(Candidate.id == candidate_id, Candidate.stage == Stage.hired.value)

@@ -339,7 +339,13 @@ async def move_candidate(
             raise NotFoundException()
         return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
     member = request.scope["state"]["member"]
-    row = await pipeline.move(candidate_id, stage, member.id)
+    try:
+        row = await pipeline.move(candidate_id, stage, member.id, client_of(request))
+    except pipeline.OwnReferral:
+        # The row offers no stage to this member: only a forged request gets here.
+        return await _candidate_row(
+            request, await pipeline.candidate(candidate_id), status_code=403
+        )
     if row is None or is_htmx(request):
         return await _candidate_row(request, row)
     return Redirect(f"/pipeline/{row['item']}", status_code=303)
@@ -388,7 +394,10 @@ async def candidate_wall_of_fame(
             fame_error=_("Only a hired candidate can appear on the wall of fame."),
         )
     member = request.scope["state"]["member"]
-    row = await pipeline.set_wall_of_fame(candidate_id, agreed)
+    try:
+        row = await pipeline.set_wall_of_fame(candidate_id, agreed, member.id, client_of(request))
+    except pipeline.OwnReferral:
+        return await _candidate_row(request, row, status_code=403)
     if row is None:  # moved away from "hired" meanwhile
         return await _candidate_row(
             request,

@@ -19,7 +19,7 @@ from app.rewards import service
 from app.rewards.service import Refused
 from app.web.pages import render
 from app.web.ratelimit import REDEEM_PER_MEMBER
-from app.web.requests import AnyRequest, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -259,7 +259,8 @@ async def _request_row(
         request,
         "rewards/requests.html",
         block="request",
-        status_code=422 if error else 200,
+        # A request of one's own shows no buttons: only a forged move is refused as "own".
+        status_code=(403 if error[0] == "own" else 422) if error else 200,
         tab="me",
         org_name=await organisation_name(),
         item=row,
@@ -274,7 +275,7 @@ async def _move(request: AnyRequest, redemption_id: int, move: Any, *args: Any) 
     """Make the editor's move; a refusal is shown on the request, next to the field it
     concerns (the note, the reason) or above its buttons."""
     try:
-        await move(redemption_id, _member(request).id, *args)
+        await move(redemption_id, _member(request).id, *args, client=client_of(request))
     except Refused as refused:
         if refused.code == "unknown":
             raise NotFoundException() from None

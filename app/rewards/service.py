@@ -6,6 +6,7 @@ then the stock taken by a conditional update, the redemption row and its debit l
 balance never goes below zero and a stock never below zero, whatever the concurrency, on
 SQLite (one writer at a time) and PostgreSQL (row locks). Rejecting one gives the points and
 the stock back in one transaction too, and the state machine makes that happen once.
+Nobody approves, delivers or rejects their own request: another editor or an admin does.
 """
 
 from __future__ import annotations
@@ -454,8 +455,35 @@ async def _locked(redemption_id: int, target: str) -> dict[str, Any]:
     return row
 
 
-async def approve(redemption_id: int, by: int, at: datetime | None = None) -> None:
+def own_request_text() -> str:
+    return _("Your own reward request: another editor or an admin decides.")
+
+
+async def _owner_unless_self(redemption_id: int, by: int, move: str, client: str) -> int:
+    """Who redeemed; :class:`Refused` (``own``, audited) when it is ``by``: nobody approves,
+    delivers or rejects their own reward. Checked before the move's transaction, so the audit
+    event stays; a redemption's member never changes."""
+    row = await Redemption.select(Redemption.member).where(Redemption.id == redemption_id).first()
+    if row is None:
+        raise Refused("unknown", _("This request does not exist."))
+    if row["member"] == by:
+        await audit.record(
+            "own_decision_refused",
+            actor=by,
+            subject=by,
+            client=client,
+            redemption=redemption_id,
+            move=move,
+        )
+        raise Refused("own", own_request_text())
+    return int(row["member"])
+
+
+async def approve(
+    redemption_id: int, by: int, at: datetime | None = None, *, client: str = ""
+) -> None:
     at = at or now()
+    await _owner_unless_self(redemption_id, by, RedemptionState.approved.value, client)
     async with db.write_transaction():
         row = await _locked(redemption_id, RedemptionState.approved.value)
         await Redemption.update(
@@ -468,9 +496,12 @@ async def approve(redemption_id: int, by: int, at: datetime | None = None) -> No
         await _told(row, RedemptionState.approved.value, by, at)
 
 
-async def deliver(redemption_id: int, by: int, note: str, at: datetime | None = None) -> None:
+async def deliver(
+    redemption_id: int, by: int, note: str, at: datetime | None = None, *, client: str = ""
+) -> None:
     """Delivered, with a note only the member sees (a gift code, where to pick it up)."""
     at = at or now()
+    await _owner_unless_self(redemption_id, by, RedemptionState.delivered.value, client)
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise Refused("note", _("At most %(num)d characters.") % {"num": NOTE_MAX})
@@ -487,20 +518,20 @@ async def deliver(redemption_id: int, by: int, note: str, at: datetime | None = 
         await _told(row, RedemptionState.delivered.value, by, at)
 
 
-async def reject(redemption_id: int, by: int, reason: str, at: datetime | None = None) -> None:
+async def reject(
+    redemption_id: int, by: int, reason: str, at: datetime | None = None, *, client: str = ""
+) -> None:
     """Rejected with a reason: the points refunded and the stock returned, once."""
     at = at or now()
+    owner = await _owner_unless_self(redemption_id, by, RedemptionState.rejected.value, client)
     reason = reason.strip()
     if not reason:
         raise Refused("reason", _("Say why, so that the person understands."))
     if len(reason) > REASON_MAX:
         raise Refused("reason", _("At most %(num)d characters.") % {"num": REASON_MAX})
-    owner = await Redemption.select(Redemption.member).where(Redemption.id == redemption_id).first()
-    if owner is None:
-        raise Refused("unknown", _("This request does not exist."))
     async with db.write_transaction():
         # The member's lock first, as every ledger write takes it: no deadlock with a redemption.
-        await ledger.lock_member(owner["member"])
+        await ledger.lock_member(owner)
         row = await _locked(redemption_id, RedemptionState.rejected.value)
         await Redemption.update(
             {
