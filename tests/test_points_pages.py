@@ -232,6 +232,45 @@ async def test_a_correction_shows_on_the_members_points_page_with_its_note_and_i
     assert "Correction “Won the photo contest” +50" in page.replace(f" {now():%Y-%m-%d}", "")
 
 
+async def test_an_admin_cannot_correct_their_own_points_but_another_admin_can(
+    client: Client,
+) -> None:
+    admin = await sign_in(client, "admin", email="ana@example.com")
+    person = await client.get(f"/admin/people/{admin.id}", headers=HTML)
+    assert "Your own points: another admin corrects them." in person.text
+    assert f'action="/admin/people/{admin.id}/points"' not in person.text
+    forged = await post_form(
+        client,
+        f"/admin/people/{admin.id}/points",
+        {"points": "5000", "reason": "Bonus"},
+        "/admin/points",
+    )
+    assert forged.status_code == 422  # type: ignore[attr-defined]
+    assert "Your own points: another admin corrects them." in forged.text  # type: ignore[attr-defined]
+    by_email = await post_form(
+        client,
+        "/admin/points/corrections",
+        {"email": "ana@example.com", "points": "5000", "reason": "Bonus"},
+        "/admin/points",
+    )
+    assert "Your own points: another admin corrects them." in by_email.text  # type: ignore[attr-defined]
+    assert await ledger.balance(admin.id) == 0
+    refused = await AuditEvent.select(AuditEvent.actor).where(
+        AuditEvent.action == "own_decision_refused"
+    )
+    assert [r["actor"] for r in refused] == [admin.id, admin.id]
+
+    await sign_in(client, "admin")
+    done = await post_form(
+        client,
+        f"/admin/people/{admin.id}/points",
+        {"points": "50", "reason": "Organised the referral week"},
+        f"/admin/people/{admin.id}",
+    )
+    assert "Points corrected." in done.text  # type: ignore[attr-defined]
+    assert await ledger.balance(admin.id) == 50
+
+
 # --- Levels ------------------------------------------------------------------------------
 
 

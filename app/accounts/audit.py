@@ -38,7 +38,7 @@ ACTIONS = {
     "redemption_rejected": lazy("Reward request rejected and refunded"),
     "candidate_deleted": lazy("Candidate's data deleted"),
     "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
-    "own_decision_refused": lazy("Refused: a decision on their own referral or reward"),
+    "own_decision_refused": lazy("Refused: a decision on their own referral, reward or points"),
 }
 
 

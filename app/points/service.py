@@ -524,6 +524,10 @@ def correction_key() -> str:
     return str(uuid.uuid4())
 
 
+def own_points_text() -> str:
+    return _("Your own points: another admin corrects them.")
+
+
 def check_correction(points_text: str, reason_text: str) -> dict[str, str]:
     """The correction form's errors by field (``points``, ``reason``)."""
     errors: dict[str, str] = {}
@@ -549,7 +553,7 @@ async def correct(
 ) -> dict[str, str]:
     """Give (positive) or take (negative) points with a reason the member sees, audited;
     errors by field (``points``, ``reason``), empty when done. The form's key makes the
-    same form sent twice correct once."""
+    same form sent twice correct once. An admin's own points are another admin's to correct."""
     errors = check_correction(points_text, reason_text)
     points = _int(points_text or "")
     reason = (reason_text or "").strip()
@@ -559,6 +563,12 @@ async def correct(
         key = correction_key()
     if errors or points is None:
         return errors
+    if member_id == by:
+        # Nobody decides on their own points, as on their own referral or reward.
+        await audit.record(
+            "own_decision_refused", actor=by, subject=by, client=client, points=points
+        )
+        return {"points": own_points_text()}
     async with write_transaction():
         await ledger.lock_member(member_id)
         if points < 0:
