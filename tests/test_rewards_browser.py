@@ -144,3 +144,46 @@ def test_an_admin_adds_a_reward_with_an_image_at_phone_size(
         check_accessibility(admin)
     finally:
         finish_phone(admin)
+
+
+def test_an_editor_sees_their_own_referral_and_reward_request_without_buttons(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    from app.candidates.tables import Candidate
+    from app.clock import now
+    from app.rewards import service
+    from tests.content_factories import make_item
+
+    async def own() -> tuple[int, int]:
+        editor = await make_member(role="editor", name="Inès Moreau")
+        item_id = await make_item("offer", "Data engineer")
+        await Candidate.insert(
+            Candidate(
+                kind="application",
+                item=item_id,
+                referrer=editor.id,
+                name="Jeanne Durand",
+                email="jeanne.durand@example.org",
+                consent_at=now(),
+            )
+        )
+        await ledger.credit(editor.id, 500, Reason.correction.value, "welcome", note="Welcome")
+        reward = await Reward.insert(Reward(name="Café voucher", cost=150)).returning(Reward.id)
+        await service.redeem(editor.id, reward[0]["id"])
+        return editor.id, item_id
+
+    editor_id, item_id = seed(own)
+    editor = phone_as_member(browser, live_server, seed, editor_id)
+    try:
+        editor.goto(f"/pipeline/{item_id}")
+        jeanne = editor.locator("li.pipeline__candidate", has_text="Jeanne Durand")
+        expect(jeanne.get_by_text("Your own referral: another editor or an admin decides.")).to_be_visible()  # fmt: skip
+        expect(jeanne.get_by_label("Stage")).to_have_count(0)
+        check_accessibility(editor)
+        editor.goto("/rewards/requests")
+        voucher = editor.locator("li.request", has_text="Café voucher")
+        expect(voucher.get_by_text("Your own reward request: another editor or an admin decides.")).to_be_visible()  # fmt: skip
+        expect(voucher.get_by_role("button")).to_have_count(0)
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
