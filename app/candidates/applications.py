@@ -130,10 +130,12 @@ async def referrer_for(page_code: str, cookie_code: str | None) -> int | None:
 
 
 async def apply(data_dir: Path, item_id: int, referrer: int | None, form: CandidateForm) -> int:
-    """Store a valid application and record it as activity; the CV file first, so a failed
-    insert leaves at most an orphan file, never a row pointing at nothing."""
+    """Store a valid application and record it as activity. The CV is written first under a
+    temporary name and named once the row commits (app.files): a failure or a crash leaves
+    no row pointing at nothing and no file the sweep keeps. Raises StorageUnavailable."""
     assert not form.errors
-    key = cvs.store_cv(data_dir, form.cv) if form.cv else None
+    staged = cvs.staged_cvs(data_dir)
+    key = await cvs.store_cv(staged, form.cv) if form.cv else None
     try:
         async with db.write_transaction():
             rows = await Candidate.insert(
@@ -161,8 +163,9 @@ async def apply(data_dir: Path, item_id: int, referrer: int | None, form: Candid
                 candidate=candidate_id,
             )
     except BaseException:
-        cvs.delete_cv(data_dir, key)
+        staged.discard()
         raise
+    await staged.publish()
     return candidate_id
 
 
