@@ -130,11 +130,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    """Delete expired recommendations and candidates past the retention period (cron daily)."""
+    """Delete expired recommendations and candidates past the retention period, and stored
+    files no row names (cron daily)."""
     from app.candidates.pipeline import purge
+    from app.clock import now
+    from app.notifications.jobs import sweep_orphan_files
 
     expired, old = _with_database(settings, lambda: purge(settings.data_dir))
     print(f"Deleted {expired} expired recommendation(s) and {old} candidate(s) past retention.")
+    files = _with_database(settings, lambda: sweep_orphan_files(settings.data_dir, now()))
+    print(f"Deleted {files} stored file(s) that nothing refers to.")
     return 0
 
 

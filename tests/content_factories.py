@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from app.content import service
+from app.content.media import check_image, media_dir, store_image
 from app.content.service import ItemInput
+from app.files import StagedFiles
 
 
 async def make_item(
@@ -52,3 +55,11 @@ def jpeg_bytes(width: int = 800, height: int = 450, colour: str = "#4338ca") -> 
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, "JPEG")
     return out.getvalue()
+
+
+def stored_image(data_dir: Path, content: bytes | None = None, filename: str = "photo.jpg") -> str:
+    """An uploaded image stored under its final names, as after its row committed; its key."""
+    files = StagedFiles(media_dir(data_dir))
+    key = store_image(check_image(content or jpeg_bytes(), filename), files).key
+    files.publish_blocking()
+    return key

@@ -166,7 +166,8 @@ async def test_old_candidates_not_hired_and_expired_recommendations_are_purged(
     long_ago = now() - timedelta(days=200)
     old = {"kind": "application", "item": item_id, "email": "a@example.org", "consent_at": long_ago,
            "created_at": long_ago}  # fmt: skip
-    key = cvs.store_cv(settings.data_dir, PDF)
+    staged = cvs.staged_cvs(settings.data_dir)
+    key = await cvs.store_cv(staged, PDF)
     await Candidate.insert(
         Candidate(name="Old, not hired", cv=key, **old),
         Candidate(name="Old, hired", stage="hired", **old),
@@ -177,6 +178,7 @@ async def test_old_candidates_not_hired_and_expired_recommendations_are_purged(
         Candidate(name="Pending, in time", kind="recommendation", item=item_id,
                   email="q@example.org", referrer=friend.id, expires_at=now() + timedelta(days=3)),
     )  # fmt: skip
+    await staged.publish()
     assert await purge(settings.data_dir) == (1, 1)
     names = {r["name"] for r in await Candidate.select(Candidate.name)}
     assert names == {"Old, hired", "Recent", "Pending, in time"}

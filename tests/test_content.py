@@ -15,7 +15,7 @@ from app.content.tables import ContentItem
 from app.sharing import service as sharing
 from app.sharing.tables import Share, ShareLink
 from tests.conftest import sign_in
-from tests.content_factories import jpeg_bytes, make_item
+from tests.content_factories import jpeg_bytes, make_item, stored_image
 from tests.factories import make_member, make_site, make_team
 from tests.test_shell import csrf_token_of
 
@@ -198,9 +198,7 @@ class MetaTags(HTMLParser):
 async def test_the_public_page_credits_the_sharer_and_carries_valid_open_graph_tags(
     client: AsyncTestClient, settings: object
 ) -> None:
-    from app.content.media import save_upload
-
-    key = save_upload(jpeg_bytes(1600, 900), "photo.jpg", settings.data_dir).key  # type: ignore[attr-defined]
+    key = stored_image(settings.data_dir, jpeg_bytes(1600, 900))  # type: ignore[attr-defined]
     item_id = await make_item(title="Our new office", body="Bright & *green*.", image=key)
     sharer = await make_member(name="Léa Martin")
     code = await sharing.link_code(sharer.id, item_id)

@@ -13,7 +13,7 @@ from app.content import service
 from app.content.tables import ContentItem
 from app.sharing.tables import Share
 from tests.browser import check_accessibility, finish_phone, open_phone
-from tests.content_factories import jpeg_bytes, make_item
+from tests.content_factories import jpeg_bytes, make_item, stored_image
 from tests.factories import make_member, make_team, session_cookie
 
 pytestmark = pytest.mark.browser
@@ -270,10 +270,8 @@ def test_share_with_image_sends_the_image_alone_and_copies_the_caption(
 ) -> None:
     from pathlib import Path
 
-    from app.content.media import save_upload
-
     data_dir = Path(live_server.env["RELAY_DATA_DIR"])
-    key = save_upload(jpeg_bytes(), "team.jpg", data_dir).key
+    key = stored_image(data_dir)
     item = seed(lambda: make_item(title="Team photo", image=key))
     phone = member_phone
     phone.add_init_script(IMAGE_SHARE_STUB)

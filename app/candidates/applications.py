@@ -164,11 +164,13 @@ async def apply(
 ) -> int:
     """Store a valid application and record it as activity, credited to ``referrer`` unless
     the candidate is them (``signed_in`` is the member signed in on this browser, if any).
-    The CV file first, so a failed insert leaves at most an orphan file, never a row
-    pointing at nothing."""
+    The CV is written first under a temporary name and named once the row commits
+    (app.files): a failure or a crash leaves no row pointing at nothing and no file the
+    sweep keeps. Raises StorageUnavailable."""
     assert not form.errors
     referrer = await credited_referrer(referrer, form.values["email"], signed_in)
-    key = cvs.store_cv(data_dir, form.cv) if form.cv else None
+    staged = cvs.staged_cvs(data_dir)
+    key = await cvs.store_cv(staged, form.cv) if form.cv else None
     try:
         async with db.write_transaction():
             rows = await Candidate.insert(
@@ -196,8 +198,9 @@ async def apply(
                 candidate=candidate_id,
             )
     except BaseException:
-        cvs.delete_cv(data_dir, key)
+        staged.discard()
         raise
+    await staged.publish()
     return candidate_id
 
 

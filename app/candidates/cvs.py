@@ -8,11 +8,15 @@ served publicly: only the pipeline's download route (editors and admins) reads t
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import zipfile
 from pathlib import Path
 
+from app import files
+
 MAX_CV_BYTES = 5 * 1024 * 1024
+KEY = re.compile(r"^[0-9a-f]{32}$")
 OLE_HEADER = bytes.fromhex("d0cf11e0a1b11ae1")
 MEDIA_TYPES = {
     "pdf": "application/pdf",
@@ -43,10 +47,22 @@ def cv_folder(data_dir: Path) -> Path:
     return folder
 
 
-def store_cv(data_dir: Path, data: bytes) -> str:
+def staged_cvs(data_dir: Path) -> files.StagedFiles:
+    """Where a CV is written before its candidate row commits (see app.files)."""
+    return files.StagedFiles(data_dir / "cvs", mode=0o700)
+
+
+async def store_cv(staged: files.StagedFiles, data: bytes) -> str:
+    """Write a CV under a new key, named once the caller publishes ``staged`` after its
+    commit; raises StorageUnavailable when the disk refuses."""
     key = secrets.token_hex(16)
-    (cv_folder(data_dir) / key).write_bytes(data)
+    await staged.write_async(key, data)
     return key
+
+
+def key_of_file(name: str) -> str | None:
+    """The key a CV file belongs to, for :func:`app.files.sweep`."""
+    return name if KEY.match(name) else None
 
 
 def cv_path(data_dir: Path, key: str) -> Path | None:
@@ -57,6 +73,6 @@ def cv_path(data_dir: Path, key: str) -> Path | None:
 
 
 def delete_cv(data_dir: Path, key: str | None) -> None:
-    path = cv_path(data_dir, key or "")
-    if path is not None:
-        path.unlink(missing_ok=True)
+    """After the candidate's row is deleted and committed (app.files)."""
+    if key and key.isalnum():
+        files.remove(data_dir / "cvs", key)

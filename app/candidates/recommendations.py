@@ -52,7 +52,8 @@ async def recommend(
     email = form.values["email"].lower()
     token = secrets.token_urlsafe(32)
     days = int((await policy())["consent_days"])
-    key = cvs.store_cv(settings.data_dir, form.cv) if form.cv else None
+    staged = cvs.staged_cvs(settings.data_dir)
+    key = await cvs.store_cv(staged, form.cv) if form.cv else None
     try:
         async with db.write_transaction():
             if await Candidate.exists().where(Candidate.item == item_id, Candidate.email == email):
@@ -94,8 +95,9 @@ async def recommend(
                 settings, form.values["email"], subject, text, about=f"candidate:{candidate_id}"
             )
     except BaseException:
-        cvs.delete_cv(settings.data_dir, key)
+        staged.discard()
         raise
+    await staged.publish()
     mail.kick()
     return candidate_id
 

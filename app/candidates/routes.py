@@ -25,6 +25,7 @@ from app.candidates.visits import (
 )
 from app.clock import now
 from app.content import service as content
+from app.files import StorageUnavailable, storage_unavailable_sentence
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
@@ -165,6 +166,20 @@ async def apply(
         cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
     form = applications.check_candidate(fields, cv, consent_needed=True)
     policy = await applications.policy()
+    if not form.errors:
+        referrer = await applications.referrer_for(
+            code, request.cookies.get(applications.REFERRAL_COOKIE)
+        )
+        try:
+            await applications.apply(
+                settings_of(request).data_dir,
+                int(item["id"]),
+                referrer,
+                form,
+                signed_in=_viewer(request),
+            )
+        except StorageUnavailable:
+            form.errors["cv"] = storage_unavailable_sentence()
     if form.errors:
         return render(
             request,
@@ -177,16 +192,6 @@ async def apply(
             form=form,
             policy=policy,
         )
-    referrer = await applications.referrer_for(
-        code, request.cookies.get(applications.REFERRAL_COOKIE)
-    )
-    await applications.apply(
-        settings_of(request).data_dir,
-        int(item["id"]),
-        referrer,
-        form,
-        signed_in=_viewer(request),
-    )
     return render(
         request,
         "candidates/apply.html",
@@ -550,6 +555,8 @@ async def recommend(
             form.errors["email"] = _(
                 "We could not send the email right now. Please try again later."
             )
+        except StorageUnavailable:
+            form.errors["cv"] = storage_unavailable_sentence()
         else:
             return _recommend_page(request, item, None, org_name, sent=form.values["name"])
     return _recommend_page(request, item, form, org_name, status_code=422)

@@ -10,10 +10,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from app.content.markdown import plain_excerpt
-from app.content.media import store_image
+from app.content.media import media_dir, store_image
 from app.content.service import now, tags_column
 from app.content.tables import ApplyHost, ContentItem, ContentTarget
 from app.db import write_transaction
+from app.files import StagedFiles
 from app.org.tables import Site, Team
 
 PALETTES = [
@@ -152,9 +153,10 @@ async def load_demo_content(data_dir: Path) -> bool:
     teams = {r["name"]: r["id"] for r in await Team.select(Team.id, Team.name)}
     sites = {r["name"]: r["id"] for r in await Site.select(Site.id, Site.name)}
     moment = now()
+    files = StagedFiles(media_dir(data_dir))
     rows: list[tuple[ContentItem, int | None]] = []
     for n, (language, title, body, tags, pinned, team) in enumerate(STORIES):
-        key = store_image(draw_image(title, n), data_dir).key
+        key = store_image(draw_image(title, n), files).key
         captions = {k: [c.format(title=title) for c in cs] for k, cs in CAPTIONS[language].items()}
         item = ContentItem(
             kind="story",
@@ -174,7 +176,7 @@ async def load_demo_content(data_dir: Path) -> bool:
     for n, (language, title, body, site, contract, remote, salary, bonus, tags) in enumerate(
         OFFERS
     ):
-        key = store_image(draw_image(title, n + 3), data_dir).key
+        key = store_image(draw_image(title, n + 3), files).key
         captions = {k: [c.format(title=title) for c in cs] for k, cs in CAPTIONS[language].items()}
         item = ContentItem(
             kind="offer",
@@ -204,4 +206,5 @@ async def load_demo_content(data_dir: Path) -> bool:
                 await ContentTarget.insert(ContentTarget(item=saved[0]["id"], team=team_id))
         if not await ApplyHost.exists():
             await ApplyHost.insert(ApplyHost(host="jobs.ateliernova.example"))
+    await files.publish()
     return True

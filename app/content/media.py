@@ -1,7 +1,15 @@
 """Uploaded images: checked by content, size and dimensions, stored as resized web variants.
 
 Files live under ``{data_dir}/media`` named by a random key and a width; the route that
-serves them sets year-long cache headers, since a key is never reused.
+serves them sets year-long cache headers, since a key is never reused. They are written
+through :mod:`app.files` (named only once their row commits, swept when no row names them).
+
+Decoding is the costly part: a 265 KB PNG can declare 8000×8000 RGBA pixels, 256 MB once
+decoded and over a gigabyte through the conversions. So the declared size is checked from
+the header before any decoding (at most ``MAX_PIXELS``), decoding and resizing run in a
+thread (Pillow releases the GIL there, so the event loop keeps answering), and at most
+``IMAGE_JOBS`` images are processed at once per process, which bounds the memory a burst of
+uploads can take.
 """
 
 from __future__ import annotations
@@ -9,16 +17,27 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.files import StagedFiles
 from app.web.i18n import _
 
 MAX_BYTES = 8 * 1024 * 1024
 MIN_SIDE = 200
 MAX_SIDE = 8000
+# 40 million pixels: 160 MB decoded as RGBA, about 320 MB at the peak of one job.
+MAX_PIXELS = 40_000_000
+IMAGE_JOBS = 2
+# A thread semaphore, taken in the worker thread: an asyncio one belongs to one event loop.
+_image_jobs = threading.BoundedSemaphore(IMAGE_JOBS)
+T = TypeVar("T")
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 # Widths served: cards on phones, and the large one for link previews (Open Graph).
 WIDTHS = (600, 1200)
@@ -43,9 +62,8 @@ class StoredImage:
 
 
 def media_dir(data_dir: Path) -> Path:
-    path = data_dir / "media"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The folder of media files (made by the first write, app.files)."""
+    return data_dir / "media"
 
 
 def check_image(content: bytes, filename: str = "") -> Image.Image:
@@ -80,14 +98,23 @@ def check_image(content: bytes, filename: str = "") -> Image.Image:
         raise ImageRefused(
             _("This kind of image is not accepted. Choose a JPEG, PNG or WebP image.")
         )
-    width, height = probe.size
+    width, height = probe.size  # from the header: nothing is decoded yet
     if width > MAX_SIDE or height > MAX_SIDE:
         raise ImageRefused(_("This image is too large: at most 8000 pixels a side."))
+    if width * height > MAX_PIXELS:
+        raise ImageRefused(
+            _(
+                "This image has too many pixels: at most 40 million (for example 8000 × 5000). "
+                "Choose a smaller one."
+            )
+        )
     if width < MIN_SIDE or height < MIN_SIDE:
         raise ImageRefused(_("This image is too small: at least 200 pixels a side."))
     try:
         probe.verify()  # reads the whole file: truncated or corrupt data fails here
         image = Image.open(io.BytesIO(content))
+        # A JPEG decodes at 1/2, 1/4 or 1/8 scale for free: no more than the variants need.
+        image.draft(image.mode, (max(WIDTHS), max(1, height * max(WIDTHS) // width)))
         image.load()
     except Exception:  # Pillow raises many kinds for broken data
         raise ImageRefused(
@@ -96,31 +123,59 @@ def check_image(content: bytes, filename: str = "") -> Image.Image:
     return image
 
 
-def store_image(image: Image.Image, data_dir: Path) -> StoredImage:
-    """Write the web variants (JPEG, EXIF orientation applied, metadata dropped)."""
+def store_image(image: Image.Image, files: StagedFiles) -> StoredImage:
+    """Write the web variants (JPEG, EXIF orientation applied, metadata dropped) as staged
+    files: they are named once the caller's row commits (blocking: call from a thread)."""
     image = ImageOps.exif_transpose(image)
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        rgba = image.convert("RGBA")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        image = background
-    image = image.convert("RGB")
     key = secrets.token_urlsafe(12)
-    folder = media_dir(data_dir)
-    for width in WIDTHS:
-        variant = image.copy()
-        if variant.width > width:
-            variant = variant.resize(
-                (width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS
+    size = image.size
+    # Resize first, flatten after: the conversions then work on 1200 pixels, not 40 million.
+    if image.mode in ("P", "PA", "1", "I", "I;16", "F"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    for width in sorted(WIDTHS, reverse=True):
+        if image.width > width:
+            image = image.resize(
+                (width, max(1, round(size[1] * width / size[0]))), Image.Resampling.LANCZOS
             )
-        variant.save(
-            folder / f"{key}-{width}.jpg", "JPEG", quality=82, optimize=True, progressive=True
-        )
-    return StoredImage(key=key, width=image.width, height=image.height)
+        out = io.BytesIO()
+        _flat(image).save(out, "JPEG", quality=82, optimize=True, progressive=True)
+        files.write(f"{key}-{width}.jpg", out.getvalue())
+    return StoredImage(key=key, width=size[0], height=size[1])
 
 
-def save_upload(content: bytes, filename: str, data_dir: Path) -> StoredImage:
-    return store_image(check_image(content, filename), data_dir)
+def _flat(image: Image.Image) -> Image.Image:
+    """RGB on white for anything with transparency; JPEG has none."""
+    if image.mode in ("RGB", "L"):
+        return image
+    if "A" not in image.getbands():
+        return image.convert("RGB")  # CMYK and the like
+    rgba = image.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def _bounded(work: Callable[[], T]) -> T:
+    with _image_jobs:
+        return work()
+
+
+async def check_upload(content: bytes, filename: str) -> None:
+    """:func:`check_image` off the event loop: raises ImageRefused or returns."""
+    await anyio.to_thread.run_sync(_bounded, lambda: check_image(content, filename).close())
+
+
+async def save_upload(content: bytes, filename: str, files: StagedFiles) -> StoredImage:
+    """Check, decode, resize and write an upload off the event loop (see module)."""
+    return await anyio.to_thread.run_sync(
+        _bounded, lambda: store_image(check_image(content, filename), files)
+    )
+
+
+def key_of_file(name: str) -> str | None:
+    """The key a media file belongs to, for :func:`app.files.sweep`."""
+    match = FILE_NAME.match(name)
+    return match.group(1) if match else None
 
 
 def media_path(data_dir: Path, name: str) -> Path | None:

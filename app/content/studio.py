@@ -14,8 +14,16 @@ from app.accounts.guards import admin, editor
 from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
-from app.content.media import MAX_BYTES, ImageRefused, image_url, save_upload
+from app.content.media import (
+    MAX_BYTES,
+    ImageRefused,
+    check_upload,
+    image_url,
+    media_dir,
+    save_upload,
+)
 from app.content.tables import OfferStatus
+from app.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.web.i18n import LANGUAGES, _
@@ -140,27 +148,27 @@ async def _save(
     checked = await service.check_item(kind, data)
     errors = dict(checked.errors)
     upload = data.get("image")
-    image_key = None
+    image = None
     if isinstance(upload, UploadFile) and upload.filename:
-        content = await upload.read(MAX_BYTES + 1)
-        if not errors:
-            try:
-                image_key = save_upload(content, upload.filename, settings_of(request).data_dir).key
-            except ImageRefused as refused:
-                errors["image"] = str(refused)
-        else:
-            from app.content.media import check_image
-
-            try:
-                check_image(content, upload.filename)
-            except ImageRefused as refused:
-                errors["image"] = str(refused)
-    if errors:
-        return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
-    item_id = await service.save_item(
-        item["id"] if item else None, checked, _member(request).id, image=image_key
-    )
-    return _see_other(request, f"/studio/{item_id}?saved=1")
+        image = (await upload.read(MAX_BYTES + 1), upload.filename)
+    if image and errors:
+        try:
+            await check_upload(*image)
+        except ImageRefused as refused:
+            errors["image"] = str(refused)
+    if not errors:
+        try:
+            async with staged(media_dir(settings_of(request).data_dir)) as files:
+                image_key = (await save_upload(*image, files)).key if image else None
+                item_id = await service.save_item(
+                    item["id"] if item else None, checked, _member(request).id, image=image_key
+                )
+            return _see_other(request, f"/studio/{item_id}?saved=1")
+        except ImageRefused as refused:
+            errors["image"] = str(refused)
+        except StorageUnavailable:
+            errors["image"] = storage_unavailable_sentence()
+    return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
 
 
 @post("/studio/new", status_code=200, name="studio_create", guards=[editor])

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from piccolo.query.functions.aggregate import Count
 
@@ -101,6 +102,39 @@ async def announce_new_content(now: datetime) -> int:
     return announced
 
 
+async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
+    """Stored files no row names (older than an hour) and renames a crash interrupted, in
+    the media folder (stories, offers, rewards) and the CV folder: see :mod:`app.files`.
+    The keys in use are read before the folders are listed, so an upload committing
+    meanwhile has young files the sweep leaves alone. Returns the files removed."""
+    import anyio.to_thread
+
+    from app import files
+    from app.candidates import cvs
+    from app.candidates.tables import Candidate
+    from app.content import media
+    from app.content.tables import ContentItem
+    from app.rewards.tables import Reward
+
+    images = {
+        row["image"]
+        for table in (ContentItem, Reward)
+        for row in await table.select(table.image).where(table.image.is_not_null())
+    }
+    cv_keys = {
+        row["cv"] for row in await Candidate.select(Candidate.cv).where(Candidate.cv.is_not_null())
+    }
+    removed = await anyio.to_thread.run_sync(
+        files.sweep, media.media_dir(data_dir), media.key_of_file, images, now
+    )
+    removed += await anyio.to_thread.run_sync(
+        files.sweep, data_dir / "cvs", cvs.key_of_file, cv_keys, now
+    )
+    if removed:
+        log.info("Removed %d stored file(s) no row named", removed)
+    return removed
+
+
 async def run_jobs(settings: Settings, now: datetime) -> None:
     from app.mail.service import deliver_due
 
@@ -111,6 +145,8 @@ async def run_jobs(settings: Settings, now: datetime) -> None:
     await send_due_nudges(now, settings.nudge_daily_cap)
     # Mail waiting for a retry, or queued by a process that does not send (app.mail.service).
     await deliver_due(settings, now)
+    if now.minute % 10 == 0:  # it reads every key in use; an orphan may wait an hour anyway
+        await sweep_orphan_files(settings.data_dir, now)
 
 
 class NotificationJobs:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.content.demo import draw_image
-from app.content.media import store_image
+from app.content.media import media_dir, store_image
 from app.db import write_transaction
+from app.files import StagedFiles
 from app.rewards.tables import Reward
 
 REWARDS = [
@@ -47,11 +48,12 @@ async def load_demo_rewards(data_dir: Path) -> bool:
     """The demo's rewards, once; False when rewards exist already."""
     if await Reward.exists():
         return False
+    files = StagedFiles(media_dir(data_dir))
     rows = [
         Reward(
             name=name,
             description=description,
-            image=store_image(draw_image(name, n + 7), data_dir).key,
+            image=store_image(draw_image(name, n + 7), files).key,
             cost=cost,
             stock=stock,
             limit_per_member=limit,
@@ -61,4 +63,5 @@ async def load_demo_rewards(data_dir: Path) -> bool:
     ]
     async with write_transaction():
         await Reward.insert(*rows)
+    await files.publish()
     return True

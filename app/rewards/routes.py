@@ -13,7 +13,15 @@ from litestar.response import Redirect
 from app.accounts.guards import admin, editor, signed_in
 from app.accounts.tables import Member, Role
 from app.content.markdown import render_markdown
-from app.content.media import MAX_BYTES, ImageRefused, check_image, image_url, store_image
+from app.content.media import (
+    MAX_BYTES,
+    ImageRefused,
+    check_upload,
+    image_url,
+    media_dir,
+    save_upload,
+)
+from app.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.org.service import organisation_name
 from app.rewards import service
 from app.rewards.service import Refused
@@ -184,19 +192,27 @@ async def _save(
     upload = data.get("image")
     image = None
     if isinstance(upload, UploadFile) and upload.filename:
+        image = (await upload.read(MAX_BYTES + 1), upload.filename)
+    if image and errors:
         try:
-            image = check_image(await upload.read(MAX_BYTES + 1), upload.filename)
+            await check_upload(*image)
         except ImageRefused as refused:
             errors["image"] = str(refused)
-    if errors:
-        echo = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
-        echo["active"] = data.get("active") == "on"
-        return await _edit_page(request, reward, echo, errors, status_code=422)
-    image_key = store_image(image, settings_of(request).data_dir).key if image else None
-    reward_id = await service.save_reward(
-        reward["id"] if reward else None, checked, _member(request).id, image=image_key
-    )
-    return _see_other(request, f"/admin/rewards/{reward_id}?saved=1")
+    if not errors:
+        try:
+            async with staged(media_dir(settings_of(request).data_dir)) as files:
+                image_key = (await save_upload(*image, files)).key if image else None
+                reward_id = await service.save_reward(
+                    reward["id"] if reward else None, checked, _member(request).id, image=image_key
+                )
+            return _see_other(request, f"/admin/rewards/{reward_id}?saved=1")
+        except ImageRefused as refused:
+            errors["image"] = str(refused)
+        except StorageUnavailable:
+            errors["image"] = storage_unavailable_sentence()
+    echo = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
+    echo["active"] = data.get("active") == "on"
+    return await _edit_page(request, reward, echo, errors, status_code=422)
 
 
 @post("/admin/rewards/new", status_code=200, name="admin_reward_create", guards=[admin])

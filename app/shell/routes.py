@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from app import db
+from app import db, files
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
@@ -21,6 +22,7 @@ from app.web import i18n
 from app.web.assets import IMMUTABLE, Assets
 from app.web.i18n import _
 from app.web.pages import render
+from app.web.requests import settings_of
 
 # What the service worker stores at install time: enough to show the shell offline.
 PRECACHED_ASSETS = [
@@ -172,12 +174,22 @@ async def static(request: Request[Any, Any, Any], path: FromPath[str]) -> Respon
 
 
 @get("/healthz", name="health", guards=[anyone], cache=False)
-async def health() -> Response[dict[str, str]]:
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     try:
         await db.ping()
     except Exception as exc:  # the point is to report any failure, not to crash
         return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
-    return Response({"status": "ok", "database": "postgresql" if db.is_postgres() else "sqlite"})
+    database = "postgresql" if db.is_postgres() else "sqlite"
+    if not await data_dir_accepts_writes(request):
+        body = {"status": "degraded", "database": database, "data_dir": "not writable"}
+        return Response(body, status_code=503)
+    return Response({"status": "ok", "database": database})
+
+
+async def data_dir_accepts_writes(request: Request[Any, Any, Any]) -> bool:
+    """Uploads need the data directory: a full or read-only one fails them all (a real
+    write, in a thread: see app.files)."""
+    return await anyio.to_thread.run_sync(files.data_dir_writable, settings_of(request).data_dir)
 
 
 @get("/ping", name="ping", guards=[anyone], media_type="text/plain")
