@@ -31,7 +31,7 @@ from push.outbox import (
     check_message,
     enqueue,
 )
-from push.subscriptions import SubscriptionError, save_subscription
+from push.subscriptions import DeviceOfAnotherMember, SubscriptionError, save_subscription
 from push.tables import PushDelivery, PushSubscription
 
 from .tables import Campaign, CampaignState, NotificationOpen, NotificationPreference
@@ -216,6 +216,23 @@ def check_push_endpoint(endpoint: str, settings: Settings) -> None:
         raise SubscriptionError(_("This browser gave a push address Relay cannot send to."))
 
 
+class DeviceTaken(SubscriptionError):
+    """The device receives another member's notifications and was not subscribed afresh."""
+
+
+async def _save(member_id: int, endpoint: str, p256dh: str, auth: str, name: str) -> int:
+    try:
+        return await save_subscription(member_id, endpoint, p256dh, auth, name)
+    except DeviceOfAnotherMember as exc:
+        raise DeviceTaken(
+            _(
+                "This device already receives another member's notifications. To receive "
+                "yours here instead, reset notifications for this site in the browser's "
+                "settings, then turn them on again."
+            )
+        ) from exc
+
+
 async def opt_in(
     member_id: int,
     settings: Settings,
@@ -224,9 +241,12 @@ async def opt_in(
     auth: str,
     user_agent: str,
 ) -> int:
-    """Save this device's subscription after checking its address; returns its id."""
+    """Save this device's subscription after checking its address; returns its id.
+
+    Raises :class:`DeviceTaken` for another member's device sent with its old keys.
+    """
     check_push_endpoint(endpoint, settings)
-    return await save_subscription(member_id, endpoint, p256dh, auth, device_name(user_agent))
+    return await _save(member_id, endpoint, p256dh, auth, device_name(user_agent))
 
 
 async def replace_subscription(
@@ -256,7 +276,7 @@ async def replace_subscription(
                 PushSubscription.id == old["id"]
             )
         name = old["device_name"] or device_name(user_agent)
-        return await save_subscription(member_id, endpoint, p256dh, auth, name)
+        return await _save(member_id, endpoint, p256dh, auth, name)
 
 
 @dataclass(frozen=True)
