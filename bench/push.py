@@ -249,6 +249,8 @@ async def bench(args: argparse.Namespace) -> None:
         "RELAY_DATA_DIR": str(workdir),
         "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'relay.sqlite3'}",
         "PUBLIC_URL": "http://localhost:8000",
+        # The sink is on 127.0.0.1: the one address the sender may reach outside the internet.
+        "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1",
     }
     settings = Settings.from_env(env)
     sink = Sink()

@@ -22,7 +22,11 @@ from app.web.i18n import _
 from push.sender import DEFAULT_TTL_S, MAX_PAYLOAD_BYTES, URGENCIES
 from push.tables import OPEN_STATES, DeliveryState, PushDelivery, PushSubscription
 
-KINDS = frozenset({"campaign", "content", "referral", "reward", "summary", "reengage", "test"})
+# Every kind of push Relay writes; a nudge of another kind is refused when it is written
+# (app.notifications.nudges), and tests check that each kind the app writes is here.
+KINDS = frozenset(
+    {"campaign", "content", "referral", "reward", "redemption", "summary", "reengage", "test"}
+)
 MAX_TTL_S = 28 * 24 * 3600
 # RFC 8030 §5.4: a topic is at most 32 characters of the URL-safe base64 alphabet.
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,8 +21,10 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import http_ece
+from aiohttp.abc import AbstractResolver
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from push.addresses import PublicAddressResolver, RefusedAddress, endpoint_refusal
 from push.vapid import VapidSigner, b64url_decode, origin_of
 
 # Push services accept at most 4096 bytes of encrypted body. aes128gcm adds a header
@@ -125,6 +128,11 @@ class PushSender:
     POSTs, httpx's connection pool does 1,300 requests/s with 4 connections and falls to
     250/s with 64 (its pool rescans every connection for every request), while aiohttp keeps
     8,000 to 10,000/s. aiohttp comes with pywebpush anyway.
+
+    Every address is checked before the request (:func:`push.addresses.endpoint_refusal`,
+    once per push service) and when connecting (its resolver keeps only public addresses,
+    :class:`push.addresses.PublicAddressResolver`); ``allowed_test_hosts`` are exempt, for a
+    local test push service. ``dns`` replaces the system's DNS (tests use it).
     """
 
     def __init__(
@@ -133,13 +141,26 @@ class PushSender:
         *,
         concurrency: int = 64,
         timeout_s: float = REQUEST_TIMEOUT_S,
+        allowed_test_hosts: Collection[str] = (),
+        dns: AbstractResolver | None = None,
     ) -> None:
         self.signer = signer
         self.concurrency = concurrency
         self.timeout_s = timeout_s
+        self.allowed_test_hosts = frozenset(allowed_test_hosts)
+        self._resolver = PublicAddressResolver(self.allowed_test_hosts, dns)
         self._slots = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[str, str | None] = {}
+        self._refusals: dict[str, str | None] = {}
+
+    def _refusal_of(self, endpoint: str) -> str | None:
+        """Why this push service's address is refused (looked up once per origin), or None."""
+        origin = origin_of(endpoint)
+        if origin not in self._refusals:
+            refusal = endpoint_refusal(origin, self.allowed_test_hosts)
+            self._refusals[origin] = None if refusal is None else refusal.value
+        return self._refusals[origin]
 
     def _proxy_for(self, endpoint: str) -> str | None:
         """HTTPS_PROXY/NO_PROXY, looked up once per push service rather than per message.
@@ -151,14 +172,21 @@ class PushSender:
         if origin not in self._proxies:
             parts = urlsplit(origin)
             bypass = bool(proxy_bypass(parts.hostname or ""))
-            self._proxies[origin] = None if bypass else getproxies().get(parts.scheme)
+            proxy = None if bypass else getproxies().get(parts.scheme)
+            if proxy:
+                # The proxy is ours to trust (it may well be on the private network); it
+                # connects to the push service itself, named by the address checked above.
+                self._resolver.trusted_hosts.add(urlsplit(proxy).hostname or "")
+            self._proxies[origin] = proxy
         return self._proxies[origin]
 
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the event loop that runs it.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=60),
+                connector=aiohttp.TCPConnector(
+                    limit=self.concurrency, keepalive_timeout=60, resolver=self._resolver
+                ),
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 auto_decompress=False,
             )
@@ -174,6 +202,9 @@ class PushSender:
         topic: str | None = None,
         now: datetime | None = None,
     ) -> SendResult:
+        refusal = self._refusal_of(target.endpoint)
+        if refusal is not None:
+            return SendResult(Outcome.failed, error=f"refused push address: {refusal}")
         headers = {
             "Authorization": self.signer.authorization(target.endpoint),
             "Content-Encoding": "aes128gcm",
@@ -199,6 +230,11 @@ class PushSender:
                 ) as response:
                     await response.read()
                     status, retry_after = response.status, response.headers.get("Retry-After")
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, RefusedAddress):
+                    # Trying again would not help: the address is not one Relay posts to.
+                    return SendResult(Outcome.failed, error=str(exc.os_error)[:300])
+                return SendResult(Outcome.retry, error=f"{type(exc).__name__}: {exc}"[:300])
             except (aiohttp.ClientError, TimeoutError) as exc:
                 return SendResult(Outcome.retry, error=f"{type(exc).__name__}: {exc}"[:300])
         return result_of_response(status, retry_after, now or datetime.now(UTC))
@@ -206,3 +242,4 @@ class PushSender:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+        await self._resolver.close()

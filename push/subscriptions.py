@@ -8,14 +8,20 @@ from urllib.parse import urlsplit
 
 from piccolo.columns import Column
 
-from app.db import write_transaction
+from app.db import is_postgres, write_transaction
 from app.web.i18n import _
+from push.outbox import OPEN_ROWS
 from push.sender import check_subscription_keys
-from push.tables import PushSubscription
+from push.tables import DeliveryState, PushDelivery, PushSubscription
 
 
 class SubscriptionError(ValueError):
     """A subscription the browser sent that Relay cannot push to; the text is for the member."""
+
+
+class DeviceOfAnotherMember(Exception):
+    """The endpoint is another member's device and the browser sent the same keys: whoever
+    sends it did not subscribe afresh, so the device is not moved (``app/`` tells why)."""
 
 
 def check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
@@ -31,8 +37,12 @@ async def save_subscription(
 ) -> int:
     """Store what ``pushManager.subscribe()`` returned; the same endpoint updates its row.
 
-    A browser that subscribes again (new keys, or another member signed in on the device)
-    takes the row over and makes it active again. Returns the subscription's id.
+    A browser that subscribes again (new keys) takes its row over and makes it active again.
+    A device another member registered moves to this member only with new keys, the proof
+    of a fresh subscription made on the device (the old keys could have been copied, or the
+    browser merely handed back the other member's subscription): then the deliveries still
+    queued for the other member are pruned, so none of theirs reaches the new member. With
+    the same keys it raises :class:`DeviceOfAnotherMember`. Returns the subscription's id.
     """
     check_subscription(endpoint, p256dh, auth)
     values: dict[Column | str, Any] = {
@@ -44,12 +54,25 @@ async def save_subscription(
         PushSubscription.failures: 0,
     }
     async with write_transaction():
-        existing = (
-            await PushSubscription.select(PushSubscription.id)
-            .where(PushSubscription.endpoint == endpoint)
-            .first()
-        )
+        query = PushSubscription.select(
+            PushSubscription.id,
+            PushSubscription.member,
+            PushSubscription.p256dh,
+            PushSubscription.auth,
+        ).where(PushSubscription.endpoint == endpoint)
+        if is_postgres():
+            query = query.lock_rows("UPDATE")
+        existing = await query.first()
         if existing:
+            if existing["member"] != member_id:
+                if (existing["p256dh"], existing["auth"]) == (p256dh, auth):
+                    raise DeviceOfAnotherMember()
+                await PushDelivery.update(
+                    {
+                        PushDelivery.state: DeliveryState.pruned.value,
+                        PushDelivery.error: "the device moved to another member",
+                    }
+                ).where(PushDelivery.subscription == existing["id"], OPEN_ROWS)
             await PushSubscription.update(values).where(PushSubscription.id == existing["id"])
             return int(existing["id"])
         rows = await PushSubscription.insert(

@@ -229,7 +229,11 @@ class PushWorker:
         self.pipeline_depth = pipeline_depth
         self.max_attempts = settings.push_max_attempts
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.sender = PushSender(VapidSigner.from_settings(settings), concurrency=concurrency)
+        self.sender = PushSender(
+            VapidSigner.from_settings(settings),
+            concurrency=concurrency,
+            allowed_test_hosts=settings.push_allowed_test_hosts,
+        )
         # One database write at a time from this worker: on SQLite, two of our own transactions
         # competing for the file's lock would make one sleep in SQLite's busy handler (tens of
         # milliseconds); queueing here costs nothing, and claims and records are short.

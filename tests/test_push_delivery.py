@@ -45,6 +45,13 @@ MESSAGE = PushMessage(
 
 
 @pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """This module's Relay may post to the push sink on 127.0.0.1 (over http, any port),
+    also by the name localhost (a second push service origin)."""
+    return {**env, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1,localhost"}
+
+
+@pytest.fixture
 async def push_worker(database: str, settings: Settings) -> AsyncIterator[PushWorker]:
     worker = PushWorker(settings)
     yield worker

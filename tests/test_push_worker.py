@@ -23,6 +23,12 @@ from tests.push_sink import PushSink
 MESSAGE = PushMessage(title="Prime de cooptation doublée", body="Jusqu’à dimanche.", url="/offers")
 
 
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """This module's Relay may post to the push sink on 127.0.0.1 (over http, any port)."""
+    return {**env, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1"}
+
+
 class WorkerProcess:
     """`relay worker` as an operator runs it, its output kept in a log file."""
 

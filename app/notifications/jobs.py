@@ -1,10 +1,12 @@
-"""The periodic jobs of notifications, run every minute by every worker process.
+"""The periodic jobs, run every minute by every worker process.
 
-``run_jobs`` sends scheduled campaigns that are due, writes re-engagement and weekly summary
-nudges, queues the nudges that are due, and sends the mail that is due. Several processes may run it at once (the app's
-embedded worker, any number of ``relay worker``): campaigns change state with a conditional
-update, nudges are claimed by one process at a time and marked sent with their deliveries,
-and every nudge has a unique key, so nothing is sent twice.
+``run_jobs`` runs each job of :data:`JOBS` in turn: it announces new content, sends scheduled
+campaigns that are due, writes re-engagement and weekly summary nudges, queues the nudges
+that are due, and sends the mail that is due. Each job fails alone: its exception is logged
+with the job's name and the next job runs; the next round tries it again. Several processes
+may run them at once (the app's embedded worker, any number of ``relay worker``): campaigns
+change state with a conditional update, nudges are claimed by one process at a time and
+marked sent with their deliveries, and every nudge has a unique key, so nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,18 +138,56 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
     return removed
 
 
-async def run_jobs(settings: Settings, now: datetime) -> None:
+async def deliver_due_mail(settings: Settings, now: datetime) -> int:
+    """Mail waiting for a retry, or queued by a process that does not send (app.mail.service)."""
     from app.mail.service import deliver_due
 
-    await announce_new_content(now)
-    await send_due_campaigns(now)
-    await nudge_inactive_members(now, settings.reengage_after_days)
-    await send_weekly_summaries(now)
-    await send_due_nudges(now, settings.nudge_daily_cap)
-    # Mail waiting for a retry, or queued by a process that does not send (app.mail.service).
-    await deliver_due(settings, now)
-    if now.minute % 10 == 0:  # it reads every key in use; an orphan may wait an hour anyway
-        await sweep_orphan_files(settings.data_dir, now)
+    return await deliver_due(settings, now)
+
+
+async def sweep_orphan_files_every_ten_minutes(settings: Settings, now: datetime) -> int:
+    """The sweep reads every key in use, so every ten minutes; an orphan may wait an hour anyway."""
+    return await sweep_orphan_files(settings.data_dir, now) if now.minute % 10 == 0 else 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One periodic job: its name (in the logs) and what it runs."""
+
+    name: str
+    run: Callable[[Settings, datetime], Awaitable[object]]
+
+
+# In this order every round; adding a job is adding a line.
+JOBS: tuple[Job, ...] = (
+    Job("announce new content", lambda settings, now: announce_new_content(now)),
+    Job("send due campaigns", lambda settings, now: send_due_campaigns(now)),
+    Job(
+        "nudge inactive members",
+        lambda settings, now: nudge_inactive_members(now, settings.reengage_after_days),
+    ),
+    Job("write weekly summaries", lambda settings, now: send_weekly_summaries(now)),
+    Job(
+        "send due nudges",
+        lambda settings, now: send_due_nudges(now, settings.nudge_daily_cap),
+    ),
+    Job("deliver due mail", deliver_due_mail),
+    Job("sweep orphan files", sweep_orphan_files_every_ten_minutes),
+)
+
+
+async def run_jobs(settings: Settings, now: datetime, jobs: Sequence[Job] = JOBS) -> list[str]:
+    """Run every job once; returns the names of those that failed (each one is logged)."""
+    failed = []
+    for job in jobs:
+        try:
+            await job.run(settings, now)
+        except Exception:
+            log.exception(
+                "Periodic job %r failed; the others go on, it runs again next round", job.name
+            )
+            failed.append(job.name)
+    return failed
 
 
 class NotificationJobs:

@@ -13,10 +13,15 @@ and the job runner (``app.notifications.jobs``) calls :func:`nudge_inactive_memb
 :func:`send_due_nudges` every minute. Each nudge respects the member's switches, their quiet
 hours (it waits for their end, it is not dropped) and a daily cap (``NUDGE_DAILY_CAP`` in any
 24 hours; what exceeds it waits for a free slot). A nudge's ``key`` makes each event nudge once.
+
+Each notification (one member's nudges of one kind) is queued in its own savepoint: one that
+cannot be queued is rolled back alone, logged with its ids and kind, and tried again with
+backoff; after ``MAX_ATTEMPTS`` it is marked failed. The others of the round go on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,8 +32,9 @@ from app.accounts.tables import Member, Session
 from app.db import is_postgres, write_transaction
 from app.web import i18n
 from app.web.i18n import _, ngettext
-from push.outbox import PushMessage, enqueue
+from push.outbox import KINDS, PushMessage, enqueue
 from push.tables import PushSubscription
+from push.worker import retry_delay
 
 from .service import (
     BADGE,
@@ -39,6 +45,8 @@ from .service import (
     single_runner_lock,
 )
 from .tables import Nudge, NudgeState
+
+log = logging.getLogger("relay.notifications")
 
 CONTENT_BATCH_WINDOW = timedelta(minutes=10)
 DAY = timedelta(hours=24)
@@ -55,6 +63,9 @@ PRIORITY = {
 WEEKLY_SUMMARY_WEEKDAY = 0
 WEEKLY_SUMMARY_HOUR = 9
 CLAIM_LIMIT = 1000
+# A notification that cannot be queued is tried again after 30 s, 1 min, 2 min, 4 min, then
+# marked failed: about eight minutes of retries, enough to outlast a passing fault.
+MAX_ATTEMPTS = 5
 
 
 async def _language_of(member_ids: Sequence[int]) -> dict[int, str]:
@@ -73,6 +84,9 @@ async def _write(
     Titles are written in each member's language. Returns how many new nudges were written
     (a key already written is ignored: the event was nudged before).
     """
+    if kind not in KINDS:
+        # Refused here, where the mistake is, rather than later by the job that sends them.
+        raise ValueError(f"unknown push kind {kind!r}; add it to push.outbox.KINDS")
     if not items:
         return 0
     member_ids = sorted({item[0] for item in items})
@@ -299,10 +313,11 @@ async def send_due_nudges(now: datetime, daily_cap: int) -> int:
 
     Runs in one transaction, by one process at a time (see ``single_runner_lock``): a nudge
     is marked sent in the same transaction that writes its deliveries, so it is never sent
-    twice nor lost. Nudges in quiet hours or beyond the cap get a later ``due_at``.
+    twice nor lost. Nudges in quiet hours or beyond the cap get a later ``due_at``. Each
+    notification is queued in a savepoint, so one that fails leaves the others sent.
     """
     queued = 0
-    async with write_transaction():
+    async with write_transaction() as transaction:
         if not await single_runner_lock("send_due_nudges"):
             return 0
         query = (
@@ -333,6 +348,7 @@ async def send_due_nudges(now: datetime, daily_cap: int) -> int:
             sent_times[row["member"]].add(row["sent_at"])
         for member_id, rows in by_member.items():
             queued += await _send_member_nudges(
+                transaction,
                 member_id,
                 rows,
                 preferences[member_id],
@@ -345,6 +361,7 @@ async def send_due_nudges(now: datetime, daily_cap: int) -> int:
 
 
 async def _send_member_nudges(
+    transaction: Any,
     member_id: int,
     rows: list[dict[str, Any]],
     preferences: Preferences,
@@ -375,18 +392,59 @@ async def _send_member_nudges(
             later = quiet_until(preferences, later) or later
         ids = [row["id"] for kind in waiting for row in by_kind[kind]]
         await Nudge.update({Nudge.due_at: later}).where(Nudge.id.is_in(ids))
+    queued = 0
     for offset, kind in enumerate(sending):
         nudges = by_kind[kind]
         # Distinct times keep each notification countable against the cap.
         sent_at = now + timedelta(microseconds=offset)
-        await enqueue(
-            _message(kind, nudges, language),
-            kind=kind,
-            member_ids=[member_id],
-            topic=f"nudge-{kind}" if kind in {"content", "summary", "reengage"} else None,
-            now=now,
+        savepoint = await transaction.savepoint()
+        try:
+            await enqueue(
+                _message(kind, nudges, language),
+                kind=kind,
+                member_ids=[member_id],
+                topic=f"nudge-{kind}" if kind in {"content", "summary", "reengage"} else None,
+                now=now,
+            )
+            await Nudge.update({Nudge.state: NudgeState.sent.value, Nudge.sent_at: sent_at}).where(
+                Nudge.id.is_in([row["id"] for row in nudges])
+            )
+        except Exception:
+            await savepoint.rollback_to()
+            await _retry_later(nudges, kind, now)
+            continue
+        await savepoint.release()
+        queued += 1
+    return queued
+
+
+async def _retry_later(nudges: list[dict[str, Any]], kind: str, now: datetime) -> None:
+    """Count a failed attempt at these nudges: tried again with backoff, or marked failed.
+
+    Called from an ``except`` block, so the log carries the exception that caused it.
+    """
+    ids = [row["id"] for row in nudges]
+    attempts = max(row["attempts"] for row in nudges) + 1
+    if attempts >= MAX_ATTEMPTS:
+        log.exception(
+            "Nudges %s (kind %r) could not be queued after %d attempts; marked failed",
+            ids,
+            kind,
+            attempts,
         )
-        await Nudge.update({Nudge.state: NudgeState.sent.value, Nudge.sent_at: sent_at}).where(
-            Nudge.id.is_in([row["id"] for row in nudges])
+        await Nudge.update({Nudge.state: NudgeState.failed.value, Nudge.attempts: attempts}).where(
+            Nudge.id.is_in(ids)
         )
-    return len(sending)
+        return
+    delay = retry_delay(attempts, None)
+    log.exception(
+        "Nudges %s (kind %r) could not be queued (attempt %d of %d); trying again in %s",
+        ids,
+        kind,
+        attempts,
+        MAX_ATTEMPTS,
+        delay,
+    )
+    await Nudge.update({Nudge.attempts: attempts, Nudge.due_at: now + delay}).where(
+        Nudge.id.is_in(ids)
+    )

@@ -73,7 +73,7 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
             request.headers.get("user-agent", ""),
         )
     except SubscriptionError as exc:
-        return _refused(str(exc))
+        return _refused(str(exc), 409 if isinstance(exc, service.DeviceTaken) else 422)
     await service.remember_time_zone(member.id, _text(data, "time_zone"), now())
     return Response({"id": subscription_id, "message": _("Notifications are on for this device.")})
 
@@ -115,7 +115,7 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
             request.headers.get("user-agent", ""),
         )
     except SubscriptionError as exc:
-        return _refused(str(exc))
+        return _refused(str(exc), 409 if isinstance(exc, service.DeviceTaken) else 422)
     if renewed is None:
         return _refused(_("This device was not receiving notifications."), 404)
     return Response({"id": renewed})

@@ -6,7 +6,6 @@ Plain functions, no HTTP. Push itself (encryption, sending, retries) is the engi
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from app.db import is_postgres, write_transaction
 from app.settings import Settings
 from app.web.devices import device_name
 from app.web.i18n import _
+from push.addresses import Refusal, endpoint_refusal
 from push.outbox import (
     CampaignStats,
     PushMessage,
@@ -31,7 +31,7 @@ from push.outbox import (
     check_message,
     enqueue,
 )
-from push.subscriptions import SubscriptionError, save_subscription
+from push.subscriptions import DeviceOfAnotherMember, SubscriptionError, save_subscription
 from push.tables import PushDelivery, PushSubscription
 
 from .tables import Campaign, CampaignState, NotificationOpen, NotificationPreference
@@ -50,8 +50,6 @@ SWITCH_OF_KIND = {
 DEFAULT_TIME_ZONE = "Europe/Paris"
 ICON = "/static/icons/icon-192.png"
 BADGE = "/static/icons/icon-64.png"
-# Hosts that are never a push service: loopback names and reserved suffixes.
-PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".invalid", ".test", ".example", ".lan")
 DELIVERY_KEY = re.compile(r"[0-9a-f]{32}")
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
@@ -205,38 +203,34 @@ def quiet_until(preferences: Preferences, now: datetime) -> datetime | None:
 
 
 def check_push_endpoint(endpoint: str, settings: Settings) -> None:
-    """Refuse push addresses Relay must not post to: only https on a public host name.
+    """Refuse push addresses Relay must not post to (the rules are ``push.addresses``'):
+    https to a public host name on port 443, or a host of ``PUSH_ALLOWED_TEST_HOSTS``.
 
-    Relay's server makes requests to whatever address a browser gave, so an address on a
-    private network would let any member make it call internal services. IP literals,
-    localhost and reserved names are refused; hosts in ``PUSH_ALLOWED_TEST_HOSTS`` are the
-    exception, for a local test push service. Names are not resolved here: push services
-    are well-known public hosts, and a DNS answer at subscription time proves nothing later.
+    Names are not resolved here: a DNS answer at subscription time proves nothing later, so
+    the sender checks the address it connects to every time.
     """
-    try:
-        parts = urlsplit(endpoint)
-        host = (parts.hostname or "").lower().rstrip(".")
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise SubscriptionError(_("This browser gave an unusable push address.")) from exc
-    if host and host in settings.push_allowed_test_hosts and parts.scheme in {"http", "https"}:
-        return
-    refused = (
-        parts.scheme != "https"
-        or not host
-        or parts.username is not None
-        or "." not in host
-        or host == "localhost"
-        or host.endswith(PRIVATE_SUFFIXES)
-    )
-    if not refused:
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-            refused = True
-        except ValueError:
-            refused = host.replace(".", "").isdigit()  # 127.1 and other short forms
-    if refused:
+    refusal = endpoint_refusal(endpoint, settings.push_allowed_test_hosts)
+    if refusal is Refusal.malformed:
+        raise SubscriptionError(_("This browser gave an unusable push address."))
+    if refusal is not None:
         raise SubscriptionError(_("This browser gave a push address Relay cannot send to."))
+
+
+class DeviceTaken(SubscriptionError):
+    """The device receives another member's notifications and was not subscribed afresh."""
+
+
+async def _save(member_id: int, endpoint: str, p256dh: str, auth: str, name: str) -> int:
+    try:
+        return await save_subscription(member_id, endpoint, p256dh, auth, name)
+    except DeviceOfAnotherMember as exc:
+        raise DeviceTaken(
+            _(
+                "This device already receives another member's notifications. To receive "
+                "yours here instead, reset notifications for this site in the browser's "
+                "settings, then turn them on again."
+            )
+        ) from exc
 
 
 async def opt_in(
@@ -247,9 +241,12 @@ async def opt_in(
     auth: str,
     user_agent: str,
 ) -> int:
-    """Save this device's subscription after checking its address; returns its id."""
+    """Save this device's subscription after checking its address; returns its id.
+
+    Raises :class:`DeviceTaken` for another member's device sent with its old keys.
+    """
     check_push_endpoint(endpoint, settings)
-    return await save_subscription(member_id, endpoint, p256dh, auth, device_name(user_agent))
+    return await _save(member_id, endpoint, p256dh, auth, device_name(user_agent))
 
 
 async def replace_subscription(
@@ -279,7 +276,7 @@ async def replace_subscription(
                 PushSubscription.id == old["id"]
             )
         name = old["device_name"] or device_name(user_agent)
-        return await save_subscription(member_id, endpoint, p256dh, auth, name)
+        return await _save(member_id, endpoint, p256dh, auth, name)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class NudgeState(StrEnum):
     waiting = "waiting"  # due at due_at (quiet hours and caps push it later)
     sent = "sent"  # queued in the push outbox
     dropped = "dropped"  # the member turned the kind off meanwhile
+    failed = "failed"  # could not be queued, MAX_ATTEMPTS times (see nudges.send_due_nudges)
 
 
 class Nudge(Table):
@@ -55,6 +56,8 @@ class Nudge(Table):
     due_at = Timestamptz(default=TimestamptzNow(), index=True)
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+    # Failed attempts at queueing it; each one moves ``due_at`` later (backoff).
+    attempts = Integer(default=0)
 
 
 class CampaignState(StrEnum):
