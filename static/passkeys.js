@@ -2,20 +2,15 @@
 // passkey, and confirming it's you before a sensitive action. The server does the
 // checking (py_webauthn); this only carries options and answers across.
 
-const b64urlToBuffer = (value) => {
-  const base64 = value.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(value.length / 4) * 4, "=");
-  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)).buffer;
-};
-const bufferToB64url = (buffer) =>
-  btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+import { fromBase64Url, postJSON, toBase64Url } from "./relay.js";
 
 function creationOptions(json) {
   if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(json);
   return {
     ...json,
-    challenge: b64urlToBuffer(json.challenge),
-    user: { ...json.user, id: b64urlToBuffer(json.user.id) },
-    excludeCredentials: (json.excludeCredentials || []).map((c) => ({ ...c, id: b64urlToBuffer(c.id) })),
+    challenge: fromBase64Url(json.challenge),
+    user: { ...json.user, id: fromBase64Url(json.user.id) },
+    excludeCredentials: (json.excludeCredentials || []).map((c) => ({ ...c, id: fromBase64Url(c.id) })),
   };
 }
 
@@ -23,8 +18,8 @@ function requestOptions(json) {
   if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
   return {
     ...json,
-    challenge: b64urlToBuffer(json.challenge),
-    allowCredentials: (json.allowCredentials || []).map((c) => ({ ...c, id: b64urlToBuffer(c.id) })),
+    challenge: fromBase64Url(json.challenge),
+    allowCredentials: (json.allowCredentials || []).map((c) => ({ ...c, id: fromBase64Url(c.id) })),
   };
 }
 
@@ -32,41 +27,17 @@ function credentialJSON(credential) {
   if (typeof credential.toJSON === "function") return credential.toJSON();
   const response = {};
   for (const key of ["clientDataJSON", "attestationObject", "authenticatorData", "signature", "userHandle"]) {
-    if (credential.response[key]) response[key] = bufferToB64url(credential.response[key]);
+    if (credential.response[key]) response[key] = toBase64Url(credential.response[key]);
   }
   if (credential.response.getTransports) response.transports = credential.response.getTransports();
   return {
     id: credential.id,
-    rawId: bufferToB64url(credential.rawId),
+    rawId: toBase64Url(credential.rawId),
     type: credential.type,
     response,
     clientExtensionResults: credential.getClientExtensionResults(),
     authenticatorAttachment: credential.authenticatorAttachment,
   };
-}
-
-function csrfToken() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
-  } catch {
-    return "";
-  }
-}
-
-async function postJSON(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrfToken() },
-    body: JSON.stringify(body || {}),
-    credentials: "same-origin",
-  });
-  let data = {};
-  try {
-    data = await response.json();
-  } catch {
-    data = {};
-  }
-  return { ok: response.ok, status: response.status, data };
 }
 
 function say(element, message) {

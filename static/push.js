@@ -3,37 +3,14 @@
 // iPhone or iPad outside the installed app, the tap opens the Add-to-Home-Screen guide
 // instead (iOS allows push only there).
 
+import { fromBase64Url, postJSON } from "./relay.js";
+
 const isStandalone = () =>
   window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
 const isIos = () =>
   /iPad|iPhone|iPod/.test(navigator.userAgent) ||
   (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
 const pushPossible = () => "serviceWorker" in navigator && "PushManager" in window;
-
-function csrfToken() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
-  } catch {
-    return "";
-  }
-}
-
-async function postJson(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrfToken() },
-    body: JSON.stringify(body),
-    credentials: "same-origin",
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || data.detail || String(response.status));
-  return data;
-}
-
-function fromBase64Url(text) {
-  const padded = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-}
 
 async function currentSubscription() {
   if (!pushPossible()) return null;
@@ -86,11 +63,12 @@ async function subscribe(button) {
       applicationServerKey: fromBase64Url(key),
     });
     const body = subscription.toJSON ? subscription.toJSON() : subscription;
-    await postJson("/push/subscriptions", {
+    const saved = await postJSON("/push/subscriptions", {
       endpoint: body.endpoint,
       keys: body.keys,
       time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     });
+    if (!saved.ok) throw new Error(saved.data.error || saved.data.detail || String(saved.status));
     say(button.dataset.done);
     button.hidden = true;
   } catch (error) {

@@ -2,13 +2,7 @@
 // require that user gesture); only a completed share is reported to the server: a cancel
 // (AbortError) records nothing. Without Web Share, the sheet's links do the work.
 
-function csrfToken() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"];
-  } catch {
-    return "";
-  }
-}
+import { postJSON } from "./relay.js";
 
 function toast(message) {
   const box = document.getElementById("toast");
@@ -22,18 +16,12 @@ function toast(message) {
 async function report(sheet, network) {
   const status = sheet.querySelector("[data-share-status]");
   try {
-    const response = await fetch(`/items/${sheet.dataset.item}/shares`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "x-csrftoken": csrfToken() },
-      body: JSON.stringify({ network }),
-      credentials: "same-origin",
-      keepalive: true,
-    });
-    if (response.ok && status) {
+    // keepalive: the report goes out even when the member leaves for the network's page.
+    const answer = await postJSON(`/items/${sheet.dataset.item}/shares`, { network }, { keepalive: true });
+    if (answer.ok && status) {
       // "Thanks for sharing! +2 points": the server says what the share earned, in words.
-      const answer = await response.json().catch(() => ({}));
-      status.textContent = answer.message
-        ? `${sheet.dataset.recorded} ${answer.message}`
+      status.textContent = answer.data.message
+        ? `${sheet.dataset.recorded} ${answer.data.message}`
         : sheet.dataset.recorded;
       status.hidden = false;
     }

@@ -9,14 +9,20 @@ import re
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from app.settings import Settings
+from app.sharing import service as sharing
 from app.translations.catalog import missing
+from app.web.assets import HTMX_JS, IMMUTABLE, Assets
 from tests.conftest import sign_in
+from tests.content_factories import make_item
 from tests.databases import ROOT
+from tests.factories import make_member
 
 HTML = {"accept": "text/html"}
 
@@ -231,6 +237,68 @@ async def test_static_files_have_hashed_urls_long_caching_and_compression(
 
     html = await client.get("/", headers={**HTML, "accept-encoding": "gzip"})
     assert html.headers["content-encoding"] == "gzip"
+
+
+def scripts_of(html: str) -> list[str]:
+    """The static scripts a page loads, by name: ``['htmx-2.0.11.min', 'app', ...]``."""
+    return re.findall(r'<script src="/static/([\w.-]+)\.[0-9a-f]{10}\.js"', html)
+
+
+async def test_each_page_loads_only_the_scripts_it_uses(client: AsyncTestClient) -> None:
+    sharer = await make_member()
+    story = await sharing.link_code(sharer.id, await make_item("story", "Our new office"))
+    offer = await sharing.link_code(sharer.id, await make_item("offer", "Data engineer"))
+
+    story_page = await client.get(f"/r/{story}", headers=HTML)
+    assert scripts_of(story_page.text) == ["beacon"]
+    offer_page = await client.get(f"/r/{offer}", headers=HTML)
+    assert 'hx-post="/r/' in offer_page.text  # its apply form needs htmx
+    assert scripts_of(offer_page.text) == [HTMX_JS.removesuffix(".js"), "beacon"]
+    assert scripts_of((await client.get("/signin", headers=HTML)).text) == ["passkeys"]
+
+    await sign_in(client)
+    feed = await client.get("/", headers=HTML)
+    assert scripts_of(feed.text) == [
+        HTMX_JS.removesuffix(".js"),
+        "app",
+        "passkeys",
+        "push",
+        "share",
+    ]
+
+
+async def test_a_script_imports_the_shared_module_under_its_hashed_immutable_url(
+    employee_client: AsyncTestClient,
+) -> None:
+    page = (await employee_client.get("/", headers=HTML)).text
+    share_url = re.search(r'src="(/static/share\.[0-9a-f]{10}\.js)"', page).group(1)  # type: ignore[union-attr]
+    share = await employee_client.get(share_url)
+    relay_url = re.search(r'from "(/static/relay\.[0-9a-f]{10}\.js)"', share.text).group(1)  # type: ignore[union-attr]
+    relay = await employee_client.get(relay_url)
+    assert relay.status_code == 200
+    assert relay.headers["cache-control"] == IMMUTABLE
+    assert relay.headers["content-type"].startswith("text/javascript")
+    assert "export async function postJSON" in relay.text
+
+
+def test_a_change_to_a_shared_module_changes_the_url_of_every_script_importing_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "relay.js").write_text("export const answer = 42;\n")
+    (tmp_path / "share.js").write_text('import { answer } from "./relay.js";\n')
+    (tmp_path / "app.js").write_text("console.log('no imports');\n")
+    before = Assets(tmp_path)
+    assert f'from "{before.url("relay.js")}"' in before.by_name["share.js"].body.decode()
+
+    (tmp_path / "relay.js").write_text("export const answer = 43;\n")
+    after = Assets(tmp_path)
+    assert after.url("relay.js") != before.url("relay.js")
+    assert after.url("share.js") != before.url("share.js")
+    assert after.url("app.js") == before.url("app.js")
+
+    (tmp_path / "app.js").write_text('import "./missing.js";\n')
+    with pytest.raises(ValueError, match="missing"):
+        Assets(tmp_path)
 
 
 async def test_the_service_worker_is_served_from_the_root_with_the_shell_to_precache(

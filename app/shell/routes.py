@@ -19,7 +19,7 @@ from app.boards.service import is_anonymous, standing
 from app.content.service import credits_by_name
 from app.org.service import organisation_name
 from app.web import i18n
-from app.web.assets import IMMUTABLE, Assets
+from app.web.assets import HTMX_JS, IMMUTABLE, Assets
 from app.web.i18n import _
 from app.web.pages import render
 from app.web.requests import settings_of
@@ -28,7 +28,7 @@ from app.web.requests import settings_of
 PRECACHED_ASSETS = [
     "app.css",
     "app.js",
-    "htmx-2.0.11.min.js",
+    HTMX_JS,
     "icons/icon-64.png",
     "icons/icon-192.png",
 ]

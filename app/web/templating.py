@@ -11,9 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from app.web import i18n
-from app.web.assets import Assets
-
-HTMX_VERSION = "2.0.11"
+from app.web.assets import HTMX_JS, Assets
 
 
 @cache
@@ -44,7 +42,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     env.filters["number"] = number
     env.globals.update(
         static=assets.url,
-        htmx_js=f"htmx-{HTMX_VERSION}.min.js",
+        htmx_js=HTMX_JS,
         languages=i18n.LANGUAGES,
         current_language=i18n.current_language.get,
     )
