@@ -12,7 +12,7 @@ from PIL import Image
 from app.content import service
 from app.content.media import check_image, media_dir, store_image
 from app.content.service import ItemInput
-from app.files import StagedFiles
+from app.core.files import StagedFiles
 
 
 async def make_item(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app.core.settings import Settings
 from app.mail.service import enqueue as enqueue_mail
 from app.notifications import service
 from app.notifications.jobs import JOBS, Job, run_jobs
@@ -29,7 +30,6 @@ from app.notifications.nudges import (
 )
 from app.notifications.service import SWITCH_OF_KIND, Preferences
 from app.notifications.tables import Nudge, NudgeState
-from app.settings import Settings
 from push.outbox import KINDS
 from push.tables import PushDelivery
 from push.worker import retry_delay

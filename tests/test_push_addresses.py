@@ -17,8 +17,8 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from litestar.testing import AsyncTestClient
 
+from app.core.settings import Settings
 from app.notifications import service
-from app.settings import Settings
 from push.addresses import (
     PublicAddressResolver,
     Refusal,

@@ -150,7 +150,7 @@ def test_an_editor_sees_their_own_referral_and_reward_request_without_buttons(
     browser: Browser, live_server: Any, seed: Any
 ) -> None:
     from app.candidates.tables import Candidate
-    from app.clock import now
+    from app.core.clock import now
     from app.rewards import service
     from tests.content_factories import make_item
 

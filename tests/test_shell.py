@@ -15,7 +15,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
-from app.settings import Settings
+from app.core.settings import Settings
 from app.sharing import service as sharing
 from app.translations.catalog import missing
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
@@ -392,7 +392,7 @@ def test_the_french_catalogue_translates_every_string() -> None:
 async def test_a_postgresql_app_opens_its_connection_pool_and_closes_it(
     env: dict[str, str],
 ) -> None:
-    from app import db
+    from app.core import db
     from app.main import create_app
 
     settings = Settings.from_env({**env, "DATABASE_POOL_SIZE": "2"})

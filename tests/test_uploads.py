@@ -18,14 +18,14 @@ import httpx
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
 
-from app import files
 from app.candidates import cvs
 from app.candidates.tables import Candidate
-from app.clock import now
 from app.content.media import media_dir
 from app.content.tables import ContentItem
+from app.core import files
+from app.core.clock import now
+from app.core.settings import Settings
 from app.notifications.jobs import sweep_orphan_files
-from app.settings import Settings
 from app.sharing import service as sharing
 from tests.conftest import LiveServer, sign_in
 from tests.content_factories import make_item, stored_image

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from app import db
 from app.accounts.invitations import EMAIL_RE
 from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
-from app.clock import now
+from app.core import db
+from app.core.clock import now
+from app.core.i18n import _
 from app.sharing.tables import ShareLink
-from app.web.i18n import _
 from app.web.pagecache import public_pages_changed
 
 REFERRAL_COOKIE = "relay_ref"
@@ -165,7 +165,7 @@ async def apply(
     """Store a valid application and record it as activity, credited to ``referrer`` unless
     the candidate is them (``signed_in`` is the member signed in on this browser, if any).
     The CV is written first under a temporary name and named once the row commits
-    (app.files): a failure or a crash leaves no row pointing at nothing and no file the
+    (app.core.files): a failure or a crash leaves no row pointing at nothing and no file the
     sweep keeps. Raises StorageUnavailable."""
     assert not form.errors
     referrer = await credited_referrer(referrer, form.values["email"], signed_in)

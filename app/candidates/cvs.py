@@ -13,7 +13,7 @@ import secrets
 import zipfile
 from pathlib import Path
 
-from app import files
+from app.core import files
 
 MAX_CV_BYTES = 5 * 1024 * 1024
 KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -48,7 +48,7 @@ def cv_folder(data_dir: Path) -> Path:
 
 
 def staged_cvs(data_dir: Path) -> files.StagedFiles:
-    """Where a CV is written before its candidate row commits (see app.files)."""
+    """Where a CV is written before its candidate row commits (see app.core.files)."""
     return files.StagedFiles(data_dir / "cvs", mode=0o700)
 
 
@@ -61,7 +61,7 @@ async def store_cv(staged: files.StagedFiles, data: bytes) -> str:
 
 
 def key_of_file(name: str) -> str | None:
-    """The key a CV file belongs to, for :func:`app.files.sweep`."""
+    """The key a CV file belongs to, for :func:`app.core.files.sweep`."""
     return name if KEY.match(name) else None
 
 
@@ -73,6 +73,6 @@ def cv_path(data_dir: Path, key: str) -> Path | None:
 
 
 def delete_cv(data_dir: Path, key: str | None) -> None:
-    """After the candidate's row is deleted and committed (app.files)."""
+    """After the candidate's row is deleted and committed (app.core.files)."""
     if key and key.isalnum():
         files.remove(data_dir / "cvs", key)

@@ -2,7 +2,7 @@
 
 Files live under ``{data_dir}/media`` named by a random key and a width; the route that
 serves them sets year-long cache headers, since a key is never reused. They are written
-through :mod:`app.files` (named only once their row commits, swept when no row names them).
+through :mod:`app.core.files` (named only once their row commits, swept when no row names them).
 
 Decoding is the costly part: a 265 KB PNG can declare 8000×8000 RGBA pixels, 256 MB once
 decoded and over a gigabyte through the conversions. So the declared size is checked from
@@ -26,8 +26,8 @@ from typing import TypeVar
 import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.files import StagedFiles
-from app.web.i18n import _
+from app.core.files import StagedFiles
+from app.core.i18n import _
 
 MAX_BYTES = 8 * 1024 * 1024
 MIN_SIDE = 200
@@ -62,7 +62,7 @@ class StoredImage:
 
 
 def media_dir(data_dir: Path) -> Path:
-    """The folder of media files (made by the first write, app.files)."""
+    """The folder of media files (made by the first write, app.core.files)."""
     return data_dir / "media"
 
 
@@ -173,7 +173,7 @@ async def save_upload(content: bytes, filename: str, files: StagedFiles) -> Stor
 
 
 def key_of_file(name: str) -> str | None:
-    """The key a media file belongs to, for :func:`app.files.sweep`."""
+    """The key a media file belongs to, for :func:`app.core.files.sweep`."""
     match = FILE_NAME.match(name)
     return match.group(1) if match else None
 

@@ -23,10 +23,10 @@ from app.content.media import (
     save_upload,
 )
 from app.content.tables import OfferStatus
-from app.files import StorageUnavailable, staged, storage_unavailable_sentence
+from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
+from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
-from app.web.i18n import LANGUAGES, _
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx, settings_of
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from piccolo.query.functions.aggregate import Count
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 from .nudges import (
     WEEKLY_SUMMARY_HOUR,
@@ -107,16 +107,16 @@ async def announce_new_content(now: datetime) -> int:
 
 async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
     """Stored files no row names (older than an hour) and renames a crash interrupted, in
-    the media folder (stories, offers, rewards) and the CV folder: see :mod:`app.files`.
+    the media folder (stories, offers, rewards) and the CV folder: see :mod:`app.core.files`.
     The keys in use are read before the folders are listed, so an upload committing
     meanwhile has young files the sweep leaves alone. Returns the files removed."""
     import anyio.to_thread
 
-    from app import files
     from app.candidates import cvs
     from app.candidates.tables import Candidate
     from app.content import media
     from app.content.tables import ContentItem
+    from app.core import files
     from app.rewards.tables import Reward
 
     images = {

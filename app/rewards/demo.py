@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.content.demo import draw_image
 from app.content.media import media_dir, store_image
-from app.db import write_transaction
-from app.files import StagedFiles
+from app.core.db import write_transaction
+from app.core.files import StagedFiles
 from app.rewards.tables import Reward
 
 REWARDS = [

@@ -21,7 +21,7 @@ from app.content.media import (
     media_dir,
     save_upload,
 )
-from app.files import StorageUnavailable, staged, storage_unavailable_sentence
+from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.org.service import organisation_name
 from app.rewards import service
 from app.rewards.service import Refused

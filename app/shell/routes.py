@@ -12,15 +12,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from app import db, files
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
 from app.content.service import credits_by_name
+from app.core import db, files, i18n
+from app.core.i18n import _
 from app.org.service import organisation_name
-from app.web import i18n
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
-from app.web.i18n import _
 from app.web.pages import render
 from app.web.requests import settings_of
 
@@ -188,7 +187,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
 
 async def data_dir_accepts_writes(request: Request[Any, Any, Any]) -> bool:
     """Uploads need the data directory: a full or read-only one fails them all (a real
-    write, in a thread: see app.files)."""
+    write, in a thread: see app.core.files)."""
     return await anyio.to_thread.run_sync(files.data_dir_writable, settings_of(request).data_dir)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from app.web.i18n import _
+from app.core.i18n import _
 
 log = logging.getLogger("relay.files")
 
