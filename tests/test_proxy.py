@@ -3,55 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from app.candidates.tables import Visit
 from app.settings import Settings, SettingsError
 from app.web.forwarded import client_address
 from app.web.ratelimit import APPLY_PER_CLIENT
 from tests.conftest import LiveServer
+from tests.reverse_proxy import PROXY, client_behind_proxy
 from tests.test_candidates_apply import form_token
 from tests.test_candidates_visits import PHONE, all_recorded, shared_offer
 from tests.test_content import HTML
 
-PROXY = "10.0.0.1"
 ALICE, BOB = "203.0.113.10", "198.51.100.20"
-
-
-def reached_from(app: Litestar, peer: str) -> Litestar:
-    """Relay's app as reached from ``peer``'s socket: the reverse proxy's, in these tests.
-    (Litestar's test client always says ``testclient``, which is no address.)"""
-    handler = app.asgi_handler
-
-    async def from_peer(scope: Any, receive: Any, send: Any) -> None:
-        scope["client"] = (peer, 40000)
-        await handler(scope, receive, send)
-
-    app.asgi_handler = from_peer
-    return app
-
-
-@asynccontextmanager
-async def client_behind_proxy(
-    env: dict[str, str], trusted: str | None = PROXY, peer: str = PROXY
-) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    """A test client whose requests reach Relay from ``peer``, with FORWARDED_ALLOW_IPS set
-    to ``trusted`` (None: not set)."""
-    from app.main import create_app
-
-    settings = Settings.from_env({**env, **({"FORWARDED_ALLOW_IPS": trusted} if trusted else {})})
-    app = reached_from(create_app(settings), peer)
-    async with AsyncTestClient(app, base_url="http://localhost:8000") as client:
-        yield client
 
 
 async def apply_statuses(client: Any, code: str, forwarded: list[dict[str, str]]) -> list[int]:
