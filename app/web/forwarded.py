@@ -16,6 +16,7 @@ remove ``X-Forwarded-For`` from the requests it forwards (README, "Running at sc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 Network = IPv4Network | IPv6Network
@@ -24,7 +25,7 @@ Address = IPv4Address | IPv6Address
 
 def client_address(
     peer: str,
-    trusted: Sequence[Network],
+    trusted: tuple[Network, ...],
     x_forwarded_for: Sequence[str] = (),
     forwarded: Sequence[str] = (),
 ) -> str:
@@ -32,22 +33,33 @@ def client_address(
     nearest address in the proxies' header that is not a trusted proxy. An entry that is not
     an address (``unknown``, an obfuscated name, junk) stops the walk at the last address
     known to be good: the proxy that passed it on."""
-    if not trusted or not _is_trusted(parse_address(peer), trusted):
+    if not trusted or not _hop(peer, trusted)[1]:
         return peer
     if any(value.strip() for value in x_forwarded_for):
-        hops = [parse_address(hop) for hop in ",".join(x_forwarded_for).split(",")]
+        hops = ",".join(x_forwarded_for).split(",")
     else:
-        hops = [_for_address(element) for element in _split(",".join(forwarded), ",")]
+        hops = [_for_value(element) for element in _split(",".join(forwarded), ",")]
     nearest = peer
     for hop in reversed(hops):
-        if hop is None:
+        address, is_proxy = _hop(hop, trusted)
+        if address is None:
             return nearest
-        nearest = str(hop)
-        if not _is_trusted(hop, trusted):
+        nearest = address
+        if not is_proxy:
             return nearest
     # Every hop is one of our proxies (a request made from a proxy's own machine): the
     # farthest of them is the client.
     return nearest
+
+
+@lru_cache(maxsize=8192)
+def _hop(text: str, trusted: tuple[Network, ...]) -> tuple[str | None, bool]:
+    """An entry's address, written one way, and whether it is one of our proxies. Cached: the
+    same few proxies and clients come back (parsing an address costs microseconds)."""
+    address = parse_address(text)
+    if address is None:
+        return None, False
+    return str(address), any(address in network for network in trusted)
 
 
 def parse_address(text: str) -> Address | None:
@@ -65,10 +77,6 @@ def parse_address(text: str) -> Address | None:
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
-
-
-def _is_trusted(address: Address | None, trusted: Sequence[Network]) -> bool:
-    return address is not None and any(address in network for network in trusted)
 
 
 def _split(header: str, separator: str) -> list[str]:
@@ -93,10 +101,10 @@ def _split(header: str, separator: str) -> list[str]:
     return [element for element in elements if element.strip()]
 
 
-def _for_address(element: str) -> Address | None:
-    """The address in an element's ``for=`` parameter (``for="[2001:db8::1]:4711"``)."""
+def _for_value(element: str) -> str:
+    """An element's ``for=`` parameter (``for="[2001:db8::1]:4711"``), or "" without one."""
     for pair in _split(element, ";"):
         name, equals, value = pair.partition("=")
         if equals and name.strip().lower() == "for":
-            return parse_address(value.strip().replace("\\", ""))
-    return None
+            return value.strip().replace("\\", "")
+    return ""
