@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 PROXY = "10.0.0.1"
 

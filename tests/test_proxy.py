@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.candidates.tables import Visit
-from app.settings import Settings, SettingsError
+from app.core.settings import Settings, SettingsError
 from app.web.forwarded import client_address
 from app.web.ratelimit import APPLY_PER_CLIENT
 from tests.conftest import LiveServer

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 
-from app.settings import Settings
+from app.core.settings import Settings
 from app.web.forwarded import client_address
 from app.web.ratelimit import RateLimiter
 
