@@ -100,6 +100,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     host = args.host
     print(f"Relay is serving on {settings.public_url} (listening on {host}:{port}).", flush=True)
+    # Neither server may rewrite the client's address from proxy headers behind our back:
+    # Relay reads them itself, only from FORWARDED_ALLOW_IPS (app.web.forwarded). Granian
+    # leaves them alone unless wrapped; uvicorn trusts 127.0.0.1 by default and reads the
+    # same FORWARDED_ALLOW_IPS variable, so its own handling is turned off.
     if args.server == "granian":
         from granian.constants import Interfaces
         from granian.server import Server
@@ -123,7 +127,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             workers=args.workers,
             access_log=False,
-            proxy_headers=True,
+            proxy_headers=False,
             log_level="warning" if args.quiet else "info",
         )
     return 0

@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     on_startup: list[Callable[[], Awaitable[None]]] = [
         partial(db.open_pool, settings.database_pool_size)
     ]
-    visits = VisitRecorder()
+    limiter = RateLimiter(settings.redis_url)
+    # Clicks are counted once per address and hour in the same shared store as rate limits.
+    visits = VisitRecorder(limiter.counter)
     on_startup.append(visits.start)
     # Buffered visits are written before the pool closes: a normal shutdown loses none.
     on_shutdown: list[Callable[[], Awaitable[None]]] = [visits.stop, db.close_pool]
@@ -183,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "settings": settings,
                 "assets": assets,
-                "limiter": RateLimiter(settings.redis_url),
+                "limiter": limiter,
                 "visits": visits,
                 "team_rankings": TeamRankings(),
             }

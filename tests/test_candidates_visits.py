@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 from datetime import timedelta
@@ -19,6 +20,7 @@ from app.sharing import service as sharing
 from tests.conftest import LiveServer, sign_in
 from tests.content_factories import make_item
 from tests.factories import make_member
+from tests.reverse_proxy import client_behind_proxy
 from tests.test_content import HTML
 
 PHONE = (
@@ -50,16 +52,19 @@ async def open_link(
     code: str,
     user_agent: str = PHONE,
     beacon: bool = True,
+    address: str | None = None,
 ) -> httpx.Response:
-    """What a browser does: load the page, then its beacon posts the page's token back."""
-    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": user_agent})
+    """What a browser does: load the page, then its beacon posts the page's token back
+    (from ``address``: a client of :func:`client_behind_proxy`)."""
+    forwarded = {"x-forwarded-for": address} if address else {}
+    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": user_agent, **forwarded})
     assert page.status_code == 200
     token = re.search(r'data-beacon-token="([^"]+)"', page.text)
     if beacon and token:
         seen = await client.post(
             f"/r/{code}/seen",
             data={"token": token.group(1)},
-            headers={"user-agent": user_agent, "sec-fetch-site": "same-origin"},
+            headers={"user-agent": user_agent, "sec-fetch-site": "same-origin", **forwarded},
         )
         assert seen.status_code == 204
     return page
@@ -81,20 +86,21 @@ async def test_a_preview_bot_and_a_head_request_are_previews_not_clicks(
 
 
 async def test_the_same_visitor_twice_in_a_day_is_one_click_and_another_visitor_is_another(
-    client: AsyncTestClient,  # type: ignore[type-arg]
+    env: dict[str, str],
 ) -> None:
     sharer, item_id, code = await shared_offer()
-    await open_link(client, code, PHONE)
-    await open_link(client, code, PHONE)
-    await all_recorded(client)
-    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
-    await open_link(client, code, DESKTOP)
-    await all_recorded(client)
+    async with client_behind_proxy(env) as client:
+        await open_link(client, code, PHONE, address="203.0.113.7")
+        await open_link(client, code, PHONE, address="203.0.113.7")
+        await all_recorded(client)
+        assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
+        await open_link(client, code, DESKTOP, address="198.51.100.4")
+        await all_recorded(client)
     assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 2}
     assert await Visit.count().where(Visit.preview.eq(False)) == 3
     # Visitors are keyed hashes: neither the address nor the user agent is stored.
     stored = " ".join(str(v) for v in await Visit.select())
-    assert "testclient" not in stored and "Android" not in stored
+    assert "203.0.113" not in stored and "Android" not in stored
     click = await Activity.select().where(Activity.kind == "click").first()
     assert click is not None and click["member"] == sharer.id and click["item"] == item_id
 
@@ -159,8 +165,84 @@ async def test_the_sharers_own_click_is_not_counted_even_once_signed_out(
     await open_link(client, code, PHONE)
     await all_recorded(client)
     assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 0}
-    await open_link(client, code, DESKTOP)  # someone else
+    # Someone else at the same address (the office's): the sharer's own clicks did not take
+    # the address's hour.
+    await open_link(client, code, DESKTOP)
     await all_recorded(client)
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
+
+
+def rotating_agents(count: int) -> list[str]:
+    """What a click farm sends: a different browser each time, all from one machine."""
+    return [
+        f"Mozilla/5.0 (Linux; Android {10 + n % 5}; Pixel {n}) AppleWebKit/537.36 "
+        f"(KHTML, like Gecko) Chrome/{100 + n}.0.0.0 Mobile Safari/537.36"
+        for n in range(count)
+    ]
+
+
+async def test_rotating_user_agents_from_one_address_earns_one_click_an_hour(
+    env: dict[str, str],
+) -> None:
+    """1,000 beacons from one address, each from a "new browser": one genuine click for each
+    link in the hour; a second address earns a second."""
+    sharer, item_id, code = await shared_offer()
+    other_item = await make_item("story", "Our new office")
+    other_code = await sharing.link_code(sharer.id, other_item)
+    async with client_behind_proxy(env) as client:
+        for n, agent in enumerate(rotating_agents(1000)):
+            await open_link(client, code if n % 10 else other_code, agent, address="203.0.113.7")
+        await open_link(client, code, DESKTOP, address="2001:db8:1:2::5")
+        # The same IPv6 subscriber's block (a /64) is one address.
+        await open_link(client, code, PHONE, address="2001:db8:1:2::6")
+        await all_recorded(client)
+    assert await Visit.count().where(Visit.preview.eq(False)) == 1002
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id, other_item]) == {
+        item_id: 2,
+        other_item: 1,
+    }
+
+
+async def test_a_link_counts_one_click_per_address_in_each_hour(database: str) -> None:
+    """The window is a UTC hour: the next hour, another browser at that address counts."""
+    from app.candidates.visits import Noted, write_batch
+    from app.web.ratelimit import MemoryCounter
+
+    sharer, item_id, code = await shared_offer()
+    key = await service.key_of_day(now().date())
+    office = service.address_hash(key, "203.0.113.7")
+    hour = now().replace(minute=0, second=0, microsecond=0)
+    store = MemoryCounter()
+    await write_batch(
+        [
+            Noted("beacon", code, "browser-1", hour, address=office),
+            Noted("beacon", code, "browser-2", hour + timedelta(minutes=59), address=office),
+        ],
+        store,
+    )
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
+    # Written again (a batch retried after a failure): the first browser keeps its hour.
+    await write_batch([Noted("beacon", code, "browser-1", hour, address=office)], store)
+    await write_batch(
+        [Noted("beacon", code, "browser-2", hour + timedelta(minutes=60), address=office)], store
+    )
+    assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 2}
+
+
+async def test_the_click_window_holds_across_processes_sharing_redis(env: dict[str, str]) -> None:
+    import redis.asyncio as redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    await redis.from_url(url).flushdb()
+    sharer, item_id, code = await shared_offer()
+    async with (
+        client_behind_proxy(env, REDIS_URL=url) as first,
+        client_behind_proxy(env, REDIS_URL=url) as second,
+    ):
+        for n, agent in enumerate(rotating_agents(20)):
+            await open_link(first if n % 2 else second, code, agent, address="203.0.113.7")
+        await all_recorded(first)
+        await all_recorded(second)
     assert await sharing.genuine_clicks_by_item(sharer.id, [item_id]) == {item_id: 1}
 
 
@@ -248,6 +330,30 @@ def test_previews_are_told_from_people_by_user_agent_and_method() -> None:
         "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
         "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
         "",
+        # Automation: headless browsers, command-line clients, HTTP libraries.
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/131.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/119.0.0.0 Mobile Safari/537.36 Chrome-Lighthouse",
+        "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) "
+        "PhantomJS/2.1.1 Safari/538.1",
+        "python-requests/2.32.3",
+        "Python-urllib/3.11",
+        "curl/8.5.0",
+        "Wget/1.21.4",
+        "Go-http-client/2.0",
+        "okhttp/4.12.0",
+        "axios/1.7.2",
+        "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+        "Java/17.0.2",
+        "libwww-perl/6.72",
+        "Scrapy/2.11.2 (+https://scrapy.org)",
+        "Mozilla/5.0 Puppeteer",
+        "Playwright/1.48.0",
+        "Mozilla/5.0 (X11; Linux x86_64) Selenium/4.25",
+        "Python/3.12 aiohttp/3.10.5",
+        "python-httpx/0.27.2",
+        "httpx/0.27",
     ]
     people = [
         PHONE,

@@ -104,10 +104,11 @@ async def landing_beacon(
     recorder = recorder_of(request)
     # The visitor as hashed when the page was served: with that day's key.
     issued_day = datetime.fromtimestamp(issued, UTC).date()
-    visitor = await recorder.visitor(client_of(request), user_agent, issued_day)
+    client = client_of(request)
+    visitor = await recorder.visitor(client, user_agent, issued_day)
     if not beacon_is_valid(settings_of(request).secret_key, code, visitor, token):
         return Response(None, status_code=400)
-    recorder.note("beacon", code, visitor, _viewer(request))
+    recorder.note("beacon", code, visitor, _viewer(request), await recorder.address(client))
     return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
 
 

@@ -6,12 +6,14 @@ know what happened (points, notifications, reporting, the pages that show clicks
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from ipaddress import IPv6Address, ip_address, ip_network
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
@@ -114,6 +116,17 @@ async def key_of_day(day: date) -> str:
 def visitor_hash(key: str, address: str, user_agent: str) -> str:
     """Who visited, known only within the key's day: never the address itself."""
     message = f"{address}\n{user_agent}".encode()
+    return hmac.new(bytes.fromhex(key), message, hashlib.sha256).hexdigest()[:32]
+
+
+def address_hash(key: str, address: str) -> str:
+    """Where from, known only within the key's day. An IPv6 address counts by its /64: one
+    subscriber's whole block, which a script could otherwise walk through."""
+    with contextlib.suppress(ValueError):
+        parsed = ip_address(address)
+        if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is None:
+            address = str(ip_network(f"{parsed}/64", strict=False))
+    message = f"address\n{address}".encode()
     return hmac.new(bytes.fromhex(key), message, hashlib.sha256).hexdigest()[:32]
 
 

@@ -6,14 +6,18 @@ transaction per batch) and a normal shutdown writes whatever is left, so nothing
 
 How a visit is counted (the admin page says the same in plain words):
 
-- a request from a link-preview bot or crawler (by user agent), or a HEAD request, is a
-  **preview**;
+- a request from a link-preview bot, a crawler or an automation tool (by user agent: a
+  headless browser, curl, an HTTP library), or a HEAD request, is a **preview**;
 - any other request is a **view**;
 - a view becomes a **genuine click** only when the page's beacon comes back from the browser
   that loaded it (``static/beacon.js``) with the signed, short-lived token rendered into the
-  page; one per link, visitor and UTC day;
+  page; one per link, visitor and UTC day, and one per link and address in each hour
+  (:data:`CLICK_WINDOW_S`, UTC hours): rotating the user agent from one address earns no more.
+  The hour is claimed in the shared store (memory, or Redis with REDIS_URL) by the first of
+  the address's clicks that counts, when the batch is written: never on the page's path;
 - the visitor is an HMAC of address and user agent under a key that changes every day
-  (:func:`app.candidates.service.key_of_day`): no address is stored;
+  (:func:`app.candidates.service.key_of_day`), the address alone an HMAC under the same key
+  (an IPv6 address by its /64): no address is stored;
 - the sharer's own clicks never count: not when they are signed in as the sharer, nor from the
   visitor (same address and browser) that viewed the page signed in as the sharer that day.
 """
@@ -39,6 +43,7 @@ from app.core import db
 from app.core.clock import now
 from app.points.awards import award
 from app.sharing.tables import ShareLink
+from app.web.ratelimit import Counter, MemoryCounter
 
 log = logging.getLogger("relay.visits")
 
@@ -46,14 +51,22 @@ FLUSH_SECONDS = 0.5
 BATCH_ROWS = 500
 MAX_PENDING = 200_000  # beyond this (a database down for long), the oldest rows are dropped
 BEACON_MAX_AGE_S = 600
+# One genuine click per link and address in each UTC hour: long enough that a script rotating
+# user agents from one address earns one click an hour, short enough that people sharing an
+# address (an office, a mobile carrier's NAT) who open the same link hours apart all count.
+CLICK_WINDOW_S = 3600
 
 # Link-preview bots and crawlers announce themselves (LinkedInBot, Twitterbot, Slackbot-…,
-# TelegramBot, Discordbot, Googlebot, bingbot… all end in "bot"); an empty user agent is no
-# browser. Apps' in-app browsers ("[LinkedInApp]", "FBAV", "Instagram") are people: views.
+# TelegramBot, Discordbot, Googlebot, bingbot… all end in "bot"); so do automation tools
+# (headless browsers, HTTP libraries and command-line clients): no person is reading. An empty
+# user agent is no browser. Apps' in-app browsers ("[LinkedInApp]", "FBAV", "Instagram") are
+# people: views.
 PREVIEW_AGENTS = re.compile(
     r"bot\b|crawl|spider|slurp|facebookexternalhit|facebookcatalog|^whatsapp/"
-    r"|skypeuripreview|embedly|iframely|vkshare|mastodon|^curl/|^wget/|python-|^httpx/"
-    r"|go-http-client|okhttp|java/|libwww|axios/|node-fetch",
+    r"|skypeuripreview|embedly|iframely|vkshare|mastodon"
+    r"|headlesschrome|lighthouse|phantomjs|puppeteer|playwright|selenium|scrapy"
+    r"|\bcurl/|\bwget/|python-|python/|aiohttp|\bhttpx|go-http-client|okhttp|java/|libwww"
+    r"|axios/|node-fetch",
     re.IGNORECASE,
 )
 
@@ -77,12 +90,15 @@ class Noted:
     visitor: str
     at: datetime
     viewer: int | None = None  # the signed-in member who made the request, if any
+    address: str = ""  # a beacon's keyed hash of the address alone (the hourly window)
 
 
 class VisitRecorder:
     """This process's buffer of visits and beacons, and the task that writes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Counter | None = None) -> None:
+        # Where the hourly windows of clicks per address are claimed: the app's shared store.
+        self.store: Counter = store or MemoryCounter()
         self._pending: deque[Noted] = deque()
         self._in_flight = 0
         self._keys: dict[date, str] = {}
@@ -92,20 +108,28 @@ class VisitRecorder:
 
     # --- the page's side: no write, at most one read a day for the key ---------------------
 
-    async def visitor(self, address: str, user_agent: str, day: date | None = None) -> str:
-        day = day or now().date()
+    async def _key(self, day: date) -> str:
         key = self._keys.get(day)
         if key is None:
             key = await service.key_of_day(day)
             self._keys = {d: k for d, k in self._keys.items() if d >= day - timedelta(days=1)}
             self._keys[day] = key
-        return service.visitor_hash(key, address, user_agent)
+        return key
 
-    def note(self, kind: Kind, code: str, visitor: str, viewer: int | None = None) -> None:
+    async def visitor(self, address: str, user_agent: str, day: date | None = None) -> str:
+        return service.visitor_hash(await self._key(day or now().date()), address, user_agent)
+
+    async def address(self, address: str) -> str:
+        """The address alone, hashed with today's key: what the hourly window is kept by."""
+        return service.address_hash(await self._key(now().date()), address)
+
+    def note(
+        self, kind: Kind, code: str, visitor: str, viewer: int | None = None, address: str = ""
+    ) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             log.warning("Visit buffer full: the oldest visit was dropped")
-        self._pending.append(Noted(kind, code, visitor, now(), viewer))
+        self._pending.append(Noted(kind, code, visitor, now(), viewer, address))
         if len(self._pending) >= BATCH_ROWS and self._wake is not None:
             self._wake.set()
 
@@ -159,7 +183,7 @@ class VisitRecorder:
             return 0
         self._in_flight += len(batch)
         try:
-            await write_batch(batch)
+            await write_batch(batch, self.store)
         except BaseException:
             self._pending.extendleft(reversed(batch))
             raise
@@ -168,8 +192,9 @@ class VisitRecorder:
         return len(batch)
 
 
-async def write_batch(batch: list[Noted]) -> None:
-    """Visits as rows, beacons as genuine clicks (unless the sharer's own), in one transaction."""
+async def write_batch(batch: list[Noted], store: Counter) -> None:
+    """Visits as rows, beacons as genuine clicks (unless the sharer's own, or their address
+    already clicked this link this hour), in one transaction."""
     codes = list({n.code for n in batch})
     links = {
         row["code"]: row
@@ -209,15 +234,41 @@ async def write_batch(batch: list[Noted]) -> None:
             Visit.at >= since,
         )
         own = {(r["link"], r["visitor"], r["at"].date()) for r in own_rows}
+        beacons = [
+            n
+            for n in beacons
+            if n.viewer != links[n.code]["member"]
+            and (links[n.code]["id"], n.visitor, n.at.date()) not in own
+        ]
+        if not beacons:
+            return
+        # A visitor who already clicked today adds nothing, and must not take the hour from
+        # someone else at the same address.
+        keys = [click_key(links[n.code]["id"], n) for n in beacons]
+        counted = {
+            r["key"] for r in await Activity.select(Activity.key).where(Activity.key.is_in(keys))
+        }
+        beacons = [n for n, key in zip(beacons, keys, strict=True) if key not in counted]
+        # The address's hour goes to the first visitor whose click counts; the visitor owns
+        # it, so a batch written again after a failure keeps its clicks.
+        held = await store.claim_all(
+            [
+                (
+                    f"relay:click:{links[n.code]['id']}:{n.address}:"
+                    f"{int(n.at.timestamp()) // CLICK_WINDOW_S}",
+                    n.visitor,
+                )
+                for n in beacons
+            ],
+            CLICK_WINDOW_S,
+        )
         clicks = []
-        for n in beacons:
+        for n in (n for n, ok in zip(beacons, held, strict=True) if ok):
             link = links[n.code]
-            if n.viewer == link["member"] or (link["id"], n.visitor, n.at.date()) in own:
-                continue
             clicks.append(
                 Activity(
                     kind=ActivityKind.click.value,
-                    key=f"click:{link['id']}:{n.visitor}:{n.at.date().isoformat()}",
+                    key=click_key(link["id"], n),
                     member=link["member"],
                     item=link["item"],
                     at=n.at,
@@ -236,6 +287,11 @@ async def write_batch(batch: list[Noted]) -> None:
             # locks in the same order or PostgreSQL would find them deadlocked.
             for row in sorted(inserted, key=lambda r: (r["member"], r["id"])):
                 await award(row)
+
+
+def click_key(link_id: int, beacon: Noted) -> str:
+    """The genuine click's unique key: one per link, visitor and UTC day."""
+    return f"click:{link_id}:{beacon.visitor}:{beacon.at.date().isoformat()}"
 
 
 # --- The beacon's token: proof that this visitor loaded this page a moment ago ------------

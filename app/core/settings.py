@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,6 +55,9 @@ class Settings:
     # without a visit before a re-engagement nudge (NUDGE_DAILY_CAP, REENGAGE_AFTER_DAYS).
     nudge_daily_cap: int = 3
     reengage_after_days: int = 14
+    # The reverse proxies whose Forwarded/X-Forwarded-For headers say who the client is
+    # (FORWARDED_ALLOW_IPS: addresses and networks, comma-separated; none by default).
+    forwarded_allow_ips: tuple[IPv4Network | IPv6Network, ...] = ()
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
 
@@ -166,6 +170,8 @@ class Settings:
                 f"REENGAGE_AFTER_DAYS must be a number from 1 to 365, not {reengage_text!r}."
             )
 
+        forwarded_allow_ips = proxy_networks(env.get("FORWARDED_ALLOW_IPS", ""))
+
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -184,11 +190,28 @@ class Settings:
             push_allowed_test_hosts=allowed_hosts,
             nudge_daily_cap=int(cap_text),
             reengage_after_days=int(reengage_text),
+            forwarded_allow_ips=forwarded_allow_ips,
         )
 
 
 BOOLEANS = {"1": True, "true": True, "on": True, "yes": True}
 BOOLEANS |= {"0": False, "false": False, "off": False, "no": False}
+
+
+def proxy_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """FORWARDED_ALLOW_IPS: each proxy an address (``10.0.0.5``) or a network (``10.0.0.0/8``)."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(
+                "FORWARDED_ALLOW_IPS must list your proxies' addresses or networks, such as "
+                f"10.0.0.5,192.168.1.0/24, not {part!r}."
+            ) from None
+    return tuple(networks)
 
 
 def vapid_subject_problem(subject: str) -> str | None:

@@ -1,12 +1,14 @@
 """Rate limits: fixed windows counted in memory, or in Redis when REDIS_URL is set.
 
 In memory suits the embedded single process; several processes must share Redis, or each
-would count alone.
+would count alone. The same store keeps short-lived claims (the first genuine click from an
+address in a window: app.candidates.visits).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,16 +50,50 @@ class TooManyAttempts(HTTPException):
 class Counter(Protocol):
     async def incr(self, key: str, window_s: int) -> int: ...
 
+    async def claim_all(self, claims: Sequence[tuple[str, str]], window_s: int) -> list[bool]:
+        """For each (key, owner) in order: whether the key is this owner's, taking it for
+        ``window_s`` seconds when nobody holds it. Asking again for the same owner is true
+        again, so a retried batch keeps what it claimed the first time."""
+        ...
+
 
 class MemoryCounter:
+    MAX_KEYS = 100_000
+
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
+        self.entries: dict[str, tuple[int | str, float]] = {}  # key -> (value, expires at)
+
+    def _live(self, key: str) -> int | str | None:
+        entry = self.entries.get(key)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def _set(self, key: str, value: int | str, window_s: int) -> None:
+        if len(self.entries) >= self.MAX_KEYS and key not in self.entries:
+            clock = time.monotonic()
+            self.entries = {k: e for k, e in self.entries.items() if e[1] > clock}
+            if len(self.entries) >= self.MAX_KEYS:  # all live: start afresh rather than grow
+                self.entries.clear()
+        expires = self.entries[key][1] if key in self.entries else 0.0
+        if expires <= time.monotonic():
+            expires = time.monotonic() + window_s + 1
+        self.entries[key] = (value, expires)
 
     async def incr(self, key: str, window_s: int) -> int:
-        if len(self.counts) > 100_000:  # old windows pile up; start afresh rather than grow
-            self.counts.clear()
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key]
+        count = self._live(key)
+        count = count + 1 if isinstance(count, int) else 1
+        self._set(key, count, window_s)
+        return count
+
+    async def claim_all(self, claims: Sequence[tuple[str, str]], window_s: int) -> list[bool]:
+        held = []
+        for key, owner in claims:
+            holder = self._live(key)
+            if holder is None:
+                self._set(key, owner, window_s)
+            held.append(holder is None or holder == owner)
+        return held
 
 
 class RedisCounter:
@@ -72,6 +108,21 @@ class RedisCounter:
             pipe.expire(key, window_s + 1)
             count, _expire = await pipe.execute()
         return int(count)
+
+    async def claim_all(self, claims: Sequence[tuple[str, str]], window_s: int) -> list[bool]:
+        if not claims:
+            return []
+        # One round trip: SET NX then GET for each claim, in order.
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key, owner in claims:
+                pipe.set(key, owner, nx=True, ex=window_s + 1)
+                pipe.get(key)
+            answers = await pipe.execute()
+        holders = answers[1::2]
+        return [
+            holder is not None and holder.decode() == owner
+            for holder, (_key, owner) in zip(holders, claims, strict=True)
+        ]
 
 
 class RateLimiter:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from litestar import Request
 
 from app.core.settings import Settings
+from app.web.forwarded import client_address
 from app.web.ratelimit import RateLimiter
 
 AnyRequest = Request[Any, Any, Any]
@@ -22,7 +23,16 @@ def limiter_of(request: AnyRequest) -> RateLimiter:
 
 
 def client_of(request: AnyRequest) -> str:
-    return request.client.host if request.client else ""
+    """The client's address, the one every rate limit, visitor hash and audit line uses:
+    the socket's peer, or behind a proxy in FORWARDED_ALLOW_IPS the address it forwarded."""
+    peer = request.client.host if request.client else ""
+    trusted = settings_of(request).forwarded_allow_ips
+    if not trusted:
+        return peer
+    headers = request.headers
+    return client_address(
+        peer, trusted, headers.getall("x-forwarded-for", []), headers.getall("forwarded", [])
+    )
 
 
 def is_htmx(request: AnyRequest) -> bool:
