@@ -19,7 +19,7 @@ import httpx
 
 from app.candidates.tables import Activity, ActivityKind, Visit
 from app.candidates.visits import BATCH_ROWS
-from app.clock import now
+from app.core.clock import now
 from tests.conftest import LiveServer
 from tests.test_candidates_visits import PHONE, shared_offer
 

@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.candidates.tables import Visit
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.conftest import sign_in
 from tests.content_factories import make_item
 from tests.database_outage import DatabaseOutage

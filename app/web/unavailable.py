@@ -1,6 +1,6 @@
 """What people see while the database cannot be reached: 503, a sentence, when to retry.
 
-:func:`app.db.is_unavailable` decides which errors these are; the app's error handler
+:func:`app.core.db.is_unavailable` decides which errors these are; the app's error handler
 (``app.main.error_page``) hands them here. Nothing of the error reaches the response (no
 exception name, message or address): the operator reads it in the log, once per request.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Request, Response
 
-from app.web.i18n import _
+from app.core.i18n import _
 from app.web.pages import render
 
 log = logging.getLogger("relay")
