@@ -17,7 +17,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
     from app.core import db
 
     async def run() -> Any:
-        db.use_engine(db.engine_from_url(settings.database_url))
+        db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
         await db.open_pool()
         try:
             return await work()

@@ -37,6 +37,7 @@ from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
+from app.web.unavailable import asks_for_html, unavailable_page
 
 log = logging.getLogger("relay")
 
@@ -45,10 +46,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """Errors as pages people can read, in their language; JSON for API callers."""
     # Errors raised before routing (an unknown URL) never went through the locale middleware.
     i18n.current_language.set(i18n.language_for_scope(dict(request.scope)))
+    if db.is_unavailable(exc):
+        return unavailable_page(request, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
-    wants_html = "text/html" in request.headers.get("accept", "") or request.headers.get(
-        "hx-request"
-    )
+    wants_html = asks_for_html(request)
     if isinstance(exc, NotAuthorizedException) and wants_html:
         # Not signed in (or signed out meanwhile): to the sign-in page, then back here.
         target = "/signin"
@@ -114,7 +115,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    db.use_engine(db.engine_from_url(settings.database_url))
+    db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
     assets = Assets(settings.root / "static")
     on_startup: list[Callable[[], Awaitable[None]]] = [
         partial(db.open_pool, settings.database_pool_size)

@@ -58,3 +58,14 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 document.addEventListener("DOMContentLoaded", showInstall);
+
+// A request the server could not serve (the database unreachable…) names the problem in an
+// HX-Trigger "relay:notice" event: htmx swaps no error response, so say it in the live region.
+document.addEventListener("relay:notice", (event) => {
+  const box = document.getElementById("toast");
+  if (!box || !event.detail?.value) return;
+  box.textContent = event.detail.value;
+  box.hidden = false;
+  clearTimeout(box.hideTimer);
+  box.hideTimer = setTimeout(() => (box.hidden = true), 8000);
+});

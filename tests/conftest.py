@@ -178,7 +178,7 @@ def live_server(env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.database_outage"]
 
 
 @pytest.fixture

@@ -105,6 +105,7 @@ class VisitRecorder:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self.dropped = 0  # visits dropped from a full buffer since the last successful write
 
     # --- the page's side: no write, at most one read a day for the key ---------------------
 
@@ -128,7 +129,9 @@ class VisitRecorder:
     ) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
-            log.warning("Visit buffer full: the oldest visit was dropped")
+            self.dropped += 1
+            if self.dropped == 1:
+                log.warning("Visit buffer full: the oldest visits are being dropped")
         self._pending.append(Noted(kind, code, visitor, now(), viewer, address))
         if len(self._pending) >= BATCH_ROWS and self._wake is not None:
             self._wake.set()
@@ -159,6 +162,7 @@ class VisitRecorder:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        failures = 0
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
@@ -170,9 +174,23 @@ class VisitRecorder:
                     if self._stopping:
                         break
                     await self.flush()
-            except Exception:
-                log.exception("Writing visits failed; retrying shortly")
-                await asyncio.sleep(FLUSH_SECONDS)
+            except Exception as exc:
+                # The rows are back in the buffer (bounded by MAX_PENDING): retried, less
+                # often while it lasts, and said once per outage rather than twice a second.
+                if failures == 0:
+                    log.warning(
+                        "Writing visits failed (%s: %s); %d kept, retrying",
+                        type(exc).__name__,
+                        exc,
+                        len(self._pending),
+                        exc_info=not db.is_unavailable(exc),
+                    )
+                failures += 1
+                await asyncio.sleep(retry_delay(failures))
+                continue
+            if failures:
+                log.warning("Visits written again after %d failed attempts", failures)
+                failures = 0
 
     async def flush(self) -> int:
         """Write up to one batch in one transaction; rows go back on failure."""
@@ -189,7 +207,16 @@ class VisitRecorder:
             raise
         finally:
             self._in_flight -= len(batch)
+        if self.dropped:
+            log.warning("Visit buffer: %d visits were dropped while it was full", self.dropped)
+            self.dropped = 0
         return len(batch)
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before writing again after ``failures`` failed attempts in a row: 1 s, 2 s…
+    at most 10 s, so a database coming back gets its visits within seconds."""
+    return min(FLUSH_SECONDS * 2**failures, 10.0)
 
 
 async def write_batch(batch: list[Noted], store: Counter) -> None:

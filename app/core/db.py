@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import traceback
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiosqlite
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
@@ -76,14 +78,14 @@ class RelaySQLiteEngine(SQLiteEngine):
             await connection.close()
 
 
-def engine_from_url(url: str) -> Engine:
+def engine_from_url(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     check_database_url(url)
     if url.startswith("sqlite:"):
         path = url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
             # WAL lets readers go on while one writer writes; it is a property of the file.
             conn.execute("PRAGMA journal_mode=WAL")
-        return RelaySQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+        return RelaySQLiteEngine(path=path, timeout=busy_timeout_s)
     return PostgresEngine(config={"dsn": url}, log_queries=False)
 
 
@@ -159,4 +161,46 @@ async def migrate(quiet: bool = True) -> None:
 
 
 async def ping() -> None:
-    await current_engine().run_ddl("SELECT 1")
+    engine = current_engine()
+    # SELECT 1 would not open SQLite's file: read its first page, as every query does.
+    await engine.run_ddl(
+        "SELECT 1" if is_postgres(engine) else "SELECT count(*) FROM sqlite_master"
+    )
+
+
+# --- The database is down --------------------------------------------------------------------
+
+# What the drivers raise when the database cannot be reached or cannot serve now, as opposed
+# to a query that is wrong. The app answers these with 503 and Retry-After (app.main).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08: connection lost or refused by the server
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up (57P…)
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full (53…)
+    asyncpg.exceptions.InvalidCatalogNameError,  # the database is gone
+    asyncpg.InterfaceError,  # a connection or pool closed under the query
+    sqlite3.OperationalError,
+    OSError,  # connection refused or reset, name not resolved, connect timed out
+)
+# sqlite3.OperationalError is also "no such table" or a syntax error: only these are the
+# file being unusable for now.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "unable to open",
+    "disk i/o error",
+    "database or disk is full",
+)
+_DRIVERS = ("asyncpg", "aiosqlite", "piccolo.engine")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached now (not a bug in a query)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return str(exc).lower().startswith(_SQLITE_UNAVAILABLE)
+    if isinstance(exc, OSError):
+        # A socket error counts when it came out of a database driver, not from sending a
+        # push or a mail.
+        return any(
+            frame.f_globals.get("__name__", "").startswith(_DRIVERS)
+            for frame, _line in traceback.walk_tb(exc.__traceback__)
+        )
+    return isinstance(exc, UNAVAILABLE_ERRORS)

@@ -39,6 +39,8 @@ class Settings:
     port: int = 8000
     smtp_url: str | None = None
     database_pool_size: int = 10
+    # How long a SQLite query waits for another writer before the request answers 503.
+    sqlite_busy_timeout_s: float = 15.0
     mail_from: str = "Relay <relay@localhost>"
     # Push: the VAPID private key (base64url P-256 scalar), its public half when the operator
     # gave one to check against, and the contact push services may write to.
@@ -170,6 +172,16 @@ class Settings:
                 f"REENGAGE_AFTER_DAYS must be a number from 1 to 365, not {reengage_text!r}."
             )
 
+        busy_text = env.get("SQLITE_BUSY_TIMEOUT", "15")
+        try:
+            busy_timeout = float(busy_text)
+        except ValueError:
+            busy_timeout = -1.0
+        if not 0 < busy_timeout <= 600:
+            raise SettingsError(
+                f"SQLITE_BUSY_TIMEOUT must be a number of seconds up to 600, not {busy_text!r}."
+            )
+
         forwarded_allow_ips = proxy_networks(env.get("FORWARDED_ALLOW_IPS", ""))
 
         return cls(
@@ -181,6 +193,7 @@ class Settings:
             port=int(port_text),
             smtp_url=smtp_url,
             database_pool_size=int(pool_text),
+            sqlite_busy_timeout_s=busy_timeout,
             mail_from=mail_from,
             vapid_private_key=vapid_private_key,
             vapid_public_key=vapid_public_key,
