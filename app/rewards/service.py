@@ -20,7 +20,7 @@ from piccolo.query.functions.aggregate import Count
 from app import db
 from app.accounts import audit
 from app.clock import now
-from app.content.service import parse_local_time
+from app.web.validation import parse_time
 from app.notifications.nudges import nudge_redemption_update
 from app.points import ledger
 from app.points.tables import Reason
@@ -138,7 +138,7 @@ def check_reward(data: dict[str, Any]) -> RewardInput:
 
     for name in ("starts_at", "ends_at"):
         try:
-            values[name] = parse_local_time(text(name))
+            values[name] = parse_time(text(name))
         except ValueError:
             values[name] = None
             errors[name] = _("Enter a date and time, or leave it empty.")

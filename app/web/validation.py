@@ -10,7 +10,7 @@ forms use for their own fields, so that each refusal is a sentence next to its f
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -81,8 +81,8 @@ def host_of(text: str) -> str:
         return ""
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """A datetime-local field (taken as UTC) or an ISO time; None when empty.
+def parse_time(text: str | None, zone: tzinfo = UTC) -> datetime | None:
+    """A datetime-local field (in `zone`) or an ISO time, as UTC; None when empty.
 
     Raises ValueError for text that is not a time, and for a time that exists in its own
     zone but not in UTC (0001-01-01T00:00+14:00 is before year 1 there).
@@ -94,7 +94,7 @@ def parse_time(text: str | None) -> datetime | None:
         raise ValueError("too long to be a time")
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        value = value.replace(tzinfo=zone)
     try:
         return value.astimezone(UTC).replace(microsecond=0)
     except OverflowError as exc:
@@ -125,10 +125,34 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+_INT_QUERIES: dict[int, list[str]] = {}
+
+
+def _int_queries(handler: Any) -> list[str]:
+    """The query parameters a handler takes as integers (cursors such as ``before``)."""
+    key = id(handler)
+    if key not in _INT_QUERIES:
+        _INT_QUERIES[key] = [
+            name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if int in (field.annotation, *field.args)
+        ]
+    return _INT_QUERIES[key]
+
+
 async def screen_request(request: Any) -> None:
     """Before every handler: refuse what no field of Relay can accept (see the module)."""
     for value in request.path_params.values():
         if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFoundException()
+    for name in _int_queries(request.route_handler):
+        if name in request.path_params:
+            continue
+        try:
+            value = int(request.query_params.get(name) or 0)
+        except ValueError:
+            continue  # not a number at all: Litestar refuses it with a 400
+        if abs(value) > MAX_ID:
             raise NotFoundException()
     query = request.scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
