@@ -56,9 +56,9 @@ HOSTILE_MORE = [
     '=HYPERLINK("http://x")',
     "{{ 7 * 7 }}",
 ]
-HOSTILE_INT_PATH = ["99999999999999999999", "2147483648", "9223372036854775808", "-1", "0", "%C2%B2"]
-HOSTILE_STR_PATH = ["%00", "x" * 600, "%C2%B2", "..%2F..%2Fetc%2Fpasswd", "%FF%FE"]
-HOSTILE_QUERY = ["%00", "99999999999999999999", "%C2%B2", "-1", "https://[", "0001-01-01T00:00%2B14:00", "9" * 2000]
+HOSTILE_INT_PATH = ["99999999999999999999", "2147483648", "-1", "%C2%B2"]
+HOSTILE_STR_PATH = ["%00", "x" * 600, "%C2%B2", "%FF%FE"]
+HOSTILE_QUERY = ["%00", "99999999999999999999", "%C2%B2", "https://[", "0001-01-01T00:00%2B14:00"]
 QUERY_NAMES = [
     "q", "after", "before", "kind", "tag", "month", "screen", "saved", "period", "item",
     "state", "status", "scope", "bye", "next", "by", "cursor", "page", "team", "site",
@@ -220,12 +220,12 @@ class Walk:
         page = await self.client.get("/signin" if self.member is None else "/me", headers=HTML)
         match = re.search(r'"x-csrftoken": "([^"]+)"', page.text)
         self.csrf = match.group(1) if match else ""
-        # Rate limits would answer 429 before the handler reads the hostile value.
-        self.app.state.limiter.counter.counts.clear()
 
     async def send(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         headers = {"x-csrftoken": self.csrf, **HTML, **kwargs.pop("headers", {})}
         self.requests += 1
+        # Rate limits would answer 429 before the handler reads the hostile value.
+        self.app.state.limiter.counter.counts.clear()
         kind = what.split(" ")[0].split("=")[0] if what.startswith(("path", "query", "json")) else "form"
         self.counts[kind] = self.counts.get(kind, 0) + 1
         response = await self.client.request(
@@ -283,6 +283,12 @@ class Walk:
         # Bytes that are not UTF-8 in every text field, in both encodings a form can use.
         raw = {k: (None, b"\xff\xfe") for k in form.fields}
         await self.send("POST", form.action, "multipart \\xff\\xfe", files=raw or {"x": (None, b"\xff")})
+        # … and as a browser without JS sends it: the token in the form, read by the CSRF check.
+        raw["_csrf_token"] = (None, self.csrf.encode())
+        await self.send(
+            "POST", form.action, "multipart \\xff\\xfe, token in form", files=raw,
+            headers={"x-csrftoken": ""},
+        )  # fmt: skip
         body = "&".join(f"{k}=%FF%FE" for k in form.fields).encode()
         await self.send(
             "POST", form.action, "urlencoded %FF%FE", content=body,
@@ -346,7 +352,7 @@ async def test_no_hostile_value_in_any_route_or_field_gets_a_server_error(
         await walk.fuzz_queries(pages)
         await walk.fuzz_json(pages)
     elapsed = time.monotonic() - started
-    print(f"\nfuzz walk: {walk.requests} requests, {len(all_forms)} forms, {elapsed:.1f} s", walk.counts)
+    print(f"\nFUZZ walk: {walk.requests} requests, {len(all_forms)} forms, {elapsed:.1f} s", walk.counts)
     assert not walk.failures, "\n".join(walk.failures)
     # The walk reaches the forms that matter most: a broken crawl must not pass silently.
     for form_route in ["POST /r/{code:str}/apply", "POST /campaigns", "POST /admin/people"]:

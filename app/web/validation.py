@@ -9,15 +9,20 @@ forms use for their own fields, so that each refusal is a sentence next to its f
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import asyncpg.exceptions
+import asyncpg.exceptions._base
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 
 from app.web.i18n import _
+
+log = logging.getLogger("relay")
 
 # Piccolo's Serial is a 32-bit `serial` on PostgreSQL: the largest id either database holds.
 MAX_ID = 2_147_483_647
@@ -173,3 +178,20 @@ async def screen_request(request: Any) -> None:
             ) from exc
         if any(_has_nul(v) for _name, v in form.multi_items()):
             raise ClientException(_("That request could not be understood"))
+
+
+# The second line, for a value that slipped past the first into a parser or the database:
+# bytes that are not UTF-8 (Litestar's CSRF check reads a form before any handler does), a
+# number too large for a column, text PostgreSQL cannot store. A refusal, never a 500.
+UNREADABLE_INPUT: tuple[type[Exception], ...] = (
+    UnicodeDecodeError,
+    OverflowError,
+    asyncpg.exceptions.DataError,  # the server's class 22: out of range, NUL in text…
+    asyncpg.exceptions._base.DataError,  # the driver's: a parameter out of its type's range
+)
+
+
+def refusal(exc: Exception) -> ClientException:
+    """The 400 that answers one of UNREADABLE_INPUT."""
+    log.warning("Refused input that passed the edge checks: %r", exc)
+    return ClientException(_("That request could not be understood"))
