@@ -24,9 +24,9 @@ from litestar.testing import AsyncTestClient
 
 from app.accounts.sessions import create_session
 from app.accounts.tables import Member
+from app.content.demo import load_demo_content
 from app.content.tables import ContentItem
 from app.demo import load_demo, load_demo_activity
-from app.content.demo import load_demo_content
 from app.settings import Settings
 from app.sharing.service import link_code
 from tests.factories import make_member
@@ -161,7 +161,9 @@ def route_patterns(app: Litestar) -> list[tuple[str, re.Pattern[str], set[str]]]
         if not isinstance(route, HTTPRoute):
             continue
         methods = set().union(*(h.http_methods for h in route.route_handlers)) - {"HEAD", "OPTIONS"}
-        regex = re.sub(r"\{(\w+):(\w+)\}", lambda m: ".+" if m[2] == "path" else "[^/]+", route.path)
+        regex = re.sub(
+            r"\{(\w+):(\w+)\}", lambda m: ".+" if m[2] == "path" else "[^/]+", route.path
+        )
         patterns.append((route.path, re.compile(f"^{regex}$"), methods))
     return patterns
 
@@ -226,13 +228,19 @@ class Walk:
         self.requests += 1
         # Rate limits would answer 429 before the handler reads the hostile value.
         self.app.state.limiter.counter.counts.clear()
-        kind = what.split(" ")[0].split("=")[0] if what.startswith(("path", "query", "json")) else "form"
+        kind = (
+            what.split(" ")[0].split("=")[0]
+            if what.startswith(("path", "query", "json"))
+            else "form"
+        )
         self.counts[kind] = self.counts.get(kind, 0) + 1
         response = await self.client.request(
             method, url, headers=headers, follow_redirects=False, **kwargs
         )
         if response.status_code >= 500:
-            self.failures.append(f"{self.who} {method} {url[:120]} {what[:120]}: {response.status_code}")
+            self.failures.append(
+                f"{self.who} {method} {url[:120]} {what[:120]}: {response.status_code}"
+            )
         return response
 
     async def crawl(self, seeds: list[str]) -> tuple[dict[str, str], list[Form]]:
@@ -247,13 +255,15 @@ class Walk:
             if pattern is None or pattern in seen or url.startswith(("/static/", "/media/")):
                 continue
             seen.add(pattern)
-            if url.startswith(("/signout", "/pipeline/") ) and url.endswith((".csv", "/cv")):
+            if url.startswith(("/signout", "/pipeline/")) and url.endswith((".csv", "/cv")):
                 continue
             self.requests += 1
             response = await self.client.get(url, headers=HTML)
             if response.status_code >= 500:
                 self.failures.append(f"{self.who} GET {url}: {response.status_code}")
-            if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
+            if response.status_code != 200 or "html" not in response.headers.get(
+                "content-type", ""
+            ):
                 continue
             pages[pattern] = url
             parser = FormParser(urlsplit(url).path)
@@ -269,7 +279,9 @@ class Walk:
         if form.method == "GET":
             for name in form.fields:
                 for value in HOSTILE_TEXT:
-                    await self.send("GET", form.action, f"{name}={value!r}", params={**form.fields, name: value})
+                    await self.send(
+                        "GET", form.action, f"{name}={value!r}", params={**form.fields, name: value}
+                    )
             return
         for name in form.fields or {"": ""}:
             more = random.Random(f"{form.action}:{name}").sample(HOSTILE_MORE, 2)
@@ -282,7 +294,9 @@ class Walk:
                     await self.send("POST", form.action, f"{name}={value[:40]!r}", data=values)
         # Bytes that are not UTF-8 in every text field, in both encodings a form can use.
         raw = {k: (None, b"\xff\xfe") for k in form.fields}
-        await self.send("POST", form.action, "multipart \\xff\\xfe", files=raw or {"x": (None, b"\xff")})
+        await self.send(
+            "POST", form.action, "multipart \\xff\\xfe", files=raw or {"x": (None, b"\xff")}
+        )
         # … and as a browser without JS sends it: the token in the form, read by the CSRF check.
         raw["_csrf_token"] = (None, self.csrf.encode())
         await self.send(
@@ -302,7 +316,12 @@ class Walk:
             values = HOSTILE_INT_PATH if ":int}" in route_path else HOSTILE_STR_PATH
             for method in sorted(methods):
                 for value in values:
-                    await self.send(method, fill(route_path, value), "path", data={"x": "1"} if method == "POST" else None)
+                    await self.send(
+                        method,
+                        fill(route_path, value),
+                        "path",
+                        data={"x": "1"} if method == "POST" else None,
+                    )
 
     async def fuzz_queries(self, pages: dict[str, str]) -> None:
         for url in pages.values():
@@ -352,7 +371,10 @@ async def test_no_hostile_value_in_any_route_or_field_gets_a_server_error(
         await walk.fuzz_queries(pages)
         await walk.fuzz_json(pages)
     elapsed = time.monotonic() - started
-    print(f"\nFUZZ walk: {walk.requests} requests, {len(all_forms)} forms, {elapsed:.1f} s", walk.counts)
+    print(
+        f"\nFUZZ walk: {walk.requests} requests, {len(all_forms)} forms, {elapsed:.1f} s",
+        walk.counts,
+    )
     assert not walk.failures, "\n".join(walk.failures)
     # The walk reaches the forms that matter most: a broken crawl must not pass silently.
     for form_route in ["POST /r/{code:str}/apply", "POST /campaigns", "POST /admin/people"]:

@@ -323,7 +323,9 @@ def parse_people_csv(
         return [], _("The file is empty.")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     try:
-        return _people_rows(csv.DictReader(io.StringIO(text), delimiter=delimiter), teams, sites, taken)
+        return _people_rows(
+            csv.DictReader(io.StringIO(text), delimiter=delimiter), teams, sites, taken
+        )
     except csv.Error:  # a field over csv's 128 KB limit, a quote never closed…
         return [], _("A line of the file could not be read: check it is a CSV of names and emails.")
 

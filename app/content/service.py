@@ -191,9 +191,9 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
     if kind == Kind.offer:
         site = get("site")
         site_id = parse_id(site)
-        if site and site_id is None:
-            errors["site"] = _("Choose one of the sites in the list.")
-        elif site_id is not None and not await Site.exists().where(Site.id == site_id):
+        if (site and site_id is None) or (
+            site_id is not None and not await Site.exists().where(Site.id == site_id)
+        ):
             errors["site"] = _("Choose one of the sites in the list.")
         contract = get("contract")
         if contract not in CONTRACTS:

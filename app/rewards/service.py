@@ -20,12 +20,12 @@ from piccolo.query.functions.aggregate import Count
 from app import db
 from app.accounts import audit
 from app.clock import now
-from app.web.validation import parse_time
 from app.notifications.nudges import nudge_redemption_update
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
 from app.web.i18n import _, lazy, ngettext
+from app.web.validation import parse_time
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000
