@@ -16,14 +16,14 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="relay", description=DESCRIPTION)
 
     async def create_index() -> None:
-        from app.db import current_engine
+        from app.core.db import current_engine
 
         await current_engine().run_ddl(
             "CREATE INDEX content_item_feed ON content_item (pinned, publish_at, id)"
         )
 
     async def drop_index() -> None:
-        from app.db import current_engine
+        from app.core.db import current_engine
 
         await current_engine().run_ddl("DROP INDEX IF EXISTS content_item_feed")
 

@@ -26,8 +26,8 @@ from app.accounts.sessions import create_session
 from app.accounts.tables import Member
 from app.content.demo import load_demo_content
 from app.content.tables import ContentItem
+from app.core.settings import Settings
 from app.demo import load_demo, load_demo_activity
-from app.settings import Settings
 from app.sharing.service import link_code
 from tests.factories import make_member
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.accounts.tables import Member
-from app.clock import now as clock_now
 from app.content.markdown import plain_excerpt
 from app.content.media import image_url
 from app.content.tables import (
@@ -26,9 +25,10 @@ from app.content.tables import (
     OfferStatus,
     ShareGuide,
 )
-from app.db import write_transaction
+from app.core.clock import now as clock_now
+from app.core.db import write_transaction
+from app.core.i18n import LANGUAGES, _, lazy
 from app.org.tables import Site, Team
-from app.web.i18n import LANGUAGES, _, lazy
 from app.web.pagecache import public_pages_changed
 from app.web.validation import host_of, https_url, parse_id, parse_ids, parse_int, parse_time
 

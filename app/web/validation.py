@@ -20,7 +20,7 @@ import asyncpg.exceptions._base
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 
-from app.web.i18n import _
+from app.core.i18n import _
 
 log = logging.getLogger("relay")
 
