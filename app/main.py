@@ -38,6 +38,7 @@ from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
 from app.web.unavailable import asks_for_html, unavailable_page
+from app.web.validation import UNREADABLE_INPUT, refusal, screen_request
 
 log = logging.getLogger("relay")
 
@@ -181,7 +182,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         middleware=[session_middleware(settings.https), i18n.locale_middleware],
         before_send=[security_headers_hook(settings.https)],
-        exception_handlers={Exception: error_page},
+        before_request=screen_request,
+        exception_handlers={
+            Exception: error_page,
+            **dict.fromkeys(UNREADABLE_INPUT, lambda r, e: error_page(r, refusal(e))),
+        },
         state=State(
             {
                 "settings": settings,

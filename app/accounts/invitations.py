@@ -19,6 +19,7 @@ from app.core.i18n import LANGUAGES, _, in_language
 from app.core.settings import Settings
 from app.mail import service as mail
 from app.org.tables import Site, Team
+from app.web.validation import name_problem
 
 INVITATION_LIFETIME = timedelta(days=int(os.environ.get("RELAY_INVITATION_DAYS", "7")))
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
@@ -73,6 +74,8 @@ def check_person(
         checked.errors["name"] = _("Enter the person's name.")
     elif len(values["name"]) > 120:
         checked.errors["name"] = _("Keep the name under 120 characters.")
+    elif problem := name_problem(values["name"]):
+        checked.errors["name"] = problem
     role = values["role"].lower() or Role.employee.value
     if role not in {r.value for r in Role}:
         checked.errors["role"] = _("Choose a role: employee, editor or admin.")
@@ -313,11 +316,23 @@ def parse_people_csv(
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], _("The file must be a CSV saved as UTF-8.")
+    if "\x00" in text:
+        return [], _("The file must be a CSV saved as UTF-8.")
     lines = text.splitlines()
     if not lines:
         return [], _("The file is empty.")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return _people_rows(
+            csv.DictReader(io.StringIO(text), delimiter=delimiter), teams, sites, taken
+        )
+    except csv.Error:  # a field over csv's 128 KB limit, a quote never closed…
+        return [], _("A line of the file could not be read: check it is a CSV of names and emails.")
+
+
+def _people_rows(
+    reader: csv.DictReader[str], teams: dict[str, int], sites: dict[str, int], taken: set[str]
+) -> tuple[list[Checked], str | None]:
     headers = [h.strip().lower() for h in reader.fieldnames or []]
     if "email" not in headers or "name" not in headers:
         return [], _("The first line must name the columns, at least: email, name.")

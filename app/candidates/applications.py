@@ -18,6 +18,7 @@ from app.core.clock import now
 from app.core.i18n import _
 from app.sharing.tables import ShareLink
 from app.web.pagecache import public_pages_changed
+from app.web.validation import https_url, name_problem
 
 REFERRAL_COOKIE = "relay_ref"
 _policy_cache: tuple[float, dict[str, Any]] | None = None
@@ -74,6 +75,8 @@ def check_candidate(
         errors["name"] = _("Enter a name.")
     elif len(values["name"]) > 120:
         errors["name"] = _("Keep the name under 120 characters.")
+    elif problem := name_problem(values["name"]):
+        errors["name"] = problem
     email = values["email"]
     if not email:
         errors["email"] = _("Enter an email address.")
@@ -84,11 +87,9 @@ def check_candidate(
         errors["phone"] = _("Enter a phone number with digits, spaces and + only.")
     linkedin = values["linkedin"]
     if linkedin:
-        parts = urlsplit(linkedin)
-        host = (parts.hostname or "").lower()
-        if parts.scheme != "https" or not (
-            host == "linkedin.com" or host.endswith(".linkedin.com")
-        ):
+        parts = https_url(linkedin)
+        host = (parts.hostname or "").lower() if parts else ""
+        if not (host == "linkedin.com" or host.endswith(".linkedin.com")):
             errors["linkedin"] = _(
                 "Enter your LinkedIn profile's https://www.linkedin.com/… address."
             )

@@ -204,7 +204,7 @@ def pipeline_csv(title: str, rows: list[dict[str, Any]]) -> str:
             continue  # no consent yet: nothing of theirs leaves Relay
         writer.writerow(
             [
-                title,
+                _safe(title),
                 row["kind"],
                 _safe(row["name"]),
                 _safe(row["email"]),
@@ -220,7 +220,8 @@ def pipeline_csv(title: str, rows: list[dict[str, Any]]) -> str:
 
 
 def _safe(value: str) -> str:
-    """No spreadsheet formulas from what candidates typed (CSV injection)."""
+    """No spreadsheet formulas from what people typed (CSV injection): candidates' fields and
+    the offer's title, which an editor wrote but a spreadsheet would run all the same."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 

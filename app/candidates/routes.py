@@ -35,6 +35,7 @@ from app.web.pagecache import slot
 from app.web.pages import render
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.validation import parse_int
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -265,13 +266,14 @@ async def save_candidate_policy(
     for name, (low, high) in POLICY_DAYS.items():
         text = str(fields.get(name) or "").strip()
         values[name] = text
-        if not text.isdigit() or not low <= int(text) <= high:
+        days = parse_int(text, max_digits=5)
+        if days is None or not low <= days <= high:
             errors[name] = _("Enter a number of days from %(low)s to %(high)s.") % {
                 "low": low,
                 "high": high,
             }
         else:
-            values[name] = int(text)
+            values[name] = days
     if errors:
         return await _policy_page(request, values, errors)
     await applications.save_policy(values)

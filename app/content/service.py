@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from app.accounts.tables import Member
 from app.content.markdown import plain_excerpt
@@ -31,6 +30,7 @@ from app.core.db import write_transaction
 from app.core.i18n import LANGUAGES, _, lazy
 from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
+from app.web.validation import host_of, https_url, parse_id, parse_ids, parse_int, parse_time
 
 PAGE_SIZE = 20
 NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
@@ -104,17 +104,6 @@ def tags_of(column: str) -> list[str]:
     return [t for t in (column or "").split(",") if t]
 
 
-def parse_local_time(text: str) -> datetime | None:
-    """A datetime-local field (taken as UTC) or an ISO time; None when empty. ValueError if bad."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
-
-
 def captions_from_form(data: dict[str, Any]) -> dict[str, list[str]]:
     captions: dict[str, list[str]] = {}
     for network in NETWORKS:
@@ -137,18 +126,6 @@ def load_captions(captions_json: str) -> dict[str, list[str]]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def int_list(values: Any) -> list[int]:
-    if values is None:
-        return []
-    if not isinstance(values, list):
-        values = [values]
-    out = []
-    for v in values:
-        if str(v).isdigit():
-            out.append(int(v))
-    return out
 
 
 async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
@@ -175,8 +152,8 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
     if any(len(c) > 3000 for cs in captions.values() for c in cs):
         errors["captions"] = _("A caption is too long: at most 3,000 characters.")
 
-    teams = int_list(data.get("teams"))
-    sites = int_list(data.get("sites"))
+    teams = parse_ids(data.get("teams"))
+    sites = parse_ids(data.get("sites"))
     audience_all = get("audience") != "chosen"
     if not audience_all:
         known_teams = {r["id"] for r in await Team.select(Team.id)}
@@ -190,12 +167,12 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
 
     expires_at = None
     try:
-        expires_at = parse_local_time(get("expires_at"))
+        expires_at = parse_time(get("expires_at"))
     except ValueError:
         errors["expires_at"] = _("Enter a date and time, or leave it empty.")
 
     video_url = get("video_url")
-    if video_url and (urlsplit(video_url).scheme != "https" or not urlsplit(video_url).hostname):
+    if video_url and https_url(video_url) is None:
         errors["video_url"] = _("Enter the https:// address of the video, or leave it empty.")
 
     values: dict[str, Any] = {
@@ -213,8 +190,10 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
     }
     if kind == Kind.offer:
         site = get("site")
-        site_id = int(site) if site.isdigit() else None
-        if site_id is not None and not await Site.exists().where(Site.id == site_id):
+        site_id = parse_id(site)
+        if (site and site_id is None) or (
+            site_id is not None and not await Site.exists().where(Site.id == site_id)
+        ):
             errors["site"] = _("Choose one of the sites in the list.")
         contract = get("contract")
         if contract not in CONTRACTS:
@@ -227,8 +206,8 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
             text = get(name).replace(" ", "")
             if not text:
                 salary.append(None)
-            elif text.isdigit() and int(text) < 10_000_000:
-                salary.append(int(text))
+            elif (amount := parse_int(text, max_digits=7)) is not None:
+                salary.append(amount)
             else:
                 errors["salary"] = _("Enter the salary range as whole numbers, or leave it empty.")
                 salary.append(None)
@@ -442,13 +421,12 @@ def decode_cursor(text: str | None) -> tuple[bool, datetime, int] | None:
     if not text:
         return None
     parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or parts[0] not in {"0", "1"}:
+    if len(parts) != 3 or parts[0] not in {"0", "1"}:
         return None
-    try:
-        at = datetime.fromtimestamp(int(parts[1]), UTC)
-    except (OverflowError, ValueError, OSError):
+    seconds, item_id = parse_int(parts[1], max_digits=11), parse_id(parts[2])
+    if seconds is None or item_id is None:
         return None
-    return parts[0] == "1", at, int(parts[2])
+    return parts[0] == "1", datetime.fromtimestamp(seconds, UTC), item_id
 
 
 def published_where(moment: datetime) -> Any:
@@ -706,7 +684,7 @@ def parse_hosts(text: str) -> tuple[list[str], list[str]]:
         if not host:
             continue
         if "://" in host:
-            host = urlsplit(host).hostname or ""
+            host = host_of(host)
         if HOST.match(host):
             if host not in hosts:
                 hosts.append(host)
@@ -723,8 +701,8 @@ async def save_apply_hosts(hosts: list[str]) -> None:
 
 
 def apply_url_problem(url: str, hosts: list[str]) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
+    parts = https_url(url)
+    if parts is None or not parts.hostname:
         return _("Enter an https:// address.")
     if parts.hostname.lower() not in hosts:
         if not hosts:

@@ -29,6 +29,7 @@ from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx, settings_of
+from app.web.validation import parse_ids, parse_time
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -137,8 +138,8 @@ async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Res
 
 def _form_echo(data: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
-    values["teams"] = service.int_list(data.get("teams"))
-    values["sites"] = service.int_list(data.get("sites"))
+    values["teams"] = parse_ids(data.get("teams"))
+    values["sites"] = parse_ids(data.get("sites"))
     return values
 
 
@@ -213,7 +214,7 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
     at = None
     if when:
         try:
-            at = service.parse_local_time(when)
+            at = parse_time(when)
         except ValueError:
             teams, sites = await service.targets_of(item_id)
             return await _editor_page(

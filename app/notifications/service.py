@@ -22,6 +22,7 @@ from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _
 from app.core.settings import Settings
 from app.web.devices import device_name
+from app.web.validation import parse_ids, parse_int, parse_time
 from push.addresses import Refusal, endpoint_refusal
 from push.outbox import (
     CampaignStats,
@@ -476,20 +477,17 @@ class CampaignDraft:
 
 def is_site_path(value: str) -> bool:
     """A path on this site (``/offers/12``), never a URL that leaves it."""
-    parts = urlsplit(value)
-    return (
-        value.startswith("/")
-        and not value.startswith("//")
-        and "\\" not in value
-        and not parts.scheme
-        and not parts.netloc
-        and not any(ch.isspace() for ch in value)
-        and len(value) <= 500
-    )
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "/[" is no path anyone links to
+        return False
+    return not parts.scheme and not parts.netloc and not any(ch.isspace() for ch in value)
 
 
 def _ids(values: list[str]) -> list[int]:
-    return sorted({int(v) for v in values if v.isdigit() and len(v) < 10})
+    return sorted(parse_ids(values))
 
 
 def parse_campaign(
@@ -531,17 +529,16 @@ def parse_campaign(
     activity = one("activity")
     if activity not in ACTIVITIES:
         errors["audience"] = _("Choose active, inactive or anyone.")
-    days_text = one("days").strip() or "30"
-    if not days_text.isdigit() or not 1 <= int(days_text) <= 365:
+    days = parse_int(one("days").strip() or "30", max_digits=3)
+    if days is None or not 1 <= days <= 365:
         errors["days"] = _("Give a number of days from 1 to 365.")
     scheduled_at: datetime | None = None
     if one("when") == "later":
         try:
-            local = datetime.fromisoformat(one("scheduled_at").strip())
             zone = ZoneInfo(time_zone if is_time_zone(time_zone) else DEFAULT_TIME_ZONE)
-            scheduled_at = (local if local.tzinfo else local.replace(tzinfo=zone)).astimezone(
-                now.tzinfo
-            )
+            scheduled_at = parse_time(one("scheduled_at"), zone)
+            if scheduled_at is None:
+                raise ValueError("no time given")
             if scheduled_at <= now:
                 errors["scheduled_at"] = _("Choose a time in the future.")
         except ValueError:
@@ -558,7 +555,7 @@ def parse_campaign(
             site_ids=_ids(many("sites")),
             roles=roles,
             activity=activity,
-            days=int(days_text),
+            days=days or 30,
             never_shared=one("never_shared") == "on",
         ),
         scheduled_at=scheduled_at,

@@ -49,6 +49,7 @@ from app.points.tables import (
     PointsRule,
     Reason,
 )
+from app.web.validation import parse_ids, parse_time
 
 POINTS_MAX = 10_000
 CAP_MAX = 1_000
@@ -334,12 +335,10 @@ def challenge_form(row: dict[str, Any] | None, zone: str) -> ChallengeForm:
 
 def _local_time(text: str, zone: str) -> datetime | None:
     try:
-        value = datetime.fromisoformat(text)
+        value = parse_time(text, ZoneInfo(zone))
     except ValueError:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone))
-    return value.astimezone(ZoneInfo("UTC")).replace(second=0, microsecond=0)
+    return value.replace(second=0) if value else None
 
 
 def check_challenge(
@@ -348,7 +347,7 @@ def check_challenge(
     """Check the challenge form: name, multiplier (110 to 500 %), start and end (in
     ``zone``), and at least one of the published items in ``choices``."""
     get = lambda name: str(data.get(name) or "").strip()  # noqa: E731
-    chosen = [int(i) for i in items if str(i).isdigit()]
+    chosen = parse_ids(items)
     form = ChallengeForm(
         {
             "name": get("name"),

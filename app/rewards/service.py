@@ -19,7 +19,6 @@ from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 
 from app.accounts import audit
-from app.content.service import parse_local_time
 from app.core import db
 from app.core.clock import now
 from app.core.i18n import _, lazy, ngettext
@@ -27,6 +26,7 @@ from app.notifications.nudges import nudge_redemption_update
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
+from app.web.validation import parse_time
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000
@@ -139,7 +139,7 @@ def check_reward(data: dict[str, Any]) -> RewardInput:
 
     for name in ("starts_at", "ends_at"):
         try:
-            values[name] = parse_local_time(text(name))
+            values[name] = parse_time(text(name))
         except ValueError:
             values[name] = None
             errors[name] = _("Enter a date and time, or leave it empty.")
