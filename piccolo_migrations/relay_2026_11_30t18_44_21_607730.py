@@ -4,8 +4,9 @@ database was in use. From here on, migrations are kept: add new ones, never edit
 It makes the calls Piccolo's auto migration makes (one ``add_table`` per table, one
 ``add_column`` per column), with each column's parameters given only where they differ
 from the column class's defaults. Columns a later migration had appended come last, as in
-the databases those migrations built. Indexes Piccolo cannot declare are in the next
-migration. tests/test_schema.py checks the result against the reviewed schema.
+the databases those migrations built. Every id is a ``NeverReusedSerial`` (AUTOINCREMENT on
+SQLite, see app/db.py). Indexes Piccolo cannot declare are in the next migration.
+tests/test_schema.py checks the result against the reviewed schema.
 """
 
 from enum import Enum
@@ -25,6 +26,8 @@ from piccolo.columns import (
 )
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
+
+from app.db import NeverReusedSerial
 
 ID = "2026-11-30T18:44:21:607730"
 VERSION = "1.38.0"
@@ -76,7 +79,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Organisation": (
         "organisation",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 120}),
             ("default_language", Varchar, {"length": 5, "default": "en"}),
             ("brand_colour", Varchar, {"length": 7, "default": "#4f46e5"}),
@@ -86,7 +89,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Team": (
         "team",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 80, "unique": True}),
             ("active", Boolean, {"default": True}),
         ],
@@ -94,7 +97,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Site": (
         "site",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 80, "unique": True}),
             ("active", Boolean, {"default": True}),
         ],
@@ -102,7 +105,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Member": (
         "member",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("email", Varchar, {"length": 254, "unique": True}),
             ("name", Varchar, {"length": 120}),
             (
@@ -131,7 +134,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Passkey": (
         "passkey",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("credential_id", Varchar, {"length": 1400, "unique": True}),
             ("public_key", Bytea, {}),
@@ -148,7 +151,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Invitation": (
         "invitation",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("token_hash", Varchar, {"length": 64, "unique": True}),
             ("purpose", Varchar, {"length": 10, "default": "invite"}),
@@ -162,7 +165,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Session": (
         "member_session",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("token_hash", Varchar, {"length": 64, "unique": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("created_at", Timestamptz, {}),
@@ -175,7 +178,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Ceremony": (
         "ceremony",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("token", Varchar, {"length": 64, "unique": True}),
             ("challenge", Varchar, {"length": 128}),
             ("purpose", Varchar, {"length": 12}),
@@ -187,7 +190,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "AuditEvent": (
         "audit_event",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("at", Timestamptz, {"index": True}),
             ("action", Varchar, {"length": 40, "index": True}),
             ("actor", ForeignKey, {"references": Member, "on_delete": OnDelete.set_null}),
@@ -199,7 +202,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "PushSubscription": (
         "push_subscription",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("endpoint", Varchar, {"length": 1024, "unique": True}),
             ("p256dh", Varchar, {"length": 128}),
@@ -214,7 +217,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "PushDelivery": (
         "push_delivery",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("subscription", ForeignKey, {"references": PushSubscription, "index": True}),
             ("campaign", Integer, {"default": None, "null": True, "index": True}),
             ("kind", Varchar, {"length": 16}),
@@ -247,7 +250,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ContentItem": (
         "content_item",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             (
                 "kind",
                 Varchar,
@@ -292,7 +295,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ContentTarget": (
         "content_target",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("item", ForeignKey, {"references": ContentItem, "index": True}),
             ("team", ForeignKey, {"references": Team, "index": True}),
             ("site", ForeignKey, {"references": Site, "index": True}),
@@ -301,7 +304,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ShareGuide": (
         "share_guide",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("key", Varchar, {"length": 30, "unique": True}),
             ("body", Text, {}),
             ("updated_at", Timestamptz, {}),
@@ -310,14 +313,14 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ApplyHost": (
         "apply_host",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("host", Varchar, {"length": 253, "unique": True}),
         ],
     ),
     "FeedState": (
         "feed_state",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "unique": True}),
             ("seen_at", Timestamptz, {"default": None, "null": True}),
             ("previous_seen_at", Timestamptz, {"default": None, "null": True}),
@@ -327,7 +330,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ShareLink": (
         "share_link",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("code", Varchar, {"length": 16, "unique": True}),
             ("pair", Varchar, {"length": 40, "unique": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
@@ -338,7 +341,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Share": (
         "share",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("key", Varchar, {"length": 60, "unique": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("item", ForeignKey, {"references": ContentItem, "index": True}),
@@ -349,7 +352,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "NotificationPreference": (
         "notification_preference",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "unique": True}),
             ("content", Boolean, {"default": True}),
             ("referral", Boolean, {"default": True}),
@@ -364,7 +367,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Nudge": (
         "nudge",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("kind", Varchar, {"length": 16}),
             ("key", Varchar, {"length": 120, "unique": True}),
@@ -389,7 +392,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Campaign": (
         "campaign",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("title", Varchar, {"length": 120}),
             ("body", Varchar, {"length": 400}),
             ("url", Varchar, {"length": 500, "default": "/"}),
@@ -414,7 +417,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "NotificationOpen": (
         "notification_open",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("delivery_key", Varchar, {"length": 32, "unique": True}),
             ("campaign", Integer, {"default": None, "null": True, "index": True}),
             ("kind", Varchar, {"length": 16}),
@@ -424,7 +427,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "VisitorKey": (
         "visitor_key",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("day", Varchar, {"length": 10, "unique": True}),
             ("key", Varchar, {"length": 64}),
         ],
@@ -432,7 +435,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Visit": (
         "visit",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("link", ForeignKey, {"references": ShareLink, "index": True}),
             ("at", Timestamptz, {}),
             ("visitor", Varchar, {"length": 32}),
@@ -443,7 +446,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Activity": (
         "activity",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             (
                 "kind",
                 Varchar,
@@ -471,7 +474,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Candidate": (
         "candidate",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             (
                 "kind",
                 Varchar,
@@ -520,7 +523,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "CandidatePolicy": (
         "candidate_policy",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("privacy_notice", Text, {}),
             ("referral_cookie_days", Integer, {"default": 30}),
             ("consent_days", Integer, {"default": 30}),
@@ -531,7 +534,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "PointsRule": (
         "points_rule",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             (
                 "action",
                 Varchar,
@@ -562,7 +565,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "PointsLine": (
         "points_line",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("points", Integer, {}),
             ("reason", Varchar, {"length": 20, "index": True}),
@@ -578,7 +581,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "PointsTotal": (
         "points_total",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("key", Varchar, {"length": 40, "unique": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             ("period", Varchar, {"length": 10, "index": True}),
@@ -588,7 +591,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Level": (
         "level",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 60}),
             ("threshold", Integer, {"unique": True}),
         ],
@@ -596,7 +599,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "MemberBadge": (
         "member_badge",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("key", Varchar, {"length": 60, "unique": True}),
             ("member", ForeignKey, {"references": Member, "index": True}),
             (
@@ -621,7 +624,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Challenge": (
         "challenge",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 120}),
             ("multiplier", Integer, {"default": 200}),
             ("starts_at", Timestamptz, {"index": True}),
@@ -632,7 +635,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "ChallengeItem": (
         "challenge_item",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("challenge", ForeignKey, {"references": Challenge, "index": True}),
             ("item", ForeignKey, {"references": ContentItem, "index": True}),
         ],
@@ -640,7 +643,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Reward": (
         "reward",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("name", Varchar, {"length": 120}),
             ("description", Text, {}),
             ("image", Varchar, {"length": 40, "default": None, "null": True}),
@@ -657,7 +660,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "Redemption": (
         "redemption",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             (
                 "reward",
                 ForeignKey,
@@ -689,7 +692,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
     "MailOutbox": (
         "mail_outbox",
         [
-            ("id", Serial, {"primary_key": True}),
+            ("id", NeverReusedSerial, {"primary_key": True}),
             ("recipient", Varchar, {"length": 254}),
             ("subject", Text, {}),
             ("text", Text, {}),
