@@ -10,11 +10,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.settings import Settings, SettingsError
+from app.core.settings import Settings, SettingsError
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    from app import db
+    from app.core import db
 
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url))
@@ -28,7 +28,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from app import db
+    from app.core import db
 
     _with_database(settings, lambda: db.migrate(quiet=not args.verbose))
     print("Database is up to date.")
@@ -48,9 +48,9 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from app import db
     from app.accounts import invitations
     from app.content.demo import load_demo_content
+    from app.core import db
     from app.demo import DEMO_ADMIN, load_demo, load_demo_activity
     from app.rewards.demo import load_demo_rewards
 
@@ -76,8 +76,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from app import db
     from app.accounts import invitations
+    from app.core import db
 
     async def work() -> invitations.Invited:
         await db.migrate()
@@ -93,7 +93,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app import db
+    from app.core import db
 
     if not args.no_migrate:
         _with_database(settings, db.migrate)

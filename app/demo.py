@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.accounts.tables import Member, Role
-from app.db import write_transaction
+from app.core.db import write_transaction
 from app.org.tables import Organisation, Site, Team
 
 TEAMS = ["Engineering", "Sales", "Operations", "People & Culture", "Marketing"]
@@ -86,8 +86,8 @@ async def load_demo_activity(data_dir: Path) -> None:
     from app.candidates import applications, pipeline
     from app.candidates.service import record_activity
     from app.candidates.tables import ActivityKind
-    from app.clock import now
     from app.content.tables import ContentItem
+    from app.core.clock import now
     from app.points import service as points
     from app.sharing import service as sharing
 

@@ -16,7 +16,6 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app import db
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
 from app.boards.routes import ROUTES as BOARD_ROUTES
@@ -25,15 +24,15 @@ from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
 from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
+from app.core import db, i18n
+from app.core.i18n import _
+from app.core.settings import Settings
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
-from app.settings import Settings
 from app.sharing.routes import ROUTES as SHARING_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
-from app.web import i18n
 from app.web.assets import Assets
-from app.web.i18n import _
 from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook

@@ -5,6 +5,7 @@ from piccolo.conf.apps import AppConfig
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
 from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
+from app.core.settings import ROOT
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -18,7 +19,6 @@ from app.points.tables import (
     PointsTotal,
 )
 from app.rewards.tables import Redemption, Reward
-from app.settings import ROOT
 from app.sharing.tables import Share, ShareLink
 from push.tables import PushDelivery, PushSubscription
 

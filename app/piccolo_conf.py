@@ -1,7 +1,7 @@
 """Piccolo's configuration module (PICCOLO_CONF=app.piccolo_conf).
 
 ``DB`` is built from DATABASE_URL for Piccolo's own command line; Relay itself sets it
-through :func:`app.db.use_engine`.
+through :func:`app.core.db.use_engine`.
 """
 
 import os
@@ -11,8 +11,8 @@ from piccolo.engine.base import Engine
 
 DB: Engine | None = None
 if os.environ.get("PICCOLO_CLI"):
-    from app.db import engine_from_url
-    from app.settings import Settings
+    from app.core.db import engine_from_url
+    from app.core.settings import Settings
 
     DB = engine_from_url(Settings.from_env().database_url)
 

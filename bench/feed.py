@@ -46,10 +46,10 @@ def migrate(database_url: str, data_dir: Path) -> None:
 async def seed(database_url: str) -> tuple[str, str]:
     """Bulk rows through Piccolo; returns a session token for a member of the first team and
     the code of one of their tracked links."""
-    from app import db
     from app.accounts.sessions import create_session
     from app.accounts.tables import Member
     from app.content.tables import ContentItem, ContentTarget
+    from app.core import db
     from app.org.tables import Organisation, Site, Team
     from app.sharing.service import link_code
     from app.sharing.tables import Share

@@ -94,10 +94,10 @@ class RelayServer:
         """A signed-in session for a demo member, made by Relay's own session code."""
         import asyncio
 
-        from app import db
         from app.accounts.sessions import create_session
         from app.accounts.tables import Member
-        from app.settings import Settings
+        from app.core import db
+        from app.core.settings import Settings
 
         settings = Settings.from_env(self.env)
 

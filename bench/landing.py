@@ -45,7 +45,7 @@ def naive_app(write: bool = True) -> Any:
     (``write=False``: not recorded at all, to show what recording costs)."""
     from app.candidates.tables import Visit
     from app.candidates.visits import VisitRecorder
-    from app.clock import now
+    from app.core.clock import now
     from app.main import create_app
 
     class DroppingRecorder(VisitRecorder):
@@ -129,9 +129,9 @@ def serve_naive(port: int, workers: int, target: str) -> None:
 
 async def share_code(database_url: str) -> str:
     """A demo employee's tracked link to a demo offer."""
-    from app import db
     from app.accounts.tables import Member
     from app.content.tables import ContentItem
+    from app.core import db
     from app.sharing.service import link_code
 
     db.use_engine(db.engine_from_url(database_url))
@@ -142,8 +142,8 @@ async def share_code(database_url: str) -> str:
 
 
 async def visits_in(database_url: str) -> int:
-    from app import db
     from app.candidates.tables import Visit
+    from app.core import db
 
     db.use_engine(db.engine_from_url(database_url))
     return int(await Visit.count())

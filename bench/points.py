@@ -277,7 +277,7 @@ WHERE l.points IS NULL OR t.points IS NULL OR l.points <> t.points
 
 async def check_totals(database_url: str, data: Dataset) -> tuple[int, int]:
     """(members whose lifetime total differs from their lines' sum, lines) — in SQL."""
-    from app import db
+    from app.core import db
     from app.points.tables import PointsLine
 
     db.use_engine(db.engine_from_url(database_url))
@@ -296,8 +296,8 @@ async def check_totals(database_url: str, data: Dataset) -> tuple[int, int]:
 
 
 async def sessions(database_url: str, members: list[int]) -> list[str]:
-    from app import db
     from app.accounts.sessions import create_session
+    from app.core import db
 
     db.use_engine(db.engine_from_url(database_url))
     return [await create_session(m, "bench") for m in members]

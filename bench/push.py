@@ -165,7 +165,7 @@ def naive_rate(env: dict[str, str], browsers: list[tuple[str, str, str]]) -> flo
     """One blocking `pywebpush.webpush()` per device, the way a simple integration sends."""
     import pywebpush
 
-    from app.settings import Settings
+    from app.core.settings import Settings
     from push.outbox import payload_json
 
     settings = Settings.from_env(env)
@@ -239,8 +239,8 @@ async def worker_run(
 
 
 async def bench(args: argparse.Namespace) -> None:
-    from app import db
-    from app.settings import Settings
+    from app.core import db
+    from app.core.settings import Settings
     from push.tables import PushSubscription
     from tests.factories import make_member
 

@@ -50,9 +50,9 @@ def migrate(database_url: str, data_dir: Path) -> None:
 
 async def seed(database_url: str) -> tuple[str, int]:
     """Bulk rows; returns a session token for one member and a reward's id."""
-    from app import db
     from app.accounts.sessions import create_session
     from app.accounts.tables import Member
+    from app.core import db
     from app.org.tables import Organisation
     from app.points.tables import PointsLine
     from app.rewards.tables import Redemption, Reward
@@ -121,7 +121,7 @@ async def seed(database_url: str) -> tuple[str, int]:
 
 async def redeem_at_once(database_url: str) -> list[str]:
     """Concurrent redemptions, timed and checked."""
-    from app import db
+    from app.core import db
     from app.points import ledger
     from app.points.tables import Reason
     from app.rewards import service

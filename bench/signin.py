@@ -20,11 +20,11 @@ import asyncpg
 from webauthn import verify_authentication_response
 from webauthn.helpers import base64url_to_bytes
 
-from app import db
 from app.accounts import invitations, passkeys
 from app.accounts.invitations import Person
 from app.accounts.sessions import create_session
-from app.settings import Settings
+from app.core import db
+from app.core.settings import Settings
 from tests.soft_authenticator import SoftPasskey
 
 

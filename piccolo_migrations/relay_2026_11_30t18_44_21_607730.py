@@ -5,7 +5,7 @@ It makes the calls Piccolo's auto migration makes (one ``add_table`` per table, 
 ``add_column`` per column), with each column's parameters given only where they differ
 from the column class's defaults. Columns a later migration had appended come last, as in
 the databases those migrations built. Every id is a ``NeverReusedSerial`` (AUTOINCREMENT on
-SQLite, see app/db.py). Indexes Piccolo cannot declare are in the next migration.
+SQLite, see app/core/db.py). Indexes Piccolo cannot declare are in the next migration.
 tests/test_schema.py checks the result against the reviewed schema.
 """
 
@@ -27,7 +27,7 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 
 ID = "2026-11-30T18:44:21:607730"
 VERSION = "1.38.0"

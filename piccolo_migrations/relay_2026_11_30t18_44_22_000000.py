@@ -34,13 +34,13 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="relay", description=DESCRIPTION)
 
     async def create_indexes() -> None:
-        from app.db import current_engine
+        from app.core.db import current_engine
 
         for name, target in INDEXES.items():
             await current_engine().run_ddl(f"CREATE INDEX {name} ON {target}")
 
     async def drop_indexes() -> None:
-        from app.db import current_engine
+        from app.core.db import current_engine
 
         for name in INDEXES:
             await current_engine().run_ddl(f"DROP INDEX IF EXISTS {name}")

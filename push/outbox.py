@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 from piccolo.columns.combination import WhereRaw
 
-from app.db import is_postgres, write_transaction
-from app.web.i18n import _
+from app.core.db import is_postgres, write_transaction
+from app.core.i18n import _
 from push.sender import DEFAULT_TTL_S, MAX_PAYLOAD_BYTES, URGENCIES
 from push.tables import OPEN_STATES, DeliveryState, PushDelivery, PushSubscription
 

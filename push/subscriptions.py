@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from piccolo.columns import Column
 
-from app.db import write_transaction
-from app.web.i18n import _
+from app.core.db import write_transaction
+from app.core.i18n import _
 from push.sender import check_subscription_keys
 from push.tables import PushSubscription
 

@@ -7,7 +7,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 
 
 class DeliveryState(StrEnum):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from app.settings import Settings, SettingsError
+from app.core.settings import Settings, SettingsError
 
 # Push services refuse tokens that expire more than 24 h ahead; 12 h tokens renewed an hour
 # before they expire keep every request well inside that, with one signature per origin

@@ -26,8 +26,8 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from app.db import write_transaction
-from app.settings import Settings
+from app.core.db import write_transaction
+from app.core.settings import Settings
 from push.outbox import deliveries_due, on_enqueue
 from push.sender import Outcome, PushSender, PushTarget, SendResult
 from push.tables import DeliveryState, PushDelivery, PushSubscription

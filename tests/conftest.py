@@ -15,7 +15,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.databases import ROOT, TemplateDatabase
 from tests.push_sink import PushSink
 
@@ -31,7 +31,7 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Temp
 
 @pytest.fixture
 def database_url(template_database: TemplateDatabase, tmp_path: Path) -> Iterator[str]:
-    from app import db
+    from app.core import db
 
     url = template_database.fresh(tmp_path)
     db.use_engine(db.engine_from_url(url))  # for tests that call services directly
@@ -63,7 +63,7 @@ def settings(env: dict[str, str]) -> Settings:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[str]:
     """This test's database, used by Relay's code in the test's own process."""
-    from app import db
+    from app.core import db
 
     db.use_engine(db.engine_from_url(database_url))
     await db.open_pool()
@@ -108,7 +108,7 @@ async def employee_client(client: AsyncTestClient):  # type: ignore[type-arg, no
 @pytest.fixture
 def seed(database_url: str):  # type: ignore[no-untyped-def]
     """Run a coroutine against this test's database from sync code (browser tests)."""
-    from app import db
+    from app.core import db
     from tests.databases import run_sync
 
     def run(factory):  # type: ignore[no-untyped-def]

@@ -24,11 +24,11 @@ from app.accounts.guards import ACCESS_GUARDS
 from app.accounts.invitations import Person, invite
 from app.accounts.sessions import create_session
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
-from app.clock import now
+from app.core.clock import now
+from app.core.settings import Settings
 from app.mail.service import MAX_ATTEMPTS, deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app
-from app.settings import Settings
 from tests.conftest import free_port, sign_in
 from tests.databases import ROOT
 from tests.factories import make_member

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Route, expect
 from app.accounts import invitations, people
 from app.accounts.invitations import Person
 from app.accounts.tables import Invitation, Member, Passkey
-from app.clock import now
+from app.core.clock import now
 from tests.authenticator import VirtualAuthenticator
 from tests.browser import check_accessibility
 from tests.factories import make_site, make_team

@@ -16,7 +16,7 @@ from app.accounts.tables import AuditEvent, Member
 from app.boards import service
 from app.boards.service import Scope
 from app.candidates.tables import Candidate
-from app.clock import now
+from app.core.clock import now
 from app.org.tables import Site, Team
 from app.points import ledger
 from app.points.awards import grant_badge

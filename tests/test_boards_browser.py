@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from app.clock import now
+from app.core.clock import now
 from app.points import ledger
 from app.points.awards import grant_badge
 from app.points.tables import Action, Badge

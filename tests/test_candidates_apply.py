@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from app.candidates import cvs
 from app.candidates.tables import Activity, Candidate
-from app.settings import Settings
+from app.core.settings import Settings
 from app.sharing import service as sharing
 from tests.conftest import sign_in
 from tests.content_factories import make_item

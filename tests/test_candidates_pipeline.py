@@ -14,8 +14,8 @@ from app.accounts.tables import AuditEvent
 from app.candidates import cvs
 from app.candidates.pipeline import purge
 from app.candidates.tables import Activity, Candidate
-from app.clock import now
-from app.settings import Settings
+from app.core.clock import now
+from app.core.settings import Settings
 from app.sharing import service as sharing
 from tests.conftest import sign_in
 from tests.content_factories import make_item

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from app.candidates import service
 from app.candidates.service import record_activity
 from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
-from app.clock import now
+from app.core.clock import now
 from app.sharing import service as sharing
 from tests.conftest import LiveServer, sign_in
 from tests.content_factories import make_item
@@ -103,8 +103,8 @@ async def test_the_page_is_the_same_for_everyone_but_each_visitor_gets_their_own
     env: dict[str, str],
 ) -> None:
     """The page is rendered once and kept a few seconds: only the tokens differ per visitor."""
+    from app.core.settings import Settings
     from app.main import create_app
-    from app.settings import Settings
 
     _sharer, _item_id, code = await shared_offer()
     settings = Settings.from_env(env)

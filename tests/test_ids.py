@@ -1,5 +1,5 @@
 """Ids are never given out twice: keys built from them (activities, ledger, nudges, mail)
-must not find a deleted row's keys already taken. See ``app.db.NeverReusedSerial``."""
+must not find a deleted row's keys already taken. See ``app.core.db.NeverReusedSerial``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from piccolo.table import Table
 
 from app.candidates.pipeline import delete_candidate
 from app.candidates.tables import Activity, ActivityKind, Candidate
+from app.core.settings import Settings
 from app.piccolo_app import APP_CONFIG
 from app.points import ledger
-from app.settings import Settings
 from app.sharing import service as sharing
 from tests.content_factories import make_item
 from tests.factories import make_member

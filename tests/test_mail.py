@@ -10,7 +10,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
-from app.db import write_transaction
+from app.core.db import write_transaction
 from app.mail.service import LEASE, deliver_due, enqueue, retry_delay
 from app.mail.tables import MailOutbox
 from app.main import create_app
@@ -87,7 +87,7 @@ async def test_a_sender_that_died_leaves_its_mail_to_another_once_its_lease_ends
     env: dict[str, str],
     smtp_server: Any,  # noqa: F811
 ) -> None:
-    from app.clock import now
+    from app.core.clock import now
     from app.mail.service import claim_due
 
     port, mailbox = smtp_server

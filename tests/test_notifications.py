@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from app.accounts.sessions import create_session
 from app.accounts.tables import Session
+from app.core.settings import Settings
 from app.notifications import service
 from app.notifications.jobs import run_jobs
 from app.notifications.nudges import (
@@ -31,7 +32,6 @@ from app.notifications.nudges import (
 )
 from app.notifications.service import Audience, Preferences
 from app.notifications.tables import Campaign, Nudge, NudgeState
-from app.settings import Settings
 from push.subscriptions import SubscriptionError
 from push.tables import PushDelivery, PushSubscription
 from tests.conftest import sign_in

@@ -34,7 +34,7 @@ def env(env: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def sink(env: dict[str, str]) -> Iterator[PushSink]:
     """The push sink, checking tokens against the key the live server made in the data dir."""
-    from app.settings import Settings
+    from app.core.settings import Settings
     from push.vapid import application_server_key
 
     with PushSink(application_server_key(Settings.from_env(env)), port=free_port()) as sink:

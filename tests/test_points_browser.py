@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.clock import now
+from app.core.clock import now
 from tests.browser import check_accessibility, finish_phone
 from tests.content_factories import make_item
 from tests.test_content_browser import SHARE_STUB, phone_as

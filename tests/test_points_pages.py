@@ -15,7 +15,7 @@ from app.accounts.tables import AuditEvent, Member
 from app.candidates import pipeline
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
-from app.clock import now
+from app.core.clock import now
 from app.points import ledger
 from app.points.rules import rules
 from app.points.tables import Challenge, Level, PointsRule
@@ -465,8 +465,8 @@ async def test_my_referrals_show_the_points_each_referral_earned(client: Client)
 
 
 def test_dates_in_the_feed_badge_are_short() -> None:
+    from app.core.i18n import current_language
     from app.points.service import multiplier_text, short_date
-    from app.web.i18n import current_language
 
     token = current_language.set("fr")
     try:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.settings import Settings
+from app.core.settings import Settings
 from push.outbox import (
     CampaignStats,
     PushMessage,

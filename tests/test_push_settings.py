@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.settings import DEFAULT_VAPID_SUBJECT, Settings, SettingsError
+from app.core.settings import DEFAULT_VAPID_SUBJECT, Settings, SettingsError
 from push.vapid import application_server_key, b64url_decode, b64url_encode, public_key_bytes
 from tests.test_shell import run_relay
 

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.accounts.tables import AuditEvent
-from app.clock import now
+from app.core.clock import now
 from app.notifications.tables import Nudge
 from app.points import ledger
 from app.points.tables import PointsLine, Reason

@@ -13,7 +13,7 @@ import sys
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
-from app.settings import Settings
+from app.core.settings import Settings
 from app.translations.catalog import missing
 from tests.conftest import sign_in
 from tests.databases import ROOT
@@ -324,7 +324,7 @@ def test_the_french_catalogue_translates_every_string() -> None:
 async def test_a_postgresql_app_opens_its_connection_pool_and_closes_it(
     env: dict[str, str],
 ) -> None:
-    from app import db
+    from app.core import db
     from app.main import create_app
 
     settings = Settings.from_env({**env, "DATABASE_POOL_SIZE": "2"})

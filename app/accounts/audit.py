@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from app.accounts.tables import AuditEvent
-from app.web.i18n import lazy
+from app.core.i18n import lazy
 
 ACTIONS = {
     "signin": lazy("Signed in"),

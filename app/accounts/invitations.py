@@ -13,12 +13,12 @@ from typing import Any
 from app.accounts import audit
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
-from app.clock import now
-from app.db import write_transaction
+from app.core.clock import now
+from app.core.db import write_transaction
+from app.core.i18n import LANGUAGES, _, in_language
+from app.core.settings import Settings
 from app.mail import service as mail
 from app.org.tables import Site, Team
-from app.settings import Settings
-from app.web.i18n import LANGUAGES, _, in_language
 
 INVITATION_LIFETIME = timedelta(days=int(os.environ.get("RELAY_INVITATION_DAYS", "7")))
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")

@@ -36,10 +36,10 @@ from webauthn.helpers.structs import (
 
 from app.accounts.tables import Ceremony, Invitation, Member, Passkey
 from app.accounts.tokens import new_token
-from app.clock import now
-from app.db import write_transaction
-from app.settings import Settings
-from app.web.i18n import _
+from app.core.clock import now
+from app.core.db import write_transaction
+from app.core.i18n import _
+from app.core.settings import Settings
 
 CEREMONY_LIFETIME = timedelta(minutes=5)
 TIMEOUT_MS = 120_000

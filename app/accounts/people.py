@@ -7,10 +7,10 @@ from typing import Any
 from app.accounts import audit
 from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import Invitation, Member, Passkey, Role
-from app.clock import now
-from app.db import write_transaction
+from app.core.clock import now
+from app.core.db import write_transaction
+from app.core.i18n import _
 from app.mail import service as mail
-from app.web.i18n import _
 
 
 class PeopleError(Exception):

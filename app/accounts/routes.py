@@ -26,11 +26,11 @@ from app.accounts.sessions import (
     mark_fresh,
 )
 from app.accounts.tables import Member, Passkey, Role
+from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
 from app.points import service as points
 from app.web import ratelimit
 from app.web.devices import device_name
-from app.web.i18n import LANGUAGES, _
 from app.web.pages import render
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, safe_next, settings_of
 

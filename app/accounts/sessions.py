@@ -11,7 +11,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
-from app.clock import now
+from app.core.clock import now
 
 # An installed phone app should not ask for a passkey every morning: a session lives for
 # 30 days of idleness and 180 days at most, both configurable.

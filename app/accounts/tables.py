@@ -13,7 +13,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 from app.org.tables import Site, Team
 
 

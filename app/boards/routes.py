@@ -14,12 +14,12 @@ from app.accounts.guards import signed_in
 from app.accounts.tables import Member
 from app.boards import service
 from app.boards.service import Scope
-from app.clock import now
+from app.core.clock import now
+from app.core.i18n import _, current_language
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.points import ledger
 from app.points.routes import points_tab
-from app.web.i18n import _, current_language
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx
 

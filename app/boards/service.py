@@ -21,7 +21,7 @@ from typing import Any
 
 from app.accounts.tables import Member
 from app.candidates.tables import Candidate, Stage
-from app.clock import now
+from app.core.clock import now
 from app.points import ledger
 from app.points.rules import badges_shown, level_of, levels
 from app.points.tables import MemberBadge, PointsTotal

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from app import db
 from app.accounts.invitations import EMAIL_RE
 from app.candidates import cvs
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
-from app.clock import now
+from app.core import db
+from app.core.clock import now
+from app.core.i18n import _
 from app.sharing.tables import ShareLink
-from app.web.i18n import _
 from app.web.pagecache import public_pages_changed
 
 REFERRAL_COOKIE = "relay_ref"

@@ -11,17 +11,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app import db
 from app.accounts import audit
 from app.candidates import cvs
 from app.candidates.applications import policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
-from app.clock import now
 from app.content.tables import ContentItem, Kind
+from app.core import db
+from app.core.clock import now
+from app.core.i18n import _
 from app.mail import service as mail
 from app.points.service import points_by_candidate
-from app.web.i18n import _
 
 log = logging.getLogger("relay.candidates")
 

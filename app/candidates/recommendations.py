@@ -13,16 +13,16 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from app import db
 from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.applications import CandidateForm, policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind
-from app.clock import now
+from app.core import db
+from app.core.clock import now
+from app.core.i18n import _
+from app.core.settings import Settings
 from app.mail import service as mail
-from app.settings import Settings
-from app.web.i18n import _
 
 
 class AlreadyRecommended(Exception):

@@ -23,13 +23,13 @@ from app.candidates.visits import (
     beacon_token,
     is_preview,
 )
-from app.clock import now
 from app.content import service as content
+from app.core.clock import now
+from app.core.i18n import _
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
-from app.web.i18n import _
 from app.web.pagecache import slot
 from app.web.pages import render
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER

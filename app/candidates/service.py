@@ -16,9 +16,9 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from app import db
 from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
-from app.clock import now
+from app.core import db
+from app.core.clock import now
 from app.points.awards import award
 
 

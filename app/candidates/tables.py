@@ -11,7 +11,7 @@ from piccolo.table import Table
 
 from app.accounts.tables import Member
 from app.content.tables import ContentItem
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 from app.sharing.tables import ShareLink
 
 

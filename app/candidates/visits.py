@@ -33,10 +33,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from app import db
 from app.candidates import service
 from app.candidates.tables import Activity, ActivityKind, Visit
-from app.clock import now
+from app.core import db
+from app.core.clock import now
 from app.points.awards import award
 from app.sharing.tables import ShareLink
 

@@ -13,7 +13,7 @@ from app.content.markdown import plain_excerpt
 from app.content.media import store_image
 from app.content.service import now, tags_column
 from app.content.tables import ApplyHost, ContentItem, ContentTarget
-from app.db import write_transaction
+from app.core.db import write_transaction
 from app.org.tables import Site, Team
 
 PALETTES = [

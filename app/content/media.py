@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.web.i18n import _
+from app.core.i18n import _
 
 MAX_BYTES = 8 * 1024 * 1024
 MIN_SIDE = 200

@@ -11,10 +11,10 @@ from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
+from app.core.i18n import current_language as language_var
 from app.org.service import organisation_name
 from app.points.service import challenges_on
 from app.sharing.service import genuine_clicks_by_item, shares_of
-from app.web.i18n import current_language as language_var
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 

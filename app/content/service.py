@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.accounts.tables import Member
-from app.clock import now as clock_now
 from app.content.markdown import plain_excerpt
 from app.content.media import image_url
 from app.content.tables import (
@@ -27,9 +26,10 @@ from app.content.tables import (
     OfferStatus,
     ShareGuide,
 )
-from app.db import write_transaction
+from app.core.clock import now as clock_now
+from app.core.db import write_transaction
+from app.core.i18n import LANGUAGES, _, lazy
 from app.org.tables import Site, Team
-from app.web.i18n import LANGUAGES, _, lazy
 from app.web.pagecache import public_pages_changed
 
 PAGE_SIZE = 20

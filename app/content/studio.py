@@ -16,9 +16,9 @@ from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, ImageRefused, image_url, save_upload
 from app.content.tables import OfferStatus
+from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
-from app.web.i18n import LANGUAGES, _
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx, settings_of
 

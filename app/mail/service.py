@@ -30,10 +30,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from app.clock import now as clock_now
-from app.db import is_postgres, write_transaction
+from app.core.clock import now as clock_now
+from app.core.db import is_postgres, write_transaction
+from app.core.settings import Settings
 from app.mail.tables import MailOutbox, MailState
-from app.settings import Settings
 
 log = logging.getLogger("relay.mail")
 

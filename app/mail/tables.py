@@ -8,7 +8,7 @@ from piccolo.columns import Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 
 
 class MailState(StrEnum):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from piccolo.query.functions.aggregate import Count
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 from .nudges import (
     WEEKLY_SUMMARY_HOUR,

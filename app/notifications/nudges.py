@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.accounts.tables import Member, Session
-from app.db import is_postgres, write_transaction
-from app.web import i18n
-from app.web.i18n import _, ngettext
+from app.core import i18n
+from app.core.db import is_postgres, write_transaction
+from app.core.i18n import _, ngettext
 from push.outbox import PushMessage, enqueue
 from push.tables import PushSubscription
 

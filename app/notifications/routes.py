@@ -11,10 +11,10 @@ from litestar.response import Redirect
 
 from app.accounts.guards import anyone, editor, signed_in
 from app.accounts.tables import Member, Role
-from app.clock import now
+from app.core.clock import now
+from app.core.i18n import _, ngettext
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
-from app.web.i18n import _, ngettext
 from app.web.pages import render
 from app.web.ratelimit import Limit
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo, available_timezones
 from piccolo.columns import Column
 
 from app.accounts.tables import Member, Role, Session
-from app.db import is_postgres, write_transaction
-from app.settings import Settings
+from app.core.db import is_postgres, write_transaction
+from app.core.i18n import _
+from app.core.settings import Settings
 from app.web.devices import device_name
-from app.web.i18n import _
 from push.outbox import (
     CampaignStats,
     PushMessage,

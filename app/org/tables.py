@@ -2,7 +2,7 @@ from piccolo.columns import Boolean, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.db import NeverReusedSerial
+from app.core.db import NeverReusedSerial
 
 
 class Organisation(Table):

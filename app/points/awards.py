@@ -16,8 +16,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import db
 from app.candidates.tables import ActivityKind
+from app.core import db
 from app.notifications.nudges import nudge_reward_affordable
 from app.points import ledger
 from app.points.rules import Rule, multiplier, rules

@@ -15,8 +15,8 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from app import db
-from app.clock import now
+from app.core import db
+from app.core.clock import now
 from app.points.tables import SPENDING, PointsLine, PointsTotal
 
 

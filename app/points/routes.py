@@ -11,13 +11,13 @@ from litestar.response import Redirect
 
 from app.accounts.guards import admin, signed_in
 from app.accounts.tables import Member
-from app.clock import now
+from app.core.clock import now
+from app.core.i18n import _
 from app.notifications.service import preferences_of
 from app.org.service import organisation_name
 from app.points import service
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
-from app.web.i18n import _
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, client_of, is_htmx
 

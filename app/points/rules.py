@@ -8,8 +8,8 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
+from app.core.i18n import _, lazy
 from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, Reason
-from app.web.i18n import _, lazy
 
 # Defaults from common practice in referral programmes: small for sharing, more for what
 # shows real interest, most for interviews and hires. Caps keep sharing from being farmed.

@@ -25,9 +25,10 @@ from piccolo.query.functions.aggregate import Sum
 
 from app.accounts import audit
 from app.accounts.tables import Member
-from app.clock import now
 from app.content.tables import ContentItem
-from app.db import write_transaction
+from app.core.clock import now
+from app.core.db import write_transaction
+from app.core.i18n import _, current_language, ngettext
 from app.points import ledger
 from app.points.rules import (
     ACTION_NAMES,
@@ -48,7 +49,6 @@ from app.points.tables import (
     PointsRule,
     Reason,
 )
-from app.web.i18n import _, current_language, ngettext
 
 POINTS_MAX = 10_000
 CAP_MAX = 1_000

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from app.content.demo import draw_image
 from app.content.media import store_image
-from app.db import write_transaction
+from app.core.db import write_transaction
 from app.rewards.tables import Reward
 
 REWARDS = [

@@ -17,15 +17,15 @@ from typing import Any
 from piccolo.columns import Column
 from piccolo.query.functions.aggregate import Count
 
-from app import db
 from app.accounts import audit
-from app.clock import now
 from app.content.service import parse_local_time
+from app.core import db
+from app.core.clock import now
+from app.core.i18n import _, lazy, ngettext
 from app.notifications.nudges import nudge_redemption_update
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
-from app.web.i18n import _, lazy, ngettext
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000

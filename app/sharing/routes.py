@@ -17,10 +17,10 @@ from app.candidates.visits import is_preview
 from app.content import service as content
 from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
+from app.core.i18n import current_language as language_var
+from app.core.i18n import ngettext
 from app.org.service import organisation_name
 from app.sharing import service
-from app.web.i18n import current_language as language_var
-from app.web.i18n import ngettext
 from app.web.pagecache import RenderedPages, accepts_gzip, slot
 from app.web.pages import APP_BLOCK, SKIP_COMPRESSION, render, render_html, wants_fragment
 from app.web.requests import AnyRequest, settings_of

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from app import db
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
 from app.content.tables import ContentItem
+from app.core import db
 from app.points import ledger
 from app.sharing.tables import Share, ShareLink
 

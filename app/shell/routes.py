@@ -11,15 +11,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from app import db
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
 from app.content.service import credits_by_name
+from app.core import db, i18n
+from app.core.i18n import _
 from app.org.service import organisation_name
-from app.web import i18n
 from app.web.assets import IMMUTABLE, Assets
-from app.web.i18n import _
 from app.web.pages import render
 
 # What the service worker stores at install time: enough to show the shell offline.

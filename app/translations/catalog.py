@@ -19,7 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from app.settings import ROOT
+from app.core.settings import ROOT
 
 HERE = Path(__file__).resolve().parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.web.i18n import _
+from app.core.i18n import _
 
 _DEVICES = [
     (r"iPhone", "iPhone"),

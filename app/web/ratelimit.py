@@ -12,7 +12,7 @@ from typing import Protocol
 
 from litestar.exceptions import HTTPException
 
-from app.web.i18n import _
+from app.core.i18n import _
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 
-from app.settings import Settings
+from app.core.settings import Settings
 from app.web.ratelimit import RateLimiter
 
 AnyRequest = Request[Any, Any, Any]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import Message, Scope
 
-from app.web.i18n import current_language
+from app.core.i18n import current_language
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

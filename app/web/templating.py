@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from app.web import i18n
+from app.core import i18n
 from app.web.assets import Assets
 
 HTMX_VERSION = "2.0.11"

@@ -14,7 +14,7 @@ from typing import Any
 
 from babel.support import Translations
 
-from app.settings import ROOT
+from app.core.settings import ROOT
 
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"

@@ -19,7 +19,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
-from app.settings import check_database_url
+from app.core.settings import check_database_url
 
 SQLITE_BUSY_TIMEOUT_S = 15
 
