@@ -2,11 +2,12 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
+from app.core.db import NeverReusedSerial
 
 
 class DeliveryState(StrEnum):
@@ -30,7 +31,7 @@ class PushSubscription(Table):
     counting the deliveries that were pruned.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     member = ForeignKey(references=Member, index=True)
     endpoint = Varchar(length=1024, unique=True)
     p256dh = Varchar(length=128)
@@ -52,7 +53,7 @@ class PushDelivery(Table):
     keeps it fast however many sent rows accumulate.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     subscription = ForeignKey(references=PushSubscription, index=True)
     campaign = Integer(null=True, default=None, index=True)
     kind = Varchar(length=16)

@@ -5,7 +5,6 @@ from piccolo.columns import (
     Bytea,
     ForeignKey,
     Integer,
-    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -14,6 +13,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from app.core.db import NeverReusedSerial
 from app.org.tables import Site, Team
 
 
@@ -29,7 +29,7 @@ ROLE_RANK = {Role.employee: 0, Role.editor: 1, Role.admin: 2}
 class Member(Table):
     """A person of the organisation who uses Relay: an employee, an editor or an admin."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     email = Varchar(length=254, unique=True)
     name = Varchar(length=120)
@@ -50,7 +50,7 @@ class Member(Table):
 class Passkey(Table):
     """A WebAuthn credential a member signs in with."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
     credential_id = Varchar(length=1400, unique=True)  # base64url
@@ -68,7 +68,7 @@ class Passkey(Table):
 class Invitation(Table):
     """A single-use enrolment link: the first one for a new member, or one for recovery."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
@@ -88,7 +88,7 @@ class Invitation(Table):
 class Session(Table, tablename="member_session"):
     """A signed-in device. The cookie holds a random token; only its hash is stored."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     token_hash = Varchar(length=64, unique=True)
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
@@ -103,7 +103,7 @@ class Session(Table, tablename="member_session"):
 class Ceremony(Table):
     """A WebAuthn challenge: random, single-use, short-lived, tied to one ceremony."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     token = Varchar(length=64, unique=True)
     challenge = Varchar(length=128)  # base64url
@@ -116,7 +116,7 @@ class Ceremony(Table):
 class AuditEvent(Table):
     """Who did what to whom: sign-ins, failed ceremonies, passkeys, invitations, roles."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     at = Timestamptz(default=TimestamptzNow(), index=True)
     action = Varchar(length=40, index=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
 from app.content.tables import ContentItem
+from app.core.db import NeverReusedSerial
 from app.sharing.tables import ShareLink
 
 
@@ -18,7 +19,7 @@ class VisitorKey(Table):
     """The HMAC key of one UTC day: visitors are known only by a keyed hash of address and
     user agent, and yesterday's hashes cannot be linked to today's once the key is gone."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     day = Varchar(length=10, unique=True)  # "2026-11-26"
     key = Varchar(length=64)
@@ -31,7 +32,7 @@ class Visit(Table):
     marks a view by the signed-in sharer: that visitor's beacon is not a click that day.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     link = ForeignKey(references=ShareLink, on_delete=OnDelete.cascade, index=True)
     at = Timestamptz(default=TimestamptzNow())
@@ -56,7 +57,7 @@ class Activity(Table):
     ``member`` is the employee the event is credited to, when there is one.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     kind = Varchar(length=20, choices=ActivityKind, index=True)
     key = Varchar(length=120, unique=True)
@@ -88,7 +89,7 @@ class Candidate(Table):
     deleted. Candidates not hired are deleted after the policy's retention period.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     kind = Varchar(length=14, choices=CandidateKind)
     item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade, index=True)
@@ -119,7 +120,7 @@ class Candidate(Table):
 class CandidatePolicy(Table):
     """What the admin decided for candidates: one row, created with defaults on first read."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     privacy_notice = Text(default="")
     referral_cookie_days = Integer(default=30)

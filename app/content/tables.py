@@ -8,7 +8,6 @@ from piccolo.columns import (
     Boolean,
     ForeignKey,
     Integer,
-    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -18,6 +17,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
+from app.core.db import NeverReusedSerial
 from app.org.tables import Site, Team
 
 
@@ -40,7 +40,7 @@ class ContentItem(Table):
     Offer-only columns stay empty on stories.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     kind = Varchar(length=5, choices=Kind, index=True)
     title = Varchar(length=160)
@@ -78,7 +78,7 @@ class ContentItem(Table):
 class ContentTarget(Table):
     """One team or one site an item is for, when it is not for everyone."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade, index=True)
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.cascade, index=True)
@@ -88,7 +88,7 @@ class ContentTarget(Table):
 class ShareGuide(Table):
     """An editor's version of the best-practice guide for one network, in one language."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     key = Varchar(length=30, unique=True)  # "linkedin:fr"
     body = Text(default="")
@@ -98,7 +98,7 @@ class ShareGuide(Table):
 class ApplyHost(Table):
     """A host an admin allows offers to send candidates to (the careers site, the ATS)."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     host = Varchar(length=253, unique=True)
 
@@ -106,7 +106,7 @@ class ApplyHost(Table):
 class FeedState(Table):
     """Per member: when they last opened the feed, and whether shares credit them by name."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, unique=True)
     seen_at = Timestamptz(null=True, default=None)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+from app.core.db import NeverReusedSerial
 
 
 class MailState(StrEnum):
@@ -23,7 +25,7 @@ class MailOutbox(Table):
     is sent or given up: it may hold a single-use link.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     recipient = Varchar(length=254)
     subject = Text()

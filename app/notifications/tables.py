@@ -2,12 +2,13 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
+from app.core.db import NeverReusedSerial
 
 
 class NotificationPreference(Table):
@@ -17,7 +18,7 @@ class NotificationPreference(Table):
     until the browser tells us the member's zone.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, unique=True)
     content = Boolean(default=True)
     referral = Boolean(default=True)
@@ -45,7 +46,7 @@ class Nudge(Table):
     go out as one notification.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
     kind = Varchar(length=16)
     key = Varchar(length=120, unique=True)
@@ -73,7 +74,7 @@ class Campaign(Table):
     many members it reached when it was sent, deliveries are in the push outbox.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     title = Varchar(length=120)
     body = Varchar(length=400, default="")
     url = Varchar(length=500, default="/")
@@ -90,7 +91,7 @@ class Campaign(Table):
 class NotificationOpen(Table):
     """A notification the member tapped: counted once per delivery."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
     delivery_key = Varchar(length=32, unique=True)
     campaign = Integer(null=True, default=None, index=True)
     kind = Varchar(length=16, default="")

@@ -1,12 +1,14 @@
-from piccolo.columns import Boolean, Serial, Timestamptz, Varchar
+from piccolo.columns import Boolean, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+from app.core.db import NeverReusedSerial
 
 
 class Organisation(Table):
     """The one organisation an installation of Relay serves, and its settings."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=120)
     default_language = Varchar(length=5, default="en")
@@ -17,7 +19,7 @@ class Organisation(Table):
 class Team(Table):
     """A group of members (Sales, Engineering…) that content and campaigns can target."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=80, unique=True)
     active = Boolean(default=True)
@@ -26,7 +28,7 @@ class Team(Table):
 class Site(Table):
     """A place members work from (Paris, Lyon, Remote…), also a target for content."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=80, unique=True)
     active = Boolean(default=True)

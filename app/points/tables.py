@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
 from app.content.tables import ContentItem
+from app.core.db import NeverReusedSerial
 
 
 class Action(StrEnum):
@@ -43,7 +44,7 @@ SPENDING = (Reason.redemption.value, Reason.refund.value)
 class PointsRule(Table):
     """Points per action, with optional caps per day and per week (counted in credits)."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     action = Varchar(length=20, unique=True, choices=Action)
     points = Integer(default=0)
@@ -61,7 +62,7 @@ class PointsLine(Table):
     reversed (``candidate:12:interview``), so its net is a sum too.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
     points = Integer()
@@ -80,7 +81,7 @@ class PointsTotal(Table):
     transaction as each ledger line, so leaderboards read a few rows instead of summing the
     ledger. Spending (redemptions, refunds) is not earning and is not counted here."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     key = Varchar(length=40, unique=True)  # "member:period"
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
@@ -91,7 +92,7 @@ class PointsTotal(Table):
 class Level(Table):
     """A level reached at ``threshold`` lifetime points."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=60)
     threshold = Integer(unique=True)
@@ -107,7 +108,7 @@ class Badge(StrEnum):
 
 
 class MemberBadge(Table):
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     key = Varchar(length=60, unique=True)  # "member:badge"
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
@@ -118,7 +119,7 @@ class MemberBadge(Table):
 class Challenge(Table):
     """Points multiplied on chosen items between two instants."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=120)
     multiplier = Integer(default=200)  # percent: 200 doubles
@@ -128,7 +129,7 @@ class Challenge(Table):
 
 
 class ChallengeItem(Table):
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     challenge = ForeignKey(references=Challenge, on_delete=OnDelete.cascade, index=True)
     item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade, index=True)

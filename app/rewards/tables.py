@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
+from app.core.db import NeverReusedSerial
 
 
 class Reward(Table):
@@ -20,7 +21,7 @@ class Reward(Table):
     redemptions keep pointing at it.
     """
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     name = Varchar(length=120)
     description = Text(default="")  # Markdown, rendered through app.content.markdown
@@ -45,7 +46,7 @@ class RedemptionState(StrEnum):
 class Redemption(Table):
     """A member's request for a reward, paid when made (ledger key ``redemption:{id}``)."""
 
-    id = Serial(primary_key=True)
+    id = NeverReusedSerial(primary_key=True)
 
     reward = ForeignKey(references=Reward, on_delete=OnDelete.restrict, index=True)
     member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
