@@ -12,10 +12,12 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from app.candidates.tables import Activity, ActivityKind, Visit
 from app.candidates.visits import BATCH_ROWS
@@ -25,6 +27,22 @@ from tests.test_candidates_visits import PHONE, shared_offer
 
 VISITS = 1_000
 IN_FLIGHT = 16
+
+
+def address_of(number: int) -> str:
+    return f"203.0.{number // 250}.{number % 250 + 1}"
+
+
+def agent_number(agent: str) -> int:
+    return int(agent.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def proxied_server(env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
+    """Relay behind a reverse proxy on 127.0.0.1 that says who each candidate is."""
+    server = LiveServer({**env, "FORWARDED_ALLOW_IPS": "127.0.0.1"}, tmp_path / "server.log")
+    yield server
+    server.stop()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -50,9 +68,13 @@ async def visit_then_kill(
     async def candidate(http: httpx.AsyncClient) -> None:
         nonlocal killed_at
         while not killed.is_set():
-            agent = f"{PHONE} candidate/{next(numbers)}"
+            number = next(numbers)
+            agent = f"{PHONE} candidate/{number}"
+            # Each candidate from an address of their own, through a trusted proxy: genuine
+            # clicks count once per link and address an hour.
+            forwarded = {"x-forwarded-for": address_of(number)}
             try:
-                page = await http.get(f"/r/{code}", headers={"user-agent": agent})
+                page = await http.get(f"/r/{code}", headers={"user-agent": agent, **forwarded})
                 if killed.is_set():
                     return
                 pages.append((time.monotonic(), agent))
@@ -67,7 +89,7 @@ async def visit_then_kill(
                 seen = await http.post(
                     f"/r/{code}/seen",
                     data={"token": token.group(1)},
-                    headers={"user-agent": agent, "sec-fetch-site": "same-origin"},
+                    headers={"user-agent": agent, "sec-fetch-site": "same-origin", **forwarded},
                 )
                 if not killed.is_set():
                     assert seen.status_code == 204
@@ -82,11 +104,11 @@ async def visit_then_kill(
 
 
 def test_a_killed_web_process_loses_only_the_visits_of_its_last_flush_interval(
-    live_server: LiveServer, seed: Any
+    proxied_server: LiveServer, seed: Any
 ) -> None:
     _sharer, _item_id, code = seed(shared_offer)
-    pages, beacons, killed_at = asyncio.run(visit_then_kill(live_server, code))
-    live_server.process.wait(timeout=10)
+    pages, beacons, killed_at = asyncio.run(visit_then_kill(proxied_server, code))
+    proxied_server.process.wait(timeout=10)
 
     async def written() -> tuple[set[str], int]:
         from app.candidates.service import key_of_day, visitor_hash
@@ -94,7 +116,9 @@ def test_a_killed_web_process_loses_only_the_visits_of_its_last_flush_interval(
         key = await key_of_day(now().date())
         kept = {row["visitor"] for row in await Visit.select(Visit.visitor)}
         clicks = await Activity.count().where(Activity.kind == ActivityKind.click.value)
-        return {a for _t, a in pages if visitor_hash(key, "127.0.0.1", a) not in kept}, clicks
+        return {
+            a for _t, a in pages if visitor_hash(key, address_of(agent_number(a)), a) not in kept
+        }, clicks
 
     lost_agents, clicks = seed(written)
     lost_pages, lost_beacons = len(lost_agents), len(beacons) - clicks
