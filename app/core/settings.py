@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.core.vapid_keys import load_or_create_vapid_key, vapid_key_problem
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -125,12 +127,10 @@ class Settings:
         if vapid_public_key and not vapid_private_key:
             raise SettingsError("VAPID_PUBLIC_KEY is set without VAPID_PRIVATE_KEY: set both.")
         if vapid_private_key:
-            from push.vapid import check_vapid_key_pair
-
-            check_vapid_key_pair(vapid_private_key, vapid_public_key)
+            problem = vapid_key_problem(vapid_private_key, vapid_public_key)
+            if problem:
+                raise SettingsError(problem)
         else:
-            from push.vapid import load_or_create_vapid_key
-
             vapid_private_key = load_or_create_vapid_key(data_dir / "vapid_private_key")
 
         mail_from = env.get("MAIL_FROM", "Relay <relay@localhost>")
