@@ -150,7 +150,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from app.notifications.jobs import NotificationJobs
-    from push.worker import PushWorker
+    from push import PushWorker
 
     async def work() -> None:
         worker = PushWorker(

@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.embedded_worker:
         # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
         from app.notifications.jobs import NotificationJobs
-        from push.worker import PushWorker
+        from push import PushWorker
 
         push_worker = PushWorker(settings)
         jobs = NotificationJobs(settings)
