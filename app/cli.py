@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,7 +62,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             loaded = True
         if await invitations.has_passkey(DEMO_ADMIN[0]):
             return loaded, None
-        return loaded, await invitations.enrolment_for_admin(*DEMO_ADMIN)
+        return loaded, await invitations.enrolment_for_admin(
+            *DEMO_ADMIN, lifetime=settings.invitation_lifetime
+        )
 
     loaded, invited = _with_database(settings, work)
     print("Demo data loaded." if loaded else "Demo data already present: nothing to do.")
@@ -81,7 +82,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> invitations.Invited:
         await db.migrate()
-        return await invitations.enrolment_for_admin(args.email, args.name or "")
+        return await invitations.enrolment_for_admin(
+            args.email, args.name or "", lifetime=settings.invitation_lifetime
+        )
 
     try:
         invited = _with_database(settings, work)
@@ -98,9 +101,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not args.no_migrate:
         _with_database(settings, db.migrate)
     port = args.port or settings.port
-    host = args.host
+    host = args.host or settings.listen_host
+    workers = args.workers or settings.web_concurrency
+    server = args.server or settings.server
     print(f"Relay is serving on {settings.public_url} (listening on {host}:{port}).", flush=True)
-    if args.server == "granian":
+    if server == "granian":
         from granian.constants import Interfaces
         from granian.server import Server
 
@@ -109,7 +114,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             address=host,
             port=port,
             interface=Interfaces.ASGI,
-            workers=args.workers,
+            workers=workers,
             factory=True,
             log_access=False,
         ).serve()
@@ -121,7 +126,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             factory=True,
             host=host,
             port=port,
-            workers=args.workers,
+            workers=workers,
             access_log=False,
             proxy_headers=True,
             log_level="warning" if args.quiet else "info",
@@ -187,14 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--host", help="default: HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.add_argument("--workers", type=int, help="default: WEB_CONCURRENCY or 1")
     serve.add_argument(
         "--server",
         choices=["granian", "uvicorn"],
-        default=os.environ.get("RELAY_SERVER", "granian"),
-        help="granian (default: steadier tail latency in bench/shell.py) or uvicorn",
+        help="granian (the default: steadier tail latency in bench/shell.py) or uvicorn; "
+        "default: RELAY_SERVER or granian",
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate first")
     serve.add_argument("--quiet", action="store_true")

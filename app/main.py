@@ -176,7 +176,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/static/"],
             exclude_opt_key=SKIP_COMPRESSION,
         ),
-        middleware=[session_middleware(settings.https), i18n.locale_middleware],
+        middleware=[
+            session_middleware(settings.https, settings.session_idle_lifetime),
+            i18n.locale_middleware,
+        ],
         before_send=[security_headers_hook(settings.https)],
         exception_handlers={Exception: error_page},
         state=State(

@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +25,12 @@ REFUSED_VAPID_SUFFIXES = (".localhost", ".local", ".invalid")
 # A reachable-looking contact for when neither PUBLIC_URL nor MAIL_FROM gives one;
 # operators should set VAPID_SUBJECT to an address they read (README).
 DEFAULT_VAPID_SUBJECT = "mailto:relay-push@example.com"
+# An installed phone app should not ask for a passkey every morning: a session lives for
+# 30 days of idleness and 180 days at most; an enrolment link works for 7 days.
+SESSION_IDLE_LIFETIME = timedelta(days=30)
+SESSION_LIFETIME = timedelta(days=180)
+INVITATION_LIFETIME = timedelta(days=7)
+SERVERS = ("granian", "uvicorn")
 
 
 class SettingsError(Exception):
@@ -56,6 +63,15 @@ class Settings:
     # without a visit before a re-engagement nudge (NUDGE_DAILY_CAP, REENGAGE_AFTER_DAYS).
     nudge_daily_cap: int = 3
     reengage_after_days: int = 14
+    # Sessions end after this long unused, and this long whatever happens
+    # (RELAY_SESSION_IDLE_DAYS, RELAY_SESSION_MAX_DAYS); enrolment links (RELAY_INVITATION_DAYS).
+    session_idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
+    session_lifetime: timedelta = SESSION_LIFETIME
+    invitation_lifetime: timedelta = INVITATION_LIFETIME
+    # What `relay serve` listens on and runs by default (HOST, WEB_CONCURRENCY, RELAY_SERVER).
+    listen_host: str = "127.0.0.1"
+    web_concurrency: int = 1
+    server: str = "granian"
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
 
@@ -166,6 +182,19 @@ class Settings:
                 f"REENGAGE_AFTER_DAYS must be a number from 1 to 365, not {reengage_text!r}."
             )
 
+        idle_days = days_setting(env, "RELAY_SESSION_IDLE_DAYS", SESSION_IDLE_LIFETIME)
+        max_days = days_setting(env, "RELAY_SESSION_MAX_DAYS", SESSION_LIFETIME)
+        invitation_days = days_setting(env, "RELAY_INVITATION_DAYS", INVITATION_LIFETIME)
+
+        concurrency_text = env.get("WEB_CONCURRENCY", "1")
+        if not concurrency_text.isdigit() or not 1 <= int(concurrency_text) <= 256:
+            raise SettingsError(
+                f"WEB_CONCURRENCY must be a number from 1 to 256, not {concurrency_text!r}."
+            )
+        server = env.get("RELAY_SERVER", "granian")
+        if server not in SERVERS:
+            raise SettingsError(f"RELAY_SERVER must be granian or uvicorn, not {server!r}.")
+
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -184,7 +213,21 @@ class Settings:
             push_allowed_test_hosts=allowed_hosts,
             nudge_daily_cap=int(cap_text),
             reengage_after_days=int(reengage_text),
+            session_idle_lifetime=idle_days,
+            session_lifetime=max_days,
+            invitation_lifetime=invitation_days,
+            listen_host=env.get("HOST", "127.0.0.1"),
+            web_concurrency=int(concurrency_text),
+            server=server,
         )
+
+
+def days_setting(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    """A lifetime given in whole days, from 1 to 3650."""
+    text = env.get(name, str(default.days))
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise SettingsError(f"{name} must be a number of days from 1 to 3650, not {text!r}.")
+    return timedelta(days=int(text))
 
 
 BOOLEANS = {"1": True, "true": True, "on": True, "yes": True}
