@@ -20,7 +20,7 @@ from litestar.testing import AsyncTestClient
 from webauthn.helpers import bytes_to_base64url
 
 from app.accounts import people
-from app.accounts.guards import ACCESS_GUARDS
+from app.accounts.guards import admin, anyone, editor, signed_in
 from app.accounts.invitations import Person, invite
 from app.accounts.sessions import create_session
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
@@ -240,6 +240,9 @@ def concrete_path(path: str, ids: dict[str, int]) -> str:
     for name, value in ids.items():
         path = path.replace(f"{{{name}:int}}", str(value))
     return path
+
+
+ACCESS_GUARDS = {"anyone": anyone, "signed_in": signed_in, "editor": editor, "admin": admin}
 
 
 def route_table(app: Litestar) -> list[tuple[str, str, str]]:

@@ -33,7 +33,7 @@ from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
 
 PAGE_SIZE = 20
-NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
+# The networks an item has captions and a best-practice guide for, in the order shown.
 NETWORK_NAMES = {
     "linkedin": "LinkedIn",
     "x": "X",
@@ -42,6 +42,7 @@ NETWORK_NAMES = {
     "instagram": "Instagram",
     "tiktok": "TikTok",
 }
+NETWORKS = tuple(NETWORK_NAMES)
 CONTRACTS = {
     "permanent": lazy("Permanent"),
     "fixed_term": lazy("Fixed-term"),
@@ -54,7 +55,6 @@ REMOTE = {
     "hybrid": lazy("Hybrid"),
     "remote": lazy("Fully remote"),
 }
-STATUSES = ("draft", "scheduled", "published", "expired", "archived")
 STATUS_NAMES = {
     "draft": lazy("Draft"),
     "scheduled": lazy("Scheduled"),
@@ -656,9 +656,6 @@ async def set_credit_by_name(member_id: int, credit: bool) -> None:
 
 
 # ---------------------------------------------------------------- guides
-
-
-GUIDE_NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
 
 
 def default_guide(network: str, language: str) -> str:
