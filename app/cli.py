@@ -1,4 +1,8 @@
-"""The `relay` command: serve, migrate, demo, create-admin, purge, worker."""
+"""The `relay` command: serve, migrate, demo, create-admin, purge, worker.
+
+Each command imports the domains it uses inside its function, so that a command loads only
+what it runs (`relay migrate` does not load the web app, nor `relay serve` the demo data).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app.core import db
+from app.core.clock import now
 from app.core.settings import Settings, SettingsError
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    from app.core import db
-
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url))
         await db.open_pool()
@@ -27,8 +31,6 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from app.core import db
-
     _with_database(settings, lambda: db.migrate(quiet=not args.verbose))
     print("Database is up to date.")
     return 0
@@ -49,7 +51,6 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.accounts import invitations
     from app.content.demo import load_demo_content
-    from app.core import db
     from app.demo import DEMO_ADMIN, load_demo, load_demo_activity
     from app.rewards.demo import load_demo_rewards
 
@@ -78,7 +79,6 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from app.accounts import invitations
-    from app.core import db
 
     async def work() -> invitations.Invited:
         await db.migrate()
@@ -96,8 +96,6 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.core import db
-
     if not args.no_migrate:
         _with_database(settings, db.migrate)
     port = args.port or settings.port
@@ -138,7 +136,6 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     """Delete expired recommendations and candidates past the retention period, and stored
     files no row names (cron daily)."""
     from app.candidates.pipeline import purge
-    from app.core.clock import now
     from app.notifications.jobs import sweep_orphan_files
 
     expired, old = _with_database(settings, lambda: purge(settings.data_dir))
@@ -198,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--server",
         choices=["granian", "uvicorn"],
-        help="granian (the default: steadier tail latency in bench/shell.py) or uvicorn; "
+        help="granian (steadier tail latency in bench/shell.py) or uvicorn; "
         "default: RELAY_SERVER or granian",
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate first")

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.candidates.tables import STAGE_ORDER, ActivityKind
+from app.candidates.tables import STAGE_ORDER, Activity, ActivityKind
 from app.core import db
 from app.notifications.nudges import nudge_reward_affordable
 from app.points import ledger
@@ -180,8 +180,6 @@ async def grant_badge(member: int, badge: Badge, at: datetime) -> bool:
 
 async def _streak_badges(member: int, at: datetime) -> None:
     """Badges for sharing in consecutive ISO weeks, this one included."""
-    from app.candidates.tables import Activity
-
     longest = STREAKS[0][0]
     rows = await Activity.select(Activity.at).where(
         Activity.member == member,
