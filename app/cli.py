@@ -1,21 +1,24 @@
-"""The `relay` command: serve, migrate, demo, create-admin, purge, worker."""
+"""The `relay` command: serve, migrate, demo, create-admin, purge, worker.
+
+Each command imports the domains it uses inside its function, so that a command loads only
+what it runs (`relay migrate` does not load the web app, nor `relay serve` the demo data).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app.core import db
+from app.core.clock import now
 from app.core.settings import Settings, SettingsError
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    from app.core import db
-
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
         await db.open_pool()
@@ -28,8 +31,6 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from app.core import db
-
     _with_database(settings, lambda: db.migrate(quiet=not args.verbose))
     print("Database is up to date.")
     return 0
@@ -50,7 +51,6 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from app.accounts import invitations
     from app.content.demo import load_demo_content
-    from app.core import db
     from app.demo import DEMO_ADMIN, load_demo, load_demo_activity
     from app.rewards.demo import load_demo_rewards
 
@@ -63,7 +63,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             loaded = True
         if await invitations.has_passkey(DEMO_ADMIN[0]):
             return loaded, None
-        return loaded, await invitations.enrolment_for_admin(*DEMO_ADMIN)
+        return loaded, await invitations.enrolment_for_admin(
+            *DEMO_ADMIN, lifetime=settings.invitation_lifetime
+        )
 
     loaded, invited = _with_database(settings, work)
     print("Demo data loaded." if loaded else "Demo data already present: nothing to do.")
@@ -77,11 +79,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from app.accounts import invitations
-    from app.core import db
 
     async def work() -> invitations.Invited:
         await db.migrate()
-        return await invitations.enrolment_for_admin(args.email, args.name or "")
+        return await invitations.enrolment_for_admin(
+            args.email, args.name or "", lifetime=settings.invitation_lifetime
+        )
 
     try:
         invited = _with_database(settings, work)
@@ -93,18 +96,18 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.core import db
-
     if not args.no_migrate:
         _with_database(settings, db.migrate)
     port = args.port or settings.port
-    host = args.host
+    host = args.host or settings.listen_host
+    workers = args.workers or settings.web_concurrency
+    server = args.server or settings.server
     print(f"Relay is serving on {settings.public_url} (listening on {host}:{port}).", flush=True)
     # Neither server may rewrite the client's address from proxy headers behind our back:
     # Relay reads them itself, only from FORWARDED_ALLOW_IPS (app.web.forwarded). Granian
     # leaves them alone unless wrapped; uvicorn trusts 127.0.0.1 by default and reads the
     # same FORWARDED_ALLOW_IPS variable, so its own handling is turned off.
-    if args.server == "granian":
+    if server == "granian":
         from granian.constants import Interfaces
         from granian.server import Server
 
@@ -113,7 +116,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             address=host,
             port=port,
             interface=Interfaces.ASGI,
-            workers=args.workers,
+            workers=workers,
             factory=True,
             log_access=False,
         ).serve()
@@ -125,7 +128,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             factory=True,
             host=host,
             port=port,
-            workers=args.workers,
+            workers=workers,
             access_log=False,
             proxy_headers=False,
             log_level="warning" if args.quiet else "info",
@@ -137,7 +140,6 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     """Delete expired recommendations and candidates past the retention period, and stored
     files no row names (cron daily)."""
     from app.candidates.pipeline import purge
-    from app.core.clock import now
     from app.notifications.jobs import sweep_orphan_files
 
     expired, old = _with_database(settings, lambda: purge(settings.data_dir))
@@ -154,7 +156,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from app.notifications.jobs import NotificationJobs
-    from push.worker import PushWorker
+    from push import PushWorker
 
     async def work() -> None:
         worker = PushWorker(
@@ -191,14 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--host", help="default: HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.add_argument("--workers", type=int, help="default: WEB_CONCURRENCY or 1")
     serve.add_argument(
         "--server",
         choices=["granian", "uvicorn"],
-        default=os.environ.get("RELAY_SERVER", "granian"),
-        help="granian (default: steadier tail latency in bench/shell.py) or uvicorn",
+        help="granian (steadier tail latency in bench/shell.py) or uvicorn; "
+        "default: RELAY_SERVER or granian",
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate first")
     serve.add_argument("--quiet", action="store_true")

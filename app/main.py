@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.embedded_worker:
         # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
         from app.notifications.jobs import NotificationJobs
-        from push.worker import PushWorker
+        from push import PushWorker
 
         push_worker = PushWorker(settings)
         jobs = NotificationJobs(settings)
@@ -180,7 +180,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/static/"],
             exclude_opt_key=SKIP_COMPRESSION,
         ),
-        middleware=[session_middleware(settings.https), i18n.locale_middleware],
+        middleware=[
+            session_middleware(settings.https, settings.session_idle_lifetime),
+            i18n.locale_middleware,
+        ],
         before_send=[security_headers_hook(settings.https)],
         before_request=screen_request,
         exception_handlers={

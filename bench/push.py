@@ -136,7 +136,7 @@ def cpu_seconds(pid: int) -> float:
 def make_browsers(sink_url: str, count: int) -> list[tuple[str, str, str]]:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from push.vapid import b64url_encode, public_key_bytes
+    from app.core.vapid_keys import b64url_encode, public_key_bytes
 
     return [
         (

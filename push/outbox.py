@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.query import Select
 
 from app.core.db import is_postgres, write_transaction
-from app.core.i18n import _
 from push.sender import DEFAULT_TTL_S, MAX_PAYLOAD_BYTES, URGENCIES
 from push.tables import OPEN_STATES, DeliveryState, PushDelivery, PushSubscription
 
@@ -34,8 +35,20 @@ TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 CHUNK = 500
 
 
+class MessageProblem(StrEnum):
+    """Why a message cannot be queued; the app words each one for the person who wrote it."""
+
+    no_title = "no_title"
+    too_long = "too_long"  # ``excess``: how many bytes too long
+
+
 class PushMessageError(ValueError):
-    """A message that cannot be queued; the text is a sentence for the person who wrote it."""
+    """A message that cannot be queued, and why (``problem``, and ``excess`` when too long)."""
+
+    def __init__(self, problem: MessageProblem, excess: int = 0) -> None:
+        super().__init__(f"{problem.value} (by {excess} bytes)" if excess else problem.value)
+        self.problem = problem
+        self.excess = excess
 
 
 @dataclass(frozen=True)
@@ -83,16 +96,11 @@ def check_message(
     if topic is not None and not TOPIC_PATTERN.fullmatch(topic):
         raise ValueError("a topic is 1 to 32 characters of A-Z, a-z, 0-9, '-' and '_'")
     if not message.title.strip():
-        raise PushMessageError(_("A notification needs a title."))
+        raise PushMessageError(MessageProblem.no_title)
     # Every delivery id has the same length, so one measure holds for all of them.
     size = len(payload_json(message, new_delivery_id()).encode())
     if size > MAX_PAYLOAD_BYTES:
-        raise PushMessageError(
-            _(
-                "This notification is too long to be sent by push: "
-                "shorten it by {excess} characters or more."
-            ).format(excess=size - MAX_PAYLOAD_BYTES)
-        )
+        raise PushMessageError(MessageProblem.too_long, excess=size - MAX_PAYLOAD_BYTES)
 
 
 # The open states written out, not bound as parameters: only then can SQLite (and PostgreSQL's
@@ -220,3 +228,29 @@ async def campaign_stats(campaign_id: int) -> CampaignStats:
         pending=by_state.get(DeliveryState.pending.value, 0)
         + by_state.get(DeliveryState.sending.value, 0),
     )
+
+
+def campaign_recipients(campaign_id: int) -> Select:
+    """The members a campaign's deliveries were written for, as a sub-query of member ids
+    (for ``.is_in()``: the database reads it, however many recipients there are)."""
+    return PushDelivery.select(PushDelivery.subscription.member).where(
+        PushDelivery.campaign == campaign_id
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryOrigin:
+    """What a delivery was written for: its campaign (None for a nudge) and its kind."""
+
+    campaign: int | None
+    kind: str
+
+
+async def delivery_with_key(key: str) -> DeliveryOrigin | None:
+    """The delivery whose payload carried ``key`` as its ``id``, or None for no delivery."""
+    row = (
+        await PushDelivery.select(PushDelivery.campaign, PushDelivery.kind)
+        .where(PushDelivery.key == key)
+        .first()
+    )
+    return None if row is None else DeliveryOrigin(row["campaign"], row["kind"])

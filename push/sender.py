@@ -24,8 +24,9 @@ import http_ece
 from aiohttp.abc import AbstractResolver
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.core.vapid_keys import b64url_decode
 from push.addresses import PublicAddressResolver, RefusedAddress, endpoint_refusal
-from push.vapid import VapidSigner, b64url_decode, origin_of
+from push.vapid import VapidSigner, origin_of
 
 # Push services accept at most 4096 bytes of encrypted body. aes128gcm adds a header
 # (16-byte salt, 4-byte record size, 1-byte key id length, 65-byte key id), a 16-byte tag

@@ -4,10 +4,15 @@ from enum import StrEnum
 
 from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from app.accounts.tables import Member
 from app.core.db import NeverReusedSerial
+
+# Each subscription belongs to a member of the app that hosts the engine. The table is named,
+# not imported: the engine imports nothing of the app but app.core, and Piccolo resolves the
+# name on first use (the schema, a foreign key to ``member``, is the same).
+MEMBER = LazyTableReference("Member", module_path="app.accounts.tables")
 
 
 class DeliveryState(StrEnum):
@@ -32,7 +37,7 @@ class PushSubscription(Table):
     """
 
     id = NeverReusedSerial(primary_key=True)
-    member = ForeignKey(references=Member, index=True)
+    member: ForeignKey[Table] = ForeignKey(references=MEMBER, index=True)
     endpoint = Varchar(length=1024, unique=True)
     p256dh = Varchar(length=128)
     auth = Varchar(length=64)

@@ -20,12 +20,12 @@ from litestar.testing import AsyncTestClient
 from webauthn.helpers import bytes_to_base64url
 
 from app.accounts import people
-from app.accounts.guards import ACCESS_GUARDS
+from app.accounts.guards import admin, anyone, editor, signed_in
 from app.accounts.invitations import Person, invite
 from app.accounts.sessions import create_session
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
 from app.core.clock import now
-from app.core.settings import Settings
+from app.core.settings import Settings, SettingsError
 from app.mail.service import MAX_ATTEMPTS, deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app
@@ -240,6 +240,9 @@ def concrete_path(path: str, ids: dict[str, int]) -> str:
     for name, value in ids.items():
         path = path.replace(f"{{{name}:int}}", str(value))
     return path
+
+
+ACCESS_GUARDS = {"anyone": anyone, "signed_in": signed_in, "editor": editor, "admin": admin}
 
 
 def route_table(app: Litestar) -> list[tuple[str, str, str]]:
@@ -727,3 +730,62 @@ async def test_adding_a_passkey_asks_for_a_fresh_confirmation_first(
     )
     assert added.json() == {"redirect": "/me/security?added=1"}
     assert await Passkey.count().where(Passkey.member == member_id) == 2
+
+
+async def test_an_operator_chooses_how_long_sessions_and_enrolment_links_last(
+    env: dict[str, str],
+) -> None:
+    lifetimes = {
+        "RELAY_SESSION_IDLE_DAYS": "1",
+        "RELAY_SESSION_MAX_DAYS": "3",
+        "RELAY_INVITATION_DAYS": "2",
+    }
+    settings = Settings.from_env({**env, **lifetimes})
+    async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        await sign_in(client, "admin")
+        response = await client.post(
+            "/admin/people",
+            data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
+            headers={**(await csrf(client)), **HTML},
+        )
+        match = re.search(r"/enrol/([A-Za-z0-9_-]+)", response.text)
+        assert match, response.text
+        [link] = await Invitation.select(Invitation.created_at, Invitation.expires_at).where(
+            Invitation.member.email == "tom@example.com"
+        )
+        assert link["expires_at"] - link["created_at"] == timedelta(days=2)
+
+        client.cookies.clear()
+        enrolled = await enrol(client, match.group(1), passkey_for(settings))
+        assert "Max-Age=259200" in enrolled.headers["set-cookie"]  # 3 days
+        [session] = await Session.select(Session.created_at, Session.expires_at).where(
+            Session.member.email == "tom@example.com"
+        )
+        assert session["expires_at"] - session["created_at"] == timedelta(days=3)
+        assert (await client.get("/me", headers=HTML)).status_code == 200
+
+        # Unused for more than a day, the session has ended.
+        await Session.update({Session.last_seen_at: now() - timedelta(days=1, minutes=1)}).where(
+            Session.member.email == "tom@example.com"
+        )
+        ended = await client.get("/me", headers=HTML, follow_redirects=False)
+        assert ended.status_code == 303 and ended.headers["location"] == "/signin?next=/me"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RELAY_SESSION_IDLE_DAYS", "a month"),
+        ("RELAY_SESSION_MAX_DAYS", "0"),
+        ("RELAY_INVITATION_DAYS", "-1"),
+        ("WEB_CONCURRENCY", "many"),
+        ("RELAY_SERVER", "gunicorn"),
+    ],
+)
+def test_a_wrong_lifetime_or_server_setting_is_refused_in_one_sentence(
+    env: dict[str, str], name: str, value: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**env, name: value})
+    sentence = str(refused.value)
+    assert sentence.startswith(f"{name} must be ") and sentence.endswith(f"not {value!r}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import json
 import re
 import signal
 from datetime import timedelta
@@ -263,8 +264,10 @@ async def test_activity_is_recorded_once_per_key(database: str) -> None:
         ActivityKind.stage, "7:interview", member=member.id, item=item_id, stage="interview"
     )
     assert not await record_activity(ActivityKind.stage, "7:interview", member=member.id)
-    rows = await service.activities_of(member.id)
-    assert [(r["kind"], r["detail"]) for r in rows] == [("stage", {"stage": "interview"})]
+    rows = await Activity.select(Activity.kind, Activity.detail).where(Activity.member == member.id)
+    assert [(r["kind"], json.loads(r["detail"])) for r in rows] == [
+        ("stage", {"stage": "interview"})
+    ]
 
 
 async def test_the_admin_page_explains_and_counts_clicks_and_is_for_admins_only(

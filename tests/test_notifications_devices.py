@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar.testing import AsyncTestClient
 
-from app.notifications import service
+from push import devices_of
 from push.outbox import PushMessage, enqueue
 from push.tables import PushDelivery, PushSubscription
 from tests.conftest import sign_in
@@ -97,7 +97,7 @@ async def test_a_fresh_subscription_on_a_shared_device_moves_it_to_the_new_membe
     assert opted.status_code == 200, opted.text
 
     assert await bindings() == [(paul.id, again.p256dh, True)]
-    assert await service.devices_of(lea.id) == []
+    assert await devices_of(lea.id) == []
     # Léa's queued reward news will not reach Paul; from now on the device is Paul's.
     [delivery] = await PushDelivery.select(PushDelivery.state, PushDelivery.error)
     assert delivery == {"state": "pruned", "error": "the device moved to another member"}

@@ -9,7 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.core.settings import DEFAULT_VAPID_SUBJECT, Settings, SettingsError
-from push.vapid import application_server_key, b64url_decode, b64url_encode, public_key_bytes
+from app.core.vapid_keys import b64url_decode, b64url_encode, public_key_bytes
+from push.vapid import application_server_key
 from tests.test_shell import run_relay
 
 

@@ -42,6 +42,3 @@ def editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) 
 
 def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _at_least(Role.admin, connection)
-
-
-ACCESS_GUARDS = {"anyone": anyone, "signed_in": signed_in, "editor": editor, "admin": admin}

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.accounts import audit
+from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
 from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.i18n import LANGUAGES, _, in_language
-from app.core.settings import Settings
+from app.core.settings import INVITATION_LIFETIME, Settings
 from app.mail import service as mail
 from app.org.tables import Site, Team
 from app.web.validation import name_problem
 
-INVITATION_LIFETIME = timedelta(days=int(os.environ.get("RELAY_INVITATION_DAYS", "7")))
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 MAX_CSV_BYTES = 1_000_000
 MAX_CSV_ROWS = 5_000
@@ -119,10 +118,15 @@ class LinkMail:
 
 
 async def _new_invitation(
-    member_id: int, by: int | None, purpose: str, link_mail: LinkMail | None = None
+    member_id: int,
+    by: int | None,
+    purpose: str,
+    link_mail: LinkMail | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
 ) -> Invited:
-    """Revoke the member's open links, then make a new one, queueing its email with
-    ``link_mail`` (call it inside a transaction)."""
+    """Revoke the member's open links, then make a new one that works for ``lifetime``
+    (the app passes ``settings.invitation_lifetime``), queueing its email with ``link_mail``
+    (call it inside a transaction)."""
     moment = now()
     revoked = await (
         Invitation.update({Invitation.revoked_at: moment})
@@ -135,7 +139,7 @@ async def _new_invitation(
     )
     await mail.cancel([f"invitation:{row['id']}" for row in revoked])
     token, token_hash = new_token()
-    expires_at = moment + INVITATION_LIFETIME
+    expires_at = moment + lifetime
     rows = await Invitation.insert(
         Invitation(
             member=member_id,
@@ -153,7 +157,7 @@ async def _new_invitation(
 
 
 async def _add_invited_member(
-    person: Person, by: int | None, link_mail: LinkMail | None = None
+    person: Person, by: int | None, link_mail: LinkMail | None, lifetime: timedelta
 ) -> Invited:
     rows = await Member.insert(
         Member(
@@ -165,16 +169,20 @@ async def _add_invited_member(
             language=person.language,
         )
     ).returning(Member._meta.primary_key)
-    return await _new_invitation(int(rows[0]["id"]), by, "invite", link_mail)
+    return await _new_invitation(int(rows[0]["id"]), by, "invite", link_mail, lifetime)
 
 
 async def invite(
-    person: Person, by: int | None, client: str = "", link_mail: LinkMail | None = None
+    person: Person,
+    by: int | None,
+    client: str = "",
+    link_mail: LinkMail | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
 ) -> Invited:
     async with write_transaction():
         if await Member.exists().where(Member.email == person.email):
             raise ValueError("email taken")
-        invited = await _add_invited_member(person, by, link_mail)
+        invited = await _add_invited_member(person, by, link_mail, lifetime)
         await audit.record(
             "invited", actor=by, subject=invited.member_id, client=client, role=person.role
         )
@@ -184,14 +192,18 @@ async def invite(
 
 
 async def import_people(
-    people: list[Person], by: int | None, client: str = "", link_mail: LinkMail | None = None
+    people: list[Person],
+    by: int | None,
+    client: str = "",
+    link_mail: LinkMail | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
 ) -> list[Invited]:
     """All or nothing: every person is invited (and their email queued), or none is."""
     async with write_transaction():
         taken = await taken_emails()
         if any(p.email in taken for p in people):
             raise ValueError("email taken")
-        invited = [await _add_invited_member(person, by, link_mail) for person in people]
+        invited = [await _add_invited_member(person, by, link_mail, lifetime) for person in people]
         await audit.record("imported", actor=by, client=client, count=len(people))
     if link_mail is not None:
         mail.kick()
@@ -204,6 +216,7 @@ async def issue_link(
     revoke_passkeys: bool = False,
     client: str = "",
     link_mail: LinkMail | None = None,
+    lifetime: timedelta = INVITATION_LIFETIME,
 ) -> Invited:
     """A new enrolment link: resent invitation, or recovery for someone who lost a phone."""
     async with write_transaction():
@@ -211,10 +224,8 @@ async def issue_link(
         purpose = "recovery" if has_passkey else "invite"
         if revoke_passkeys:
             await Passkey.delete().where(Passkey.member == member_id)
-            from app.accounts.sessions import end_all_sessions
-
             await end_all_sessions(member_id)
-        invited = await _new_invitation(member_id, by, purpose, link_mail)
+        invited = await _new_invitation(member_id, by, purpose, link_mail, lifetime)
         await audit.record(
             "recovery_link" if purpose == "recovery" else "invitation_resent",
             actor=by,
@@ -357,7 +368,9 @@ def _people_rows(
     return rows, None
 
 
-async def enrolment_for_admin(email: str, name: str) -> Invited:
+async def enrolment_for_admin(
+    email: str, name: str, lifetime: timedelta = INVITATION_LIFETIME
+) -> Invited:
     """The first admin (or the demo admin): created if missing, then given a fresh link."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
@@ -374,7 +387,7 @@ async def enrolment_for_admin(email: str, name: str) -> Invited:
             await Member.update({Member.role: Role.admin.value, Member.active: True}).where(
                 Member.id == member_id
             )
-        invited = await _new_invitation(member_id, None, "invite")
+        invited = await _new_invitation(member_id, None, "invite", lifetime=lifetime)
         await audit.record("invited", subject=member_id, role=Role.admin.value, via="command line")
     return invited
 

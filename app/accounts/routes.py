@@ -17,7 +17,6 @@ from app.accounts.guards import admin, anyone, signed_in
 from app.accounts.invitations import Invited
 from app.accounts.passkeys import PasskeyError
 from app.accounts.sessions import (
-    ABSOLUTE_LIFETIME,
     CurrentSession,
     cookie_name,
     create_session,
@@ -59,7 +58,7 @@ def _signed_in_response(request: AnyRequest, token: str, target: str) -> Respons
             key=cookie_name(settings.https),
             value=token,
             path="/",
-            max_age=int(ABSOLUTE_LIFETIME.total_seconds()),
+            max_age=int(settings.session_lifetime.total_seconds()),
             httponly=True,
             secure=settings.https,
             samesite="lax",
@@ -118,7 +117,11 @@ async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
                 ratelimit.SIGNIN_FAILURES_PER_ACCOUNT, credential_id[:200]
             )
         return _refused(str(exc))
-    token = await create_session(member_id, request.headers.get("user-agent", ""))
+    token = await create_session(
+        member_id,
+        request.headers.get("user-agent", ""),
+        lifetime=settings_of(request).session_lifetime,
+    )
     await audit.record(
         "signin", actor=member_id, subject=member_id, client=client, passkey=passkey_id
     )
@@ -217,7 +220,11 @@ async def enrol_verify(request: AnyRequest, token: FromPath[str], data: JsonBody
         passkey=passkey_id,
         via=invitation["purpose"],
     )
-    token_value = await create_session(member.id, request.headers.get("user-agent", ""))
+    token_value = await create_session(
+        member.id,
+        request.headers.get("user-agent", ""),
+        lifetime=settings_of(request).session_lifetime,
+    )
     await audit.record(
         "signin", actor=member.id, subject=member.id, client=client, passkey=passkey_id
     )
@@ -499,6 +506,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
             by=me.id,
             client=client_of(request),
             link_mail=await _link_mail(request),
+            lifetime=settings_of(request).invitation_lifetime,
         )
     except ValueError:
         return await _people_page(
@@ -547,6 +555,7 @@ async def import_people(
         by=me.id,
         client=client_of(request),
         link_mail=link_mail,
+        lifetime=settings_of(request).invitation_lifetime,
     )
     return await _people_page(
         request,
@@ -643,6 +652,7 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
         revoke_passkeys=data.get("revoke_passkeys") == "on",
         client=client_of(request),
         link_mail=await _link_mail(request),
+        lifetime=settings_of(request).invitation_lifetime,
     )
     return await _show_link(request, invited, _("New enrolment link created."))
 

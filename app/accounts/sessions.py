@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,11 +11,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
 from app.core.clock import now
+from app.core.settings import SESSION_IDLE_LIFETIME, SESSION_LIFETIME
 
-# An installed phone app should not ask for a passkey every morning: a session lives for
-# 30 days of idleness and 180 days at most, both configurable.
-IDLE_LIFETIME = timedelta(days=int(os.environ.get("RELAY_SESSION_IDLE_DAYS", "30")))
-ABSOLUTE_LIFETIME = timedelta(days=int(os.environ.get("RELAY_SESSION_MAX_DAYS", "180")))
 FRESH_FOR = timedelta(minutes=5)
 TOUCH_EVERY = timedelta(minutes=5)
 
@@ -32,8 +28,17 @@ class CurrentSession:
     fresh: bool
 
 
-async def create_session(member_id: int, user_agent: str = "", fresh: bool = True) -> str:
-    """Start a session for a member who just proved who they are; returns the cookie value."""
+async def create_session(
+    member_id: int,
+    user_agent: str = "",
+    fresh: bool = True,
+    *,
+    lifetime: timedelta = SESSION_LIFETIME,
+) -> str:
+    """Start a session for a member who just proved who they are; returns the cookie value.
+
+    It ends after ``lifetime`` whatever happens (the app passes ``settings.session_lifetime``).
+    """
     token, token_hash = new_token()
     moment = now()
     await Session.insert(
@@ -42,7 +47,7 @@ async def create_session(member_id: int, user_agent: str = "", fresh: bool = Tru
             member=member_id,
             created_at=moment,
             last_seen_at=moment,
-            expires_at=moment + ABSOLUTE_LIFETIME,
+            expires_at=moment + lifetime,
             fresh_until=moment + FRESH_FOR if fresh else None,
             user_agent=user_agent[:200],
         )
@@ -74,8 +79,11 @@ WHERE s.token_hash = {}
 """
 
 
-async def load_session(token: str) -> CurrentSession | None:
-    """The live session behind a cookie, with its active member; None when it has ended."""
+async def load_session(
+    token: str, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
+) -> CurrentSession | None:
+    """The live session behind a cookie, with its active member; None when it has ended
+    (or when it went unused for longer than ``idle_lifetime``)."""
     rows = await Session.raw(_LOAD_SESSION, hash_token(token))
     if not rows:
         return None
@@ -83,7 +91,7 @@ async def load_session(token: str) -> CurrentSession | None:
     moment = now()
     if (
         _aware(row["expires_at"]) <= moment
-        or moment - _aware(row["last_seen_at"]) > IDLE_LIFETIME
+        or moment - _aware(row["last_seen_at"]) > idle_lifetime
         or not row["active"]
     ):
         await Session.delete().where(Session.id == row["session_id"])
@@ -114,7 +122,7 @@ async def end_all_sessions(member_id: int) -> int:
     return len(ended)
 
 
-def session_middleware(https: bool):
+def session_middleware(https: bool, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME):
     """Puts the signed-in member (or None) in ``scope["state"]`` for guards and pages."""
     name = cookie_name(https).encode()
 
@@ -126,7 +134,7 @@ def session_middleware(https: bool):
                 state["session"] = None
                 token = _cookie(scope, name)
                 if token:
-                    current = await load_session(token)
+                    current = await load_session(token, idle_lifetime)
                     if current is not None:
                         state["member"] = current.member
                         state["session"] = current

@@ -181,11 +181,6 @@ def rank_teams(totals: list[dict[str, Any]], by: str = "total") -> list[dict[str
     return teams
 
 
-async def team_ranking(period: str, by: str = "total") -> list[dict[str, Any]]:
-    """The team ranking, computed now (the page reads it through :class:`TeamRankings`)."""
-    return rank_teams(await team_totals(period), by)
-
-
 class TeamRankings:
     """The team ranking the page shows, recomputed at most every ``ttl`` seconds per process.
 

@@ -58,21 +58,6 @@ async def record_activity(
     return bool(rows)
 
 
-async def activities_of(
-    member_id: int, kinds: list[ActivityKind] | None = None
-) -> list[dict[str, Any]]:
-    """The member's activity, newest first."""
-    query = (
-        Activity.select().where(Activity.member == member_id).order_by(Activity.at, ascending=False)
-    )
-    if kinds:
-        query = query.where(Activity.kind.is_in([k.value for k in kinds]))
-    rows = await query
-    for row in rows:
-        row["detail"] = json.loads(row["detail"] or "{}")
-    return rows
-
-
 async def genuine_clicks_by_item(member_id: int, item_ids: list[int]) -> dict[int, int]:
     """Genuine clicks each of the member's links got, by item (zero for none)."""
     counts = dict.fromkeys(item_ids, 0)

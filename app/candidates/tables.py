@@ -76,6 +76,13 @@ class Stage(StrEnum):
     not_selected = "not_selected"
 
 
+# The way forward, in order (not_selected can end it at any stage): reaching a stage credits
+# the referrer for it and for those before it.
+STAGE_ORDER = tuple(
+    stage.value for stage in (Stage.new, Stage.contacted, Stage.interview, Stage.offer, Stage.hired)
+)
+
+
 class CandidateKind(StrEnum):
     application = "application"  # the candidate applied on the offer's public page
     recommendation = "recommendation"  # an employee recommended a friend

@@ -15,10 +15,9 @@ from app.core.i18n import current_language as language_var
 from app.org.service import organisation_name
 from app.points.service import challenges_on
 from app.sharing.service import genuine_clicks_by_item, shares_of
+from app.web.assets import IMMUTABLE
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
-
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _member(request: AnyRequest) -> Member:
@@ -94,7 +93,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
 
 @get("/guides/{network:str}", name="guide", guards=[signed_in])
 async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
-    if network not in service.GUIDE_NETWORKS:
+    if network not in service.NETWORKS:
         raise NotFoundException()
     text = await service.guide_text(network, language_var.get())
     return render(

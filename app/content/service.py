@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.accounts.tables import Member
+from app.content.guides import DEFAULT_GUIDES
 from app.content.markdown import plain_excerpt
 from app.content.media import image_url
 from app.content.tables import (
@@ -33,7 +34,7 @@ from app.web.pagecache import public_pages_changed
 from app.web.validation import host_of, https_url, parse_id, parse_ids, parse_int, parse_time
 
 PAGE_SIZE = 20
-NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
+# The networks an item has captions and a best-practice guide for, in the order shown.
 NETWORK_NAMES = {
     "linkedin": "LinkedIn",
     "x": "X",
@@ -42,6 +43,7 @@ NETWORK_NAMES = {
     "instagram": "Instagram",
     "tiktok": "TikTok",
 }
+NETWORKS = tuple(NETWORK_NAMES)
 CONTRACTS = {
     "permanent": lazy("Permanent"),
     "fixed_term": lazy("Fixed-term"),
@@ -54,7 +56,6 @@ REMOTE = {
     "hybrid": lazy("Hybrid"),
     "remote": lazy("Fully remote"),
 }
-STATUSES = ("draft", "scheduled", "published", "expired", "archived")
 STATUS_NAMES = {
     "draft": lazy("Draft"),
     "scheduled": lazy("Scheduled"),
@@ -636,12 +637,7 @@ async def set_credit_by_name(member_id: int, credit: bool) -> None:
 # ---------------------------------------------------------------- guides
 
 
-GUIDE_NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok")
-
-
 def default_guide(network: str, language: str) -> str:
-    from app.content.guides import DEFAULT_GUIDES
-
     texts = DEFAULT_GUIDES.get(network) or DEFAULT_GUIDES["linkedin"]
     return texts.get(language) or texts["en"]
 

@@ -283,7 +283,7 @@ async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Respons
 async def studio_guides(request: AnyRequest) -> Response[str]:
     guides = {
         (network, language): await service.guide_text(network, language)
-        for network in service.GUIDE_NETWORKS
+        for network in service.NETWORKS
         for language in LANGUAGES
     }
     return render(
@@ -302,7 +302,7 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
 async def studio_guide_save(
     request: AnyRequest, network: FromPath[str], data: Form
 ) -> Response[Any]:
-    if network not in service.GUIDE_NETWORKS:
+    if network not in service.NETWORKS:
         raise NotFoundException()
     data = data or {}
     language = data.get("language", "")

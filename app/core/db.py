@@ -1,7 +1,8 @@
 """The database engine: SQLite by default, PostgreSQL at scale, chosen by DATABASE_URL.
 
-Piccolo finds its engine through ``app.piccolo_conf.DB``; :func:`use_engine` points that and
-every table at one engine, so tests can give each test a database of its own.
+This module holds the engine Relay uses: :func:`use_engine` sets it and points every table
+at it, so tests can give each test a database of its own. Piccolo finds the same engine
+through ``app.piccolo_conf.DB``, which reads it from here (this module imports no table).
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from piccolo.columns import Serial
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.table import TABLE_REGISTRY
 
 from app.core.settings import check_database_url
 
 SQLITE_BUSY_TIMEOUT_S = 15
+
+# The engine set by use_engine(); None until then.
+_engine: Engine | None = None
 
 
 class NeverReusedSerial(Serial):
@@ -122,25 +127,28 @@ def engine_from_url(url: str, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> 
     return PostgresEngine(config={"dsn": url}, log_queries=False)
 
 
-def current_engine() -> Engine:
-    from app import piccolo_conf
+def engine_in_use() -> Engine | None:
+    """The engine set by :func:`use_engine`, or None before (what Piccolo's ``DB`` reads)."""
+    return _engine
 
-    engine = piccolo_conf.DB
-    if engine is None:  # pragma: no cover - use_engine runs at start-up
+
+def current_engine() -> Engine:
+    if _engine is None:  # pragma: no cover - use_engine runs at start-up
         raise RuntimeError("No database engine: call use_engine() first.")
-    return engine
+    return _engine
 
 
 def use_engine(engine: Engine) -> None:
-    """Make ``engine`` the one Piccolo and all of Relay's tables use."""
-    from piccolo.apps.migrations.tables import Migration
+    """Make ``engine`` the one Piccolo and all of Relay's tables use.
 
-    from app import piccolo_conf
-    from app.piccolo_app import APP_CONFIG
-
-    piccolo_conf.DB = engine
-    for table in [*APP_CONFIG.table_classes, Migration]:
-        table._meta.db = engine  # type: ignore[attr-defined]
+    Every table class defined so far (Piccolo registers each one, its own ``Migration`` table
+    included) is pointed at it; a table module imported later finds it on first use, through
+    ``app.piccolo_conf.DB``.
+    """
+    global _engine
+    _engine = engine
+    for table in TABLE_REGISTRY:
+        table._meta.db = engine
 
 
 def is_postgres(engine: Engine | None = None) -> bool:

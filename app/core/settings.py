@@ -11,8 +11,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from app.core.vapid_keys import load_or_create_vapid_key, vapid_key_problem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -23,6 +26,12 @@ REFUSED_VAPID_SUFFIXES = (".localhost", ".local", ".invalid")
 # A reachable-looking contact for when neither PUBLIC_URL nor MAIL_FROM gives one;
 # operators should set VAPID_SUBJECT to an address they read (README).
 DEFAULT_VAPID_SUBJECT = "mailto:relay-push@example.com"
+# An installed phone app should not ask for a passkey every morning: a session lives for
+# 30 days of idleness and 180 days at most; an enrolment link works for 7 days.
+SESSION_IDLE_LIFETIME = timedelta(days=30)
+SESSION_LIFETIME = timedelta(days=180)
+INVITATION_LIFETIME = timedelta(days=7)
+SERVERS = ("granian", "uvicorn")
 
 
 class SettingsError(Exception):
@@ -60,6 +69,15 @@ class Settings:
     # The reverse proxies whose Forwarded/X-Forwarded-For headers say who the client is
     # (FORWARDED_ALLOW_IPS: addresses and networks, comma-separated; none by default).
     forwarded_allow_ips: tuple[IPv4Network | IPv6Network, ...] = ()
+    # Sessions end after this long unused, and this long whatever happens
+    # (RELAY_SESSION_IDLE_DAYS, RELAY_SESSION_MAX_DAYS); enrolment links (RELAY_INVITATION_DAYS).
+    session_idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
+    session_lifetime: timedelta = SESSION_LIFETIME
+    invitation_lifetime: timedelta = INVITATION_LIFETIME
+    # What `relay serve` listens on and runs by default (HOST, WEB_CONCURRENCY, RELAY_SERVER).
+    listen_host: str = "127.0.0.1"
+    web_concurrency: int = 1
+    server: str = "granian"
     # Where templates and static files live: the repository by default.
     root: Path = field(default=ROOT)
 
@@ -131,12 +149,10 @@ class Settings:
         if vapid_public_key and not vapid_private_key:
             raise SettingsError("VAPID_PUBLIC_KEY is set without VAPID_PRIVATE_KEY: set both.")
         if vapid_private_key:
-            from push.vapid import check_vapid_key_pair
-
-            check_vapid_key_pair(vapid_private_key, vapid_public_key)
+            problem = vapid_key_problem(vapid_private_key, vapid_public_key)
+            if problem:
+                raise SettingsError(problem)
         else:
-            from push.vapid import load_or_create_vapid_key
-
             vapid_private_key = load_or_create_vapid_key(data_dir / "vapid_private_key")
 
         mail_from = env.get("MAIL_FROM", "Relay <relay@localhost>")
@@ -183,6 +199,18 @@ class Settings:
             )
 
         forwarded_allow_ips = proxy_networks(env.get("FORWARDED_ALLOW_IPS", ""))
+        idle_days = days_setting(env, "RELAY_SESSION_IDLE_DAYS", SESSION_IDLE_LIFETIME)
+        max_days = days_setting(env, "RELAY_SESSION_MAX_DAYS", SESSION_LIFETIME)
+        invitation_days = days_setting(env, "RELAY_INVITATION_DAYS", INVITATION_LIFETIME)
+
+        concurrency_text = env.get("WEB_CONCURRENCY", "1")
+        if not concurrency_text.isdigit() or not 1 <= int(concurrency_text) <= 256:
+            raise SettingsError(
+                f"WEB_CONCURRENCY must be a number from 1 to 256, not {concurrency_text!r}."
+            )
+        server = env.get("RELAY_SERVER", "granian")
+        if server not in SERVERS:
+            raise SettingsError(f"RELAY_SERVER must be granian or uvicorn, not {server!r}.")
 
         return cls(
             data_dir=data_dir,
@@ -204,7 +232,21 @@ class Settings:
             nudge_daily_cap=int(cap_text),
             reengage_after_days=int(reengage_text),
             forwarded_allow_ips=forwarded_allow_ips,
+            session_idle_lifetime=idle_days,
+            session_lifetime=max_days,
+            invitation_lifetime=invitation_days,
+            listen_host=env.get("HOST", "127.0.0.1"),
+            web_concurrency=int(concurrency_text),
+            server=server,
         )
+
+
+def days_setting(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    """A lifetime given in whole days, from 1 to 3650."""
+    text = env.get(name, str(default.days))
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise SettingsError(f"{name} must be a number of days from 1 to 3650, not {text!r}.")
+    return timedelta(days=int(text))
 
 
 BOOLEANS = {"1": True, "true": True, "on": True, "yes": True}

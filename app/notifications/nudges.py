@@ -32,9 +32,7 @@ from app.accounts.tables import Member, Session
 from app.core import i18n
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _, ngettext
-from push.outbox import KINDS, PushMessage, enqueue
-from push.tables import PushSubscription
-from push.worker import retry_delay
+from push import KINDS, PushMessage, enqueue, members_with_devices, retry_delay
 
 from .service import (
     BADGE,
@@ -248,10 +246,7 @@ async def nudge_inactive_members(now: datetime, after_days: int) -> int:
     again earns a new one.
     """
     since = now - timedelta(days=after_days)
-    subscribed = await PushSubscription.select(PushSubscription.member).where(
-        PushSubscription.active.eq(True)
-    )
-    member_ids = sorted({row["member"] for row in subscribed})
+    member_ids = await members_with_devices()
     if not member_ids:
         return 0
     last_seen: dict[int, datetime] = {}

@@ -18,9 +18,15 @@ from app.org.tables import Site, Team
 from app.web.pages import render
 from app.web.ratelimit import Limit
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
-from push.outbox import PushMessageError
-from push.subscriptions import SubscriptionError, remove_subscription
-from push.vapid import application_server_key
+from push import (
+    DeviceOfAnotherMember,
+    PushMessageError,
+    SubscriptionError,
+    application_server_key,
+    devices_of,
+    remove_subscription,
+    set_device_active,
+)
 
 from . import service
 from .service import CampaignDraft, Preferences
@@ -73,7 +79,10 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
             request.headers.get("user-agent", ""),
         )
     except SubscriptionError as exc:
-        return _refused(str(exc), 409 if isinstance(exc, service.DeviceTaken) else 422)
+        return _refused(
+            service.subscription_refusal(exc),
+            409 if isinstance(exc, DeviceOfAnotherMember) else 422,
+        )
     await service.remember_time_zone(member.id, _text(data, "time_zone"), now())
     return Response({"id": subscription_id, "message": _("Notifications are on for this device.")})
 
@@ -115,7 +124,10 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
             request.headers.get("user-agent", ""),
         )
     except SubscriptionError as exc:
-        return _refused(str(exc), 409 if isinstance(exc, service.DeviceTaken) else 422)
+        return _refused(
+            service.subscription_refusal(exc),
+            409 if isinstance(exc, DeviceOfAnotherMember) else 422,
+        )
     if renewed is None:
         return _refused(_("This device was not receiving notifications."), 404)
     return Response({"id": renewed})
@@ -168,7 +180,7 @@ async def _page(
             ("campaign", _("Company announcements"), _("Messages from HR and communication.")),
         ],
         time_zones=sorted(service.time_zones()),
-        devices=await service.devices_of(member.id),
+        devices=await devices_of(member.id),
         errors=errors or {},
         form=form or {},
         notice=notice,
@@ -223,7 +235,7 @@ async def test_notification(request: AnyRequest) -> Any:
     guards=[signed_in],
 )
 async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], data: Form) -> Any:
-    if not await service.set_device_active(
+    if not await set_device_active(
         _member(request).id, subscription_id, data.get("active") == "on"
     ):
         raise NotFoundException()
@@ -316,7 +328,11 @@ async def compose_campaign(request: AnyRequest) -> Any:
         campaign_id = await service.create_campaign(draft, member.id, now())
     except PushMessageError as exc:
         return await _campaigns_page(
-            request, block="compose", status_code=422, errors={"body": str(exc)}, form=form
+            request,
+            block="compose",
+            status_code=422,
+            errors={"body": service.message_refusal(exc)},
+            form=form,
         )
     target = f"/campaigns/{campaign_id}"
     if is_htmx(request):

@@ -1,7 +1,8 @@
 """Notifications: who opted in where, what they want to hear, HR campaigns and their results.
 
 Plain functions, no HTTP. Push itself (encryption, sending, retries) is the engine in
-``push/``: everything here queues messages through ``push.outbox.enqueue``.
+``push/``: everything here goes through what ``push`` exports, and queues messages with
+``push.enqueue``.
 """
 
 from __future__ import annotations
@@ -21,19 +22,26 @@ from app.accounts.tables import Member, Role, Session
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _
 from app.core.settings import Settings
+from app.sharing.tables import Share
 from app.web.devices import device_name
 from app.web.validation import parse_ids, parse_int, parse_time
-from push.addresses import Refusal, endpoint_refusal
-from push.outbox import (
+from push import (
     CampaignStats,
+    MessageProblem,
     PushMessage,
     PushMessageError,
+    Refusal,
+    SubscriptionError,
+    SubscriptionProblem,
+    campaign_recipients,
     campaign_stats,
     check_message,
+    delivery_with_key,
+    endpoint_refusal,
     enqueue,
+    renew_subscription,
+    save_subscription,
 )
-from push.subscriptions import DeviceOfAnotherMember, SubscriptionError, save_subscription
-from push.tables import PushDelivery, PushSubscription
 
 from .tables import Campaign, CampaignState, NotificationOpen, NotificationPreference
 
@@ -212,26 +220,38 @@ def check_push_endpoint(endpoint: str, settings: Settings) -> None:
     """
     refusal = endpoint_refusal(endpoint, settings.push_allowed_test_hosts)
     if refusal is Refusal.malformed:
-        raise SubscriptionError(_("This browser gave an unusable push address."))
+        raise SubscriptionError(SubscriptionProblem.unusable_address)
     if refusal is not None:
-        raise SubscriptionError(_("This browser gave a push address Relay cannot send to."))
+        raise SubscriptionError(SubscriptionProblem.refused_address)
 
 
-class DeviceTaken(SubscriptionError):
-    """The device receives another member's notifications and was not subscribed afresh."""
-
-
-async def _save(member_id: int, endpoint: str, p256dh: str, auth: str, name: str) -> int:
-    try:
-        return await save_subscription(member_id, endpoint, p256dh, auth, name)
-    except DeviceOfAnotherMember as exc:
-        raise DeviceTaken(
-            _(
+def subscription_refusal(error: SubscriptionError) -> str:
+    """What the member reads when this device cannot be subscribed."""
+    match error.problem:
+        case SubscriptionProblem.unusable_address:
+            return _("This browser gave an unusable push address.")
+        case SubscriptionProblem.refused_address:
+            return _("This browser gave a push address Relay cannot send to.")
+        case SubscriptionProblem.unusable_keys:
+            return _("This browser gave unusable push keys.")
+        case SubscriptionProblem.another_members_device:
+            return _(
                 "This device already receives another member's notifications. To receive "
                 "yours here instead, reset notifications for this site in the browser's "
                 "settings, then turn them on again."
             )
-        ) from exc
+
+
+def message_refusal(error: PushMessageError) -> str:
+    """What the author of a notification reads when push cannot carry it."""
+    match error.problem:
+        case MessageProblem.no_title:
+            return _("A notification needs a title.")
+        case MessageProblem.too_long:
+            return _(
+                "This notification is too long to be sent by push: "
+                "shorten it by {excess} characters or more."
+            ).format(excess=error.excess)
 
 
 async def opt_in(
@@ -244,10 +264,11 @@ async def opt_in(
 ) -> int:
     """Save this device's subscription after checking its address; returns its id.
 
-    Raises :class:`DeviceTaken` for another member's device sent with its old keys.
+    Raises :class:`push.SubscriptionError` (:func:`subscription_refusal` words it), a
+    :class:`push.DeviceOfAnotherMember` for another member's device sent with its old keys.
     """
     check_push_endpoint(endpoint, settings)
-    return await _save(member_id, endpoint, p256dh, auth, device_name(user_agent))
+    return await save_subscription(member_id, endpoint, p256dh, auth, device_name(user_agent))
 
 
 async def replace_subscription(
@@ -264,57 +285,9 @@ async def replace_subscription(
     Only a device this member already had can be renewed this way; the old one is turned off.
     """
     check_push_endpoint(endpoint, settings)
-    old = (
-        await PushSubscription.select(PushSubscription.id, PushSubscription.device_name)
-        .where(PushSubscription.endpoint == old_endpoint, PushSubscription.member == member_id)
-        .first()
+    return await renew_subscription(
+        member_id, old_endpoint, endpoint, p256dh, auth, device_name(user_agent)
     )
-    if old is None:
-        return None
-    async with write_transaction():
-        if old_endpoint != endpoint:
-            await PushSubscription.update({PushSubscription.active: False}).where(
-                PushSubscription.id == old["id"]
-            )
-        name = old["device_name"] or device_name(user_agent)
-        return await _save(member_id, endpoint, p256dh, auth, name)
-
-
-@dataclass(frozen=True)
-class Device:
-    id: int
-    name: str
-    active: bool
-    created_at: datetime
-    last_ok_at: datetime | None
-
-
-async def devices_of(member_id: int) -> list[Device]:
-    rows = (
-        await PushSubscription.select(
-            PushSubscription.id,
-            PushSubscription.device_name,
-            PushSubscription.active,
-            PushSubscription.created_at,
-            PushSubscription.last_ok_at,
-        )
-        .where(PushSubscription.member == member_id)
-        .order_by(PushSubscription.created_at, ascending=False)
-    )
-    return [
-        Device(r["id"], r["device_name"], r["active"], r["created_at"], r["last_ok_at"])
-        for r in rows
-    ]
-
-
-async def set_device_active(member_id: int, subscription_id: int, active: bool) -> bool:
-    """Turn one of this member's devices on or off; False when it is not theirs."""
-    rows = await (
-        PushSubscription.update({PushSubscription.active: active})
-        .where(PushSubscription.id == subscription_id, PushSubscription.member == member_id)
-        .returning(PushSubscription.id)
-    )
-    return bool(rows)
 
 
 async def send_test(member_id: int, now: datetime) -> int:
@@ -338,19 +311,15 @@ async def record_open(delivery_key: str, now: datetime) -> bool:
     """
     if not DELIVERY_KEY.fullmatch(delivery_key):
         return False
-    delivery = (
-        await PushDelivery.select(PushDelivery.campaign, PushDelivery.kind)
-        .where(PushDelivery.key == delivery_key)
-        .first()
-    )
+    delivery = await delivery_with_key(delivery_key)
     if delivery is None:
         return False
     rows = await (
         NotificationOpen.insert(
             NotificationOpen(
                 delivery_key=delivery_key,
-                campaign=delivery["campaign"],
-                kind=delivery["kind"],
+                campaign=delivery.campaign,
+                kind=delivery.kind,
                 opened_at=now,
             )
         )
@@ -391,8 +360,6 @@ class Audience:
 
 async def members_who_shared(member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` who have ever shared something."""
-    from app.sharing.tables import Share
-
     if not member_ids:
         return set()
     rows = await Share.select(Share.member).where(Share.member.is_in(member_ids)).distinct()
@@ -405,19 +372,13 @@ async def shares_after_campaign(campaign_id: int, since: datetime, hours: int = 
     The linked item is the one the campaign's link opens (``/items/{id}``); a campaign that
     links elsewhere has no item, hence no shares to count.
     """
-    from app.sharing.tables import Share
-    from push.tables import PushDelivery
-
     campaign = await Campaign.select(Campaign.url).where(Campaign.id == campaign_id).first()
     match = re.fullmatch(r"/items/(\d+)", (campaign or {}).get("url", ""))
     if match is None:
         return 0
-    recipients = PushDelivery.select(PushDelivery.subscription.member).where(
-        PushDelivery.campaign == campaign_id
-    )
     return await Share.count().where(
         (Share.item == int(match.group(1)))
-        & Share.member.is_in(recipients)
+        & Share.member.is_in(campaign_recipients(campaign_id))
         & (Share.at >= since)
         & (Share.at < since + timedelta(hours=hours))
     )
@@ -563,7 +524,7 @@ def parse_campaign(
     try:
         check_message(draft.message(10**9), kind="campaign", topic=None, urgency="normal", ttl=0)
     except PushMessageError as exc:
-        errors["body"] = str(exc)
+        errors["body"] = message_refusal(exc)
         return None, errors
     return draft, {}
 

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.candidates.tables import ActivityKind
+from app.candidates.tables import STAGE_ORDER, Activity, ActivityKind
 from app.core import db
 from app.notifications.nudges import nudge_reward_affordable
 from app.points import ledger
@@ -25,9 +25,6 @@ from app.points.tables import Action, Badge, MemberBadge, PointsLine, Reason
 from app.rewards.service import rewards_within
 
 log = logging.getLogger("relay.points")
-
-# The stages in order: reaching one credits it and those before it.
-STAGE_ORDER = ["new", "contacted", "interview", "offer", "hired"]
 
 SIMPLE = {
     ActivityKind.share.value: Action.share,
@@ -183,8 +180,6 @@ async def grant_badge(member: int, badge: Badge, at: datetime) -> bool:
 
 async def _streak_badges(member: int, at: datetime) -> None:
     """Badges for sharing in consecutive ISO weeks, this one included."""
-    from app.candidates.tables import Activity
-
     longest = STREAKS[0][0]
     rows = await Activity.select(Activity.at).where(
         Activity.member == member,

@@ -56,7 +56,7 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         links=service.network_links(url, item["title"], caption),
         image=image_url(item["image"], 1200),
         already=await service.shares_of(member.id, item_id),
-        guides=content.GUIDE_NETWORKS,
+        guides=content.NETWORKS,
     )
 
 
