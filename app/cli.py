@@ -14,7 +14,12 @@ from app.core.settings import Settings, SettingsError
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` against the database, with the events wired as in the app."""
+    # Imported when a command runs: `relay --help` and argument errors load no domain.
     from app.core import db
+    from app.wiring import wire
+
+    wire()
 
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url))

@@ -37,6 +37,7 @@ from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
+from app.wiring import wire
 
 log = logging.getLogger("relay")
 
@@ -114,6 +115,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    wire()
     db.use_engine(db.engine_from_url(settings.database_url))
     assets = Assets(settings.root / "static")
     on_startup: list[Callable[[], Awaitable[None]]] = [
