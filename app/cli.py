@@ -33,6 +33,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.core import db
 
     _with_database(settings, lambda: db.migrate(quiet=not args.verbose))
@@ -41,6 +42,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def print_enrolment(settings: Settings, email: str, token: str, expires: str) -> None:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     import segno
 
     from app.accounts.invitations import enrolment_url
@@ -53,6 +55,7 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.accounts import invitations
     from app.content.demo import load_demo_content
     from app.core import db
@@ -81,6 +84,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.accounts import invitations
     from app.core import db
 
@@ -98,6 +102,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.core import db
 
     if not args.no_migrate:
@@ -137,6 +142,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     """Delete expired recommendations and candidates past the retention period, and stored
     files no row names (cron daily)."""
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.candidates.pipeline import purge
     from app.core.clock import now
     from app.notifications.jobs import sweep_orphan_files
@@ -151,6 +157,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand; the
     periodic jobs run meanwhile (nudges, campaigns, and the mail outbox)."""
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     import signal
     from datetime import timedelta
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.accounts import audit
+from app.accounts.sessions import end_all_sessions
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
 from app.core.clock import now
@@ -208,7 +209,6 @@ async def issue_link(
         purpose = "recovery" if has_passkey else "invite"
         if revoke_passkeys:
             await Passkey.delete().where(Passkey.member == member_id)
-            from app.accounts.sessions import end_all_sessions
 
             await end_all_sessions(member_id)
         invited = await _new_invitation(member_id, by, purpose, link_mail)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.accounts.tables import Member
+from app.content.guides import DEFAULT_GUIDES
 from app.content.markdown import plain_excerpt
 from app.content.media import image_url
 from app.content.tables import (
@@ -662,7 +663,6 @@ GUIDE_NETWORKS = ("linkedin", "x", "facebook", "whatsapp", "instagram", "tiktok"
 
 
 def default_guide(network: str, language: str) -> str:
-    from app.content.guides import DEFAULT_GUIDES
 
     texts = DEFAULT_GUIDES.get(network) or DEFAULT_GUIDES["linkedin"]
     return texts.get(language) or texts["en"]

@@ -21,6 +21,7 @@ from app.accounts.tables import Member, Role, Session
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _
 from app.core.settings import Settings
+from app.sharing.tables import Share
 from app.web.devices import device_name
 from push.addresses import Refusal, endpoint_refusal
 from push.outbox import (
@@ -390,7 +391,6 @@ class Audience:
 
 async def members_who_shared(member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` who have ever shared something."""
-    from app.sharing.tables import Share
 
     if not member_ids:
         return set()
@@ -404,8 +404,6 @@ async def shares_after_campaign(campaign_id: int, since: datetime, hours: int = 
     The linked item is the one the campaign's link opens (``/items/{id}``); a campaign that
     links elsewhere has no item, hence no shares to count.
     """
-    from app.sharing.tables import Share
-    from push.tables import PushDelivery
 
     campaign = await Campaign.select(Campaign.url).where(Campaign.id == campaign_id).first()
     match = re.fullmatch(r"/items/(\d+)", (campaign or {}).get("url", ""))
