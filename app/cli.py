@@ -19,6 +19,12 @@ from app.core.settings import Settings, SettingsError
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` against the database, with the events wired as in the app."""
+    # Imported when a command runs: `relay --help` and argument errors load no domain.
+    from app.wiring import wire
+
+    wire()
+
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
         await db.open_pool()
@@ -37,6 +43,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def print_enrolment(settings: Settings, email: str, token: str, expires: str) -> None:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     import segno
 
     from app.accounts.invitations import enrolment_url
@@ -49,6 +56,7 @@ def print_enrolment(settings: Settings, email: str, token: str, expires: str) ->
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.accounts import invitations
     from app.content.demo import load_demo_content
     from app.demo import DEMO_ADMIN, load_demo, load_demo_activity
@@ -78,6 +86,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.accounts import invitations
 
     async def work() -> invitations.Invited:
@@ -139,6 +148,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     """Delete expired recommendations and candidates past the retention period, and stored
     files no row names (cron daily)."""
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     from app.candidates.pipeline import purge
     from app.notifications.jobs import sweep_orphan_files
 
@@ -152,6 +162,7 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Drain the push outbox until SIGTERM or SIGINT, then finish the batches in hand; the
     periodic jobs run meanwhile (nudges, campaigns, and the mail outbox)."""
+    # Imported when the command runs: the others, and `relay --help`, load none of it.
     import signal
     from datetime import timedelta
 

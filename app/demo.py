@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.accounts.tables import Member, Role
+from app.candidates import applications, pipeline
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind
+from app.content.tables import ContentItem
+from app.core.clock import now
 from app.core.db import write_transaction
 from app.org.tables import Organisation, Site, Team
+from app.points import service as points
+from app.sharing import service as sharing
 
 TEAMS = ["Engineering", "Sales", "Operations", "People & Culture", "Marketing"]
 SITES = ["Paris", "Lyon", "Nantes", "Remote"]
@@ -82,14 +89,6 @@ async def load_demo_activity(data_dir: Path) -> None:
     """Shares, clicks, an application moved to interview, a running challenge and a
     correction, all through Relay's own functions (the ledger is never written directly)."""
     from datetime import timedelta
-
-    from app.candidates import applications, pipeline
-    from app.candidates.service import record_activity
-    from app.candidates.tables import ActivityKind
-    from app.content.tables import ContentItem
-    from app.core.clock import now
-    from app.points import service as points
-    from app.sharing import service as sharing
 
     people = {r["email"]: r["id"] for r in await Member.select(Member.id, Member.email)}
     items = await ContentItem.select(ContentItem.id, ContentItem.kind, ContentItem.title).order_by(

@@ -39,6 +39,7 @@ from app.web.security import security_headers_hook
 from app.web.templating import template_config
 from app.web.unavailable import asks_for_html, unavailable_page
 from app.web.validation import UNREADABLE_INPUT, refusal, screen_request
+from app.wiring import wire
 
 log = logging.getLogger("relay")
 
@@ -116,6 +117,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    wire()
     db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
     assets = Assets(settings.root / "static")
     on_startup: list[Callable[[], Awaitable[None]]] = [

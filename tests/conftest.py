@@ -32,7 +32,9 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Temp
 @pytest.fixture
 def database_url(template_database: TemplateDatabase, tmp_path: Path) -> Iterator[str]:
     from app.core import db
+    from app.wiring import wire
 
+    wire()  # events reach their handlers as in the app, for tests that call services directly
     url = template_database.fresh(tmp_path)
     db.use_engine(db.engine_from_url(url))  # for tests that call services directly
     yield url

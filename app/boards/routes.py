@@ -19,7 +19,7 @@ from app.core.i18n import _, current_language
 from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.points import ledger
-from app.points.routes import points_tab
+from app.points.service import points_tab
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx
 

@@ -21,7 +21,6 @@ from app.core import db
 from app.core.clock import now
 from app.core.i18n import _
 from app.mail import service as mail
-from app.points.service import points_by_candidate
 
 log = logging.getLogger("relay.candidates")
 
@@ -226,8 +225,8 @@ def _safe(value: str) -> str:
 
 
 async def referrals_of(member_id: int) -> list[dict[str, Any]]:
-    """Everyone the member brought (through their links) or recommended, newest first, with
-    the points each earned them so far."""
+    """Everyone the member brought (through their links) or recommended, newest first (the
+    points each earned them: :func:`app.points.service.referrals_with_points`)."""
     rows = (
         await Candidate.select(
             Candidate.id,
@@ -241,10 +240,8 @@ async def referrals_of(member_id: int) -> list[dict[str, Any]]:
         .where(Candidate.referrer == member_id)
         .order_by(Candidate.created_at, ascending=False)
     )
-    points = await points_by_candidate(member_id) if rows else {}
     for row in rows:
         row["pending"] = row["consent_at"] is None
-        row["points"] = points.get(row["id"], 0)
         if row["kind"] == CandidateKind.application.value:
             # Someone who applied through the member's link: a first name and an initial.
             first, _space, rest = str(row["name"]).partition(" ")

@@ -480,22 +480,6 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
     )
 
 
-# --- My referrals ----------------------------------------------------------------------
-
-
-@get("/me/referrals", name="my_referrals", guards=[signed_in])
-async def my_referrals(request: AnyRequest) -> Response[str]:
-    member = request.scope["state"]["member"]
-    return render(
-        request,
-        "candidates/referrals.html",
-        tab="me",
-        org_name=await organisation_name(),
-        referrals=await pipeline.referrals_of(member.id),
-        stages=pipeline.stage_names(),
-    )
-
-
 # --- Recommending a friend ------------------------------------------------------------
 
 
@@ -617,7 +601,6 @@ ROUTES = [
     candidate_cv,
     delete_candidate,
     pipeline_export,
-    my_referrals,
     recommend_form,
     recommend,
     recommendation_consent,

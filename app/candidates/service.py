@@ -21,7 +21,15 @@ from piccolo.query.functions.aggregate import Count
 from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
 from app.core import db
 from app.core.clock import now
-from app.points.awards import award
+from app.core.events import publish
+
+
+@dataclass(frozen=True)
+class ActivityRecorded:
+    """An :class:`Activity` row was just written (the first time for its key), inside the
+    transaction that wrote it: what it is worth is credited in that same transaction."""
+
+    activity: dict[str, Any]  # the row; its ``detail`` a dict or the stored JSON text
 
 
 async def record_activity(
@@ -54,7 +62,9 @@ async def record_activity(
         )
         if rows:
             # Points in the same transaction: an event is never recorded without them.
-            await award({**row.to_dict(), "id": rows[0]["id"], "detail": detail})
+            await publish(
+                ActivityRecorded({**row.to_dict(), "id": rows[0]["id"], "detail": detail})
+            )
     return bool(rows)
 
 

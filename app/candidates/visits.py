@@ -38,10 +38,11 @@ from functools import lru_cache
 from typing import Literal
 
 from app.candidates import service
+from app.candidates.service import ActivityRecorded
 from app.candidates.tables import Activity, ActivityKind, Visit
 from app.core import db
 from app.core.clock import now
-from app.points.awards import award
+from app.core.events import publish
 from app.sharing.tables import ShareLink
 from app.web.ratelimit import Counter, MemoryCounter
 
@@ -313,7 +314,7 @@ async def write_batch(batch: list[Noted], store: Counter) -> None:
             # award locks its member, and two processes flushing at once must take their
             # locks in the same order or PostgreSQL would find them deadlocked.
             for row in sorted(inserted, key=lambda r: (r["member"], r["id"])):
-                await award(row)
+                await publish(ActivityRecorded(row))
 
 
 def click_key(link_id: int, beacon: Noted) -> str:

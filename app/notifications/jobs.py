@@ -21,7 +21,15 @@ from pathlib import Path
 
 from piccolo.query.functions.aggregate import Count
 
+from app.candidates import cvs
+from app.candidates.tables import Activity, ActivityKind, Candidate
+from app.content import media
+from app.content.service import audience_member_ids, claim_unannounced
+from app.content.tables import ContentItem
+from app.core import files
 from app.core.settings import Settings
+from app.mail.service import deliver_due
+from app.rewards.tables import Reward
 
 from .nudges import (
     WEEKLY_SUMMARY_HOUR,
@@ -45,7 +53,6 @@ async def weekly_share_figures(week_start: datetime) -> dict[int, WeeklyFigures]
     """Each member's figures for the week from ``week_start`` (UTC, 7 days): their shares,
     the genuine clicks on their links and the applications that came through them, all read
     from the activity rows. Members who shared nothing that week get no summary."""
-    from app.candidates.tables import Activity, ActivityKind
 
     kinds = {
         ActivityKind.share.value: "shares",
@@ -94,7 +101,6 @@ async def send_weekly_summaries(now: datetime) -> int:
 
 async def announce_new_content(now: datetime) -> int:
     """Nudge each newly visible story or offer's audience once (batched per member)."""
-    from app.content.service import audience_member_ids, claim_unannounced
 
     announced = 0
     for item in await claim_unannounced(now - NEW_CONTENT_LOOKBACK, now):
@@ -111,13 +117,6 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
     The keys in use are read before the folders are listed, so an upload committing
     meanwhile has young files the sweep leaves alone. Returns the files removed."""
     import anyio.to_thread
-
-    from app.candidates import cvs
-    from app.candidates.tables import Candidate
-    from app.content import media
-    from app.content.tables import ContentItem
-    from app.core import files
-    from app.rewards.tables import Reward
 
     images = {
         row["image"]
@@ -140,7 +139,6 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
 
 async def deliver_due_mail(settings: Settings, now: datetime) -> int:
     """Mail waiting for a retry, or queued by a process that does not send (app.mail.service)."""
-    from app.mail.service import deliver_due
 
     return await deliver_due(settings, now)
 

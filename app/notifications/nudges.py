@@ -5,8 +5,10 @@ Other parts of Relay call one function per event:
 - :func:`nudge_new_content` when content is published for an audience (batched: what
   arrives for a member within ``CONTENT_BATCH_WINDOW`` goes out as one notification);
 - :func:`nudge_referral_stage` when a member's referral moves to another stage (at once);
-- :func:`nudge_reward_affordable` when a member's balance reaches a reward (once per reward);
-- :func:`nudge_redemption_update` when an editor approves, delivers or rejects a redemption;
+- :func:`nudge_reward_affordable` when a member's balance reaches a reward (once per reward),
+  on :class:`~app.points.awards.PointsGained` (:func:`on_points_gained`);
+- :func:`nudge_redemption_update` when an editor approves, delivers or rejects a redemption,
+  on :class:`~app.rewards.service.RedemptionDecided` (:func:`on_redemption_decided`);
 - :func:`nudge_weekly_summary` with the figures of a member's shares for a week;
 
 and the job runner (``app.notifications.jobs``) calls :func:`nudge_inactive_members` and
@@ -32,6 +34,8 @@ from app.accounts.tables import Member, Session
 from app.core import i18n
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _, ngettext
+from app.points.awards import PointsGained
+from app.rewards.service import RedemptionDecided, rewards_within
 from push import KINDS, PushMessage, enqueue, members_with_devices, retry_delay
 
 from .service import (
@@ -199,6 +203,22 @@ async def nudge_redemption_update(
     title, body = _in_language(languages.get(member_id, "en"), words)
     key = f"redemption:{redemption_id}:{state}"
     return await _write("redemption", [(member_id, key, title, body, "/me/rewards")], now)
+
+
+async def on_points_gained(event: PointsGained) -> None:
+    """Tell the member of the rewards they can now afford (once per reward, ever: the nudge's
+    key says so). Runs in the transaction that credited the points, so the nudge is written
+    with them or not at all; it is only queued here, the push goes out after commit."""
+    for reward in await rewards_within(event.member, event.before, event.after, event.at):
+        await nudge_reward_affordable(
+            event.member, reward["id"], reward["name"], f"/rewards/{reward['id']}", event.at
+        )
+
+
+async def on_redemption_decided(event: RedemptionDecided) -> None:
+    await nudge_redemption_update(
+        event.member, event.redemption, event.reward_name, event.state, event.at
+    )
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.candidates.service import ActivityRecorded
 from app.candidates.tables import STAGE_ORDER, Activity, ActivityKind
 from app.core import db
-from app.notifications.nudges import nudge_reward_affordable
+from app.core.events import publish
 from app.points import ledger
 from app.points.rules import Rule, multiplier, rules
 from app.points.tables import Action, Badge, MemberBadge, PointsLine, Reason
-from app.rewards.service import rewards_within
 
 log = logging.getLogger("relay.points")
 
@@ -41,6 +42,23 @@ FIRST_BADGES = {
 }
 
 STREAKS = [(12, Badge.streak_12), (4, Badge.streak_4)]
+
+
+@dataclass(frozen=True)
+class PointsGained:
+    """A member's balance grew from ``before`` to ``after`` through activity, published in
+    the transaction that credited it: what it sets off (a nudge) is written with the points
+    or not at all."""
+
+    member: int
+    before: int
+    after: int
+    at: datetime
+
+
+async def on_activity_recorded(event: ActivityRecorded) -> None:
+    """An activity is credited in the transaction that recorded it."""
+    await award(event.activity)
 
 
 async def award(activity: dict[str, Any]) -> list[int]:
@@ -86,7 +104,7 @@ async def award(activity: dict[str, Any]) -> list[int]:
             await _streak_badges(member, at)
         after = await ledger.balance(member) if lines else before
     if after > before:
-        await points_gained(member, before, after, at)
+        await publish(PointsGained(member, before, after, at))
     return lines
 
 
@@ -194,14 +212,3 @@ async def _streak_badges(member: int, at: datetime) -> None:
     for length, badge in STREAKS:
         if streak >= length:
             await grant_badge(member, badge, at)
-
-
-async def points_gained(member: int, before: int, after: int, at: datetime) -> None:
-    """After a member's balance grew from ``before`` to ``after``: tell them of the rewards
-    they can now afford (once per reward, ever: the nudge's key says so). Runs in the
-    event's transaction when there is one, so the nudge is written with the points or not
-    at all; it is only queued here, the push goes out after commit."""
-    for reward in await rewards_within(member, before, after, at):
-        await nudge_reward_affordable(
-            member, reward["id"], reward["name"], f"/rewards/{reward['id']}", at
-        )

@@ -15,6 +15,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
+from app.accounts.tables import Member
 from app.core import db
 from app.core.clock import now
 from app.points.tables import SPENDING, PointsLine, PointsTotal
@@ -43,8 +44,6 @@ async def lock_member(member_id: int) -> None:
     deadlock two transactions that both inserted such a row first).
     """
     if db.is_postgres():
-        from app.accounts.tables import Member
-
         await Member.raw("SELECT id FROM member WHERE id = {} FOR NO KEY UPDATE", member_id)
 
 

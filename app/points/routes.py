@@ -11,6 +11,7 @@ from litestar.response import Redirect
 
 from app.accounts.guards import admin, signed_in
 from app.accounts.tables import Member
+from app.candidates.pipeline import stage_names
 from app.core.clock import now
 from app.core.i18n import _
 from app.notifications.service import preferences_of
@@ -32,11 +33,6 @@ def _fields(data: Any) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def points_tab(member: Member) -> str:
-    """Employees have a Points tab; editors' and admins' tab bar is full, they come from Me."""
-    return "me" if member.role in ("editor", "admin") else "points"
-
-
 # --- My points ---------------------------------------------------------------------------
 
 
@@ -44,7 +40,7 @@ def points_tab(member: Member) -> str:
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     member = _member(request)
     lines, next_before = await service.history_page(member.id, before)
-    tab = points_tab(member)
+    tab = service.points_tab(member)
     if before is not None and wants_fragment(request):
         return render(
             request,
@@ -64,6 +60,22 @@ async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -
         lines=lines,
         next_before=next_before,
         earning=await service.earning_rules(),
+    )
+
+
+# --- My referrals, with the points each earned me -----------------------------------------
+
+
+@get("/me/referrals", name="my_referrals", guards=[signed_in])
+async def my_referrals(request: AnyRequest) -> Response[str]:
+    member = _member(request)
+    return render(
+        request,
+        "candidates/referrals.html",
+        tab="me",
+        org_name=await organisation_name(),
+        referrals=await service.referrals_with_points(member.id),
+        stages=stage_names(),
     )
 
 
@@ -339,6 +351,7 @@ async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Res
 
 ROUTES = [
     my_points,
+    my_referrals,
     points_admin,
     save_points_rules,
     add_level,

@@ -25,6 +25,8 @@ from piccolo.query.functions.aggregate import Sum
 
 from app.accounts import audit
 from app.accounts.tables import Member
+from app.candidates.pipeline import referrals_of, stage_names
+from app.content.service import published_where
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
@@ -386,8 +388,6 @@ def check_challenge(
 async def item_choices(at: datetime, keep: list[int] | None = None) -> list[dict[str, Any]]:
     """The stories and offers a challenge can be on: the published ones, newest first (and
     those it already has, published or not)."""
-    from app.content.service import published_where
-
     where = published_where(at)
     if keep:
         where = where | ContentItem.id.is_in(keep)
@@ -613,6 +613,11 @@ async def member_by_email(email: str) -> int | None:
 # --- A member's points -------------------------------------------------------------------
 
 
+def points_tab(member: Member) -> str:
+    """Employees have a Points tab; editors' and admins' tab bar is full, they come from Me."""
+    return "me" if member.role in ("editor", "admin") else "points"
+
+
 async def summary(member_id: int) -> dict[str, Any]:
     """Balance, lifetime points and the level they reach, with progress to the next."""
     lifetime = await ledger.earned(member_id, "all")
@@ -662,8 +667,6 @@ async def history_page(
     member_id: int, before: int | None = None, limit: int = HISTORY_PAGE
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of the member's lines, newest first, described; the next page's cursor."""
-    from app.candidates.pipeline import stage_names
-
     rows = await ledger.history(member_id, before=before, limit=limit + 1)
     more = len(rows) > limit
     stages = stage_names()
@@ -685,3 +688,13 @@ async def points_by_candidate(member_id: int) -> dict[int, int]:
         if candidate.isdigit():
             totals[int(candidate)] = totals.get(int(candidate), 0) + int(row["points"] or 0)
     return totals
+
+
+async def referrals_with_points(member_id: int) -> list[dict[str, Any]]:
+    """The member's referrals (:func:`app.candidates.pipeline.referrals_of`), each with the
+    points it earned them so far."""
+    rows = await referrals_of(member_id)
+    points = await points_by_candidate(member_id) if rows else {}
+    for row in rows:
+        row["points"] = points.get(row["id"], 0)
+    return rows

@@ -21,8 +21,8 @@ from piccolo.query.functions.aggregate import Count
 from app.accounts import audit
 from app.core import db
 from app.core.clock import now
+from app.core.events import publish
 from app.core.i18n import _, lazy, ngettext
-from app.notifications.nudges import nudge_redemption_update
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
@@ -71,6 +71,18 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(frozen=True)
+class RedemptionDecided:
+    """An editor moved a member's redemption to ``state`` (approved, delivered, rejected),
+    published in the move's transaction: the member's nudge is written with the move."""
+
+    member: int
+    redemption: int
+    reward_name: str
+    state: str
+    at: datetime
 
 
 # --- Rewards, as admins manage them -------------------------------------------------------
@@ -559,7 +571,8 @@ async def reject(
 
 
 async def _told(row: dict[str, Any], state: str, by: int, at: datetime) -> None:
-    """Audit the move and nudge the member, in the move's transaction."""
+    """Audit the move and tell the member (see :class:`RedemptionDecided`), in the move's
+    transaction."""
     await audit.record(
         f"redemption_{state}",
         actor=by,
@@ -568,4 +581,4 @@ async def _told(row: dict[str, Any], state: str, by: int, at: datetime) -> None:
         reward=row["name"],
         points=row["cost"],
     )
-    await nudge_redemption_update(row["member"], row["id"], str(row["name"]), state, at)
+    await publish(RedemptionDecided(row["member"], row["id"], str(row["name"]), state, at))

@@ -1,0 +1,22 @@
+"""Who listens to what: the one place where a domain's events reach the later domains.
+
+:func:`wire` is called once per process by every entry point that runs Relay's services
+(``create_app``, the CLI's commands, the worker) and by the test fixtures that call services
+directly, so each of them reacts to an event in the same way.
+"""
+
+from __future__ import annotations
+
+from app.candidates.service import ActivityRecorded
+from app.core.events import clear, subscribe
+from app.notifications.nudges import on_points_gained, on_redemption_decided
+from app.points.awards import PointsGained, on_activity_recorded
+from app.rewards.service import RedemptionDecided
+
+
+def wire() -> None:
+    """Subscribe every handler, in the order they run (calling it again changes nothing)."""
+    clear()
+    subscribe(ActivityRecorded, on_activity_recorded)  # an activity earns its points
+    subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
+    subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
