@@ -20,8 +20,6 @@ How a visit is counted (the admin page says the same in plain words):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -37,6 +35,7 @@ from app.candidates import service
 from app.candidates.tables import Activity, ActivityKind, Visit
 from app.core import db
 from app.core.clock import now
+from app.core.tasks import BackgroundTask
 from app.points.awards import award
 from app.sharing.tables import ShareLink
 
@@ -79,16 +78,18 @@ class Noted:
     viewer: int | None = None  # the signed-in member who made the request, if any
 
 
-class VisitRecorder:
+class VisitRecorder(BackgroundTask):
     """This process's buffer of visits and beacons, and the task that writes them."""
 
+    description = "visit recorder"
+    log = log
+    interval_s = FLUSH_SECONDS
+
     def __init__(self) -> None:
+        super().__init__()
         self._pending: deque[Noted] = deque()
         self._in_flight = 0
         self._keys: dict[date, str] = {}
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
     # --- the page's side: no write, at most one read a day for the key ---------------------
 
@@ -106,8 +107,8 @@ class VisitRecorder:
             self._pending.popleft()
             log.warning("Visit buffer full: the oldest visit was dropped")
         self._pending.append(Noted(kind, code, visitor, now(), viewer))
-        if len(self._pending) >= BATCH_ROWS and self._wake is not None:
-            self._wake.set()
+        if len(self._pending) >= BATCH_ROWS:
+            self.wake()
 
     @property
     def idle(self) -> bool:
@@ -116,39 +117,19 @@ class VisitRecorder:
 
     # --- the writer -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="visit-recorder")
-
-    async def stop(self) -> None:
+    async def finish(self) -> None:
         """Write everything still buffered: called on shutdown, before the pool closes."""
-        self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
         while self._pending:
             await self.flush()
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
-            self._wake.clear()
-            try:
-                # What is pending now, in full batches; visits noted meanwhile wait for the
-                # next round instead of being written a few at a time under load.
-                for _ in range(-(-len(self._pending) // BATCH_ROWS)):
-                    if self._stopping:
-                        break
-                    await self.flush()
-            except Exception:
-                log.exception("Writing visits failed; retrying shortly")
-                await asyncio.sleep(FLUSH_SECONDS)
+    async def round(self) -> None:
+        """Every :data:`FLUSH_SECONDS`, or at once when a batch is full. What is pending now,
+        in full batches; visits noted meanwhile wait for the next round instead of being
+        written a few at a time under load. A batch that fails goes back to the buffer."""
+        for _ in range(-(-len(self._pending) // BATCH_ROWS)):
+            if self.stopping:
+                break
+            await self.flush()
 
     async def flush(self) -> int:
         """Write up to one batch in one transaction; rows go back on failure."""

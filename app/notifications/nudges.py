@@ -30,11 +30,11 @@ from typing import Any
 
 from app.accounts.tables import Member, Session
 from app.core import i18n
-from app.core.db import is_postgres, write_transaction
+from app.core.db import write_transaction
 from app.core.i18n import _, ngettext
+from app.core.outbox import retry_delay, skip_locked
 from push.outbox import KINDS, PushMessage, enqueue
 from push.tables import PushSubscription
-from push.worker import retry_delay
 
 from .service import (
     BADGE,
@@ -320,15 +320,12 @@ async def send_due_nudges(now: datetime, daily_cap: int) -> int:
     async with write_transaction() as transaction:
         if not await single_runner_lock("send_due_nudges"):
             return 0
-        query = (
+        due = await skip_locked(
             Nudge.select()
             .where(Nudge.state == NudgeState.waiting.value, Nudge.due_at <= now)
             .order_by(Nudge.due_at)
             .limit(CLAIM_LIMIT)
         )
-        if is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        due = await query
         if not due:
             return 0
         by_member: dict[int, list[dict[str, Any]]] = defaultdict(list)
