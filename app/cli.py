@@ -27,11 +27,8 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 
     async def run() -> Any:
         db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
-        await db.open_pool()
-        try:
+        async with db.connection_pool():
             return await work()
-        finally:
-            await db.close_pool()
 
     return asyncio.run(run())
 
@@ -177,22 +174,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             lease=timedelta(seconds=args.lease),
             poll_interval_s=args.poll_interval,
         )
-        jobs = NotificationJobs(settings)
+        signalled = asyncio.Event()
         loop = asyncio.get_running_loop()
-
-        def stop() -> None:
-            worker.request_stop()
-            jobs.request_stop()
-
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop)
-        print(f"Relay push worker {worker.name} is running.", flush=True)
-        await jobs.start()
-        try:
-            await worker.run()
-        finally:
-            await jobs.stop()
-            await worker.aclose()
+            loop.add_signal_handler(signum, signalled.set)
+        # Started in this order, stopped in reverse once signalled.
+        async with worker, NotificationJobs(settings):
+            print(f"Relay push worker {worker.name} is running.", flush=True)
+            await signalled.wait()
         print(f"Relay push worker {worker.name} stopped.", flush=True)
 
     _with_database(settings, work)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from functools import partial
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import session_middleware
 from app.boards.routes import ROUTES as BOARD_ROUTES
 from app.boards.service import TeamRankings
+from app.candidates.pipeline import PurgeSchedule
 from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
 from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
@@ -27,6 +28,9 @@ from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.core import db, i18n
 from app.core.i18n import _
 from app.core.settings import Settings
+from app.core.tasks import BackgroundTask
+from app.mail.service import EmbeddedMailSender
+from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
@@ -40,6 +44,7 @@ from app.web.templating import template_config
 from app.web.unavailable import asks_for_html, unavailable_page
 from app.web.validation import UNREADABLE_INPUT, refusal, screen_request
 from app.wiring import wire
+from push.worker import PushWorker
 
 log = logging.getLogger("relay")
 
@@ -115,41 +120,40 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     )
 
 
+# What Litestar's ``lifespan`` takes: an async context manager, or a function of the app giving one.
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[Any]] | AbstractAsyncContextManager[Any]
+
+
+def embedded_workers(settings: Settings) -> list[BackgroundTask]:
+    """The embedded default (RELAY_EMBEDDED_WORKER): this process also sends the push outbox,
+    runs the periodic jobs, sends mail as soon as it is queued here (the jobs retry what
+    failed) and purges candidates past the admin's limits (at scale: `relay worker`
+    processes, and `relay purge` from cron)."""
+    return [
+        PushWorker(settings),
+        NotificationJobs(settings),
+        EmbeddedMailSender(settings),
+        PurgeSchedule(settings.data_dir),
+    ]
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     wire()
     db.use_engine(db.engine_from_url(settings.database_url, settings.sqlite_busy_timeout_s))
     assets = Assets(settings.root / "static")
-    on_startup: list[Callable[[], Awaitable[None]]] = [
-        partial(db.open_pool, settings.database_pool_size)
-    ]
     limiter = RateLimiter(settings.redis_url)
     # Clicks are counted once per address and hour in the same shared store as rate limits.
     visits = VisitRecorder(limiter.counter)
-    on_startup.append(visits.start)
-    # Buffered visits are written before the pool closes: a normal shutdown loses none.
-    on_shutdown: list[Callable[[], Awaitable[None]]] = [visits.stop, db.close_pool]
+    # Litestar enters these in order and leaves them in reverse: the pool opens first and
+    # closes last, so the visits still buffered and the last rounds of the embedded workers
+    # are written before it closes.
+    lifespan: list[Lifespan] = [
+        lambda _app: db.connection_pool(settings.database_pool_size),
+        visits,
+    ]
     if settings.embedded_worker:
-        # The embedded default: this process also sends the push outbox (RELAY_EMBEDDED_WORKER).
-        from app.notifications.jobs import NotificationJobs
-        from push import PushWorker
-
-        push_worker = PushWorker(settings)
-        jobs = NotificationJobs(settings)
-        on_startup += [push_worker.start, jobs.start]
-        on_shutdown[:0] = [jobs.stop, push_worker.stop]
-        # … and sends mail as soon as it is queued here (the jobs retry what failed).
-        from app.mail.service import EmbeddedMailSender
-
-        mail_sender = EmbeddedMailSender(settings)
-        on_startup.append(mail_sender.start)
-        on_shutdown.insert(0, mail_sender.stop)
-        # … and purges candidates past the admin's limits (at scale: `relay purge` from cron).
-        from app.candidates.pipeline import PurgeSchedule
-
-        purge_schedule = PurgeSchedule(settings.data_dir)
-        on_startup.append(purge_schedule.start)
-        on_shutdown.insert(0, purge_schedule.stop)
+        lifespan += embedded_workers(settings)
 
     return Litestar(
         route_handlers=[
@@ -164,8 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *REWARD_ROUTES,
             *BOARD_ROUTES,
         ],
-        on_startup=on_startup,
-        on_shutdown=on_shutdown,
+        lifespan=lifespan,
         template_config=template_config(settings.root / "templates", assets),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

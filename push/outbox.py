@@ -2,8 +2,8 @@
 
 :func:`enqueue` is the one place that creates deliveries. It writes every row of a message in
 one transaction before anything is sent, so a campaign is either wholly queued or not at all,
-and a crash or restart afterwards resumes from the rows. Workers find work with
-:func:`deliveries_due`; editors read results with :func:`campaign_stats`.
+and a crash or restart afterwards resumes from the rows. Workers claim what
+:func:`deliveries_due` selects; editors read results with :func:`campaign_stats`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,7 +19,8 @@ from enum import StrEnum
 from piccolo.columns.combination import WhereRaw
 from piccolo.query import Select
 
-from app.core.db import is_postgres, write_transaction
+from app.core.db import write_transaction
+from app.core.outbox import Doorbell
 from push.sender import DEFAULT_TTL_S, MAX_PAYLOAD_BYTES, URGENCIES
 from push.tables import OPEN_STATES, DeliveryState, PushDelivery, PushSubscription
 
@@ -108,14 +109,8 @@ def check_message(
 # scanning and sorting every delivery ever sent.
 OPEN_ROWS = WhereRaw("state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")")
 
-# Callbacks of the workers running in this process, called after deliveries are queued.
-_wake_callbacks: set[Callable[[], None]] = set()
-
-
-def on_enqueue(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` whenever this process queues deliveries; returns the unsubscriber."""
-    _wake_callbacks.add(callback)
-    return lambda: _wake_callbacks.discard(callback)
+# Rung after this process queued deliveries: the workers running here send them at once.
+QUEUED = Doorbell()
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -189,28 +184,23 @@ async def enqueue(
             )
             count += len(chunk)
     if count:
-        for wake in list(_wake_callbacks):
-            wake()
+        QUEUED.ring()
     return count
 
 
-async def deliveries_due(now: datetime, limit: int, *, lock: bool = False) -> list[int]:
-    """Ids of deliveries a worker may take at ``now``, the longest-waiting first.
+def deliveries_due(now: datetime, limit: int) -> Select:
+    """The ids of deliveries a worker may take at ``now``, the longest-waiting first, for
+    :func:`app.core.outbox.claim`.
 
     That is pending rows whose time has come and claimed rows whose lease has run out (the
-    claim moves ``next_attempt_at`` to the lease's end). With ``lock`` on PostgreSQL, inside a
-    transaction, the rows are locked ``FOR UPDATE SKIP LOCKED``: concurrent workers each get
-    different rows and none waits for another.
+    claim moves ``next_attempt_at`` to the lease's end).
     """
-    query = (
+    return (
         PushDelivery.select(PushDelivery.id)
         .where(OPEN_ROWS, PushDelivery.next_attempt_at <= now)
         .order_by(PushDelivery.next_attempt_at)
         .limit(limit)
     )
-    if lock and is_postgres():
-        query = query.lock_rows("UPDATE", skip_locked=True)
-    return [row["id"] for row in await query]
 
 
 async def campaign_stats(campaign_id: int) -> CampaignStats:

@@ -1,23 +1,18 @@
 """The worker that drains the push outbox: claim due rows with a lease, send, record, repeat.
 
 Any number of workers may run at once (``relay worker`` processes, or the one embedded in the
-app on SQLite). A claim is a short transaction that marks a batch of due rows as ``sending``
-by this worker until a lease ends; on PostgreSQL the rows are picked ``FOR UPDATE SKIP
-LOCKED`` so concurrent claims never take the same row, on SQLite the claim holds the write
-lock (BEGIN IMMEDIATE). A worker that dies leaves its rows claimed until the lease runs out;
-then they are due again, so nothing is lost. A message whose request completed but whose
-result was not yet recorded when the worker died is sent again: results are recorded per
-small batch, as soon as its requests finish, to keep that window to a fraction of a second.
+app on SQLite). A claim (:func:`app.core.outbox.claim`) marks a batch of due rows as
+``sending`` by this worker until a lease ends; a worker that dies leaves its rows claimed until
+the lease runs out, then they are due again, so nothing is lost. A message whose request
+completed but whose result was not yet recorded when the worker died is sent again: results
+are recorded per small batch, as soon as its requests finish, to keep that window to a
+fraction of a second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +22,10 @@ from typing import Any
 from piccolo.columns import Column
 
 from app.core.db import write_transaction
+from app.core.outbox import claim, new_worker_name, retry_delay
 from app.core.settings import Settings
-from push.outbox import deliveries_due, on_enqueue
+from app.core.tasks import BackgroundTask
+from push.outbox import QUEUED, deliveries_due
 from push.sender import Outcome, PushSender, PushTarget, SendResult
 from push.tables import DeliveryState, PushDelivery, PushSubscription
 from push.vapid import VapidSigner
@@ -42,9 +39,6 @@ DEFAULT_POLL_INTERVAL_S = 1.0
 # Claimed batches being sent at once: while one batch waits for its last answers the next
 # is already on the wire.
 DEFAULT_PIPELINE_DEPTH = 3
-# Retries without Retry-After wait 30 s, 1 min, 2 min… up to an hour.
-FIRST_RETRY_DELAY = timedelta(seconds=30)
-MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -60,35 +54,22 @@ class ClaimedDelivery:
     attempts: int
 
 
-def default_worker_name() -> str:
-    host = socket.gethostname()[:32]
-    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def retry_delay(attempt: int, retry_after_s: float | None) -> timedelta:
-    """How long to wait before attempt ``attempt + 1``: the service's word, else backoff."""
-    if retry_after_s is not None:
-        return timedelta(seconds=max(1.0, retry_after_s))
-    return min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** max(0, attempt - 1))
-
-
 async def claim_due(
     worker_name: str, *, now: datetime, limit: int, lease: timedelta
 ) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due deliveries for ``worker_name`` until ``now + lease``."""
     until = now + lease
-    async with write_transaction():
-        ids = await deliveries_due(now, limit, lock=True)
-        if not ids:
-            return []
-        await PushDelivery.update(
-            {
-                PushDelivery.state: DeliveryState.sending.value,
-                PushDelivery.claimed_by: worker_name,
-                PushDelivery.claimed_until: until,
-                PushDelivery.next_attempt_at: until,
-            }
-        ).where(PushDelivery.id.is_in(ids))
+    ids = await claim(
+        deliveries_due(now, limit),
+        {
+            PushDelivery.state: DeliveryState.sending.value,
+            PushDelivery.claimed_by: worker_name,
+            PushDelivery.claimed_until: until,
+            PushDelivery.next_attempt_at: until,
+        },
+    )
+    if not ids:
+        return []
     subscription = PushDelivery.subscription
     rows = await PushDelivery.select(
         PushDelivery.id,
@@ -203,12 +184,22 @@ async def record_results(
             ).where(PushSubscription.id.is_in(sorted({d.subscription_id for d, _ in troubled})))
 
 
-class PushWorker:
-    """Drains the outbox: :meth:`run` until stopped, or :meth:`run_once` step by step.
+class PushWorker(BackgroundTask):
+    """Drains the outbox: in the background from :meth:`start` to :meth:`stop`, or step by
+    step with :meth:`run_once`.
+
+    Each round claims a batch and sends it while the next rounds claim more, up to
+    ``pipeline_depth`` batches at once; with nothing due it waits for ``poll_interval_s`` or
+    for deliveries queued in this process. On stop it claims nothing more and finishes the
+    batches it holds, so their results are recorded before the process exits.
 
     ``clock`` gives the current time (aware, UTC); tests pass ``now`` to :meth:`run_once` to
     walk through backoff without waiting.
     """
+
+    description = "push worker"
+    log = log  # the module's logger, for the rounds that fail
+    doorbell = QUEUED
 
     def __init__(
         self,
@@ -222,10 +213,11 @@ class PushWorker:
         pipeline_depth: int = DEFAULT_PIPELINE_DEPTH,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.name = name or default_worker_name()
+        super().__init__()
+        self.name = name or new_worker_name()
         self.batch_size = batch_size
         self.lease = lease
-        self.poll_interval_s = poll_interval_s
+        self.interval_s = poll_interval_s
         self.pipeline_depth = pipeline_depth
         self.max_attempts = settings.push_max_attempts
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -238,10 +230,7 @@ class PushWorker:
         # competing for the file's lock would make one sleep in SQLite's busy handler (tens of
         # milliseconds); queueing here costs nothing, and claims and records are short.
         self._database_turn = asyncio.Lock()
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     async def _deliver(
         self, batch: Sequence[ClaimedDelivery], now: datetime | None
@@ -294,43 +283,19 @@ class PushWorker:
             total += handled
         return total
 
-    def _wake_soon(self) -> None:
-        # enqueue() may run on another thread's loop (a sync caller): hand over safely.
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def run(self) -> None:
-        """Work until :meth:`stop` (or ``request_stop``): claim, send, record, wait for more.
-
-        On stop it claims nothing more and finishes the batches it holds, so their results
-        are recorded before the process exits.
-        """
-        self._loop = asyncio.get_running_loop()
-        unsubscribe = on_enqueue(self._wake_soon)
-        in_flight: set[asyncio.Task[None]] = set()
-        try:
-            while not self._stop.is_set():
-                if len(in_flight) >= self.pipeline_depth:
-                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                self._wake.clear()
-                try:
-                    batch = await self._claim(self.clock())
-                except Exception:
-                    log.exception("Claiming push deliveries failed; trying again shortly")
-                    await self._wait_for_work()
-                    continue
-                if batch:
-                    task = asyncio.create_task(self._deliver_and_record(batch))
-                    task.add_done_callback(self._batch_done)
-                    task.add_done_callback(in_flight.discard)
-                    in_flight.add(task)
-                else:
-                    await self._wait_for_work()
-        finally:
-            unsubscribe()
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
+    async def round(self) -> bool:
+        """Claim a batch and set it sending; False when nothing is due."""
+        if len(self._in_flight) >= self.pipeline_depth:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            return True
+        batch = await self._claim(self.clock())
+        if not batch:
+            return False
+        task = asyncio.create_task(self._deliver_and_record(batch))
+        task.add_done_callback(self._batch_done)
+        task.add_done_callback(self._in_flight.discard)
+        self._in_flight.add(task)
+        return True
 
     @staticmethod
     def _batch_done(task: asyncio.Task[None]) -> None:
@@ -338,34 +303,10 @@ class PushWorker:
             # The rows stay claimed; when the lease ends they are due again.
             log.error("A push batch failed", exc_info=task.exception())
 
-    async def _wait_for_work(self) -> None:
-        """Until deliveries are queued in this process, the poll interval passes, or stop."""
-        waiters = [
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(self._stop.wait()),
-        ]
-        try:
-            await asyncio.wait(
-                waiters, timeout=self.poll_interval_s, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    def request_stop(self) -> None:
-        """Ask :meth:`run` to finish the batches it holds and return (safe from a signal)."""
-        self._stop.set()
-
-    async def start(self) -> None:
-        """Run in the background of this process (the app's embedded worker)."""
-        self._task = asyncio.create_task(self.run())
-
-    async def stop(self) -> None:
-        self.request_stop()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def finish(self) -> None:
+        """Record the batches still being sent, then close the connections."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self.aclose()
 
     async def aclose(self) -> None:

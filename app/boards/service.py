@@ -13,7 +13,6 @@ named is still ranked, as an anonymous ambassador.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -21,6 +20,7 @@ from typing import Any
 
 from app.accounts.tables import Member
 from app.candidates.tables import Candidate, Stage
+from app.core.cache import TTLMap
 from app.core.clock import now
 from app.points import ledger
 from app.points.rules import badges_shown, level_of, levels
@@ -192,18 +192,25 @@ class TeamRankings:
     """
 
     def __init__(self, ttl: float = 60.0) -> None:
-        self.ttl = ttl
-        self._cached: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._cached: TTLMap[str, list[dict[str, Any]]] = TTLMap(ttl)
         self._refreshing: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
 
+    @property
+    def ttl(self) -> float:
+        return self._cached.ttl_s
+
+    @ttl.setter
+    def ttl(self, seconds: float) -> None:
+        self._cached.ttl_s = seconds
+
     async def get(self, period: str, by: str = "total") -> list[dict[str, Any]]:
-        cached = self._cached.get(period)
+        cached = self._cached.entry(period)
         if cached is None:
             # The first requests for a period all wait for one computation, not one each.
             totals = await asyncio.shield(self._start(period))
         else:
-            totals = cached[1]
-            if time.monotonic() - cached[0] > self.ttl:
+            totals, fresh = cached
+            if not fresh:
                 self._start(period)
         return rank_teams(totals, by)
 
@@ -220,9 +227,7 @@ class TeamRankings:
 
     async def _refresh(self, period: str) -> list[dict[str, Any]]:
         try:
-            totals = await team_totals(period)
-            self._cached[period] = (time.monotonic(), totals)
-            return totals
+            return self._cached.put(period, await team_totals(period))
         finally:
             self._refreshing.pop(period, None)
 

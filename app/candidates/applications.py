@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from app.candidates import cvs
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
 from app.core import db
+from app.core.cache import TTLMap
 from app.core.clock import now
 from app.core.i18n import _
 from app.sharing.tables import ShareLink
@@ -21,31 +21,28 @@ from app.web.pagecache import public_pages_changed
 from app.web.validation import https_url, name_problem
 
 REFERRAL_COOKIE = "relay_ref"
-_policy_cache: tuple[float, dict[str, Any]] | None = None
-_POLICY_TTL_S = 5.0
+_kept_policy: TTLMap[str, dict[str, Any]] = TTLMap(ttl_s=5.0, max_size=1)
 
 
 async def policy(fresh: bool = False) -> dict[str, Any]:
-    """The admin's candidate policy (created with defaults), kept a few seconds per process."""
-    global _policy_cache
-    if not fresh and _policy_cache and time.monotonic() - _policy_cache[0] < _POLICY_TTL_S:
-        return _policy_cache[1]
+    """The admin's candidate policy (created with defaults), kept 5 seconds per process."""
+    kept = None if fresh else _kept_policy.get("policy")
+    if kept is not None:
+        return kept
     row = await CandidatePolicy.select().first()
     if row is None:
         await CandidatePolicy.insert(CandidatePolicy())
         row = await CandidatePolicy.select().first()
     assert row is not None
-    _policy_cache = (time.monotonic(), row)
-    return row
+    return _kept_policy.put("policy", row)
 
 
 async def save_policy(values: dict[Any, Any]) -> None:
-    global _policy_cache
     current = await policy(fresh=True)
     await CandidatePolicy.update({**values, CandidatePolicy.updated_at: now()}).where(
         CandidatePolicy.id == current["id"]
     )
-    _policy_cache = None
+    _kept_policy.clear()
     public_pages_changed()  # the apply form shows the privacy notice
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import logging
@@ -20,6 +18,7 @@ from app.content.tables import ContentItem, Kind
 from app.core import db
 from app.core.clock import now
 from app.core.i18n import _
+from app.core.tasks import BackgroundTask
 from app.mail import service as mail
 
 log = logging.getLogger("relay.candidates")
@@ -273,30 +272,18 @@ async def purge(data_dir: Path, at: datetime | None = None) -> tuple[int, int]:
     return len(expired), len(old)
 
 
-class PurgeSchedule:
+class PurgeSchedule(BackgroundTask):
     """The embedded default's periodic step: :func:`purge` once an hour in the app process
     (at scale, run ``relay purge`` from cron instead)."""
 
+    description = "candidate purge"
+    log = log
+    wait_first = True  # start-up stays quick, and a restart loop does not purge in a loop
+
     def __init__(self, data_dir: Path, every_s: float = 3600.0) -> None:
+        super().__init__()
         self.data_dir = data_dir
-        self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
+        self.interval_s = every_s
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="candidate-purge")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            # First a wait: start-up stays quick, and a restart loop does not purge in a loop.
-            await asyncio.sleep(self.every_s)
-            try:
-                await purge(self.data_dir)
-            except Exception:
-                log.exception("Purging candidates failed; trying again in an hour")
+    async def round(self) -> None:
+        await purge(self.data_dir)

@@ -24,8 +24,6 @@ How a visit is counted (the admin page says the same in plain words):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -43,6 +41,7 @@ from app.candidates.tables import Activity, ActivityKind, Visit
 from app.core import db
 from app.core.clock import now
 from app.core.events import publish
+from app.core.tasks import BackgroundTask
 from app.sharing.tables import ShareLink
 from app.web.ratelimit import Counter, MemoryCounter
 
@@ -94,19 +93,24 @@ class Noted:
     address: str = ""  # a beacon's keyed hash of the address alone (the hourly window)
 
 
-class VisitRecorder:
+class VisitRecorder(BackgroundTask):
     """This process's buffer of visits and beacons, and the task that writes them."""
 
+    description = "visit recorder"
+    log = log
+    interval_s = FLUSH_SECONDS
+
     def __init__(self, store: Counter | None = None) -> None:
+        super().__init__()
         # Where the hourly windows of clicks per address are claimed: the app's shared store.
         self.store: Counter = store or MemoryCounter()
         self._pending: deque[Noted] = deque()
         self._in_flight = 0
         self._keys: dict[date, str] = {}
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self.dropped = 0  # visits dropped from a full buffer since the last successful write
+        # Failed writes in a row, and when to try again (monotonic): see round().
+        self._failures = 0
+        self._retry_at = 0.0
 
     # --- the page's side: no write, at most one read a day for the key ---------------------
 
@@ -134,8 +138,8 @@ class VisitRecorder:
             if self.dropped == 1:
                 log.warning("Visit buffer full: the oldest visits are being dropped")
         self._pending.append(Noted(kind, code, visitor, now(), viewer, address))
-        if len(self._pending) >= BATCH_ROWS and self._wake is not None:
-            self._wake.set()
+        if len(self._pending) >= BATCH_ROWS:
+            self.wake()
 
     @property
     def idle(self) -> bool:
@@ -144,54 +148,39 @@ class VisitRecorder:
 
     # --- the writer -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="visit-recorder")
-
-    async def stop(self) -> None:
+    async def finish(self) -> None:
         """Write everything still buffered: called on shutdown, before the pool closes."""
-        self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
         while self._pending:
             await self.flush()
 
-    async def _run(self) -> None:
-        assert self._wake is not None
-        failures = 0
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
-            self._wake.clear()
-            try:
-                # What is pending now, in full batches; visits noted meanwhile wait for the
-                # next round instead of being written a few at a time under load.
-                for _ in range(-(-len(self._pending) // BATCH_ROWS)):
-                    if self._stopping:
-                        break
-                    await self.flush()
-            except Exception as exc:
-                # The rows are back in the buffer (bounded by MAX_PENDING): retried, less
-                # often while it lasts, and said once per outage rather than twice a second.
-                if failures == 0:
-                    log.warning(
-                        "Writing visits failed (%s: %s); %d kept, retrying",
-                        type(exc).__name__,
-                        exc,
-                        len(self._pending),
-                        exc_info=not db.is_unavailable(exc),
-                    )
-                failures += 1
-                await asyncio.sleep(retry_delay(failures))
-                continue
-            if failures:
-                log.warning("Visits written again after %d failed attempts", failures)
-                failures = 0
+    async def round(self) -> None:
+        """Every :data:`FLUSH_SECONDS`, or at once when a batch is full. What is pending now,
+        in full batches; visits noted meanwhile wait for the next round instead of being
+        written a few at a time under load. A batch that fails goes back to the buffer and is
+        tried again after 1 s, 2 s, 4 s… at most 10 s apart, said once per outage rather
+        than twice a second."""
+        if time.monotonic() < self._retry_at:
+            return
+        try:
+            for _ in range(-(-len(self._pending) // BATCH_ROWS)):
+                if self.stopping:
+                    break
+                await self.flush()
+        except Exception as exc:
+            if self._failures == 0:
+                log.warning(
+                    "Writing visits failed (%s: %s); %d kept, retrying",
+                    type(exc).__name__,
+                    exc,
+                    len(self._pending),
+                    exc_info=not db.is_unavailable(exc),
+                )
+            self._failures += 1
+            self._retry_at = time.monotonic() + retry_delay(self._failures)
+            return
+        if self._failures:
+            log.warning("Visits written again after %d failed attempts", self._failures)
+            self._failures = 0
 
     async def flush(self) -> int:
         """Write up to one batch in one transaction; rows go back on failure."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from app.content.tables import (
     OfferStatus,
     ShareGuide,
 )
+from app.core.cache import TTLMap
 from app.core.clock import now as clock_now
 from app.core.db import write_transaction
 from app.core.i18n import LANGUAGES, _, lazy
@@ -381,18 +381,14 @@ async def studio_items(
     return rows
 
 
-_TAGS_TTL_S = 30.0
-_tags_cache: tuple[float, list[str]] | None = None
+_kept_tags: TTLMap[str, list[str]] = TTLMap(ttl_s=30.0, max_size=1)
 
 
 async def feed_tags() -> list[str]:
-    """Tags for the feed's chips; kept a few seconds per process (shown on every feed page)."""
-    global _tags_cache
-    moment = time.monotonic()
-    if _tags_cache and moment - _tags_cache[0] < _TAGS_TTL_S:
-        return _tags_cache[1]
-    tags = await all_tags()
-    _tags_cache = (moment, tags)
+    """Tags for the feed's chips; kept 30 seconds per process (shown on every feed page)."""
+    tags = _kept_tags.get("tags")
+    if tags is None:
+        tags = _kept_tags.put("tags", await all_tags())
     return tags
 
 

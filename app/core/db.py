@@ -187,6 +187,16 @@ async def close_pool() -> None:
         await engine.close_connection_pool()
 
 
+@asynccontextmanager
+async def connection_pool(size: int = 10) -> AsyncIterator[None]:
+    """The pool open for the body: a process's lifespan (the app's, ``relay`` commands')."""
+    await open_pool(size)
+    try:
+        yield
+    finally:
+        await close_pool()
+
+
 async def migrate(quiet: bool = True) -> None:
     """Bring the schema up to date: the same migrations for SQLite and PostgreSQL."""
     import contextlib

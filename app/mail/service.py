@@ -1,12 +1,10 @@
 """Mail through an outbox: a row first, in the transaction of what it is about, then sending.
 
 :func:`enqueue` writes the row; :func:`deliver_due` is the one place that sends. It claims
-due rows in a short transaction (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so concurrent
-senders take different rows; SQLite: the write lock of ``BEGIN IMMEDIATE``) by moving their
-next attempt to the end of a lease, sends them over one SMTP connection, then records each
-result: sent (the body cleared), or a retry later with backoff, or given up after
-:data:`MAX_ATTEMPTS` attempts or a permanent refusal. A sender that dies mid-batch leaves
-its rows to be claimed again when the lease ends.
+due rows with a lease (:func:`app.core.outbox.claim`: concurrent senders take different rows,
+and one that dies mid-batch leaves its rows to be claimed again when the lease ends), sends
+them over one SMTP connection, then records each result: sent (the body cleared), or a retry
+later with backoff, or given up after :data:`MAX_ATTEMPTS` attempts or a permanent refusal.
 
 Every worker process runs :func:`deliver_due` with its periodic jobs
 (:mod:`app.notifications.jobs`); the embedded app also runs it as soon as it queued mail
@@ -16,13 +14,9 @@ Without ``SMTP_URL`` nothing is queued: :func:`enqueue` refuses.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -31,16 +25,17 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from app.core.clock import now as clock_now
-from app.core.db import is_postgres, write_transaction
+from app.core.db import write_transaction
+from app.core.outbox import Doorbell, claim, new_worker_name, retry_delay
 from app.core.settings import Settings
+from app.core.tasks import BackgroundTask
 from app.mail.tables import MailOutbox, MailState
 
 log = logging.getLogger("relay.mail")
 
+# Retries wait 30 s, 1 min, 2 min… up to an hour (retry_delay): about three hours before
+# giving up.
 MAX_ATTEMPTS = 10
-# Retries wait 30 s, 1 min, 2 min… up to an hour: about three hours before giving up.
-FIRST_RETRY_DELAY = timedelta(seconds=30)
-MAX_RETRY_DELAY = timedelta(hours=1)
 LEASE = timedelta(minutes=10)
 BATCH_SIZE = 20
 SMTP_TIMEOUT_S = 20
@@ -50,11 +45,6 @@ KEEP_FINISHED = timedelta(days=30)
 
 class MailNotConfigured(Exception):
     """No SMTP_URL: Relay sends no mail (admins hand links over instead)."""
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after ``attempts`` failed attempts."""
-    return min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** max(0, attempts - 1))
 
 
 async def enqueue(settings: Settings, to: str, subject: str, text: str, about: str = "") -> None:
@@ -69,14 +59,13 @@ async def enqueue(settings: Settings, to: str, subject: str, text: str, about: s
     )
 
 
-# The embedded senders of this process, woken when it has queued mail.
-_wake_callbacks: set[Callable[[], None]] = set()
+# Rung when this process has queued mail: wakes its embedded sender, if any.
+QUEUED = Doorbell()
 
 
 def kick() -> None:
     """Mail was queued and committed: the embedded sender, if any, sends it now."""
-    for callback in list(_wake_callbacks):
-        callback()
+    QUEUED.ring()
 
 
 async def states(abouts: Sequence[str]) -> dict[str, str]:
@@ -121,37 +110,24 @@ class Outcome:
     permanent: bool = False  # the server refused for good (a 5xx answer): no retry
 
 
-def default_sender_name() -> str:
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 async def claim_due(sender: str, at: datetime, limit: int = BATCH_SIZE) -> list[ClaimedMail]:
     """Take up to ``limit`` mails due at ``at`` for ``sender``, until its lease ends."""
-    async with write_transaction():
-        query = (
-            MailOutbox.select(MailOutbox.id)
-            .where(
-                MailOutbox.state == MailState.pending.value,
-                MailOutbox.next_attempt_at <= at,
-            )
-            .order_by(MailOutbox.next_attempt_at)
-            .limit(limit)
-        )
-        if is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        ids = [row["id"] for row in await query]
-        if not ids:
-            return []
-        await MailOutbox.update(
-            {MailOutbox.claimed_by: sender, MailOutbox.next_attempt_at: at + LEASE}
-        ).where(MailOutbox.id.is_in(ids))
-        rows = await MailOutbox.select(
-            MailOutbox.id,
-            MailOutbox.recipient,
-            MailOutbox.subject,
-            MailOutbox.text,
-            MailOutbox.attempts,
-        ).where(MailOutbox.id.is_in(ids))
+    due = (
+        MailOutbox.select(MailOutbox.id)
+        .where(MailOutbox.state == MailState.pending.value, MailOutbox.next_attempt_at <= at)
+        .order_by(MailOutbox.next_attempt_at)
+        .limit(limit)
+    )
+    ids = await claim(due, {MailOutbox.claimed_by: sender, MailOutbox.next_attempt_at: at + LEASE})
+    if not ids:
+        return []
+    rows = await MailOutbox.select(
+        MailOutbox.id,
+        MailOutbox.recipient,
+        MailOutbox.subject,
+        MailOutbox.text,
+        MailOutbox.attempts,
+    ).where(MailOutbox.id.is_in(ids))
     return [ClaimedMail(**row) for row in rows]
 
 
@@ -250,7 +226,7 @@ async def deliver_due(settings: Settings, at: datetime | None = None, sender: st
     if not settings.smtp_url:
         return 0
     at = at or clock_now()
-    sender = sender or default_sender_name()
+    sender = sender or new_worker_name()
     attempted = 0
     while batch := await claim_due(sender, at):
         outcomes = await send_batch(settings, batch)
@@ -264,51 +240,21 @@ async def deliver_due(settings: Settings, at: datetime | None = None, sender: st
     return attempted
 
 
-class EmbeddedMailSender:
+class EmbeddedMailSender(BackgroundTask):
     """The embedded app's sender: runs :func:`deliver_due` whenever this process queued mail
     (:func:`kick`). The periodic jobs run it too, for retries and anything missed."""
 
+    description = "mail sender"
+    log = log
+    interval_s = None  # only when this process queued mail
+    wait_first = True
+    doorbell = QUEUED
+    # Let a round in progress record what it sent (else those mails would go twice).
+    stop_timeout_s = 2 * SMTP_TIMEOUT_S
+
     def __init__(self, settings: Settings) -> None:
+        super().__init__()
         self.settings = settings
-        self._wake: asyncio.Event | None = None
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _wake_soon(self) -> None:
-        # kick() may come from another thread's loop (a sync caller): hand over safely.
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                await deliver_due(self.settings)
-            except Exception:
-                log.exception("Sending mail failed; the periodic jobs will try again")
-
-    async def start(self) -> None:
-        # Made here: an app may be started again, in another event loop (tests do).
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._stopping = False
-        _wake_callbacks.add(self._wake_soon)
-        self._task = asyncio.create_task(self._run(), name="mail-sender")
-
-    async def stop(self) -> None:
-        """Let a round in progress record what it sent (else those mails would go twice)."""
-        _wake_callbacks.discard(self._wake_soon)
-        self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=2 * SMTP_TIMEOUT_S)
-            except TimeoutError:
-                log.warning("Mail sender stopped mid-round: its mails are sent again later")
-            self._task = None
+    async def round(self) -> None:
+        await deliver_due(self.settings)

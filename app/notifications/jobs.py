@@ -11,8 +11,6 @@ marked sent with their deliveries, and every nudge has a unique key, so nothing 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from app.content.service import audience_member_ids, claim_unannounced
 from app.content.tables import ContentItem
 from app.core import files
 from app.core.settings import Settings
+from app.core.tasks import BackgroundTask
 from app.mail.service import deliver_due
 from app.rewards.tables import Reward
 
@@ -188,8 +187,11 @@ async def run_jobs(settings: Settings, now: datetime, jobs: Sequence[Job] = JOBS
     return failed
 
 
-class NotificationJobs:
+class NotificationJobs(BackgroundTask):
     """Runs :func:`run_jobs` every ``interval_s`` seconds in the background of a process."""
+
+    description = "notification jobs"
+    log = log
 
     def __init__(
         self,
@@ -197,30 +199,10 @@ class NotificationJobs:
         interval_s: float = JOB_INTERVAL_S,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.interval_s = interval_s
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await run_jobs(self.settings, self.clock())
-            except Exception:
-                log.exception("Notification jobs failed; trying again at the next round")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.interval_s)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self.run())
-
-    def request_stop(self) -> None:
-        self._stop.set()
-
-    async def stop(self) -> None:
-        self.request_stop()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def round(self) -> None:
+        await run_jobs(self.settings, self.clock())

@@ -32,11 +32,12 @@ from typing import Any
 
 from app.accounts.tables import Member, Session
 from app.core import i18n
-from app.core.db import is_postgres, write_transaction
+from app.core.db import write_transaction
 from app.core.i18n import _, ngettext
+from app.core.outbox import retry_delay, skip_locked
 from app.points.awards import PointsGained
 from app.rewards.service import RedemptionDecided, rewards_within
-from push import KINDS, PushMessage, enqueue, members_with_devices, retry_delay
+from push import KINDS, PushMessage, enqueue, members_with_devices
 
 from .service import (
     BADGE,
@@ -335,15 +336,12 @@ async def send_due_nudges(now: datetime, daily_cap: int) -> int:
     async with write_transaction() as transaction:
         if not await single_runner_lock("send_due_nudges"):
             return 0
-        query = (
+        due = await skip_locked(
             Nudge.select()
             .where(Nudge.state == NudgeState.waiting.value, Nudge.due_at <= now)
             .order_by(Nudge.due_at)
             .limit(CLAIM_LIMIT)
         )
-        if is_postgres():
-            query = query.lock_rows("UPDATE", skip_locked=True)
-        due = await query
         if not due:
             return 0
         by_member: dict[int, list[dict[str, Any]]] = defaultdict(list)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
+from app.core.cache import TTLMap
 from app.org.tables import Organisation
 
-_NAME_TTL_S = 15.0
-_name_cache: tuple[float, str] | None = None
+_kept_name: TTLMap[str, str] = TTLMap(ttl_s=15.0, max_size=1)
 
 
 async def organisation_name() -> str:
@@ -16,11 +14,8 @@ async def organisation_name() -> str:
     Kept for a few seconds per process: it is shown on every page and changes rarely, and a
     rename made through another process shows here within the TTL.
     """
-    global _name_cache
-    now = time.monotonic()
-    if _name_cache and now - _name_cache[0] < _NAME_TTL_S:
-        return _name_cache[1]
-    row = await Organisation.select(Organisation.name).first()
-    name = row["name"] if row else "Relay"
-    _name_cache = (now, name)
+    name = _kept_name.get("name")
+    if name is None:
+        row = await Organisation.select(Organisation.name).first()
+        name = _kept_name.put("name", row["name"] if row else "Relay")
     return name

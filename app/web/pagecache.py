@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import secrets
 import struct
-import time
 import zlib
 from collections.abc import Hashable, Mapping
+
+from app.core.cache import TTLMap
 
 TTL_S = 5.0
 MAX_PAGES = 2_000
@@ -97,23 +98,16 @@ class RenderedPages:
     """Rendered pages by key, each for :data:`TTL_S` seconds or until a change."""
 
     def __init__(self, ttl_s: float = TTL_S, max_pages: int = MAX_PAGES) -> None:
-        self.ttl_s = ttl_s
-        self.max_pages = max_pages
-        self._pages: dict[Hashable, tuple[float, int, Page]] = {}
+        # A crawl of many links pushes the oldest pages out.
+        self._pages: TTLMap[Hashable, tuple[int, Page]] = TTLMap(ttl_s, max_size=max_pages)
 
     def get(self, key: Hashable) -> Page | None:
-        entry = self._pages.get(key)
-        if entry is None:
+        kept = self._pages.get(key)
+        if kept is None or kept[0] != _generation:
             return None
-        expires, generation, page = entry
-        if generation != _generation or time.monotonic() >= expires:
-            del self._pages[key]
-            return None
-        return page
+        return kept[1]
 
     def put(self, key: Hashable, html: str) -> Page:
-        if len(self._pages) >= self.max_pages:
-            self._pages.clear()  # a crawl of many links: start again rather than track ages
         page = Page(html)
-        self._pages[key] = (time.monotonic() + self.ttl_s, _generation, page)
+        self._pages.put(key, (_generation, page))
         return page
