@@ -18,7 +18,6 @@ from app.accounts.invitations import Invited
 from app.accounts.passkeys import PasskeyError
 from app.accounts.sessions import (
     ABSOLUTE_LIFETIME,
-    CurrentSession,
     cookie_name,
     create_session,
     end_all_sessions,
@@ -37,14 +36,6 @@ from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, safe_ne
 Form = URLEncodedBody[dict[str, str]]
 Json = dict[str, Any]
 JsonBody = JSONBody[dict[str, Any]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-def _session(request: AnyRequest) -> CurrentSession:
-    return request.scope["state"]["session"]
 
 
 def _refused(message: str, status_code: int = 400) -> Response[Json]:
@@ -79,7 +70,7 @@ def qr_svg(url: str) -> Markup:
 
 @get("/signin", name="signin", guards=[anyone])
 async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -> Any:
-    if request.scope["state"].get("member") is not None:
+    if request.user is not None:
         return Redirect(safe_next(next), status_code=303)
     return render(
         request,
@@ -127,7 +118,7 @@ async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
 
 @post("/signout", status_code=200, name="signout", guards=[signed_in])
 async def signout(request: AnyRequest) -> Redirect:
-    session = _session(request)
+    session = request.auth
     await end_session(session.id)
     await audit.record(
         "signout", actor=session.member.id, subject=session.member.id, client=client_of(request)
@@ -245,7 +236,7 @@ async def _my_passkeys(member_id: int) -> list[dict[str, Any]]:
 async def _security_page(
     request: AnyRequest, status_code: int = 200, **extra: Any
 ) -> Response[str]:
-    member = _member(request)
+    member = request.user
     return render(
         request,
         "accounts/security.html",
@@ -266,15 +257,13 @@ async def security_page(request: AnyRequest) -> Response[str]:
 @post("/me/confirm/options", status_code=200, name="confirm_options", guards=[signed_in])
 async def confirm_options(request: AnyRequest) -> Response[Json]:
     await limiter_of(request).hit(ratelimit.SIGNIN_PER_CLIENT, client_of(request))
-    started = await passkeys.authentication_options(
-        settings_of(request), "confirm", _member(request)
-    )
+    started = await passkeys.authentication_options(settings_of(request), "confirm", request.user)
     return Response(started.as_json())
 
 
 @post("/me/confirm/verify", status_code=200, name="confirm_verify", guards=[signed_in])
 async def confirm_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    session = _session(request)
+    session = request.auth
     credential = data.get("credential")
     try:
         if not isinstance(credential, dict):
@@ -301,18 +290,18 @@ NEEDS_CONFIRMATION = 428
 
 @post("/me/passkeys/options", status_code=200, name="passkey_add_options", guards=[signed_in])
 async def add_passkey_options(request: AnyRequest) -> Response[Json]:
-    if not _session(request).fresh:
+    if not request.auth.fresh:
         return Response(
             {"confirm": True, "error": _("Confirm it's you with a passkey first.")},
             status_code=NEEDS_CONFIRMATION,
         )
-    started = await passkeys.registration_options(settings_of(request), _member(request), "add")
+    started = await passkeys.registration_options(settings_of(request), request.user, "add")
     return Response(started.as_json())
 
 
 @post("/me/passkeys/verify", status_code=200, name="passkey_add_verify", guards=[signed_in])
 async def add_passkey_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    session = _session(request)
+    session = request.auth
     if not session.fresh:
         return Response(
             {"confirm": True, "error": _("Confirm it's you with a passkey first.")},
@@ -373,7 +362,7 @@ async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
     guards=[signed_in],
 )
 async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: Form) -> Any:
-    member = _member(request)
+    member = request.user
     await _own_passkey(member, passkey_id)
     name = (data.get("name") or "").strip()
     if not name or len(name) > 60:
@@ -394,7 +383,7 @@ async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: F
     guards=[signed_in],
 )
 async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
-    member = _member(request)
+    member = request.user
     await _own_passkey(member, passkey_id)
     if await Passkey.count().where(Passkey.member == member.id) <= 1:
         return await _security_page(
@@ -409,7 +398,7 @@ async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
 
 @post("/me/signout-everywhere", status_code=200, name="signout_everywhere", guards=[signed_in])
 async def signout_everywhere(request: AnyRequest) -> Redirect:
-    member = _member(request)
+    member = request.user
     ended = await end_all_sessions(member.id)
     await audit.record(
         "signout_everywhere",
@@ -481,7 +470,7 @@ async def _show_link(request: AnyRequest, invited: Invited, message: str) -> Res
 
 @post("/admin/people", status_code=200, name="invite", guards=[admin])
 async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
-    me = _member(request)
+    me = request.user
     await limiter_of(request).hit(ratelimit.INVITES_PER_ADMIN, str(me.id))
     teams, sites = await invitations.teams_and_sites()
     checked = invitations.check_person(data, teams, sites, await invitations.taken_emails())
@@ -521,7 +510,7 @@ async def import_people(
     request: AnyRequest,
     data: MultipartBody[dict[str, Any]],
 ) -> Response[str]:
-    me = _member(request)
+    me = request.user
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _people_page(
@@ -584,7 +573,7 @@ async def person_page(request: AnyRequest, member_id: FromPath[int]) -> Response
 
 @post("/admin/people/{member_id:int}/role", status_code=200, name="change_role", guards=[admin])
 async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
-    session = _session(request)
+    session = request.auth
     if not session.fresh:
         return await _person_page(
             request,
@@ -606,7 +595,7 @@ async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form)
 )
 async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
     try:
-        await people.deactivate(member_id, by=_member(request).id, client=client_of(request))
+        await people.deactivate(member_id, by=request.user.id, client=client_of(request))
     except people.PeopleError as exc:
         return await _person_page(request, member_id, status_code=422, status_error=str(exc))
     return await _person_page(
@@ -620,13 +609,13 @@ async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[
     "/admin/people/{member_id:int}/reactivate", status_code=200, name="reactivate", guards=[admin]
 )
 async def reactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
-    await people.reactivate(member_id, by=_member(request).id, client=client_of(request))
+    await people.reactivate(member_id, by=request.user.id, client=client_of(request))
     return await _person_page(request, member_id, notice=_("Reactivated."))
 
 
 @post("/admin/people/{member_id:int}/link", status_code=200, name="new_link", guards=[admin])
 async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
-    me = _member(request)
+    me = request.user
     person = await people.person(member_id)
     if person is None:
         raise NotFoundException()
@@ -655,7 +644,7 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
 )
 async def revoke_invitation(request: AnyRequest, invitation_id: FromPath[int]) -> Response[str]:
     member_id = await invitations.revoke(
-        invitation_id, by=_member(request).id, client=client_of(request)
+        invitation_id, by=request.user.id, client=client_of(request)
     )
     if member_id is None:
         raise NotFoundException()

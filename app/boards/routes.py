@@ -26,10 +26,6 @@ from app.web.requests import AnyRequest, is_htmx
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 def period_names() -> dict[str, str]:
     return {"week": _("This week"), "month": _("This month"), "all": _("All time")}
 
@@ -61,7 +57,7 @@ async def leaderboard(
 ) -> Response[str]:
     """Filters are plain links (htmx swaps the page and pushes the URL); unknown values
     fall back to the defaults rather than failing."""
-    member = _member(request)
+    member = request.user
     # Read by hand: Litestar reserves the parameter name "scope" for the ASGI scope.
     scope = request.query_params.get("scope")
     period = period if period in service.PERIODS else "week"
@@ -123,7 +119,7 @@ async def set_leaderboard_name(
     request: AnyRequest, data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     """The switch on the Me page: appear by name, or as an anonymous ambassador."""
-    member = _member(request)
+    member = request.user
     anonymous = (data if isinstance(data, dict) else {}).get("anonymous", "") == "on"
     await service.set_anonymous(member.id, anonymous)
     if not is_htmx(request):
@@ -148,7 +144,7 @@ async def wall_of_fame(
 
     ``?screen=tv`` is the lobby version: this month, no navigation, and it reloads itself
     every few minutes (and so moves on to the next month by itself)."""
-    member = _member(request)
+    member = request.user
     current = ledger.month_of(now())
     tv = screen == "tv"
     if tv or month is None or not MONTH.match(month) or month > current:

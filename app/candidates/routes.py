@@ -45,7 +45,7 @@ def recorder_of(request: AnyRequest) -> VisitRecorder:
 
 
 def _viewer(request: AnyRequest) -> int | None:
-    member = request.scope.get("state", {}).get("member")
+    member = request.user
     return member.id if member is not None else None
 
 
@@ -344,7 +344,7 @@ async def move_candidate(
         if row is None:
             raise NotFoundException()
         return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
-    member = request.scope["state"]["member"]
+    member = request.user
     try:
         row = await pipeline.move(candidate_id, stage, member.id, client_of(request))
     except pipeline.OwnReferral:
@@ -399,7 +399,7 @@ async def candidate_wall_of_fame(
             status_code=422,
             fame_error=_("Only a hired candidate can appear on the wall of fame."),
         )
-    member = request.scope["state"]["member"]
+    member = request.user
     try:
         row = await pipeline.set_wall_of_fame(candidate_id, agreed, member.id, client_of(request))
     except pipeline.OwnReferral:
@@ -453,7 +453,7 @@ async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> 
     row = await pipeline.candidate(candidate_id)
     if row is None:
         raise NotFoundException()
-    member = request.scope["state"]["member"]
+    member = request.user
     await pipeline.delete_candidate(
         settings_of(request).data_dir, candidate_id, by=member.id, client=client_of(request)
     )
@@ -483,7 +483,7 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
 
 @get("/me/referrals", name="my_referrals", guards=[signed_in])
 async def my_referrals(request: AnyRequest) -> Response[str]:
-    member = request.scope["state"]["member"]
+    member = request.user
     return render(
         request,
         "candidates/referrals.html",
@@ -498,7 +498,7 @@ async def my_referrals(request: AnyRequest) -> Response[str]:
 
 
 async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
-    member = request.scope["state"]["member"]
+    member = request.user
     item = await content.visible_item(member, item_id)
     if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
         raise NotFoundException()
@@ -532,7 +532,7 @@ async def recommend(
 ) -> Response[str]:
     """An employee recommends a friend: stored pending, and the friend asked by email."""
     item = await _offer_to_recommend(request, item_id)
-    member = request.scope["state"]["member"]
+    member = request.user
     await limiter_of(request).hit(RECOMMEND_PER_MEMBER, str(member.id))
     fields = data if isinstance(data, dict) else {}
     upload = fields.get("cv")

@@ -7,7 +7,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
-from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
@@ -21,10 +20,6 @@ from app.web.requests import AnyRequest, settings_of
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 @get("/", name="feed", guards=[signed_in])
 async def feed(
     request: AnyRequest,
@@ -33,7 +28,7 @@ async def feed(
     q: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
 ) -> Response[str]:
-    member = _member(request)
+    member = request.user
     kind = kind if kind in {"story", "offer"} else None
     page = await service.feed_page(member, kind=kind, tag=tag, search=q, after=after)
     next_page = after is not None and wants_fragment(request)
@@ -71,7 +66,7 @@ async def feed(
 
 @get("/items/{item_id:int}", name="item", guards=[signed_in])
 async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     item = await service.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
@@ -125,7 +120,7 @@ async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
 
 @post("/me/sharing", status_code=200, name="set_credit", guards=[signed_in])
 async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     credit = data.get("credit", "") == "on"
     await service.set_credit_by_name(member.id, credit)
     return render(

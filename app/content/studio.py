@@ -11,7 +11,6 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor
-from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import (
@@ -31,10 +30,6 @@ from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
 
 
 def _see_other(request: AnyRequest, target: str) -> Response[Any]:
@@ -125,7 +120,7 @@ async def _editor_page(
 @get("/studio/new", name="studio_new", guards=[editor])
 async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Response[str]:
     kind = kind if kind in {"story", "offer"} else "story"
-    values = {"language": "fr" if request.scope["state"]["member"].language == "fr" else "en"}
+    values = {"language": "fr" if request.user.language == "fr" else "en"}
     values |= {
         "audience": "all",
         "contract": "permanent",
@@ -161,7 +156,7 @@ async def _save(
             async with staged(media_dir(settings_of(request).data_dir)) as files:
                 image_key = (await save_upload(*image, files)).key if image else None
                 item_id = await service.save_item(
-                    item["id"] if item else None, checked, _member(request).id, image=image_key
+                    item["id"] if item else None, checked, request.user.id, image=image_key
                 )
             return _see_other(request, f"/studio/{item_id}?saved=1")
         except ImageRefused as refused:

@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect
 
 from app.accounts.guards import anyone, editor, signed_in
-from app.accounts.tables import Member, Role
+from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
 from app.org.service import organisation_name
@@ -35,10 +35,6 @@ OPENS_PER_CLIENT = Limit("push-open-client", 120, 60)
 CAMPAIGN_TESTS_PER_EDITOR = Limit("campaign-test-editor", 10, 60)
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 def _refused(message: str, status_code: int = 422) -> Response[Json]:
     return Response({"error": message}, status_code=status_code)
 
@@ -60,7 +56,7 @@ async def push_key(request: AnyRequest) -> Json:
 @post("/push/subscriptions", status_code=200, name="push_subscribe", guards=[signed_in])
 async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
     """Save what ``pushManager.subscribe()`` returned for this device."""
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(SUBSCRIBE_PER_MEMBER, str(member.id))
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     try:
@@ -80,7 +76,7 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
 
 @post("/push/subscriptions/remove", status_code=200, name="push_unsubscribe", guards=[signed_in])
 async def push_unsubscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    removed = await remove_subscription(_member(request).id, _text(data, "endpoint"))
+    removed = await remove_subscription(request.user.id, _text(data, "endpoint"))
     return Response({"removed": removed})
 
 
@@ -106,7 +102,7 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
     keys = subscription.get("keys") if isinstance(subscription.get("keys"), dict) else {}
     try:
         renewed = await service.replace_subscription(
-            _member(request).id,
+            request.user.id,
             settings_of(request),
             _text(data, "old_endpoint"),
             _text(subscription, "endpoint"),
@@ -150,7 +146,7 @@ async def _page(
     form: dict[str, str] | None = None,
     notice: str = "",
 ) -> Any:
-    member = _member(request)
+    member = request.user
     preferences = preferences or await service.preferences_of(member.id)
     return render(
         request,
@@ -187,7 +183,7 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
         return await _page(
             request, block="preferences_form", status_code=422, errors=errors, form=data
         )
-    await service.save_preferences(_member(request).id, preferences, now())
+    await service.save_preferences(request.user.id, preferences, now())
     if not is_htmx(request):
         return Redirect("/notifications", status_code=303)
     return await _page(
@@ -200,7 +196,7 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
 
 @post("/notifications/test", status_code=200, name="test_notification", guards=[signed_in])
 async def test_notification(request: AnyRequest) -> Any:
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(TESTS_PER_MEMBER, str(member.id))
     count = await service.send_test(member.id, now())
     if count:
@@ -224,7 +220,7 @@ async def test_notification(request: AnyRequest) -> Any:
 )
 async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], data: Form) -> Any:
     if not await service.set_device_active(
-        _member(request).id, subscription_id, data.get("active") == "on"
+        request.user.id, subscription_id, data.get("active") == "on"
     ):
         raise NotFoundException()
     if not is_htmx(request):
@@ -292,7 +288,7 @@ async def _compose_form(request: AnyRequest) -> dict[str, Any]:
 @post("/campaigns", status_code=200, name="compose_campaign", guards=[editor])
 async def compose_campaign(request: AnyRequest) -> Any:
     """Preview, send a test to myself, send now or schedule: the button pressed says which."""
-    member = _member(request)
+    member = request.user
     form = await _compose_form(request)
     time_zone = (await service.preferences_of(member.id)).time_zone
     draft, errors = service.parse_campaign(form, settings_of(request), now(), time_zone)

@@ -24,10 +24,6 @@ from app.web.requests import AnyRequest, client_of, is_htmx
 Form = URLEncodedBody[dict[str, str]]
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 def _fields(data: Any) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
@@ -42,7 +38,7 @@ def points_tab(member: Member) -> str:
 
 @get("/me/points", name="my_points", guards=[signed_in])
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
-    member = _member(request)
+    member = request.user
     lines, next_before = await service.history_page(member.id, before)
     tab = points_tab(member)
     if before is not None and wants_fragment(request):
@@ -77,7 +73,7 @@ async def _admin_page(
     rules_form: service.RulesForm | None = None,
     **extra: Any,
 ) -> Response[str]:
-    zone = (await preferences_of(_member(request).id)).time_zone
+    zone = (await preferences_of(request.user.id)).time_zone
     return render(
         request,
         "points/admin.html",
@@ -110,9 +106,7 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
             rules_form=form,
             rules_error=_("Nothing was saved: correct the fields marked below."),
         )
-    changes = await service.save_rules(
-        form.rules(), by=_member(request).id, client=client_of(request)
-    )
+    changes = await service.save_rules(form.rules(), by=request.user.id, client=client_of(request))
     return await _admin_page(
         request, rules_notice=_("Rules saved.") if changes else _("Nothing changed.")
     )
@@ -125,7 +119,7 @@ async def add_level(request: AnyRequest, data: Form) -> Response[str]:
         None,
         fields.get("name", ""),
         fields.get("threshold", ""),
-        by=_member(request).id,
+        by=request.user.id,
         client=client_of(request),
     )
     if errors:
@@ -143,7 +137,7 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
             level_id,
             fields.get("name", ""),
             fields.get("threshold", ""),
-            by=_member(request).id,
+            by=request.user.id,
             client=client_of(request),
         )
     except LookupError:
@@ -166,9 +160,7 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
 )
 async def remove_level(request: AnyRequest, level_id: FromPath[int]) -> Response[str]:
     try:
-        error = await service.remove_level(
-            level_id, by=_member(request).id, client=client_of(request)
-        )
+        error = await service.remove_level(level_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
     if error:
@@ -192,7 +184,7 @@ async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
             fields.get("points", ""),
             fields.get("reason", ""),
             fields.get("key", ""),
-            by=_member(request).id,
+            by=request.user.id,
             client=client_of(request),
         )
     if errors:
@@ -222,7 +214,7 @@ async def correct_member_points(
         fields.get("points", ""),
         fields.get("reason", ""),
         fields.get("key", ""),
-        by=_member(request).id,
+        by=request.user.id,
         client=client_of(request),
     )
     if errors:
@@ -241,7 +233,7 @@ async def _challenge_page(
     form: service.ChallengeForm | None = None,
     status_code: int = 200,
 ) -> Response[str]:
-    zone = (await preferences_of(_member(request).id)).time_zone
+    zone = (await preferences_of(request.user.id)).time_zone
     form = form or service.challenge_form(challenge, zone)
     return render(
         request,
@@ -269,7 +261,7 @@ async def _checked_challenge(
     request: AnyRequest, challenge: dict[str, Any] | None
 ) -> service.ChallengeForm:
     form = await request.form()
-    zone = (await preferences_of(_member(request).id)).time_zone
+    zone = (await preferences_of(request.user.id)).time_zone
     at = now()
     choices = await service.item_choices(at, challenge["items"] if challenge else None)
     return service.check_challenge(
@@ -297,7 +289,7 @@ async def create_challenge(request: AnyRequest) -> Response[Any]:
     form = await _checked_challenge(request, None)
     if form.errors:
         return await _challenge_page(request, None, form, status_code=422)
-    await service.save_challenge(None, form, by=_member(request).id, client=client_of(request))
+    await service.save_challenge(None, form, by=request.user.id, client=client_of(request))
     return _to_admin(request)
 
 
@@ -317,9 +309,7 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
     form = await _checked_challenge(request, challenge)
     if form.errors:
         return await _challenge_page(request, challenge, form, status_code=422)
-    await service.save_challenge(
-        challenge_id, form, by=_member(request).id, client=client_of(request)
-    )
+    await service.save_challenge(challenge_id, form, by=request.user.id, client=client_of(request))
     return _to_admin(request)
 
 
@@ -331,7 +321,7 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
 )
 async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
     try:
-        await service.end_challenge(challenge_id, by=_member(request).id, client=client_of(request))
+        await service.end_challenge(challenge_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
     return _to_admin(request)

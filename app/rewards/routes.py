@@ -32,10 +32,6 @@ from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, setting
 Form = URLEncodedBody[dict[str, str]]
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 def _tab(member: Member) -> str:
     """Employees have a Rewards tab; editors and admins reach the shop from Me."""
     return "rewards" if member.role == Role.employee.value else "me"
@@ -52,7 +48,7 @@ def _see_other(request: AnyRequest, target: str) -> Response[Any]:
 
 @get("/rewards", name="rewards", guards=[signed_in])
 async def shop(request: AnyRequest) -> Response[str]:
-    member = _member(request)
+    member = request.user
     return render(
         request,
         "rewards/shop.html",
@@ -73,7 +69,7 @@ async def _reward_page(
     redemption_id: int | None = None,
 ) -> Response[str]:
     """The reward's page, or only its redeem box (the confirmation step) for htmx."""
-    member = _member(request)
+    member = request.user
     reward = await service.reward_for_member(member.id, reward_id)
     if reward is None:
         status_code = 404
@@ -109,7 +105,7 @@ async def reward_confirm(request: AnyRequest, reward_id: FromPath[int]) -> Respo
 
 @post("/rewards/{reward_id:int}/redeem", status_code=200, name="redeem", guards=[signed_in])
 async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]:
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(REDEEM_PER_MEMBER, str(member.id))
     try:
         redemption_id = await service.redeem(member.id, reward_id)
@@ -124,7 +120,7 @@ async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]
 
 @get("/me/rewards", name="my_rewards", guards=[signed_in])
 async def my_rewards(request: AnyRequest) -> Response[str]:
-    member = _member(request)
+    member = request.user
     return render(
         request,
         "rewards/mine.html",
@@ -203,7 +199,7 @@ async def _save(
             async with staged(media_dir(settings_of(request).data_dir)) as files:
                 image_key = (await save_upload(*image, files)).key if image else None
                 reward_id = await service.save_reward(
-                    reward["id"] if reward else None, checked, _member(request).id, image=image_key
+                    reward["id"] if reward else None, checked, request.user.id, image=image_key
                 )
             return _see_other(request, f"/admin/rewards/{reward_id}?saved=1")
         except ImageRefused as refused:
@@ -291,7 +287,7 @@ async def _move(request: AnyRequest, redemption_id: int, move: Any, *args: Any) 
     """Make the editor's move; a refusal is shown on the request, next to the field it
     concerns (the note, the reason) or above its buttons."""
     try:
-        await move(redemption_id, _member(request).id, *args, client=client_of(request))
+        await move(redemption_id, request.user.id, *args, client=client_of(request))
     except Refused as refused:
         if refused.code == "unknown":
             raise NotFoundException() from None

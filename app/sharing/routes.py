@@ -11,7 +11,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.utils.scope.state import ScopeState
 
 from app.accounts.guards import anyone, signed_in
-from app.accounts.tables import Member
 from app.candidates.routes import landing_context, note_landing
 from app.candidates.visits import is_preview
 from app.content import service as content
@@ -26,13 +25,9 @@ from app.web.pages import APP_BLOCK, SKIP_COMPRESSION, render, render_html, want
 from app.web.requests import AnyRequest, settings_of
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 @get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in])
 async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     item = await content.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
@@ -65,7 +60,7 @@ async def record_share(
     request: AnyRequest, item_id: FromPath[int], data: JSONBody[dict[str, Any]]
 ) -> Response[dict[str, Any]]:
     """Called by share.js once a share completed (never for a cancelled one)."""
-    member = _member(request)
+    member = request.user
     network = data.get("network") if isinstance(data, dict) else None
     if network not in service.SHARE_NETWORKS:
         return Response({"error": "unknown network"}, status_code=422)

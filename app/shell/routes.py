@@ -43,7 +43,7 @@ def assets_of(request: Request[Any, Any, Any]) -> Assets:
 
 @get("/me", name="me", guards=[signed_in])
 async def me(request: Request[Any, Any, Any]) -> Any:
-    member: Member = request.scope["state"]["member"]
+    member: Member = request.user
     return render(
         request,
         "shell/me.html",
@@ -71,7 +71,7 @@ async def set_language(
             org_name=await organisation_name(),
             language_error=_("Choose one of the languages in the list."),
         )
-    member: Member = request.scope["state"]["member"]
+    member: Member = request.user
     await Member.update({Member.language: language}).where(Member.id == member.id)
     response: Response[Any]
     if request.headers.get("hx-request") == "true":

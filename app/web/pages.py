@@ -59,8 +59,8 @@ def render_html(
 ) -> str:
     env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
     template = env.get_template(template_name)
-    state = request.scope.get("state", {})
-    context = {"request": request, "member": state.get("member"), **context}
+    # An error raised before routing (an unknown URL) went through no session middleware.
+    context = {"request": request, "member": request.scope.get("user"), **context}
     if block is None:
         return template.render(context)
     return render_block(env, template, block, context)
