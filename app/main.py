@@ -31,9 +31,10 @@ from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
 from app.sharing.routes import ROUTES as SHARING_ROUTES
+from app.shell.context import page_context
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web.assets import Assets
-from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
+from app.web.pages import SKIP_COMPRESSION, page, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
@@ -100,7 +101,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             media_type="text/html",
             headers=headers,
         )
-    return render(
+    return page(
         request,
         "shell/error.html",
         status_code=status,
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "limiter": limiter,
                 "visits": visits,
                 "team_rankings": TeamRankings(),
+                "page_context": page_context,
             }
         ),
         openapi_config=None,

@@ -72,11 +72,9 @@ def qr_svg(url: str) -> Markup:
 async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -> Any:
     if request.user is not None:
         return Redirect(safe_next(next), status_code=303)
-    return render(
+    return await render(
         request,
         "accounts/signin.html",
-        tab=None,
-        org_name=await organisation_name(),
         next=safe_next(next),
         signed_out=request.query_params.get("bye") == "1",
     )
@@ -139,17 +137,12 @@ async def _enrolment_or_none(token: FromPath[str]) -> tuple[dict[str, Any], Memb
 async def enrol_page(request: AnyRequest, token: FromPath[str]) -> Any:
     await limiter_of(request).hit(ratelimit.ENROL_PER_CLIENT, client_of(request))
     found = await _enrolment_or_none(token)
-    org_name = await organisation_name()
     if found is None:
-        return render(
-            request, "accounts/link_invalid.html", tab=None, org_name=org_name, status_code=404
-        )
+        return await render(request, "accounts/link_invalid.html", status_code=404)
     invitation, member = found
-    return render(
+    return await render(
         request,
         "accounts/enrol.html",
-        tab=None,
-        org_name=org_name,
         person=member,
         recovery=invitation["purpose"] == "recovery",
         token=token,
@@ -237,13 +230,11 @@ async def _security_page(
     request: AnyRequest, status_code: int = 200, **extra: Any
 ) -> Response[str]:
     member = request.user
-    return render(
+    return await render(
         request,
         "accounts/security.html",
         block=extra.pop("block", "app"),
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         passkeys=await _my_passkeys(member.id),
         **extra,
     )
@@ -424,13 +415,11 @@ async def _people_page(
     teams, sites = await invitations.teams_and_sites()
     search = request.query_params.get("q", "")
     status = request.query_params.get("status", "all")
-    return render(
+    return await render(
         request,
         "admin/people.html",
         block=block,
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         people=await people.directory(search, status),
         teams=teams,
         sites=sites,
@@ -552,12 +541,10 @@ async def _person_page(
     person = await people.person(member_id)
     if person is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "admin/person.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         person=person,
         roles=[r.value for r in Role],
         points=await points.summary(member_id),
@@ -654,11 +641,9 @@ async def revoke_invitation(request: AnyRequest, invitation_id: FromPath[int]) -
 @get("/admin/audit", name="audit", guards=[admin])
 async def audit_page(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     events = await audit.recent(limit=50, before=before)
-    return render(
+    return await render(
         request,
         "admin/audit.html",
-        tab="me",
-        org_name=await organisation_name(),
         events=events,
         actions=audit.ACTIONS,
         next_before=events[-1]["id"] if len(events) == 50 else None,

@@ -16,10 +16,8 @@ from app.boards import service
 from app.boards.service import Scope
 from app.core.clock import now
 from app.core.i18n import _, current_language
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.points import ledger
-from app.points.routes import points_tab
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx
 
@@ -49,7 +47,7 @@ async def _group_name(member: Member, scope: str) -> str | None:
     return str(row["name"]) if row else None
 
 
-@get("/leaderboard", name="leaderboard", guards=[signed_in])
+@get("/leaderboard", name="leaderboard", guards=[signed_in], opt={"tab": "points"})
 async def leaderboard(
     request: AnyRequest,
     period: FromQuery[str | None] = None,
@@ -105,11 +103,9 @@ async def leaderboard(
                     rows.append(me_row)
             context["rows"] = await service.decorate(rows)
             context["me_row"] = me_row
-    return render(
+    return await render(
         request,
         "boards/leaderboard.html",
-        tab=points_tab(member),
-        org_name=await organisation_name(),
         **context,
     )
 
@@ -124,7 +120,7 @@ async def set_leaderboard_name(
     await service.set_anonymous(member.id, anonymous)
     if not is_htmx(request):
         return Redirect("/me", status_code=303)
-    return render(
+    return await render(
         request,
         "boards/_name_choice.html",
         block="name_choice",
@@ -133,7 +129,7 @@ async def set_leaderboard_name(
     )
 
 
-@get("/wall-of-fame", name="wall_of_fame", guards=[signed_in])
+@get("/wall-of-fame", name="wall_of_fame", guards=[signed_in], opt={"tab": "points"})
 async def wall_of_fame(
     request: AnyRequest,
     month: FromQuery[str | None] = None,
@@ -144,18 +140,17 @@ async def wall_of_fame(
 
     ``?screen=tv`` is the lobby version: this month, no navigation, and it reloads itself
     every few minutes (and so moves on to the next month by itself)."""
-    member = request.user
     current = ledger.month_of(now())
     tv = screen == "tv"
     if tv or month is None or not MONTH.match(month) or month > current:
         month = current
     start, _end = service.month_bounds(month)
-    return render(
+    lobby: dict[str, Any] = {"tab": None} if tv else {}  # the lobby's screen: no tab bar
+    return await render(
         request,
         "boards/wall_of_fame.html",
-        tab=None if tv else points_tab(member),
+        **lobby,
         tv=tv,
-        org_name=await organisation_name(),
         month=month,
         month_name=format_date(start, "LLLL y", locale=current_language.get()),
         previous_month=service.shift_month(month, -1),

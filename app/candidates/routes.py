@@ -130,11 +130,9 @@ async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
 @get("/admin/clicks", name="click_figures", guards=[admin])
 async def click_figures(request: AnyRequest) -> Response[str]:
     """What Relay counts as a click, and the figures."""
-    return render(
+    return await render(
         request,
         "candidates/clicks.html",
-        tab="me",
-        org_name=await organisation_name(),
         week=await service.click_figures(now() - timedelta(days=7)),
         total=await service.click_figures(),
     )
@@ -182,23 +180,19 @@ async def apply(
         except StorageUnavailable:
             form.errors["cv"] = storage_unavailable_sentence()
     if form.errors:
-        return render(
+        return await render(
             request,
             "candidates/apply.html",
             block="apply_form",
             status_code=422,
-            tab=None,
-            org_name=await organisation_name(),
             item=item,
             form=form,
             policy=policy,
         )
-    return render(
+    return await render(
         request,
         "candidates/apply.html",
         block="apply_form",
-        tab=None,
-        org_name=await organisation_name(),
         item=item,
         form=None,
         applied=True,
@@ -234,12 +228,10 @@ async def candidate_policy(request: AnyRequest) -> Response[str]:
 async def _policy_page(
     request: AnyRequest, values: dict[str, Any], errors: dict[str, str], saved: bool = False
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "candidates/policy.html",
-        tab="me",
         status_code=422 if errors else 200,
-        org_name=await organisation_name(),
         values=values,
         errors=errors,
         saved=saved,
@@ -281,27 +273,23 @@ async def save_candidate_policy(
 # --- The editors' pipeline --------------------------------------------------------------
 
 
-@get("/pipeline", name="pipeline_offers", guards=[editor])
+@get("/pipeline", name="pipeline_offers", guards=[editor], opt={"tab": "pipeline"})
 async def pipeline_offers(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "pipeline/list.html",
-        tab="pipeline",
-        org_name=await organisation_name(),
         offers=await pipeline.offers_with_candidates(),
     )
 
 
-@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor])
+@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor], opt={"tab": "pipeline"})
 async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     title = await pipeline.offer_title(item_id)
     if title is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "pipeline/offer.html",
-        tab="pipeline",
-        org_name=await organisation_name(),
         item_id=item_id,
         title=title,
         candidates=await pipeline.pipeline(item_id),
@@ -314,12 +302,10 @@ async def _candidate_row(
 ) -> Response[str]:
     if row is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "pipeline/offer.html",
         block="candidate",
-        tab="pipeline",
-        org_name=await organisation_name(),
         item_id=row["item"],
         title="",
         candidates=[row],
@@ -334,6 +320,7 @@ async def _candidate_row(
     status_code=200,
     name="move_candidate",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def move_candidate(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -362,6 +349,7 @@ async def move_candidate(
     status_code=200,
     name="candidate_notes",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def candidate_notes(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -383,6 +371,7 @@ async def candidate_notes(
     status_code=200,
     name="candidate_wall_of_fame",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def candidate_wall_of_fame(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -484,11 +473,9 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
 @get("/me/referrals", name="my_referrals", guards=[signed_in])
 async def my_referrals(request: AnyRequest) -> Response[str]:
     member = request.user
-    return render(
+    return await render(
         request,
         "candidates/referrals.html",
-        tab="me",
-        org_name=await organisation_name(),
         referrals=await pipeline.referrals_of(member.id),
         stages=pipeline.stage_names(),
     )
@@ -505,28 +492,34 @@ async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, An
     return item
 
 
-def _recommend_page(
-    request: AnyRequest, item: dict[str, Any], form: Any, org_name: str, **extra: Any
+async def _recommend_page(
+    request: AnyRequest, item: dict[str, Any], form: Any, **extra: Any
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "candidates/recommend.html",
         block="recommend_form" if extra.get("status_code") == 422 or extra.get("sent") else "app",
-        tab="feed",
-        org_name=org_name,
         item=item,
         form=form,
         **extra,
     )
 
 
-@get("/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in])
+@get(
+    "/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in], opt={"tab": "feed"}
+)
 async def recommend_form(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _offer_to_recommend(request, item_id)
-    return _recommend_page(request, item, None, await organisation_name())
+    return await _recommend_page(request, item, None)
 
 
-@post("/items/{item_id:int}/recommend", status_code=200, name="recommend", guards=[signed_in])
+@post(
+    "/items/{item_id:int}/recommend",
+    status_code=200,
+    name="recommend",
+    guards=[signed_in],
+    opt={"tab": "feed"},
+)
 async def recommend(
     request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
 ) -> Response[str]:
@@ -559,20 +552,18 @@ async def recommend(
         except StorageUnavailable:
             form.errors["cv"] = storage_unavailable_sentence()
         else:
-            return _recommend_page(request, item, None, org_name, sent=form.values["name"])
-    return _recommend_page(request, item, form, org_name, status_code=422)
+            return await _recommend_page(request, item, None, sent=form.values["name"])
+    return await _recommend_page(request, item, form, status_code=422)
 
 
 @get("/recommendations/{token:str}", name="recommendation_consent", guards=[anyone])
 async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> Response[str]:
     """What the friend's email links to: a question, never an action (mail scanners open links)."""
     row = await recommendations.pending(token)
-    return render(
+    return await render(
         request,
         "candidates/consent.html",
         status_code=200 if row else 404,
-        tab=None,
-        org_name=await organisation_name(),
         recommendation=row,
         token=token,
         policy=await applications.policy(),
@@ -585,12 +576,10 @@ async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> R
 )
 async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Response[str]:
     row = await recommendations.accept(token)
-    return render(
+    return await render(
         request,
         "candidates/consent.html",
         status_code=200 if row else 404,
-        tab=None,
-        org_name=await organisation_name(),
         recommendation=row,
         accepted=row is not None,
         token="",

@@ -24,7 +24,6 @@ from app.content.media import (
 from app.content.tables import OfferStatus
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.i18n import LANGUAGES, _
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.web.pages import render
 from app.web.requests import AnyRequest, is_htmx, settings_of
@@ -54,7 +53,7 @@ async def _choices() -> dict[str, Any]:
     }
 
 
-@get("/studio", name="studio", guards=[editor])
+@get("/studio", name="studio", guards=[editor], opt={"tab": "studio"})
 async def studio(
     request: AnyRequest,
     kind: FromQuery[str | None] = None,
@@ -62,11 +61,9 @@ async def studio(
     tag: FromQuery[str | None] = None,
 ) -> Response[str]:
     items = await service.studio_items(kind, status, tag)
-    return render(
+    return await render(
         request,
         "studio/list.html",
-        tab="studio",
-        org_name=await organisation_name(),
         items=items,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=service.STATUS_NAMES,
@@ -98,12 +95,10 @@ async def _editor_page(
     status_code: int = 200,
     saved: bool = False,
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "studio/edit.html",
         status_code=status_code,
-        tab="studio",
-        org_name=await organisation_name(),
         kind=kind,
         item=item,
         values=values,
@@ -117,7 +112,7 @@ async def _editor_page(
     )
 
 
-@get("/studio/new", name="studio_new", guards=[editor])
+@get("/studio/new", name="studio_new", guards=[editor], opt={"tab": "studio"})
 async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Response[str]:
     kind = kind if kind in {"story", "offer"} else "story"
     values = {"language": "fr" if request.user.language == "fr" else "en"}
@@ -166,7 +161,7 @@ async def _save(
     return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
 
 
-@post("/studio/new", status_code=200, name="studio_create", guards=[editor])
+@post("/studio/new", status_code=200, name="studio_create", guards=[editor], opt={"tab": "studio"})
 async def studio_create(
     request: AnyRequest, data: MultipartBody[dict[str, Any]], kind: FromQuery[str] = "story"
 ) -> Response[Any]:
@@ -183,7 +178,7 @@ async def _item_or_404(item_id: int) -> dict[str, Any]:
     return item
 
 
-@get("/studio/{item_id:int}", name="studio_item", guards=[editor])
+@get("/studio/{item_id:int}", name="studio_item", guards=[editor], opt={"tab": "studio"})
 async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
     teams, sites = await service.targets_of(item_id)
@@ -193,7 +188,13 @@ async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[s
     )
 
 
-@post("/studio/{item_id:int}", status_code=200, name="studio_update", guards=[editor])
+@post(
+    "/studio/{item_id:int}",
+    status_code=200,
+    name="studio_update",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_update(
     request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
 ) -> Response[Any]:
@@ -201,7 +202,13 @@ async def studio_update(
     return await _save(request, item["kind"], item, data or {})
 
 
-@post("/studio/{item_id:int}/publish", status_code=200, name="studio_publish", guards=[editor])
+@post(
+    "/studio/{item_id:int}/publish",
+    status_code=200,
+    name="studio_publish",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     item = await _item_or_404(item_id)
     when = (data or {}).get("publish_at", "").strip()
@@ -254,16 +261,14 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
     return _see_other(request, f"/studio/{item_id}")
 
 
-@get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor])
+@get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor], opt={"tab": "studio"})
 async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
     card = service.card_view(item)
     card |= {"shared": False, "clicks": 0, "is_new": False}
-    return render(
+    return await render(
         request,
         "studio/preview.html",
-        tab="studio",
-        org_name=await organisation_name(),
         item=item,
         card=card,
         body_html=render_markdown(item["body"]),
@@ -273,18 +278,16 @@ async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Respons
     )
 
 
-@get("/studio/guides", name="studio_guides", guards=[editor])
+@get("/studio/guides", name="studio_guides", guards=[editor], opt={"tab": "studio"})
 async def studio_guides(request: AnyRequest) -> Response[str]:
     guides = {
         (network, language): await service.guide_text(network, language)
         for network in service.GUIDE_NETWORKS
         for language in LANGUAGES
     }
-    return render(
+    return await render(
         request,
         "studio/guides.html",
-        tab="studio",
-        org_name=await organisation_name(),
         guides=guides,
         networks=service.NETWORK_NAMES,
         languages=LANGUAGES,
@@ -292,7 +295,13 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
     )
 
 
-@post("/studio/guides/{network:str}", status_code=200, name="studio_guide_save", guards=[editor])
+@post(
+    "/studio/guides/{network:str}",
+    status_code=200,
+    name="studio_guide_save",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_guide_save(
     request: AnyRequest, network: FromPath[str], data: Form
 ) -> Response[Any]:
@@ -313,11 +322,9 @@ async def studio_guide_save(
 
 @get("/admin/apply-hosts", name="apply_hosts", guards=[admin])
 async def apply_hosts(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "studio/apply_hosts.html",
-        tab="me",
-        org_name=await organisation_name(),
         hosts_text="\n".join(await service.allowed_apply_hosts()),
         error=None,
         saved=False,
@@ -337,13 +344,11 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
         error = _("At most 50 hosts.")
     if error is None:
         await service.save_apply_hosts(hosts)
-    return render(
+    return await render(
         request,
         "studio/apply_hosts.html",
         block="hosts_form",
         status_code=422 if error else 200,
-        tab="me",
-        org_name=await organisation_name(),
         hosts_text=text if error else "\n".join(hosts),
         error=error,
         saved=error is None,

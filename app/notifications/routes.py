@@ -13,7 +13,6 @@ from app.accounts.guards import anyone, editor, signed_in
 from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.web.pages import render
 from app.web.ratelimit import Limit
@@ -148,13 +147,11 @@ async def _page(
 ) -> Any:
     member = request.user
     preferences = preferences or await service.preferences_of(member.id)
-    return render(
+    return await render(
         request,
         "notifications/page.html",
         block=block,
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         preferences=preferences,
         stored=await service.preferences_stored(member.id),
         kinds=[
@@ -255,13 +252,11 @@ async def _campaigns_page(
     preview: CampaignDraft | None = None,
     notice: str = "",
 ) -> Any:
-    return render(
+    return await render(
         request,
         "campaigns/list.html",
         block=block,
         status_code=status_code,
-        tab="campaigns",
-        org_name=await organisation_name(),
         campaigns=await service.recent_campaigns(),
         errors=errors or {},
         form=form or {"url": "/", "days": "30", "when": "now"},
@@ -271,7 +266,7 @@ async def _campaigns_page(
     )
 
 
-@get("/campaigns", name="campaigns", guards=[editor])
+@get("/campaigns", name="campaigns", guards=[editor], opt={"tab": "campaigns"})
 async def campaigns_page(request: AnyRequest) -> Any:
     return await _campaigns_page(request)
 
@@ -285,7 +280,13 @@ async def _compose_form(request: AnyRequest) -> dict[str, Any]:
     }
 
 
-@post("/campaigns", status_code=200, name="compose_campaign", guards=[editor])
+@post(
+    "/campaigns",
+    status_code=200,
+    name="compose_campaign",
+    guards=[editor],
+    opt={"tab": "campaigns"},
+)
 async def compose_campaign(request: AnyRequest) -> Any:
     """Preview, send a test to myself, send now or schedule: the button pressed says which."""
     member = request.user
@@ -320,16 +321,14 @@ async def compose_campaign(request: AnyRequest) -> Any:
     return Redirect(target, status_code=303)
 
 
-@get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor])
+@get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor], opt={"tab": "campaigns"})
 async def campaign_page(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
     report = await service.campaign_report(campaign_id)
     if report is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "campaigns/campaign.html",
-        tab="campaigns",
-        org_name=await organisation_name(),
         report=report,
         audience_text=_describe(report.audience, await _choices()),
     )
@@ -351,7 +350,11 @@ def _describe(audience: service.Audience, choices: dict[str, Any]) -> str:
 
 
 @post(
-    "/campaigns/{campaign_id:int}/cancel", status_code=200, name="cancel_campaign", guards=[editor]
+    "/campaigns/{campaign_id:int}/cancel",
+    status_code=200,
+    name="cancel_campaign",
+    guards=[editor],
+    opt={"tab": "campaigns"},
 )
 async def cancel_campaign(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
     if await service.campaign_report(campaign_id) is None:

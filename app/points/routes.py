@@ -14,7 +14,6 @@ from app.accounts.tables import Member
 from app.core.clock import now
 from app.core.i18n import _
 from app.notifications.service import preferences_of
-from app.org.service import organisation_name
 from app.points import service
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
@@ -28,33 +27,24 @@ def _fields(data: Any) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def points_tab(member: Member) -> str:
-    """Employees have a Points tab; editors' and admins' tab bar is full, they come from Me."""
-    return "me" if member.role in ("editor", "admin") else "points"
-
-
 # --- My points ---------------------------------------------------------------------------
 
 
-@get("/me/points", name="my_points", guards=[signed_in])
+@get("/me/points", name="my_points", guards=[signed_in], opt={"tab": "points"})
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     member = request.user
     lines, next_before = await service.history_page(member.id, before)
-    tab = points_tab(member)
     if before is not None and wants_fragment(request):
-        return render(
+        return await render(
             request,
             "points/me.html",
             block="history",
-            tab=tab,
             lines=lines,
             next_before=next_before,
         )
-    return render(
+    return await render(
         request,
         "points/me.html",
-        tab=tab,
-        org_name=await organisation_name(),
         points=await service.summary(member.id),
         badges=await service.badges(member.id),
         lines=lines,
@@ -74,12 +64,10 @@ async def _admin_page(
     **extra: Any,
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
-    return render(
+    return await render(
         request,
         "points/admin.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         form=rules_form or service.rules_form(await rules()),
         actions=[(a.value, ACTION_NAMES[a.value]) for a in Action],
         levels=await levels(),
@@ -235,12 +223,10 @@ async def _challenge_page(
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
     form = form or service.challenge_form(challenge, zone)
-    return render(
+    return await render(
         request,
         "points/challenge.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         challenge=challenge,
         form=form,
         zone=zone,

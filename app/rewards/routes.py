@@ -11,7 +11,6 @@ from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor, signed_in
-from app.accounts.tables import Member, Role
 from app.content.markdown import render_markdown
 from app.content.media import (
     MAX_BYTES,
@@ -22,7 +21,6 @@ from app.content.media import (
     save_upload,
 )
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
-from app.org.service import organisation_name
 from app.rewards import service
 from app.rewards.service import Refused
 from app.web.pages import render
@@ -30,11 +28,6 @@ from app.web.ratelimit import REDEEM_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _tab(member: Member) -> str:
-    """Employees have a Rewards tab; editors and admins reach the shop from Me."""
-    return "rewards" if member.role == Role.employee.value else "me"
 
 
 def _see_other(request: AnyRequest, target: str) -> Response[Any]:
@@ -46,14 +39,12 @@ def _see_other(request: AnyRequest, target: str) -> Response[Any]:
 # --- The shop -----------------------------------------------------------------------------
 
 
-@get("/rewards", name="rewards", guards=[signed_in])
+@get("/rewards", name="rewards", guards=[signed_in], opt={"tab": "rewards"})
 async def shop(request: AnyRequest) -> Response[str]:
     member = request.user
-    return render(
+    return await render(
         request,
         "rewards/shop.html",
-        tab=_tab(member),
-        org_name=await organisation_name(),
         image_url=image_url,
         **await service.shop(member.id),
     )
@@ -76,13 +67,11 @@ async def _reward_page(
         block = "app"
     else:
         block = "redeem_box" if step != "start" else "app"
-    return render(
+    return await render(
         request,
         "rewards/reward.html",
         block=block,
         status_code=status_code,
-        tab=_tab(member),
-        org_name=await organisation_name(),
         reward=reward,
         description=render_markdown(reward["description"]) if reward else "",
         image=image_url(reward["image"], 1200) if reward else None,
@@ -92,18 +81,29 @@ async def _reward_page(
     )
 
 
-@get("/rewards/{reward_id:int}", name="reward", guards=[signed_in])
+@get("/rewards/{reward_id:int}", name="reward", guards=[signed_in], opt={"tab": "rewards"})
 async def reward(request: AnyRequest, reward_id: FromPath[int]) -> Response[str]:
     return await _reward_page(request, reward_id, "start")
 
 
-@get("/rewards/{reward_id:int}/redeem", name="reward_confirm", guards=[signed_in])
+@get(
+    "/rewards/{reward_id:int}/redeem",
+    name="reward_confirm",
+    guards=[signed_in],
+    opt={"tab": "rewards"},
+)
 async def reward_confirm(request: AnyRequest, reward_id: FromPath[int]) -> Response[str]:
     """The confirmation step: what it costs and what is left after."""
     return await _reward_page(request, reward_id, "confirm")
 
 
-@post("/rewards/{reward_id:int}/redeem", status_code=200, name="redeem", guards=[signed_in])
+@post(
+    "/rewards/{reward_id:int}/redeem",
+    status_code=200,
+    name="redeem",
+    guards=[signed_in],
+    opt={"tab": "rewards"},
+)
 async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]:
     member = request.user
     await limiter_of(request).hit(REDEEM_PER_MEMBER, str(member.id))
@@ -118,14 +118,12 @@ async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]
     return await _reward_page(request, reward_id, "done", redemption_id=redemption_id)
 
 
-@get("/me/rewards", name="my_rewards", guards=[signed_in])
+@get("/me/rewards", name="my_rewards", guards=[signed_in], opt={"tab": "rewards"})
 async def my_rewards(request: AnyRequest) -> Response[str]:
     member = request.user
-    return render(
+    return await render(
         request,
         "rewards/mine.html",
-        tab=_tab(member),
-        org_name=await organisation_name(),
         redemptions=await service.redemptions_of(member.id),
         states=service.state_names(),
     )
@@ -136,11 +134,9 @@ async def my_rewards(request: AnyRequest) -> Response[str]:
 
 @get("/admin/rewards", name="admin_rewards", guards=[admin])
 async def admin_rewards(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "rewards/admin_list.html",
-        tab="me",
-        org_name=await organisation_name(),
         rewards=await service.all_rewards(),
     )
 
@@ -160,12 +156,10 @@ async def _edit_page(
     status_code: int = 200,
     saved: bool = False,
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "rewards/admin_edit.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         reward=reward,
         values=values,
         errors=errors or {},
@@ -247,11 +241,9 @@ async def admin_reward_update(
 async def reward_requests(request: AnyRequest) -> Response[str]:
     state = request.query_params.get("state")  # "state" is a name Litestar keeps for itself
     chosen = state if state in service.STATE_NAMES else ""
-    return render(
+    return await render(
         request,
         "rewards/requests.html",
-        tab="me",
-        org_name=await organisation_name(),
         requests=await service.requests(chosen or None),
         states=service.state_names(),
         chosen=chosen,
@@ -267,14 +259,12 @@ async def _request_row(
         raise NotFoundException()
     if not is_htmx(request) and error is None:
         return Redirect(f"/rewards/requests#request-{redemption_id}", status_code=303)
-    return render(
+    return await render(
         request,
         "rewards/requests.html",
         block="request",
         # A request of one's own shows no buttons: only a forged move is refused as "own".
         status_code=(403 if error[0] == "own" else 422) if error else 200,
-        tab="me",
-        org_name=await organisation_name(),
         item=row,
         states=service.state_names(),
         error=error,

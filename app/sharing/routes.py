@@ -18,14 +18,20 @@ from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
 from app.core.i18n import current_language as language_var
 from app.core.i18n import ngettext
-from app.org.service import organisation_name
 from app.sharing import service
 from app.web.pagecache import RenderedPages, accepts_gzip, slot
-from app.web.pages import APP_BLOCK, SKIP_COMPRESSION, render, render_html, wants_fragment
+from app.web.pages import (
+    APP_BLOCK,
+    SKIP_COMPRESSION,
+    base_context,
+    render,
+    render_html,
+    wants_fragment,
+)
 from app.web.requests import AnyRequest, settings_of
 
 
-@get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in])
+@get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in], opt={"tab": "feed"})
 async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     member = request.user
     item = await content.visible_item(member, item_id)
@@ -38,11 +44,9 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         (network, caption) for network in content.NETWORKS for caption in captions.get(network, [])
     ]
     caption = suggestions[0][1] if suggestions else item["title"]
-    return render(
+    return await render(
         request,
         "content/share.html",
-        tab="feed",
-        org_name=await organisation_name(),
         item=item,
         url=url,
         caption=caption,
@@ -91,12 +95,10 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
     if page is None:
         item = await service.landing(code)
         if item is None:
-            return render(
+            return await render(
                 request,
                 "content/landing_missing.html",
                 status_code=404,
-                tab=None,
-                org_name=await organisation_name(),
                 offers=await content.open_offers(),
                 contracts=content.CONTRACTS,
             )
@@ -130,11 +132,10 @@ async def _landing_page(
         "content/landing.html",
         APP_BLOCK if fragment else None,
         fragment=fragment,
+        **await base_context(request),
         # The same page for everyone: nothing of whoever happened to ask first.
         member=None,
         csrf_token=lambda: slot("csrf"),
-        tab=None,
-        org_name=await organisation_name(),
         item=item,
         gone=gone,
         closed=closed,

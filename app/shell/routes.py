@@ -44,11 +44,9 @@ def assets_of(request: Request[Any, Any, Any]) -> Assets:
 @get("/me", name="me", guards=[signed_in])
 async def me(request: Request[Any, Any, Any]) -> Any:
     member: Member = request.user
-    return render(
+    return await render(
         request,
         "shell/me.html",
-        tab="me",
-        org_name=await organisation_name(),
         credit_by_name=await credits_by_name(member.id),
         standing=await standing(member.id),
         leaderboard_anonymous=await is_anonymous(member.id),
@@ -62,13 +60,11 @@ async def set_language(
 ) -> Any:
     language = data.get("language", "")
     if language not in i18n.LANGUAGES:
-        return render(
+        return await render(
             request,
             "shell/me.html",
             block="language_form",
             status_code=422,
-            tab="me",
-            org_name=await organisation_name(),
             language_error=_("Choose one of the languages in the list."),
         )
     member: Member = request.user
@@ -95,7 +91,7 @@ async def set_language(
 
 @get("/offline", name="offline", guards=[anyone])
 async def offline(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "shell/offline.html", tab=None, org_name=await organisation_name())
+    return await render(request, "shell/offline.html")
 
 
 @get("/manifest.webmanifest", name="manifest", guards=[anyone])

@@ -7,10 +7,15 @@ such response says ``Vary: HX-Request`` so no cache mixes the two.
 A block may be defined in a parent template (``app`` lives in base.html): the block is
 rendered with the whole inheritance chain in place, as ``{% extends %}`` would, so a page
 and its fragment can never drift apart.
+
+Every page gets the base context (see :func:`render`) without its handler passing it. The
+HTTP layer imports no domain: what the base context holds is computed by the function
+``create_app`` puts in ``app.state.page_context`` (``app.shell.context.page_context``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -66,7 +71,16 @@ def render_html(
     return render_block(env, template, block, context)
 
 
-def render(
+PageContext = Callable[[Request[Any, Any, Any]], Awaitable[dict[str, Any]]]
+
+
+async def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """``org_name``, ``tab`` and ``tabs`` for this request (see :func:`render`)."""
+    page_context: PageContext = request.app.state.page_context
+    return await page_context(request)
+
+
+async def render(
     request: Request[Any, Any, Any],
     template: str,
     *,
@@ -75,7 +89,34 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[str]:
-    """The page, or only ``block`` when htmx asks for a fragment."""
+    """The page, or only ``block`` when htmx asks for a fragment.
+
+    Every template gets this base context; a handler's own context may override any of it:
+
+    - ``request``; ``member``, the signed-in :class:`~app.accounts.tables.Member` or None;
+    - ``fragment``: True when only ``block`` is rendered (for htmx);
+    - ``org_name``: the organisation's name, read through a cache of a few seconds per
+      process (``app.org.service.organisation_name``);
+    - ``tab``: the tab bar's current tab, from the route's ``opt={"tab": ...}`` (a page
+      behind sign-in without one is under Me; a tab the member's role has not, Me too);
+      None for a public page, which shows no tab bar;
+    - ``tabs``: the tabs the member's role sees, decided in one place
+      (``app.shell.context.tabs_for``).
+    """
+    context = {**await base_context(request), **context}
+    return page(request, template, block=block, status_code=status_code, headers=headers, **context)
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    block: str = APP_BLOCK,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
+    """:func:`render` with only the context given, and no database read: the error pages."""
     fragment = wants_fragment(request)
     html = render_html(request, template, block if fragment else None, fragment=fragment, **context)
     return Response(

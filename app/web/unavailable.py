@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, Response
 
 from app.core.i18n import _
-from app.web.pages import render
+from app.web.pages import page
 
 log = logging.getLogger("relay")
 
@@ -50,7 +50,7 @@ def unavailable_page(request: Request[Any, Any, Any], exc: BaseException) -> Res
     if request.headers.get("hx-request"):
         # ASCII JSON (non-ASCII as \u escapes): header values are Latin-1.
         headers["HX-Trigger"] = json.dumps({NOTICE_EVENT: f"{title}. {message}"})
-    return render(
+    return page(
         request,
         "shell/error.html",
         status_code=503,
