@@ -9,7 +9,6 @@ from litestar import Response, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.accounts import audit, invitations, passkeys, people
@@ -30,8 +29,8 @@ from app.org.service import organisation_name
 from app.points import service as points
 from app.web import ratelimit
 from app.web.devices import device_name
-from app.web.pages import render
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, safe_next, settings_of
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest, client_of, limiter_of, safe_next, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
 Json = dict[str, Any]
@@ -71,7 +70,7 @@ def qr_svg(url: str) -> Markup:
 @get("/signin", name="signin", guards=[anyone])
 async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -> Any:
     if request.user is not None:
-        return Redirect(safe_next(next), status_code=303)
+        return see_other(request, safe_next(next))
     return await render(
         request,
         "accounts/signin.html",
@@ -115,13 +114,13 @@ async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
 
 
 @post("/signout", status_code=200, name="signout", guards=[signed_in])
-async def signout(request: AnyRequest) -> Redirect:
+async def signout(request: AnyRequest) -> Response[Any]:
     session = request.auth
     await end_session(session.id)
     await audit.record(
         "signout", actor=session.member.id, subject=session.member.id, client=client_of(request)
     )
-    response = Redirect("/signin?bye=1", status_code=303)
+    response = see_other(request, "/signin?bye=1")
     response.delete_cookie(cookie_name(settings_of(request).https), path="/")
     return response
 
@@ -330,9 +329,9 @@ async def _passkeys_changed(
     await audit.record(
         action, actor=member.id, subject=member.id, client=client_of(request), passkey=passkey_id
     )
-    if is_htmx(request):
+    if request.htmx:
         return await _security_page(request, block="passkeys")
-    return Redirect("/me/security", status_code=303)
+    return see_other(request, "/me/security")
 
 
 async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
@@ -388,7 +387,7 @@ async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
 
 
 @post("/me/signout-everywhere", status_code=200, name="signout_everywhere", guards=[signed_in])
-async def signout_everywhere(request: AnyRequest) -> Redirect:
+async def signout_everywhere(request: AnyRequest) -> Response[Any]:
     member = request.user
     ended = await end_all_sessions(member.id)
     await audit.record(
@@ -398,7 +397,7 @@ async def signout_everywhere(request: AnyRequest) -> Redirect:
         client=client_of(request),
         sessions=ended,
     )
-    response = Redirect("/signin?bye=1", status_code=303)
+    response = see_other(request, "/signin?bye=1")
     response.delete_cookie(cookie_name(settings_of(request).https), path="/")
     return response
 
@@ -433,7 +432,7 @@ async def _people_page(
 
 @get("/admin/people", name="people", guards=[admin])
 async def people_page(request: AnyRequest) -> Response[str]:
-    if is_htmx(request) and request.headers.get("hx-target") == "people-list":
+    if request.htmx and request.headers.get("hx-target") == "people-list":
         return await _people_page(request, block="people_list")
     return await _people_page(request)
 
@@ -487,7 +486,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
             invite_errors={"email": _("Someone with this email address is already in Relay.")},
         )
     response = await _show_link(request, invited, _("Invitation created."))
-    if is_htmx(request):
+    if request.htmx:
         response.headers["HX-Retarget"] = "#app"
         response.headers["HX-Reswap"] = "innerHTML"
         response.headers["HX-Push-Url"] = f"/admin/people/{invited.member_id}"

@@ -8,7 +8,6 @@ from typing import Any
 from babel.dates import format_date
 from litestar import Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import signed_in
 from app.accounts.tables import Member
@@ -18,8 +17,8 @@ from app.core.clock import now
 from app.core.i18n import _, current_language
 from app.org.tables import Site, Team
 from app.points import ledger
-from app.web.pages import render
-from app.web.requests import AnyRequest, is_htmx
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -118,8 +117,8 @@ async def set_leaderboard_name(
     member = request.user
     anonymous = (data if isinstance(data, dict) else {}).get("anonymous", "") == "on"
     await service.set_anonymous(member.id, anonymous)
-    if not is_htmx(request):
-        return Redirect("/me", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/me")
     return await render(
         request,
         "boards/_name_choice.html",

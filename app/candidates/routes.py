@@ -32,9 +32,9 @@ from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
 from app.web.pagecache import slot
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -339,9 +339,9 @@ async def move_candidate(
         return await _candidate_row(
             request, await pipeline.candidate(candidate_id), status_code=403
         )
-    if row is None or is_htmx(request):
+    if row is None or request.htmx:
         return await _candidate_row(request, row)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @post(
@@ -361,9 +361,9 @@ async def candidate_notes(
             request, row, notes_error=_("Keep notes under 10,000 characters.")
         )
     row = await pipeline.save_notes(candidate_id, notes)
-    if row is None or is_htmx(request):
+    if row is None or request.htmx:
         return await _candidate_row(request, row, notes_saved=True)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @post(
@@ -407,9 +407,9 @@ async def candidate_wall_of_fame(
         candidate=candidate_id,
         agreed=agreed,
     )
-    if is_htmx(request):
+    if request.htmx:
         return await _candidate_row(request, row, fame_saved=True)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @get("/pipeline/candidates/{candidate_id:int}/cv", name="candidate_cv", guards=[editor])
@@ -446,9 +446,9 @@ async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> 
     await pipeline.delete_candidate(
         settings_of(request).data_dir, candidate_id, by=member.id, client=client_of(request)
     )
-    if is_htmx(request):
+    if request.htmx:
         return Response("", media_type="text/html")
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @get("/pipeline/{item_id:int}/export.csv", name="pipeline_csv", guards=[editor])

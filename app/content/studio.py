@@ -8,7 +8,6 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor
 from app.content import service
@@ -25,16 +24,10 @@ from app.content.tables import OfferStatus
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.i18n import LANGUAGES, _
 from app.org.tables import Site, Team
-from app.web.pages import render
-from app.web.requests import AnyRequest, is_htmx, settings_of
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _see_other(request: AnyRequest, target: str) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Location": target})
-    return Redirect(target, status_code=303)
 
 
 async def _choices() -> dict[str, Any]:
@@ -153,7 +146,7 @@ async def _save(
                 item_id = await service.save_item(
                     item["id"] if item else None, checked, request.user.id, image=image_key
                 )
-            return _see_other(request, f"/studio/{item_id}?saved=1")
+            return see_other(request, f"/studio/{item_id}?saved=1")
         except ImageRefused as refused:
             errors["image"] = str(refused)
         except StorageUnavailable:
@@ -227,28 +220,28 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
                 status_code=422,
             )
     await service.publish(item_id, at)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/unpublish", status_code=200, name="studio_unpublish", guards=[editor])
 async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await service.unpublish(item_id)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/archive", status_code=200, name="studio_archive", guards=[editor])
 async def studio_archive(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await service.archive(item_id)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/pin", status_code=200, name="studio_pin", guards=[editor])
 async def studio_pin(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     await _item_or_404(item_id)
     await service.set_pinned(item_id, (data or {}).get("pinned") == "on")
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/close", status_code=200, name="studio_close", guards=[editor])
@@ -258,7 +251,7 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
     if status not in {s.value for s in OfferStatus}:
         status = "closed"
     await service.set_offer_status(item_id, OfferStatus(status))
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor], opt={"tab": "studio"})
@@ -315,7 +308,7 @@ async def studio_guide_save(
             _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
         )
     await service.save_guide(network, language, body)
-    return _see_other(
+    return see_other(
         request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
     )
 

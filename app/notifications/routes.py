@@ -7,16 +7,15 @@ from typing import Any
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import anyone, editor, signed_in
 from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
 from app.org.tables import Site, Team
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.ratelimit import Limit
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 from push.outbox import PushMessageError
 from push.subscriptions import SubscriptionError, remove_subscription
 from push.vapid import application_server_key
@@ -181,8 +180,8 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
             request, block="preferences_form", status_code=422, errors=errors, form=data
         )
     await service.save_preferences(request.user.id, preferences, now())
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(
         request,
         block="preferences_form",
@@ -204,8 +203,8 @@ async def test_notification(request: AnyRequest) -> Any:
         ) % {"num": count}
     else:
         notice = _("No device receives notifications yet: turn them on first.")
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(request, block="devices", notice=notice)
 
 
@@ -220,8 +219,8 @@ async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], dat
         request.user.id, subscription_id, data.get("active") == "on"
     ):
         raise NotFoundException()
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(request, block="devices")
 
 
@@ -316,9 +315,7 @@ async def compose_campaign(request: AnyRequest) -> Any:
             request, block="compose", status_code=422, errors={"body": str(exc)}, form=form
         )
     target = f"/campaigns/{campaign_id}"
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+    return see_other(request, target)
 
 
 @get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor], opt={"tab": "campaigns"})
@@ -361,9 +358,7 @@ async def cancel_campaign(request: AnyRequest, campaign_id: FromPath[int]) -> An
         raise NotFoundException()
     await service.cancel_campaign(campaign_id)
     target = f"/campaigns/{campaign_id}"
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+    return see_other(request, target)
 
 
 ROUTES = [

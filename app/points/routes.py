@@ -7,7 +7,6 @@ from typing import Any
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, signed_in
 from app.accounts.tables import Member
@@ -17,8 +16,8 @@ from app.notifications.service import preferences_of
 from app.points import service
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
-from app.web.pages import render, wants_fragment
-from app.web.requests import AnyRequest, client_of, is_htmx
+from app.web.pages import render, see_other, wants_fragment
+from app.web.requests import AnyRequest, client_of
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -259,12 +258,6 @@ async def _checked_challenge(
     )
 
 
-def _to_admin(request: AnyRequest) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": "/admin/points"})
-    return Redirect("/admin/points", status_code=303)
-
-
 @get("/admin/points/challenges/new", name="new_challenge", guards=[admin])
 async def new_challenge(request: AnyRequest) -> Response[str]:
     return await _challenge_page(request, None)
@@ -276,7 +269,7 @@ async def create_challenge(request: AnyRequest) -> Response[Any]:
     if form.errors:
         return await _challenge_page(request, None, form, status_code=422)
     await service.save_challenge(None, form, by=request.user.id, client=client_of(request))
-    return _to_admin(request)
+    return see_other(request, "/admin/points")
 
 
 @get("/admin/points/challenges/{challenge_id:int}", name="challenge", guards=[admin])
@@ -296,7 +289,7 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
     if form.errors:
         return await _challenge_page(request, challenge, form, status_code=422)
     await service.save_challenge(challenge_id, form, by=request.user.id, client=client_of(request))
-    return _to_admin(request)
+    return see_other(request, "/admin/points")
 
 
 @post(
@@ -310,7 +303,7 @@ async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Res
         await service.end_challenge(challenge_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
-    return _to_admin(request)
+    return see_other(request, "/admin/points")
 
 
 ROUTES = [

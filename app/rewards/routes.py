@@ -8,7 +8,6 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor, signed_in
 from app.content.markdown import render_markdown
@@ -23,17 +22,11 @@ from app.content.media import (
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.rewards import service
 from app.rewards.service import Refused
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.ratelimit import REDEEM_PER_MEMBER
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _see_other(request: AnyRequest, target: str) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Location": target})
-    return Redirect(target, status_code=303)
 
 
 # --- The shop -----------------------------------------------------------------------------
@@ -113,8 +106,8 @@ async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]
         return await _reward_page(
             request, reward_id, "refused", status_code=422, error=refused.message
         )
-    if not is_htmx(request):
-        return Redirect(f"/me/rewards#redemption-{redemption_id}", status_code=303)
+    if not request.htmx:
+        return see_other(request, f"/me/rewards#redemption-{redemption_id}")
     return await _reward_page(request, reward_id, "done", redemption_id=redemption_id)
 
 
@@ -195,7 +188,7 @@ async def _save(
                 reward_id = await service.save_reward(
                     reward["id"] if reward else None, checked, request.user.id, image=image_key
                 )
-            return _see_other(request, f"/admin/rewards/{reward_id}?saved=1")
+            return see_other(request, f"/admin/rewards/{reward_id}?saved=1")
         except ImageRefused as refused:
             errors["image"] = str(refused)
         except StorageUnavailable:
@@ -257,8 +250,8 @@ async def _request_row(
     row = await service.redemption_by_id(redemption_id)
     if row is None:
         raise NotFoundException()
-    if not is_htmx(request) and error is None:
-        return Redirect(f"/rewards/requests#request-{redemption_id}", status_code=303)
+    if not request.htmx and error is None:
+        return see_other(request, f"/rewards/requests#request-{redemption_id}")
     return await render(
         request,
         "rewards/requests.html",

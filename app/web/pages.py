@@ -20,21 +20,35 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, Template, nodes
-from litestar import Request, Response
+from litestar import Response
 from litestar.enums import MediaType
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_303_SEE_OTHER
 
 APP_BLOCK = "app"
 # A route handler whose ``opt`` has this key set compresses its responses itself.
 SKIP_COMPRESSION = "skip_compression"
 
 
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
-    headers = request.headers
-    return (
-        headers.get("hx-request") == "true"
-        and headers.get("hx-history-restore-request") != "true"
-        and headers.get("hx-boosted") != "true"
-    )
+def wants_fragment(request: HTMXRequest) -> bool:
+    """htmx asks for a swap, not for a whole page (a history restore or a boosted link)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def see_other(request: HTMXRequest, url: str) -> Response[Any]:
+    """The one answer that sends the browser to ``url`` after a successful POST.
+
+    A plain form post gets a 303. htmx would follow a redirect inside its own request and
+    swap the page into the form: it gets ``HX-Redirect`` (a 204 with no body), and the
+    browser loads ``url`` as a whole page, with its scripts, in the language just chosen.
+    """
+    if request.htmx:
+        response = ClientRedirect(url)
+        response.status_code = HTTP_204_NO_CONTENT
+        return response
+    return Redirect(url, status_code=HTTP_303_SEE_OTHER)
 
 
 @cache
@@ -59,9 +73,7 @@ def render_block(env: Environment, template: Template, block: str, context: dict
     return "".join(ctx.blocks[block][0](ctx))
 
 
-def render_html(
-    request: Request[Any, Any, Any], template_name: str, block: str | None, **context: Any
-) -> str:
+def render_html(request: HTMXRequest, template_name: str, block: str | None, **context: Any) -> str:
     env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
     template = env.get_template(template_name)
     # An error raised before routing (an unknown URL) went through no session middleware.
@@ -71,17 +83,17 @@ def render_html(
     return render_block(env, template, block, context)
 
 
-PageContext = Callable[[Request[Any, Any, Any]], Awaitable[dict[str, Any]]]
+PageContext = Callable[[HTMXRequest], Awaitable[dict[str, Any]]]
 
 
-async def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def base_context(request: HTMXRequest) -> dict[str, Any]:
     """``org_name``, ``tab`` and ``tabs`` for this request (see :func:`render`)."""
     page_context: PageContext = request.app.state.page_context
     return await page_context(request)
 
 
 async def render(
-    request: Request[Any, Any, Any],
+    request: HTMXRequest,
     template: str,
     *,
     block: str = APP_BLOCK,
@@ -108,7 +120,7 @@ async def render(
 
 
 def page(
-    request: Request[Any, Any, Any],
+    request: HTMXRequest,
     template: str,
     *,
     block: str = APP_BLOCK,
