@@ -15,6 +15,7 @@ from app.accounts import audit, invitations, passkeys, people
 from app.accounts.guards import admin, anyone, signed_in
 from app.accounts.invitations import Invited
 from app.accounts.passkeys import PasskeyError
+from app.accounts.person_page import person_page
 from app.accounts.sessions import (
     ABSOLUTE_LIFETIME,
     cookie_name,
@@ -26,7 +27,6 @@ from app.accounts.sessions import (
 from app.accounts.tables import Member, Passkey, Role
 from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
-from app.points import service as points
 from app.web import ratelimit
 from app.web.devices import device_name
 from app.web.pages import render, see_other
@@ -447,7 +447,7 @@ async def _link_mail(request: AnyRequest) -> invitations.LinkMail | None:
 
 async def _show_link(request: AnyRequest, invited: Invited, message: str) -> Response[str]:
     url = invitations.enrolment_url(settings_of(request), invited.token)
-    return await _person_page(
+    return await person_page(
         request,
         invited.member_id,
         new_link={"url": url, "qr": qr_svg(url), "expires_at": invited.expires_at},
@@ -534,34 +534,16 @@ async def import_people(
     )
 
 
-async def _person_page(
-    request: AnyRequest, member_id: int, status_code: int = 200, **extra: Any
-) -> Response[str]:
-    person = await people.person(member_id)
-    if person is None:
-        raise NotFoundException()
-    return await render(
-        request,
-        "admin/person.html",
-        status_code=status_code,
-        person=person,
-        roles=[r.value for r in Role],
-        points=await points.summary(member_id),
-        correction_key=points.correction_key(),
-        **extra,
-    )
-
-
 @get("/admin/people/{member_id:int}", name="person", guards=[admin])
-async def person_page(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
-    return await _person_page(request, member_id)
+async def show_person(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
+    return await person_page(request, member_id)
 
 
 @post("/admin/people/{member_id:int}/role", status_code=200, name="change_role", guards=[admin])
 async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
     session = request.auth
     if not session.fresh:
-        return await _person_page(
+        return await person_page(
             request,
             member_id,
             status_code=422,
@@ -572,8 +554,8 @@ async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form)
             member_id, data.get("role", ""), by=session.member.id, client=client_of(request)
         )
     except people.PeopleError as exc:
-        return await _person_page(request, member_id, status_code=422, role_error=str(exc))
-    return await _person_page(request, member_id, notice=_("Role changed."))
+        return await person_page(request, member_id, status_code=422, role_error=str(exc))
+    return await person_page(request, member_id, notice=_("Role changed."))
 
 
 @post(
@@ -583,8 +565,8 @@ async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[
     try:
         await people.deactivate(member_id, by=request.user.id, client=client_of(request))
     except people.PeopleError as exc:
-        return await _person_page(request, member_id, status_code=422, status_error=str(exc))
-    return await _person_page(
+        return await person_page(request, member_id, status_code=422, status_error=str(exc))
+    return await person_page(
         request,
         member_id,
         notice=_("Deactivated: their sessions have ended and their passkeys no longer work."),
@@ -596,7 +578,7 @@ async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[
 )
 async def reactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
     await people.reactivate(member_id, by=request.user.id, client=client_of(request))
-    return await _person_page(request, member_id, notice=_("Reactivated."))
+    return await person_page(request, member_id, notice=_("Reactivated."))
 
 
 @post("/admin/people/{member_id:int}/link", status_code=200, name="new_link", guards=[admin])
@@ -606,7 +588,7 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
     if person is None:
         raise NotFoundException()
     if not person["active"]:
-        return await _person_page(
+        return await person_page(
             request,
             member_id,
             status_code=422,
@@ -634,7 +616,7 @@ async def revoke_invitation(request: AnyRequest, invitation_id: FromPath[int]) -
     )
     if member_id is None:
         raise NotFoundException()
-    return await _person_page(request, member_id, notice=_("Link revoked."))
+    return await person_page(request, member_id, notice=_("Link revoked."))
 
 
 @get("/admin/audit", name="audit", guards=[admin])
@@ -668,7 +650,7 @@ ROUTES = [
     people_page,
     invite_person,
     import_people,
-    person_page,
+    show_person,
     change_role,
     deactivate,
     reactivate,

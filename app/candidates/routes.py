@@ -1,4 +1,5 @@
-"""The landing page's visit recording and beacon, and the admin page on how clicks count."""
+"""The page behind a tracked link (/r/{code}): the page, its visits and beacon, applying; the
+admin page on how clicks count; the editors' pipeline; recommending a friend."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Annotated, Any
 
 from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
+from litestar.utils.scope.state import ScopeState
 
 from app.accounts import audit
 from app.accounts.guards import admin, anyone, editor, signed_in
@@ -24,15 +26,26 @@ from app.candidates.visits import (
     is_preview,
 )
 from app.content import service as content
+from app.content.markdown import plain_excerpt, render_markdown
+from app.content.media import image_url
 from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _
+from app.core.i18n import current_language as language_var
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
-from app.web.pagecache import slot
-from app.web.pages import render, see_other
+from app.web.pagecache import RenderedPages, accepts_gzip, slot
+from app.web.pages import (
+    APP_BLOCK,
+    SKIP_COMPRESSION,
+    base_context,
+    render,
+    render_html,
+    see_other,
+    wants_fragment,
+)
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
@@ -67,6 +80,79 @@ async def landing_context(view: bool) -> dict[str, Any]:
     beacon's token goes (a view's page has one: :func:`note_landing` gives it per request)
     and the candidate policy (the apply form's privacy notice)."""
     return {"beacon": slot("beacon") if view else None, "policy": await applications.policy()}
+
+
+# The public page, rendered once per link, language and kind of visitor, then kept a few
+# seconds: a request only fills in its CSRF token and its beacon token.
+LANDING_PAGES = RenderedPages()
+
+
+# Compressed here, from the cached page's compressed pieces (app.web.pagecache).
+@get("/r/{code:str}", name="landing", guards=[anyone], opt={SKIP_COMPRESSION: True})
+async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
+    """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
+    view = not is_preview(request.method, request.headers.get("user-agent", ""))
+    fragment = wants_fragment(request)
+    key = (code, language_var.get(), fragment, view)
+    page = LANDING_PAGES.get(key)
+    if page is None:
+        item = await sharing.landing(code)
+        if item is None:
+            return await render(
+                request,
+                "content/landing_missing.html",
+                status_code=404,
+                offers=await content.open_offers(),
+                contracts=content.CONTRACTS,
+            )
+        page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
+    # The visit, buffered (no write on this path), and this visitor's tokens.
+    beacon = await note_landing(request, code, view)
+    csrf = ScopeState.from_scope(request.scope).csrf_token
+    gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
+    return Response(
+        page.body({"beacon": beacon or "", "csrf": csrf if isinstance(csrf, str) else ""}, gzip),
+        media_type=MediaType.HTML,
+        headers={
+            "Vary": "HX-Request, Accept-Encoding",
+            "Cache-Control": "no-cache",
+            **({"Content-Encoding": "gzip"} if gzip else {}),
+        },
+    )
+
+
+async def _landing_page(
+    request: AnyRequest, item: dict[str, Any], view: bool, fragment: bool
+) -> str:
+    """The page as every such visitor gets it, with slots for the per-request tokens."""
+    settings = settings_of(request)
+    status = content.status_of(item)
+    closed = item["kind"] == "offer" and item["offer_status"] != "open"
+    gone = status != "published"
+    image = image_url(item["image"], 1200)
+    return render_html(
+        request,
+        "content/landing.html",
+        APP_BLOCK if fragment else None,
+        fragment=fragment,
+        **await base_context(request),
+        # The same page for everyone: nothing of whoever happened to ask first.
+        member=None,
+        csrf_token=lambda: slot("csrf"),
+        item=item,
+        gone=gone,
+        closed=closed,
+        body_html=render_markdown(item["body"]),
+        description=plain_excerpt(item["body"], 200) or item["title"],
+        canonical=sharing.share_url(settings.public_url, item["code"]),
+        image_absolute=f"{settings.public_url}{image}" if image else None,
+        image=image,
+        offers=await content.open_offers() if (closed or gone) else [],
+        contracts=content.CONTRACTS,
+        remote=content.REMOTE,
+        page_language=item["language"] or language_var.get(),
+        **await landing_context(view),
+    )
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -589,6 +675,7 @@ async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Re
 
 
 ROUTES = [
+    landing,
     landing_head,
     landing_beacon,
     click_figures,

@@ -9,6 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from app.accounts.guards import admin, signed_in
+from app.accounts.person_page import person_page
 from app.accounts.tables import Member
 from app.core.clock import now
 from app.core.i18n import _
@@ -191,8 +192,6 @@ async def correct_member_points(
     request: AnyRequest, member_id: FromPath[int], data: Form
 ) -> Response[str]:
     """A correction from the person's admin page."""
-    from app.accounts.routes import _person_page  # the person page, rendered one way
-
     if not await Member.exists().where(Member.id == member_id):
         raise NotFoundException()
     fields = _fields(data)
@@ -205,10 +204,10 @@ async def correct_member_points(
         client=client_of(request),
     )
     if errors:
-        return await _person_page(
+        return await person_page(
             request, member_id, status_code=422, correction=fields, correction_errors=errors
         )
-    return await _person_page(request, member_id, correction_notice=_("Points corrected."))
+    return await person_page(request, member_id, correction_notice=_("Points corrected."))
 
 
 # --- Challenges --------------------------------------------------------------------------
