@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
@@ -13,7 +13,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
-from litestar.response import Redirect
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
@@ -35,9 +35,10 @@ from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
 from app.sharing.routes import ROUTES as SHARING_ROUTES
+from app.shell.context import page_context
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web.assets import Assets
-from app.web.pages import SKIP_COMPRESSION, render, wants_fragment
+from app.web.pages import SKIP_COMPRESSION, page, see_other, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
@@ -49,8 +50,10 @@ from push.worker import PushWorker
 log = logging.getLogger("relay")
 
 
-def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def error_page(connection: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Errors as pages people can read, in their language; JSON for API callers."""
+    # Built from the app's request class, as every request is (HTMXPlugin).
+    request = cast(HTMXRequest, connection)
     # Errors raised before routing (an unknown URL) never went through the locale middleware.
     i18n.current_language.set(i18n.language_for_scope(dict(request.scope)))
     if db.is_unavailable(exc):
@@ -62,9 +65,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         target = "/signin"
         if request.method == "GET" and request.url.path != "/":
             target = f"/signin?next={quote(request.url.path)}"
-        if request.headers.get("hx-request"):
-            return Response(None, status_code=204, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
+        return see_other(request, target)
     if status >= 500:
         log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     headers = exc.headers if isinstance(exc, TooManyAttempts) else None
@@ -107,7 +108,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             media_type="text/html",
             headers=headers,
         )
-    return render(
+    return page(
         request,
         "shell/error.html",
         status_code=status,
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Exception: error_page,
             **dict.fromkeys(UNREADABLE_INPUT, lambda r, e: error_page(r, refusal(e))),
         },
+        plugins=[HTMXPlugin()],
         state=State(
             {
                 "settings": settings,
@@ -202,6 +204,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "limiter": limiter,
                 "visits": visits,
                 "team_rankings": TeamRankings(),
+                "page_context": page_context,
             }
         ),
         openapi_config=None,

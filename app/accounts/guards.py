@@ -16,7 +16,8 @@ from app.accounts.tables import ROLE_RANK, Member, Role
 
 
 def member_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Member | None:
-    return connection.scope.get("state", {}).get("member")
+    """The signed-in member (``request.user``, set by app.accounts.sessions), or None."""
+    return connection.user
 
 
 def anyone(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -9,15 +9,14 @@ from litestar import Response, get, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 from markupsafe import Markup
 
 from app.accounts import audit, invitations, passkeys, people
 from app.accounts.guards import admin, anyone, signed_in
 from app.accounts.invitations import Invited
 from app.accounts.passkeys import PasskeyError
+from app.accounts.person_page import person_page
 from app.accounts.sessions import (
-    CurrentSession,
     cookie_name,
     create_session,
     end_all_sessions,
@@ -27,23 +26,14 @@ from app.accounts.sessions import (
 from app.accounts.tables import Member, Passkey, Role
 from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
-from app.points import service as points
 from app.web import ratelimit
 from app.web.devices import device_name
-from app.web.pages import render
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, safe_next, settings_of
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest, client_of, limiter_of, safe_next, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
 Json = dict[str, Any]
 JsonBody = JSONBody[dict[str, Any]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-def _session(request: AnyRequest) -> CurrentSession:
-    return request.scope["state"]["session"]
 
 
 def _refused(message: str, status_code: int = 400) -> Response[Json]:
@@ -78,13 +68,11 @@ def qr_svg(url: str) -> Markup:
 
 @get("/signin", name="signin", guards=[anyone])
 async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -> Any:
-    if request.scope["state"].get("member") is not None:
-        return Redirect(safe_next(next), status_code=303)
-    return render(
+    if request.user is not None:
+        return see_other(request, safe_next(next))
+    return await render(
         request,
         "accounts/signin.html",
-        tab=None,
-        org_name=await organisation_name(),
         next=safe_next(next),
         signed_out=request.query_params.get("bye") == "1",
     )
@@ -129,13 +117,13 @@ async def signin_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
 
 
 @post("/signout", status_code=200, name="signout", guards=[signed_in])
-async def signout(request: AnyRequest) -> Redirect:
-    session = _session(request)
+async def signout(request: AnyRequest) -> Response[Any]:
+    session = request.auth
     await end_session(session.id)
     await audit.record(
         "signout", actor=session.member.id, subject=session.member.id, client=client_of(request)
     )
-    response = Redirect("/signin?bye=1", status_code=303)
+    response = see_other(request, "/signin?bye=1")
     response.delete_cookie(cookie_name(settings_of(request).https), path="/")
     return response
 
@@ -151,17 +139,12 @@ async def _enrolment_or_none(token: FromPath[str]) -> tuple[dict[str, Any], Memb
 async def enrol_page(request: AnyRequest, token: FromPath[str]) -> Any:
     await limiter_of(request).hit(ratelimit.ENROL_PER_CLIENT, client_of(request))
     found = await _enrolment_or_none(token)
-    org_name = await organisation_name()
     if found is None:
-        return render(
-            request, "accounts/link_invalid.html", tab=None, org_name=org_name, status_code=404
-        )
+        return await render(request, "accounts/link_invalid.html", status_code=404)
     invitation, member = found
-    return render(
+    return await render(
         request,
         "accounts/enrol.html",
-        tab=None,
-        org_name=org_name,
         person=member,
         recovery=invitation["purpose"] == "recovery",
         token=token,
@@ -252,14 +235,12 @@ async def _my_passkeys(member_id: int) -> list[dict[str, Any]]:
 async def _security_page(
     request: AnyRequest, status_code: int = 200, **extra: Any
 ) -> Response[str]:
-    member = _member(request)
-    return render(
+    member = request.user
+    return await render(
         request,
         "accounts/security.html",
         block=extra.pop("block", "app"),
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         passkeys=await _my_passkeys(member.id),
         **extra,
     )
@@ -273,15 +254,13 @@ async def security_page(request: AnyRequest) -> Response[str]:
 @post("/me/confirm/options", status_code=200, name="confirm_options", guards=[signed_in])
 async def confirm_options(request: AnyRequest) -> Response[Json]:
     await limiter_of(request).hit(ratelimit.SIGNIN_PER_CLIENT, client_of(request))
-    started = await passkeys.authentication_options(
-        settings_of(request), "confirm", _member(request)
-    )
+    started = await passkeys.authentication_options(settings_of(request), "confirm", request.user)
     return Response(started.as_json())
 
 
 @post("/me/confirm/verify", status_code=200, name="confirm_verify", guards=[signed_in])
 async def confirm_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    session = _session(request)
+    session = request.auth
     credential = data.get("credential")
     try:
         if not isinstance(credential, dict):
@@ -308,18 +287,18 @@ NEEDS_CONFIRMATION = 428
 
 @post("/me/passkeys/options", status_code=200, name="passkey_add_options", guards=[signed_in])
 async def add_passkey_options(request: AnyRequest) -> Response[Json]:
-    if not _session(request).fresh:
+    if not request.auth.fresh:
         return Response(
             {"confirm": True, "error": _("Confirm it's you with a passkey first.")},
             status_code=NEEDS_CONFIRMATION,
         )
-    started = await passkeys.registration_options(settings_of(request), _member(request), "add")
+    started = await passkeys.registration_options(settings_of(request), request.user, "add")
     return Response(started.as_json())
 
 
 @post("/me/passkeys/verify", status_code=200, name="passkey_add_verify", guards=[signed_in])
 async def add_passkey_verify(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    session = _session(request)
+    session = request.auth
     if not session.fresh:
         return Response(
             {"confirm": True, "error": _("Confirm it's you with a passkey first.")},
@@ -357,9 +336,9 @@ async def _passkeys_changed(
     await audit.record(
         action, actor=member.id, subject=member.id, client=client_of(request), passkey=passkey_id
     )
-    if is_htmx(request):
+    if request.htmx:
         return await _security_page(request, block="passkeys")
-    return Redirect("/me/security", status_code=303)
+    return see_other(request, "/me/security")
 
 
 async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
@@ -380,7 +359,7 @@ async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
     guards=[signed_in],
 )
 async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: Form) -> Any:
-    member = _member(request)
+    member = request.user
     await _own_passkey(member, passkey_id)
     name = (data.get("name") or "").strip()
     if not name or len(name) > 60:
@@ -401,7 +380,7 @@ async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: F
     guards=[signed_in],
 )
 async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
-    member = _member(request)
+    member = request.user
     await _own_passkey(member, passkey_id)
     if await Passkey.count().where(Passkey.member == member.id) <= 1:
         return await _security_page(
@@ -415,8 +394,8 @@ async def remove_passkey(request: AnyRequest, passkey_id: FromPath[int]) -> Any:
 
 
 @post("/me/signout-everywhere", status_code=200, name="signout_everywhere", guards=[signed_in])
-async def signout_everywhere(request: AnyRequest) -> Redirect:
-    member = _member(request)
+async def signout_everywhere(request: AnyRequest) -> Response[Any]:
+    member = request.user
     ended = await end_all_sessions(member.id)
     await audit.record(
         "signout_everywhere",
@@ -425,7 +404,7 @@ async def signout_everywhere(request: AnyRequest) -> Redirect:
         client=client_of(request),
         sessions=ended,
     )
-    response = Redirect("/signin?bye=1", status_code=303)
+    response = see_other(request, "/signin?bye=1")
     response.delete_cookie(cookie_name(settings_of(request).https), path="/")
     return response
 
@@ -442,13 +421,11 @@ async def _people_page(
     teams, sites = await invitations.teams_and_sites()
     search = request.query_params.get("q", "")
     status = request.query_params.get("status", "all")
-    return render(
+    return await render(
         request,
         "admin/people.html",
         block=block,
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         people=await people.directory(search, status),
         teams=teams,
         sites=sites,
@@ -462,7 +439,7 @@ async def _people_page(
 
 @get("/admin/people", name="people", guards=[admin])
 async def people_page(request: AnyRequest) -> Response[str]:
-    if is_htmx(request) and request.headers.get("hx-target") == "people-list":
+    if request.htmx and request.headers.get("hx-target") == "people-list":
         return await _people_page(request, block="people_list")
     return await _people_page(request)
 
@@ -477,7 +454,7 @@ async def _link_mail(request: AnyRequest) -> invitations.LinkMail | None:
 
 async def _show_link(request: AnyRequest, invited: Invited, message: str) -> Response[str]:
     url = invitations.enrolment_url(settings_of(request), invited.token)
-    return await _person_page(
+    return await person_page(
         request,
         invited.member_id,
         new_link={"url": url, "qr": qr_svg(url), "expires_at": invited.expires_at},
@@ -488,7 +465,7 @@ async def _show_link(request: AnyRequest, invited: Invited, message: str) -> Res
 
 @post("/admin/people", status_code=200, name="invite", guards=[admin])
 async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
-    me = _member(request)
+    me = request.user
     await limiter_of(request).hit(ratelimit.INVITES_PER_ADMIN, str(me.id))
     teams, sites = await invitations.teams_and_sites()
     checked = invitations.check_person(data, teams, sites, await invitations.taken_emails())
@@ -517,7 +494,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
             invite_errors={"email": _("Someone with this email address is already in Relay.")},
         )
     response = await _show_link(request, invited, _("Invitation created."))
-    if is_htmx(request):
+    if request.htmx:
         response.headers["HX-Retarget"] = "#app"
         response.headers["HX-Reswap"] = "innerHTML"
         response.headers["HX-Push-Url"] = f"/admin/people/{invited.member_id}"
@@ -529,7 +506,7 @@ async def import_people(
     request: AnyRequest,
     data: MultipartBody[dict[str, Any]],
 ) -> Response[str]:
-    me = _member(request)
+    me = request.user
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _people_page(
@@ -566,36 +543,16 @@ async def import_people(
     )
 
 
-async def _person_page(
-    request: AnyRequest, member_id: int, status_code: int = 200, **extra: Any
-) -> Response[str]:
-    person = await people.person(member_id)
-    if person is None:
-        raise NotFoundException()
-    return render(
-        request,
-        "admin/person.html",
-        status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
-        person=person,
-        roles=[r.value for r in Role],
-        points=await points.summary(member_id),
-        correction_key=points.correction_key(),
-        **extra,
-    )
-
-
 @get("/admin/people/{member_id:int}", name="person", guards=[admin])
-async def person_page(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
-    return await _person_page(request, member_id)
+async def show_person(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
+    return await person_page(request, member_id)
 
 
 @post("/admin/people/{member_id:int}/role", status_code=200, name="change_role", guards=[admin])
 async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
-    session = _session(request)
+    session = request.auth
     if not session.fresh:
-        return await _person_page(
+        return await person_page(
             request,
             member_id,
             status_code=422,
@@ -606,8 +563,8 @@ async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form)
             member_id, data.get("role", ""), by=session.member.id, client=client_of(request)
         )
     except people.PeopleError as exc:
-        return await _person_page(request, member_id, status_code=422, role_error=str(exc))
-    return await _person_page(request, member_id, notice=_("Role changed."))
+        return await person_page(request, member_id, status_code=422, role_error=str(exc))
+    return await person_page(request, member_id, notice=_("Role changed."))
 
 
 @post(
@@ -615,10 +572,10 @@ async def change_role(request: AnyRequest, member_id: FromPath[int], data: Form)
 )
 async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
     try:
-        await people.deactivate(member_id, by=_member(request).id, client=client_of(request))
+        await people.deactivate(member_id, by=request.user.id, client=client_of(request))
     except people.PeopleError as exc:
-        return await _person_page(request, member_id, status_code=422, status_error=str(exc))
-    return await _person_page(
+        return await person_page(request, member_id, status_code=422, status_error=str(exc))
+    return await person_page(
         request,
         member_id,
         notice=_("Deactivated: their sessions have ended and their passkeys no longer work."),
@@ -629,18 +586,18 @@ async def deactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[
     "/admin/people/{member_id:int}/reactivate", status_code=200, name="reactivate", guards=[admin]
 )
 async def reactivate(request: AnyRequest, member_id: FromPath[int]) -> Response[str]:
-    await people.reactivate(member_id, by=_member(request).id, client=client_of(request))
-    return await _person_page(request, member_id, notice=_("Reactivated."))
+    await people.reactivate(member_id, by=request.user.id, client=client_of(request))
+    return await person_page(request, member_id, notice=_("Reactivated."))
 
 
 @post("/admin/people/{member_id:int}/link", status_code=200, name="new_link", guards=[admin])
 async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) -> Response[str]:
-    me = _member(request)
+    me = request.user
     person = await people.person(member_id)
     if person is None:
         raise NotFoundException()
     if not person["active"]:
-        return await _person_page(
+        return await person_page(
             request,
             member_id,
             status_code=422,
@@ -665,21 +622,19 @@ async def new_link(request: AnyRequest, member_id: FromPath[int], data: Form) ->
 )
 async def revoke_invitation(request: AnyRequest, invitation_id: FromPath[int]) -> Response[str]:
     member_id = await invitations.revoke(
-        invitation_id, by=_member(request).id, client=client_of(request)
+        invitation_id, by=request.user.id, client=client_of(request)
     )
     if member_id is None:
         raise NotFoundException()
-    return await _person_page(request, member_id, notice=_("Link revoked."))
+    return await person_page(request, member_id, notice=_("Link revoked."))
 
 
 @get("/admin/audit", name="audit", guards=[admin])
 async def audit_page(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     events = await audit.recent(limit=50, before=before)
-    return render(
+    return await render(
         request,
         "admin/audit.html",
-        tab="me",
-        org_name=await organisation_name(),
         events=events,
         actions=audit.ACTIONS,
         next_before=events[-1]["id"] if len(events) == 50 else None,
@@ -705,7 +660,7 @@ ROUTES = [
     people_page,
     invite_person,
     import_people,
-    person_page,
+    show_person,
     change_role,
     deactivate,
     reactivate,

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.middleware import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+    DefineMiddleware,
+)
+from litestar.types import ASGIApp, Scope
 
 from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
@@ -122,27 +129,33 @@ async def end_all_sessions(member_id: int) -> int:
     return len(ended)
 
 
-def session_middleware(https: bool, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME):
-    """Puts the signed-in member (or None) in ``scope["state"]`` for guards and pages."""
-    name = cookie_name(https).encode()
+class SessionAuthentication(AbstractAuthenticationMiddleware):
+    """Sets ``request.user`` to the signed-in :class:`Member` (None for a visitor) and
+    ``request.auth`` to their :class:`CurrentSession` (or None), for guards, routes and pages.
 
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                state: dict[str, Any] = scope.setdefault("state", {})
-                state["member"] = None
-                state["session"] = None
-                token = _cookie(scope, name)
-                if token:
-                    current = await load_session(token, idle_lifetime)
-                    if current is not None:
-                        state["member"] = current.member
-                        state["session"] = current
-            await app(scope, receive, send)
+    A visitor is not refused here: each route's guard decides (app.accounts.guards)."""
 
-        return wrapped
+    def __init__(
+        self, app: ASGIApp, https: bool, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
+    ) -> None:
+        super().__init__(app, scopes={ScopeType.HTTP})
+        self.cookie = cookie_name(https).encode()
+        self.idle_lifetime = idle_lifetime
 
-    return middleware
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = _cookie(connection.scope, self.cookie)
+        current = await load_session(token, self.idle_lifetime) if token else None
+        if current is None:
+            return AuthenticationResult(user=None, auth=None)
+        return AuthenticationResult(user=current.member, auth=current)
+
+
+def session_middleware(
+    https: bool, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
+) -> DefineMiddleware:
+    return DefineMiddleware(SessionAuthentication, https=https, idle_lifetime=idle_lifetime)
 
 
 def _cookie(scope: Scope, name: bytes) -> str | None:

@@ -8,7 +8,6 @@ from typing import Any
 from babel.dates import format_date
 from litestar import Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import signed_in
 from app.accounts.tables import Member
@@ -16,18 +15,12 @@ from app.boards import service
 from app.boards.service import Scope
 from app.core.clock import now
 from app.core.i18n import _, current_language
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
 from app.points import ledger
-from app.points.service import points_tab
-from app.web.pages import render
-from app.web.requests import AnyRequest, is_htmx
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
 
 
 def period_names() -> dict[str, str]:
@@ -53,7 +46,7 @@ async def _group_name(member: Member, scope: str) -> str | None:
     return str(row["name"]) if row else None
 
 
-@get("/leaderboard", name="leaderboard", guards=[signed_in])
+@get("/leaderboard", name="leaderboard", guards=[signed_in], opt={"tab": "points"})
 async def leaderboard(
     request: AnyRequest,
     period: FromQuery[str | None] = None,
@@ -61,7 +54,7 @@ async def leaderboard(
 ) -> Response[str]:
     """Filters are plain links (htmx swaps the page and pushes the URL); unknown values
     fall back to the defaults rather than failing."""
-    member = _member(request)
+    member = request.user
     # Read by hand: Litestar reserves the parameter name "scope" for the ASGI scope.
     scope = request.query_params.get("scope")
     period = period if period in service.PERIODS else "week"
@@ -109,11 +102,9 @@ async def leaderboard(
                     rows.append(me_row)
             context["rows"] = await service.decorate(rows)
             context["me_row"] = me_row
-    return render(
+    return await render(
         request,
         "boards/leaderboard.html",
-        tab=points_tab(member),
-        org_name=await organisation_name(),
         **context,
     )
 
@@ -123,12 +114,12 @@ async def set_leaderboard_name(
     request: AnyRequest, data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     """The switch on the Me page: appear by name, or as an anonymous ambassador."""
-    member = _member(request)
+    member = request.user
     anonymous = (data if isinstance(data, dict) else {}).get("anonymous", "") == "on"
     await service.set_anonymous(member.id, anonymous)
-    if not is_htmx(request):
-        return Redirect("/me", status_code=303)
-    return render(
+    if not request.htmx:
+        return see_other(request, "/me")
+    return await render(
         request,
         "boards/_name_choice.html",
         block="name_choice",
@@ -137,7 +128,7 @@ async def set_leaderboard_name(
     )
 
 
-@get("/wall-of-fame", name="wall_of_fame", guards=[signed_in])
+@get("/wall-of-fame", name="wall_of_fame", guards=[signed_in], opt={"tab": "points"})
 async def wall_of_fame(
     request: AnyRequest,
     month: FromQuery[str | None] = None,
@@ -148,18 +139,17 @@ async def wall_of_fame(
 
     ``?screen=tv`` is the lobby version: this month, no navigation, and it reloads itself
     every few minutes (and so moves on to the next month by itself)."""
-    member = _member(request)
     current = ledger.month_of(now())
     tv = screen == "tv"
     if tv or month is None or not MONTH.match(month) or month > current:
         month = current
     start, _end = service.month_bounds(month)
-    return render(
+    lobby: dict[str, Any] = {"tab": None} if tv else {}  # the lobby's screen: no tab bar
+    return await render(
         request,
         "boards/wall_of_fame.html",
-        tab=None if tv else points_tab(member),
+        **lobby,
         tv=tv,
-        org_name=await organisation_name(),
         month=month,
         month_name=format_date(start, "LLLL y", locale=current_language.get()),
         previous_month=service.shift_month(month, -1),

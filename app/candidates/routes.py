@@ -1,4 +1,5 @@
-"""The landing page's visit recording and beacon, and the admin page on how clicks count."""
+"""The page behind a tracked link (/r/{code}): the page, its visits and beacon, applying; the
+admin page on how clicks count; the editors' pipeline; recommending a friend."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Annotated, Any
 
 from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
+from litestar.utils.scope.state import ScopeState
 
 from app.accounts import audit
 from app.accounts.guards import admin, anyone, editor, signed_in
@@ -24,17 +26,28 @@ from app.candidates.visits import (
     is_preview,
 )
 from app.content import service as content
+from app.content.markdown import plain_excerpt, render_markdown
+from app.content.media import image_url
 from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _
+from app.core.i18n import current_language as language_var
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
 from app.sharing.tables import ShareLink
-from app.web.pagecache import slot
-from app.web.pages import render
+from app.web.pagecache import RenderedPages, accepts_gzip, slot
+from app.web.pages import (
+    APP_BLOCK,
+    SKIP_COMPRESSION,
+    base_context,
+    render,
+    render_html,
+    see_other,
+    wants_fragment,
+)
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 from app.web.validation import parse_int
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
@@ -46,7 +59,7 @@ def recorder_of(request: AnyRequest) -> VisitRecorder:
 
 
 def _viewer(request: AnyRequest) -> int | None:
-    member = request.scope.get("state", {}).get("member")
+    member = request.user
     return member.id if member is not None else None
 
 
@@ -68,6 +81,79 @@ async def landing_context(view: bool) -> dict[str, Any]:
     beacon's token goes (a view's page has one: :func:`note_landing` gives it per request)
     and the candidate policy (the apply form's privacy notice)."""
     return {"beacon": slot("beacon") if view else None, "policy": await applications.policy()}
+
+
+# The public page, rendered once per link, language and kind of visitor, then kept a few
+# seconds: a request only fills in its CSRF token and its beacon token.
+LANDING_PAGES = RenderedPages()
+
+
+# Compressed here, from the cached page's compressed pieces (app.web.pagecache).
+@get("/r/{code:str}", name="landing", guards=[anyone], opt={SKIP_COMPRESSION: True})
+async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
+    """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
+    view = not is_preview(request.method, request.headers.get("user-agent", ""))
+    fragment = wants_fragment(request)
+    key = (code, language_var.get(), fragment, view)
+    page = LANDING_PAGES.get(key)
+    if page is None:
+        item = await sharing.landing(code)
+        if item is None:
+            return await render(
+                request,
+                "content/landing_missing.html",
+                status_code=404,
+                offers=await content.open_offers(),
+                contracts=content.CONTRACTS,
+            )
+        page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
+    # The visit, buffered (no write on this path), and this visitor's tokens.
+    beacon = await note_landing(request, code, view)
+    csrf = ScopeState.from_scope(request.scope).csrf_token
+    gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
+    return Response(
+        page.body({"beacon": beacon or "", "csrf": csrf if isinstance(csrf, str) else ""}, gzip),
+        media_type=MediaType.HTML,
+        headers={
+            "Vary": "HX-Request, Accept-Encoding",
+            "Cache-Control": "no-cache",
+            **({"Content-Encoding": "gzip"} if gzip else {}),
+        },
+    )
+
+
+async def _landing_page(
+    request: AnyRequest, item: dict[str, Any], view: bool, fragment: bool
+) -> str:
+    """The page as every such visitor gets it, with slots for the per-request tokens."""
+    settings = settings_of(request)
+    status = content.status_of(item)
+    closed = item["kind"] == "offer" and item["offer_status"] != "open"
+    gone = status != "published"
+    image = image_url(item["image"], 1200)
+    return render_html(
+        request,
+        "content/landing.html",
+        APP_BLOCK if fragment else None,
+        fragment=fragment,
+        **await base_context(request),
+        # The same page for everyone: nothing of whoever happened to ask first.
+        member=None,
+        csrf_token=lambda: slot("csrf"),
+        item=item,
+        gone=gone,
+        closed=closed,
+        body_html=render_markdown(item["body"]),
+        description=plain_excerpt(item["body"], 200) or item["title"],
+        canonical=sharing.share_url(settings.public_url, item["code"]),
+        image_absolute=f"{settings.public_url}{image}" if image else None,
+        image=image,
+        offers=await content.open_offers() if (closed or gone) else [],
+        contracts=content.CONTRACTS,
+        remote=content.REMOTE,
+        page_language=item["language"] or language_var.get(),
+        **await landing_context(view),
+    )
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -131,11 +217,9 @@ async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
 @get("/admin/clicks", name="click_figures", guards=[admin])
 async def click_figures(request: AnyRequest) -> Response[str]:
     """What Relay counts as a click, and the figures."""
-    return render(
+    return await render(
         request,
         "candidates/clicks.html",
-        tab="me",
-        org_name=await organisation_name(),
         week=await service.click_figures(now() - timedelta(days=7)),
         total=await service.click_figures(),
     )
@@ -183,23 +267,19 @@ async def apply(
         except StorageUnavailable:
             form.errors["cv"] = storage_unavailable_sentence()
     if form.errors:
-        return render(
+        return await render(
             request,
             "candidates/apply.html",
             block="apply_form",
             status_code=422,
-            tab=None,
-            org_name=await organisation_name(),
             item=item,
             form=form,
             policy=policy,
         )
-    return render(
+    return await render(
         request,
         "candidates/apply.html",
         block="apply_form",
-        tab=None,
-        org_name=await organisation_name(),
         item=item,
         form=None,
         applied=True,
@@ -235,12 +315,10 @@ async def candidate_policy(request: AnyRequest) -> Response[str]:
 async def _policy_page(
     request: AnyRequest, values: dict[str, Any], errors: dict[str, str], saved: bool = False
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "candidates/policy.html",
-        tab="me",
         status_code=422 if errors else 200,
-        org_name=await organisation_name(),
         values=values,
         errors=errors,
         saved=saved,
@@ -283,27 +361,23 @@ async def save_candidate_policy(
 # --- The editors' pipeline --------------------------------------------------------------
 
 
-@get("/pipeline", name="pipeline_offers", guards=[editor])
+@get("/pipeline", name="pipeline_offers", guards=[editor], opt={"tab": "pipeline"})
 async def pipeline_offers(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "pipeline/list.html",
-        tab="pipeline",
-        org_name=await organisation_name(),
         offers=await pipeline.offers_with_candidates(),
     )
 
 
-@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor])
+@get("/pipeline/{item_id:int}", name="pipeline_offer", guards=[editor], opt={"tab": "pipeline"})
 async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     title = await pipeline.offer_title(item_id)
     if title is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "pipeline/offer.html",
-        tab="pipeline",
-        org_name=await organisation_name(),
         item_id=item_id,
         title=title,
         candidates=await pipeline.pipeline(item_id),
@@ -316,12 +390,10 @@ async def _candidate_row(
 ) -> Response[str]:
     if row is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "pipeline/offer.html",
         block="candidate",
-        tab="pipeline",
-        org_name=await organisation_name(),
         item_id=row["item"],
         title="",
         candidates=[row],
@@ -336,6 +408,7 @@ async def _candidate_row(
     status_code=200,
     name="move_candidate",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def move_candidate(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -346,7 +419,7 @@ async def move_candidate(
         if row is None:
             raise NotFoundException()
         return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
-    member = request.scope["state"]["member"]
+    member = request.user
     try:
         row = await pipeline.move(candidate_id, stage, member.id, client_of(request))
     except pipeline.OwnReferral:
@@ -354,9 +427,9 @@ async def move_candidate(
         return await _candidate_row(
             request, await pipeline.candidate(candidate_id), status_code=403
         )
-    if row is None or is_htmx(request):
+    if row is None or request.htmx:
         return await _candidate_row(request, row)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @post(
@@ -364,6 +437,7 @@ async def move_candidate(
     status_code=200,
     name="candidate_notes",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def candidate_notes(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -375,9 +449,9 @@ async def candidate_notes(
             request, row, notes_error=_("Keep notes under 10,000 characters.")
         )
     row = await pipeline.save_notes(candidate_id, notes)
-    if row is None or is_htmx(request):
+    if row is None or request.htmx:
         return await _candidate_row(request, row, notes_saved=True)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @post(
@@ -385,6 +459,7 @@ async def candidate_notes(
     status_code=200,
     name="candidate_wall_of_fame",
     guards=[editor],
+    opt={"tab": "pipeline"},
 )
 async def candidate_wall_of_fame(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
@@ -401,7 +476,7 @@ async def candidate_wall_of_fame(
             status_code=422,
             fame_error=_("Only a hired candidate can appear on the wall of fame."),
         )
-    member = request.scope["state"]["member"]
+    member = request.user
     try:
         row = await pipeline.set_wall_of_fame(candidate_id, agreed, member.id, client_of(request))
     except pipeline.OwnReferral:
@@ -420,9 +495,9 @@ async def candidate_wall_of_fame(
         candidate=candidate_id,
         agreed=agreed,
     )
-    if is_htmx(request):
+    if request.htmx:
         return await _candidate_row(request, row, fame_saved=True)
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @get("/pipeline/candidates/{candidate_id:int}/cv", name="candidate_cv", guards=[editor])
@@ -455,13 +530,13 @@ async def delete_candidate(request: AnyRequest, candidate_id: FromPath[int]) -> 
     row = await pipeline.candidate(candidate_id)
     if row is None:
         raise NotFoundException()
-    member = request.scope["state"]["member"]
+    member = request.user
     await pipeline.delete_candidate(
         settings_of(request).data_dir, candidate_id, by=member.id, client=client_of(request)
     )
-    if is_htmx(request):
+    if request.htmx:
         return Response("", media_type="text/html")
-    return Redirect(f"/pipeline/{row['item']}", status_code=303)
+    return see_other(request, f"/pipeline/{row['item']}")
 
 
 @get("/pipeline/{item_id:int}/export.csv", name="pipeline_csv", guards=[editor])
@@ -484,41 +559,47 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
 
 
 async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
-    member = request.scope["state"]["member"]
+    member = request.user
     item = await content.visible_item(member, item_id)
     if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
         raise NotFoundException()
     return item
 
 
-def _recommend_page(
-    request: AnyRequest, item: dict[str, Any], form: Any, org_name: str, **extra: Any
+async def _recommend_page(
+    request: AnyRequest, item: dict[str, Any], form: Any, **extra: Any
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "candidates/recommend.html",
         block="recommend_form" if extra.get("status_code") == 422 or extra.get("sent") else "app",
-        tab="feed",
-        org_name=org_name,
         item=item,
         form=form,
         **extra,
     )
 
 
-@get("/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in])
+@get(
+    "/items/{item_id:int}/recommend", name="recommend_form", guards=[signed_in], opt={"tab": "feed"}
+)
 async def recommend_form(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _offer_to_recommend(request, item_id)
-    return _recommend_page(request, item, None, await organisation_name())
+    return await _recommend_page(request, item, None)
 
 
-@post("/items/{item_id:int}/recommend", status_code=200, name="recommend", guards=[signed_in])
+@post(
+    "/items/{item_id:int}/recommend",
+    status_code=200,
+    name="recommend",
+    guards=[signed_in],
+    opt={"tab": "feed"},
+)
 async def recommend(
     request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
 ) -> Response[str]:
     """An employee recommends a friend: stored pending, and the friend asked by email."""
     item = await _offer_to_recommend(request, item_id)
-    member = request.scope["state"]["member"]
+    member = request.user
     await limiter_of(request).hit(RECOMMEND_PER_MEMBER, str(member.id))
     fields = data if isinstance(data, dict) else {}
     upload = fields.get("cv")
@@ -545,20 +626,18 @@ async def recommend(
         except StorageUnavailable:
             form.errors["cv"] = storage_unavailable_sentence()
         else:
-            return _recommend_page(request, item, None, org_name, sent=form.values["name"])
-    return _recommend_page(request, item, form, org_name, status_code=422)
+            return await _recommend_page(request, item, None, sent=form.values["name"])
+    return await _recommend_page(request, item, form, status_code=422)
 
 
 @get("/recommendations/{token:str}", name="recommendation_consent", guards=[anyone])
 async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> Response[str]:
     """What the friend's email links to: a question, never an action (mail scanners open links)."""
     row = await recommendations.pending(token)
-    return render(
+    return await render(
         request,
         "candidates/consent.html",
         status_code=200 if row else 404,
-        tab=None,
-        org_name=await organisation_name(),
         recommendation=row,
         token=token,
         policy=await applications.policy(),
@@ -571,12 +650,10 @@ async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> R
 )
 async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Response[str]:
     row = await recommendations.accept(token)
-    return render(
+    return await render(
         request,
         "candidates/consent.html",
         status_code=200 if row else 404,
-        tab=None,
-        org_name=await organisation_name(),
         recommendation=row,
         accepted=row is not None,
         token="",
@@ -586,6 +663,7 @@ async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Re
 
 
 ROUTES = [
+    landing,
     landing_head,
     landing_beacon,
     click_figures,

@@ -7,12 +7,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
-from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
 from app.core.i18n import current_language as language_var
-from app.org.service import organisation_name
 from app.points.service import challenges_on
 from app.sharing.service import genuine_clicks_by_item, shares_of
 from app.web.assets import IMMUTABLE
@@ -20,11 +18,7 @@ from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-@get("/", name="feed", guards=[signed_in])
+@get("/", name="feed", guards=[signed_in], opt={"tab": "feed"})
 async def feed(
     request: AnyRequest,
     kind: FromQuery[str | None] = None,
@@ -32,7 +26,7 @@ async def feed(
     q: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
 ) -> Response[str]:
-    member = _member(request)
+    member = request.user
     kind = kind if kind in {"story", "offer"} else None
     page = await service.feed_page(member, kind=kind, tag=tag, search=q, after=after)
     next_page = after is not None and wants_fragment(request)
@@ -52,12 +46,10 @@ async def feed(
         card["is_new"] = since is not None and row["publish_at"] > since
         cards.append(card)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
-    return render(
+    return await render(
         request,
         "content/feed.html",
         block="cards" if next_page else "app",
-        tab="feed",
-        org_name=await organisation_name(),
         cards=cards,
         next_cursor=page.next_cursor,
         filters=filters,
@@ -68,18 +60,16 @@ async def feed(
     )
 
 
-@get("/items/{item_id:int}", name="item", guards=[signed_in])
+@get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
 async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     item = await service.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
     clicks = await genuine_clicks_by_item(member.id, [item_id])
-    return render(
+    return await render(
         request,
         "content/item.html",
-        tab="feed",
-        org_name=await organisation_name(),
         item=item,
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
@@ -91,16 +81,14 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
     )
 
 
-@get("/guides/{network:str}", name="guide", guards=[signed_in])
+@get("/guides/{network:str}", name="guide", guards=[signed_in], opt={"tab": "feed"})
 async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
     if network not in service.NETWORKS:
         raise NotFoundException()
     text = await service.guide_text(network, language_var.get())
-    return render(
+    return await render(
         request,
         "content/guide.html",
-        tab="feed",
-        org_name=await organisation_name(),
         network=network,
         network_name=service.NETWORK_NAMES[network],
         networks=service.NETWORK_NAMES,
@@ -124,15 +112,13 @@ async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
 
 @post("/me/sharing", status_code=200, name="set_credit", guards=[signed_in])
 async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     credit = data.get("credit", "") == "on"
     await service.set_credit_by_name(member.id, credit)
-    return render(
+    return await render(
         request,
         "shell/me.html",
         block="credit_form",
-        tab="me",
-        org_name=await organisation_name(),
         credit_by_name=credit,
         credit_saved=True,
     )

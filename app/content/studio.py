@@ -8,10 +8,8 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor
-from app.accounts.tables import Member
 from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import (
@@ -25,23 +23,12 @@ from app.content.media import (
 from app.content.tables import OfferStatus
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.i18n import LANGUAGES, _
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
-from app.web.pages import render
-from app.web.requests import AnyRequest, is_htmx, settings_of
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest, settings_of
 from app.web.validation import parse_ids, parse_time
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-def _see_other(request: AnyRequest, target: str) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Location": target})
-    return Redirect(target, status_code=303)
 
 
 async def _choices() -> dict[str, Any]:
@@ -60,7 +47,7 @@ async def _choices() -> dict[str, Any]:
     }
 
 
-@get("/studio", name="studio", guards=[editor])
+@get("/studio", name="studio", guards=[editor], opt={"tab": "studio"})
 async def studio(
     request: AnyRequest,
     kind: FromQuery[str | None] = None,
@@ -68,11 +55,9 @@ async def studio(
     tag: FromQuery[str | None] = None,
 ) -> Response[str]:
     items = await service.studio_items(kind, status, tag)
-    return render(
+    return await render(
         request,
         "studio/list.html",
-        tab="studio",
-        org_name=await organisation_name(),
         items=items,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=service.STATUS_NAMES,
@@ -104,12 +89,10 @@ async def _editor_page(
     status_code: int = 200,
     saved: bool = False,
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "studio/edit.html",
         status_code=status_code,
-        tab="studio",
-        org_name=await organisation_name(),
         kind=kind,
         item=item,
         values=values,
@@ -123,10 +106,10 @@ async def _editor_page(
     )
 
 
-@get("/studio/new", name="studio_new", guards=[editor])
+@get("/studio/new", name="studio_new", guards=[editor], opt={"tab": "studio"})
 async def studio_new(request: AnyRequest, kind: FromQuery[str] = "story") -> Response[str]:
     kind = kind if kind in {"story", "offer"} else "story"
-    values = {"language": "fr" if request.scope["state"]["member"].language == "fr" else "en"}
+    values = {"language": "fr" if request.user.language == "fr" else "en"}
     values |= {
         "audience": "all",
         "contract": "permanent",
@@ -162,9 +145,9 @@ async def _save(
             async with staged(media_dir(settings_of(request).data_dir)) as files:
                 image_key = (await save_upload(*image, files)).key if image else None
                 item_id = await service.save_item(
-                    item["id"] if item else None, checked, _member(request).id, image=image_key
+                    item["id"] if item else None, checked, request.user.id, image=image_key
                 )
-            return _see_other(request, f"/studio/{item_id}?saved=1")
+            return see_other(request, f"/studio/{item_id}?saved=1")
         except ImageRefused as refused:
             errors["image"] = str(refused)
         except StorageUnavailable:
@@ -172,7 +155,7 @@ async def _save(
     return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
 
 
-@post("/studio/new", status_code=200, name="studio_create", guards=[editor])
+@post("/studio/new", status_code=200, name="studio_create", guards=[editor], opt={"tab": "studio"})
 async def studio_create(
     request: AnyRequest, data: MultipartBody[dict[str, Any]], kind: FromQuery[str] = "story"
 ) -> Response[Any]:
@@ -189,7 +172,7 @@ async def _item_or_404(item_id: int) -> dict[str, Any]:
     return item
 
 
-@get("/studio/{item_id:int}", name="studio_item", guards=[editor])
+@get("/studio/{item_id:int}", name="studio_item", guards=[editor], opt={"tab": "studio"})
 async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
     teams, sites = await service.targets_of(item_id)
@@ -199,7 +182,13 @@ async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[s
     )
 
 
-@post("/studio/{item_id:int}", status_code=200, name="studio_update", guards=[editor])
+@post(
+    "/studio/{item_id:int}",
+    status_code=200,
+    name="studio_update",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_update(
     request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
 ) -> Response[Any]:
@@ -207,7 +196,13 @@ async def studio_update(
     return await _save(request, item["kind"], item, data or {})
 
 
-@post("/studio/{item_id:int}/publish", status_code=200, name="studio_publish", guards=[editor])
+@post(
+    "/studio/{item_id:int}/publish",
+    status_code=200,
+    name="studio_publish",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     item = await _item_or_404(item_id)
     when = (data or {}).get("publish_at", "").strip()
@@ -226,28 +221,28 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
                 status_code=422,
             )
     await service.publish(item_id, at)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/unpublish", status_code=200, name="studio_unpublish", guards=[editor])
 async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await service.unpublish(item_id)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/archive", status_code=200, name="studio_archive", guards=[editor])
 async def studio_archive(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await service.archive(item_id)
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/pin", status_code=200, name="studio_pin", guards=[editor])
 async def studio_pin(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     await _item_or_404(item_id)
     await service.set_pinned(item_id, (data or {}).get("pinned") == "on")
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/close", status_code=200, name="studio_close", guards=[editor])
@@ -257,19 +252,17 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
     if status not in {s.value for s in OfferStatus}:
         status = "closed"
     await service.set_offer_status(item_id, OfferStatus(status))
-    return _see_other(request, f"/studio/{item_id}")
+    return see_other(request, f"/studio/{item_id}")
 
 
-@get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor])
+@get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor], opt={"tab": "studio"})
 async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
     card = service.card_view(item)
     card |= {"shared": False, "clicks": 0, "is_new": False}
-    return render(
+    return await render(
         request,
         "studio/preview.html",
-        tab="studio",
-        org_name=await organisation_name(),
         item=item,
         card=card,
         body_html=render_markdown(item["body"]),
@@ -279,18 +272,16 @@ async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Respons
     )
 
 
-@get("/studio/guides", name="studio_guides", guards=[editor])
+@get("/studio/guides", name="studio_guides", guards=[editor], opt={"tab": "studio"})
 async def studio_guides(request: AnyRequest) -> Response[str]:
     guides = {
         (network, language): await service.guide_text(network, language)
         for network in service.NETWORKS
         for language in LANGUAGES
     }
-    return render(
+    return await render(
         request,
         "studio/guides.html",
-        tab="studio",
-        org_name=await organisation_name(),
         guides=guides,
         networks=service.NETWORK_NAMES,
         languages=LANGUAGES,
@@ -298,7 +289,13 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
     )
 
 
-@post("/studio/guides/{network:str}", status_code=200, name="studio_guide_save", guards=[editor])
+@post(
+    "/studio/guides/{network:str}",
+    status_code=200,
+    name="studio_guide_save",
+    guards=[editor],
+    opt={"tab": "studio"},
+)
 async def studio_guide_save(
     request: AnyRequest, network: FromPath[str], data: Form
 ) -> Response[Any]:
@@ -312,18 +309,16 @@ async def studio_guide_save(
             _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
         )
     await service.save_guide(network, language, body)
-    return _see_other(
+    return see_other(
         request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
     )
 
 
 @get("/admin/apply-hosts", name="apply_hosts", guards=[admin])
 async def apply_hosts(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "studio/apply_hosts.html",
-        tab="me",
-        org_name=await organisation_name(),
         hosts_text="\n".join(await service.allowed_apply_hosts()),
         error=None,
         saved=False,
@@ -343,13 +338,11 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
         error = _("At most 50 hosts.")
     if error is None:
         await service.save_apply_hosts(hosts)
-    return render(
+    return await render(
         request,
         "studio/apply_hosts.html",
         block="hosts_form",
         status_code=422 if error else 200,
-        tab="me",
-        org_name=await organisation_name(),
         hosts_text=text if error else "\n".join(hosts),
         error=error,
         saved=error is None,

@@ -68,7 +68,7 @@ def negotiate(accept_language: str | None) -> str | None:
 
 def language_for_scope(scope: dict[str, Any]) -> str:
     """Member's choice, else the language cookie, else Accept-Language, else English."""
-    member = scope.get("state", {}).get("member")
+    member = scope.get("user")  # set by the session middleware (app.accounts.sessions)
     if member is not None and getattr(member, "language", None) in LANGUAGES:
         return str(member.language)
     headers = dict(scope.get("headers", []))

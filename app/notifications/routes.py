@@ -7,17 +7,15 @@ from typing import Any
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import anyone, editor, signed_in
-from app.accounts.tables import Member, Role
+from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
-from app.org.service import organisation_name
 from app.org.tables import Site, Team
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.ratelimit import Limit
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 from push import (
     DeviceOfAnotherMember,
     PushMessageError,
@@ -41,10 +39,6 @@ OPENS_PER_CLIENT = Limit("push-open-client", 120, 60)
 CAMPAIGN_TESTS_PER_EDITOR = Limit("campaign-test-editor", 10, 60)
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
 def _refused(message: str, status_code: int = 422) -> Response[Json]:
     return Response({"error": message}, status_code=status_code)
 
@@ -66,7 +60,7 @@ async def push_key(request: AnyRequest) -> Json:
 @post("/push/subscriptions", status_code=200, name="push_subscribe", guards=[signed_in])
 async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
     """Save what ``pushManager.subscribe()`` returned for this device."""
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(SUBSCRIBE_PER_MEMBER, str(member.id))
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     try:
@@ -89,7 +83,7 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
 
 @post("/push/subscriptions/remove", status_code=200, name="push_unsubscribe", guards=[signed_in])
 async def push_unsubscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
-    removed = await remove_subscription(_member(request).id, _text(data, "endpoint"))
+    removed = await remove_subscription(request.user.id, _text(data, "endpoint"))
     return Response({"removed": removed})
 
 
@@ -115,7 +109,7 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
     keys = subscription.get("keys") if isinstance(subscription.get("keys"), dict) else {}
     try:
         renewed = await service.replace_subscription(
-            _member(request).id,
+            request.user.id,
             settings_of(request),
             _text(data, "old_endpoint"),
             _text(subscription, "endpoint"),
@@ -162,15 +156,13 @@ async def _page(
     form: dict[str, str] | None = None,
     notice: str = "",
 ) -> Any:
-    member = _member(request)
+    member = request.user
     preferences = preferences or await service.preferences_of(member.id)
-    return render(
+    return await render(
         request,
         "notifications/page.html",
         block=block,
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         preferences=preferences,
         stored=await service.preferences_stored(member.id),
         kinds=[
@@ -199,9 +191,9 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
         return await _page(
             request, block="preferences_form", status_code=422, errors=errors, form=data
         )
-    await service.save_preferences(_member(request).id, preferences, now())
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    await service.save_preferences(request.user.id, preferences, now())
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(
         request,
         block="preferences_form",
@@ -212,7 +204,7 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
 
 @post("/notifications/test", status_code=200, name="test_notification", guards=[signed_in])
 async def test_notification(request: AnyRequest) -> Any:
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(TESTS_PER_MEMBER, str(member.id))
     count = await service.send_test(member.id, now())
     if count:
@@ -223,8 +215,8 @@ async def test_notification(request: AnyRequest) -> Any:
         ) % {"num": count}
     else:
         notice = _("No device receives notifications yet: turn them on first.")
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(request, block="devices", notice=notice)
 
 
@@ -236,11 +228,11 @@ async def test_notification(request: AnyRequest) -> Any:
 )
 async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], data: Form) -> Any:
     if not await set_device_active(
-        _member(request).id, subscription_id, data.get("active") == "on"
+        request.user.id, subscription_id, data.get("active") == "on"
     ):
         raise NotFoundException()
-    if not is_htmx(request):
-        return Redirect("/notifications", status_code=303)
+    if not request.htmx:
+        return see_other(request, "/notifications")
     return await _page(request, block="devices")
 
 
@@ -271,13 +263,11 @@ async def _campaigns_page(
     preview: CampaignDraft | None = None,
     notice: str = "",
 ) -> Any:
-    return render(
+    return await render(
         request,
         "campaigns/list.html",
         block=block,
         status_code=status_code,
-        tab="campaigns",
-        org_name=await organisation_name(),
         campaigns=await service.recent_campaigns(),
         errors=errors or {},
         form=form or {"url": "/", "days": "30", "when": "now"},
@@ -287,7 +277,7 @@ async def _campaigns_page(
     )
 
 
-@get("/campaigns", name="campaigns", guards=[editor])
+@get("/campaigns", name="campaigns", guards=[editor], opt={"tab": "campaigns"})
 async def campaigns_page(request: AnyRequest) -> Any:
     return await _campaigns_page(request)
 
@@ -301,10 +291,16 @@ async def _compose_form(request: AnyRequest) -> dict[str, Any]:
     }
 
 
-@post("/campaigns", status_code=200, name="compose_campaign", guards=[editor])
+@post(
+    "/campaigns",
+    status_code=200,
+    name="compose_campaign",
+    guards=[editor],
+    opt={"tab": "campaigns"},
+)
 async def compose_campaign(request: AnyRequest) -> Any:
     """Preview, send a test to myself, send now or schedule: the button pressed says which."""
-    member = _member(request)
+    member = request.user
     form = await _compose_form(request)
     time_zone = (await service.preferences_of(member.id)).time_zone
     draft, errors = service.parse_campaign(form, settings_of(request), now(), time_zone)
@@ -335,21 +331,17 @@ async def compose_campaign(request: AnyRequest) -> Any:
             form=form,
         )
     target = f"/campaigns/{campaign_id}"
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+    return see_other(request, target)
 
 
-@get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor])
+@get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor], opt={"tab": "campaigns"})
 async def campaign_page(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
     report = await service.campaign_report(campaign_id)
     if report is None:
         raise NotFoundException()
-    return render(
+    return await render(
         request,
         "campaigns/campaign.html",
-        tab="campaigns",
-        org_name=await organisation_name(),
         report=report,
         audience_text=_describe(report.audience, await _choices()),
     )
@@ -371,16 +363,18 @@ def _describe(audience: service.Audience, choices: dict[str, Any]) -> str:
 
 
 @post(
-    "/campaigns/{campaign_id:int}/cancel", status_code=200, name="cancel_campaign", guards=[editor]
+    "/campaigns/{campaign_id:int}/cancel",
+    status_code=200,
+    name="cancel_campaign",
+    guards=[editor],
+    opt={"tab": "campaigns"},
 )
 async def cancel_campaign(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
     if await service.campaign_report(campaign_id) is None:
         raise NotFoundException()
     await service.cancel_campaign(campaign_id)
     target = f"/campaigns/{campaign_id}"
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+    return see_other(request, target)
 
 
 ROUTES = [

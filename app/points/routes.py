@@ -7,26 +7,21 @@ from typing import Any
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, signed_in
+from app.accounts.person_page import person_page
 from app.accounts.tables import Member
 from app.candidates.pipeline import stage_names
 from app.core.clock import now
 from app.core.i18n import _
 from app.notifications.service import preferences_of
-from app.org.service import organisation_name
 from app.points import service
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
-from app.web.pages import render, wants_fragment
-from app.web.requests import AnyRequest, client_of, is_htmx
+from app.web.pages import render, see_other, wants_fragment
+from app.web.requests import AnyRequest, client_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
 
 
 def _fields(data: Any) -> dict[str, str]:
@@ -36,25 +31,21 @@ def _fields(data: Any) -> dict[str, str]:
 # --- My points ---------------------------------------------------------------------------
 
 
-@get("/me/points", name="my_points", guards=[signed_in])
+@get("/me/points", name="my_points", guards=[signed_in], opt={"tab": "points"})
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
-    member = _member(request)
+    member = request.user
     lines, next_before = await service.history_page(member.id, before)
-    tab = service.points_tab(member)
     if before is not None and wants_fragment(request):
-        return render(
+        return await render(
             request,
             "points/me.html",
             block="history",
-            tab=tab,
             lines=lines,
             next_before=next_before,
         )
-    return render(
+    return await render(
         request,
         "points/me.html",
-        tab=tab,
-        org_name=await organisation_name(),
         points=await service.summary(member.id),
         badges=await service.badges(member.id),
         lines=lines,
@@ -66,15 +57,12 @@ async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -
 # --- My referrals, with the points each earned me -----------------------------------------
 
 
-@get("/me/referrals", name="my_referrals", guards=[signed_in])
+@get("/me/referrals", name="my_referrals", guards=[signed_in], opt={"tab": "me"})
 async def my_referrals(request: AnyRequest) -> Response[str]:
-    member = _member(request)
-    return render(
+    return await render(
         request,
         "candidates/referrals.html",
-        tab="me",
-        org_name=await organisation_name(),
-        referrals=await service.referrals_with_points(member.id),
+        referrals=await service.referrals_with_points(request.user.id),
         stages=stage_names(),
     )
 
@@ -89,13 +77,11 @@ async def _admin_page(
     rules_form: service.RulesForm | None = None,
     **extra: Any,
 ) -> Response[str]:
-    zone = (await preferences_of(_member(request).id)).time_zone
-    return render(
+    zone = (await preferences_of(request.user.id)).time_zone
+    return await render(
         request,
         "points/admin.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         form=rules_form or service.rules_form(await rules()),
         actions=[(a.value, ACTION_NAMES[a.value]) for a in Action],
         levels=await levels(),
@@ -122,9 +108,7 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
             rules_form=form,
             rules_error=_("Nothing was saved: correct the fields marked below."),
         )
-    changes = await service.save_rules(
-        form.rules(), by=_member(request).id, client=client_of(request)
-    )
+    changes = await service.save_rules(form.rules(), by=request.user.id, client=client_of(request))
     return await _admin_page(
         request, rules_notice=_("Rules saved.") if changes else _("Nothing changed.")
     )
@@ -137,7 +121,7 @@ async def add_level(request: AnyRequest, data: Form) -> Response[str]:
         None,
         fields.get("name", ""),
         fields.get("threshold", ""),
-        by=_member(request).id,
+        by=request.user.id,
         client=client_of(request),
     )
     if errors:
@@ -155,7 +139,7 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
             level_id,
             fields.get("name", ""),
             fields.get("threshold", ""),
-            by=_member(request).id,
+            by=request.user.id,
             client=client_of(request),
         )
     except LookupError:
@@ -178,9 +162,7 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
 )
 async def remove_level(request: AnyRequest, level_id: FromPath[int]) -> Response[str]:
     try:
-        error = await service.remove_level(
-            level_id, by=_member(request).id, client=client_of(request)
-        )
+        error = await service.remove_level(level_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
     if error:
@@ -204,7 +186,7 @@ async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
             fields.get("points", ""),
             fields.get("reason", ""),
             fields.get("key", ""),
-            by=_member(request).id,
+            by=request.user.id,
             client=client_of(request),
         )
     if errors:
@@ -224,8 +206,6 @@ async def correct_member_points(
     request: AnyRequest, member_id: FromPath[int], data: Form
 ) -> Response[str]:
     """A correction from the person's admin page."""
-    from app.accounts.routes import _person_page  # the person page, rendered one way
-
     if not await Member.exists().where(Member.id == member_id):
         raise NotFoundException()
     fields = _fields(data)
@@ -234,14 +214,14 @@ async def correct_member_points(
         fields.get("points", ""),
         fields.get("reason", ""),
         fields.get("key", ""),
-        by=_member(request).id,
+        by=request.user.id,
         client=client_of(request),
     )
     if errors:
-        return await _person_page(
+        return await person_page(
             request, member_id, status_code=422, correction=fields, correction_errors=errors
         )
-    return await _person_page(request, member_id, correction_notice=_("Points corrected."))
+    return await person_page(request, member_id, correction_notice=_("Points corrected."))
 
 
 # --- Challenges --------------------------------------------------------------------------
@@ -253,14 +233,12 @@ async def _challenge_page(
     form: service.ChallengeForm | None = None,
     status_code: int = 200,
 ) -> Response[str]:
-    zone = (await preferences_of(_member(request).id)).time_zone
+    zone = (await preferences_of(request.user.id)).time_zone
     form = form or service.challenge_form(challenge, zone)
-    return render(
+    return await render(
         request,
         "points/challenge.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         challenge=challenge,
         form=form,
         zone=zone,
@@ -281,7 +259,7 @@ async def _checked_challenge(
     request: AnyRequest, challenge: dict[str, Any] | None
 ) -> service.ChallengeForm:
     form = await request.form()
-    zone = (await preferences_of(_member(request).id)).time_zone
+    zone = (await preferences_of(request.user.id)).time_zone
     at = now()
     choices = await service.item_choices(at, challenge["items"] if challenge else None)
     return service.check_challenge(
@@ -291,12 +269,6 @@ async def _checked_challenge(
         zone,
         at,
     )
-
-
-def _to_admin(request: AnyRequest) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Redirect": "/admin/points"})
-    return Redirect("/admin/points", status_code=303)
 
 
 @get("/admin/points/challenges/new", name="new_challenge", guards=[admin])
@@ -309,8 +281,8 @@ async def create_challenge(request: AnyRequest) -> Response[Any]:
     form = await _checked_challenge(request, None)
     if form.errors:
         return await _challenge_page(request, None, form, status_code=422)
-    await service.save_challenge(None, form, by=_member(request).id, client=client_of(request))
-    return _to_admin(request)
+    await service.save_challenge(None, form, by=request.user.id, client=client_of(request))
+    return see_other(request, "/admin/points")
 
 
 @get("/admin/points/challenges/{challenge_id:int}", name="challenge", guards=[admin])
@@ -329,10 +301,8 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
     form = await _checked_challenge(request, challenge)
     if form.errors:
         return await _challenge_page(request, challenge, form, status_code=422)
-    await service.save_challenge(
-        challenge_id, form, by=_member(request).id, client=client_of(request)
-    )
-    return _to_admin(request)
+    await service.save_challenge(challenge_id, form, by=request.user.id, client=client_of(request))
+    return see_other(request, "/admin/points")
 
 
 @post(
@@ -343,10 +313,10 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
 )
 async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
     try:
-        await service.end_challenge(challenge_id, by=_member(request).id, client=client_of(request))
+        await service.end_challenge(challenge_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
-    return _to_admin(request)
+    return see_other(request, "/admin/points")
 
 
 ROUTES = [

@@ -8,10 +8,8 @@ from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import admin, editor, signed_in
-from app.accounts.tables import Member, Role
 from app.content.markdown import render_markdown
 from app.content.media import (
     MAX_BYTES,
@@ -22,42 +20,24 @@ from app.content.media import (
     save_upload,
 )
 from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
-from app.org.service import organisation_name
 from app.rewards import service
 from app.rewards.service import Refused
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.ratelimit import REDEEM_PER_MEMBER
-from app.web.requests import AnyRequest, client_of, is_htmx, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
-
-
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-def _tab(member: Member) -> str:
-    """Employees have a Rewards tab; editors and admins reach the shop from Me."""
-    return "rewards" if member.role == Role.employee.value else "me"
-
-
-def _see_other(request: AnyRequest, target: str) -> Response[Any]:
-    if is_htmx(request):
-        return Response(None, status_code=204, headers={"HX-Location": target})
-    return Redirect(target, status_code=303)
 
 
 # --- The shop -----------------------------------------------------------------------------
 
 
-@get("/rewards", name="rewards", guards=[signed_in])
+@get("/rewards", name="rewards", guards=[signed_in], opt={"tab": "rewards"})
 async def shop(request: AnyRequest) -> Response[str]:
-    member = _member(request)
-    return render(
+    member = request.user
+    return await render(
         request,
         "rewards/shop.html",
-        tab=_tab(member),
-        org_name=await organisation_name(),
         image_url=image_url,
         **await service.shop(member.id),
     )
@@ -73,20 +53,18 @@ async def _reward_page(
     redemption_id: int | None = None,
 ) -> Response[str]:
     """The reward's page, or only its redeem box (the confirmation step) for htmx."""
-    member = _member(request)
+    member = request.user
     reward = await service.reward_for_member(member.id, reward_id)
     if reward is None:
         status_code = 404
         block = "app"
     else:
         block = "redeem_box" if step != "start" else "app"
-    return render(
+    return await render(
         request,
         "rewards/reward.html",
         block=block,
         status_code=status_code,
-        tab=_tab(member),
-        org_name=await organisation_name(),
         reward=reward,
         description=render_markdown(reward["description"]) if reward else "",
         image=image_url(reward["image"], 1200) if reward else None,
@@ -96,20 +74,31 @@ async def _reward_page(
     )
 
 
-@get("/rewards/{reward_id:int}", name="reward", guards=[signed_in])
+@get("/rewards/{reward_id:int}", name="reward", guards=[signed_in], opt={"tab": "rewards"})
 async def reward(request: AnyRequest, reward_id: FromPath[int]) -> Response[str]:
     return await _reward_page(request, reward_id, "start")
 
 
-@get("/rewards/{reward_id:int}/redeem", name="reward_confirm", guards=[signed_in])
+@get(
+    "/rewards/{reward_id:int}/redeem",
+    name="reward_confirm",
+    guards=[signed_in],
+    opt={"tab": "rewards"},
+)
 async def reward_confirm(request: AnyRequest, reward_id: FromPath[int]) -> Response[str]:
     """The confirmation step: what it costs and what is left after."""
     return await _reward_page(request, reward_id, "confirm")
 
 
-@post("/rewards/{reward_id:int}/redeem", status_code=200, name="redeem", guards=[signed_in])
+@post(
+    "/rewards/{reward_id:int}/redeem",
+    status_code=200,
+    name="redeem",
+    guards=[signed_in],
+    opt={"tab": "rewards"},
+)
 async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]:
-    member = _member(request)
+    member = request.user
     await limiter_of(request).hit(REDEEM_PER_MEMBER, str(member.id))
     try:
         redemption_id = await service.redeem(member.id, reward_id)
@@ -117,19 +106,17 @@ async def redeem(request: AnyRequest, reward_id: FromPath[int]) -> Response[Any]
         return await _reward_page(
             request, reward_id, "refused", status_code=422, error=refused.message
         )
-    if not is_htmx(request):
-        return Redirect(f"/me/rewards#redemption-{redemption_id}", status_code=303)
+    if not request.htmx:
+        return see_other(request, f"/me/rewards#redemption-{redemption_id}")
     return await _reward_page(request, reward_id, "done", redemption_id=redemption_id)
 
 
-@get("/me/rewards", name="my_rewards", guards=[signed_in])
+@get("/me/rewards", name="my_rewards", guards=[signed_in], opt={"tab": "rewards"})
 async def my_rewards(request: AnyRequest) -> Response[str]:
-    member = _member(request)
-    return render(
+    member = request.user
+    return await render(
         request,
         "rewards/mine.html",
-        tab=_tab(member),
-        org_name=await organisation_name(),
         redemptions=await service.redemptions_of(member.id),
         states=service.state_names(),
     )
@@ -140,11 +127,9 @@ async def my_rewards(request: AnyRequest) -> Response[str]:
 
 @get("/admin/rewards", name="admin_rewards", guards=[admin])
 async def admin_rewards(request: AnyRequest) -> Response[str]:
-    return render(
+    return await render(
         request,
         "rewards/admin_list.html",
-        tab="me",
-        org_name=await organisation_name(),
         rewards=await service.all_rewards(),
     )
 
@@ -164,12 +149,10 @@ async def _edit_page(
     status_code: int = 200,
     saved: bool = False,
 ) -> Response[str]:
-    return render(
+    return await render(
         request,
         "rewards/admin_edit.html",
         status_code=status_code,
-        tab="me",
-        org_name=await organisation_name(),
         reward=reward,
         values=values,
         errors=errors or {},
@@ -203,9 +186,9 @@ async def _save(
             async with staged(media_dir(settings_of(request).data_dir)) as files:
                 image_key = (await save_upload(*image, files)).key if image else None
                 reward_id = await service.save_reward(
-                    reward["id"] if reward else None, checked, _member(request).id, image=image_key
+                    reward["id"] if reward else None, checked, request.user.id, image=image_key
                 )
-            return _see_other(request, f"/admin/rewards/{reward_id}?saved=1")
+            return see_other(request, f"/admin/rewards/{reward_id}?saved=1")
         except ImageRefused as refused:
             errors["image"] = str(refused)
         except StorageUnavailable:
@@ -251,11 +234,9 @@ async def admin_reward_update(
 async def reward_requests(request: AnyRequest) -> Response[str]:
     state = request.query_params.get("state")  # "state" is a name Litestar keeps for itself
     chosen = state if state in service.STATE_NAMES else ""
-    return render(
+    return await render(
         request,
         "rewards/requests.html",
-        tab="me",
-        org_name=await organisation_name(),
         requests=await service.requests(chosen or None),
         states=service.state_names(),
         chosen=chosen,
@@ -269,16 +250,14 @@ async def _request_row(
     row = await service.redemption_by_id(redemption_id)
     if row is None:
         raise NotFoundException()
-    if not is_htmx(request) and error is None:
-        return Redirect(f"/rewards/requests#request-{redemption_id}", status_code=303)
-    return render(
+    if not request.htmx and error is None:
+        return see_other(request, f"/rewards/requests#request-{redemption_id}")
+    return await render(
         request,
         "rewards/requests.html",
         block="request",
         # A request of one's own shows no buttons: only a forged move is refused as "own".
         status_code=(403 if error[0] == "own" else 422) if error else 200,
-        tab="me",
-        org_name=await organisation_name(),
         item=row,
         states=service.state_names(),
         error=error,
@@ -291,7 +270,7 @@ async def _move(request: AnyRequest, redemption_id: int, move: Any, *args: Any) 
     """Make the editor's move; a refusal is shown on the request, next to the field it
     concerns (the note, the reason) or above its buttons."""
     try:
-        await move(redemption_id, _member(request).id, *args, client=client_of(request))
+        await move(redemption_id, request.user.id, *args, client=client_of(request))
     except Refused as refused:
         if refused.code == "unknown":
             raise NotFoundException() from None

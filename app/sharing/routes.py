@@ -1,38 +1,28 @@
-"""The share sheet, recording a completed share, and the public page behind a tracked link."""
+"""The share sheet and recording a completed share (the page behind a tracked link, /r/{code},
+is app.candidates.routes's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Response, get, post
-from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
-from litestar.utils.scope.state import ScopeState
 
-from app.accounts.guards import anyone, signed_in
-from app.accounts.tables import Member
-from app.candidates.routes import landing_context, note_landing
-from app.candidates.visits import is_preview
+from app.accounts.guards import signed_in
 from app.content import service as content
-from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
-from app.core.i18n import current_language as language_var
 from app.core.i18n import ngettext
-from app.org.service import organisation_name
 from app.sharing import service
-from app.web.pagecache import RenderedPages, accepts_gzip, slot
-from app.web.pages import APP_BLOCK, SKIP_COMPRESSION, render, render_html, wants_fragment
+from app.web.pages import (
+    render,
+)
 from app.web.requests import AnyRequest, settings_of
 
 
-def _member(request: AnyRequest) -> Member:
-    return request.scope["state"]["member"]
-
-
-@get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in])
+@get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in], opt={"tab": "feed"})
 async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
-    member = _member(request)
+    member = request.user
     item = await content.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
@@ -43,11 +33,9 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         (network, caption) for network in content.NETWORKS for caption in captions.get(network, [])
     ]
     caption = suggestions[0][1] if suggestions else item["title"]
-    return render(
+    return await render(
         request,
         "content/share.html",
-        tab="feed",
-        org_name=await organisation_name(),
         item=item,
         url=url,
         caption=caption,
@@ -65,7 +53,7 @@ async def record_share(
     request: AnyRequest, item_id: FromPath[int], data: JSONBody[dict[str, Any]]
 ) -> Response[dict[str, Any]]:
     """Called by share.js once a share completed (never for a cancelled one)."""
-    member = _member(request)
+    member = request.user
     network = data.get("network") if isinstance(data, dict) else None
     if network not in service.SHARE_NETWORKS:
         return Response({"error": "unknown network"}, status_code=422)
@@ -80,80 +68,4 @@ async def record_share(
     return Response(answer)
 
 
-# The public page, rendered once per link, language and kind of visitor, then kept a few
-# seconds: a request only fills in its CSRF token and its beacon token.
-LANDING_PAGES = RenderedPages()
-
-
-# Compressed here, from the cached page's compressed pieces (app.web.pagecache).
-@get("/r/{code:str}", name="landing", guards=[anyone], opt={SKIP_COMPRESSION: True})
-async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
-    """The public page behind a tracked link: no sign-in, rich previews, never a redirect."""
-    view = not is_preview(request.method, request.headers.get("user-agent", ""))
-    fragment = wants_fragment(request)
-    key = (code, language_var.get(), fragment, view)
-    page = LANDING_PAGES.get(key)
-    if page is None:
-        item = await service.landing(code)
-        if item is None:
-            return render(
-                request,
-                "content/landing_missing.html",
-                status_code=404,
-                tab=None,
-                org_name=await organisation_name(),
-                offers=await content.open_offers(),
-                contracts=content.CONTRACTS,
-            )
-        page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
-    # The visit, buffered (no write on this path), and this visitor's tokens.
-    beacon = await note_landing(request, code, view)
-    csrf = ScopeState.from_scope(request.scope).csrf_token
-    gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
-    return Response(
-        page.body({"beacon": beacon or "", "csrf": csrf if isinstance(csrf, str) else ""}, gzip),
-        media_type=MediaType.HTML,
-        headers={
-            "Vary": "HX-Request, Accept-Encoding",
-            "Cache-Control": "no-cache",
-            **({"Content-Encoding": "gzip"} if gzip else {}),
-        },
-    )
-
-
-async def _landing_page(
-    request: AnyRequest, item: dict[str, Any], view: bool, fragment: bool
-) -> str:
-    """The page as every such visitor gets it, with slots for the per-request tokens."""
-    settings = settings_of(request)
-    status = content.status_of(item)
-    closed = item["kind"] == "offer" and item["offer_status"] != "open"
-    gone = status != "published"
-    image = image_url(item["image"], 1200)
-    return render_html(
-        request,
-        "content/landing.html",
-        APP_BLOCK if fragment else None,
-        fragment=fragment,
-        # The same page for everyone: nothing of whoever happened to ask first.
-        member=None,
-        csrf_token=lambda: slot("csrf"),
-        tab=None,
-        org_name=await organisation_name(),
-        item=item,
-        gone=gone,
-        closed=closed,
-        body_html=render_markdown(item["body"]),
-        description=plain_excerpt(item["body"], 200) or item["title"],
-        canonical=service.share_url(settings.public_url, item["code"]),
-        image_absolute=f"{settings.public_url}{image}" if image else None,
-        image=image,
-        offers=await content.open_offers() if (closed or gone) else [],
-        contracts=content.CONTRACTS,
-        remote=content.REMOTE,
-        page_language=item["language"] or language_var.get(),
-        **await landing_context(view),
-    )
-
-
-ROUTES = [share_sheet, record_share, landing]
+ROUTES = [share_sheet, record_share]

@@ -8,11 +8,10 @@ import logging
 from typing import Any
 
 import anyio.to_thread
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect
 
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
@@ -22,8 +21,8 @@ from app.core import db, files, i18n
 from app.core.i18n import _
 from app.org.service import organisation_name
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
-from app.web.pages import render
-from app.web.requests import settings_of
+from app.web.pages import render, see_other
+from app.web.requests import AnyRequest, settings_of
 
 log = logging.getLogger("relay")
 
@@ -37,18 +36,16 @@ PRECACHED_ASSETS = [
 ]
 
 
-def assets_of(request: Request[Any, Any, Any]) -> Assets:
+def assets_of(request: AnyRequest) -> Assets:
     return request.app.state.assets
 
 
 @get("/me", name="me", guards=[signed_in])
-async def me(request: Request[Any, Any, Any]) -> Any:
-    member: Member = request.scope["state"]["member"]
-    return render(
+async def me(request: AnyRequest) -> Any:
+    member: Member = request.user
+    return await render(
         request,
         "shell/me.html",
-        tab="me",
-        org_name=await organisation_name(),
         credit_by_name=await credits_by_name(member.id),
         standing=await standing(member.id),
         leaderboard_anonymous=await is_anonymous(member.id),
@@ -57,29 +54,22 @@ async def me(request: Request[Any, Any, Any]) -> Any:
 
 @post("/me/language", status_code=200, name="set_language", guards=[signed_in])
 async def set_language(
-    request: Request[Any, Any, Any],
+    request: AnyRequest,
     data: URLEncodedBody[dict[str, str]],
 ) -> Any:
     language = data.get("language", "")
     if language not in i18n.LANGUAGES:
-        return render(
+        return await render(
             request,
             "shell/me.html",
             block="language_form",
             status_code=422,
-            tab="me",
-            org_name=await organisation_name(),
             language_error=_("Choose one of the languages in the list."),
         )
-    member: Member = request.scope["state"]["member"]
+    member: Member = request.user
     await Member.update({Member.language: language}).where(Member.id == member.id)
-    response: Response[Any]
-    if request.headers.get("hx-request") == "true":
-        # A redirect inside htmx's XHR would be followed and swapped into the form:
-        # ask htmx to load the whole page again, now in the new language.
-        response = Response(None, status_code=204, headers={"HX-Redirect": "/me"})
-    else:
-        response = Redirect("/me", status_code=303)
+    # The whole page again (with htmx too), now in the new language.
+    response = see_other(request, "/me")
     response.cookies.append(
         Cookie(
             key=i18n.LANG_COOKIE,
@@ -94,12 +84,12 @@ async def set_language(
 
 
 @get("/offline", name="offline", guards=[anyone])
-async def offline(request: Request[Any, Any, Any]) -> Any:
-    return render(request, "shell/offline.html", tab=None, org_name=await organisation_name())
+async def offline(request: AnyRequest) -> Any:
+    return await render(request, "shell/offline.html")
 
 
 @get("/manifest.webmanifest", name="manifest", guards=[anyone])
-async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def manifest(request: AnyRequest) -> Response[bytes]:
     assets = assets_of(request)
     name = await organisation_name()
     body = {
@@ -144,7 +134,7 @@ async def manifest(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/sw.js", name="service_worker", guards=[anyone])
-async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def service_worker(request: AnyRequest) -> Response[bytes]:
     assets = assets_of(request)
     source = assets.by_name["sw.js"].body.decode()
     precache = ["/offline", *(assets.url(n) for n in PRECACHED_ASSETS)]
@@ -163,7 +153,7 @@ async def service_worker(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/static/{path:path}", name="static", guards=[anyone], include_in_schema=False)
-async def static(request: Request[Any, Any, Any], path: FromPath[str]) -> Response[bytes]:
+async def static(request: AnyRequest, path: FromPath[str]) -> Response[bytes]:
     found = assets_of(request).find(path)
     if found is None or found[0].name == "sw.js":
         raise NotFoundException()
@@ -200,7 +190,7 @@ async def database_health() -> str | None:
 
 
 @get("/healthz", name="health", guards=[anyone], cache=False)
-async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+async def health(request: AnyRequest) -> Response[dict[str, str]]:
     database = await database_health()
     if database is None:
         return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
@@ -210,7 +200,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": database})
 
 
-async def data_dir_accepts_writes(request: Request[Any, Any, Any]) -> bool:
+async def data_dir_accepts_writes(request: AnyRequest) -> bool:
     """Uploads need the data directory: a full or read-only one fails them all (a real
     write, in a thread: see app.core.files)."""
     return await anyio.to_thread.run_sync(files.data_dir_writable, settings_of(request).data_dir)

@@ -7,29 +7,48 @@ such response says ``Vary: HX-Request`` so no cache mixes the two.
 A block may be defined in a parent template (``app`` lives in base.html): the block is
 rendered with the whole inheritance chain in place, as ``{% extends %}`` would, so a page
 and its fragment can never drift apart.
+
+Every page gets the base context (see :func:`render`) without its handler passing it. The
+HTTP layer imports no domain: what the base context holds is computed by the function
+``create_app`` puts in ``app.state.page_context`` (``app.shell.context.page_context``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, Template, nodes
-from litestar import Request, Response
+from litestar import Response
 from litestar.enums import MediaType
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_303_SEE_OTHER
 
 APP_BLOCK = "app"
 # A route handler whose ``opt`` has this key set compresses its responses itself.
 SKIP_COMPRESSION = "skip_compression"
 
 
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
-    headers = request.headers
-    return (
-        headers.get("hx-request") == "true"
-        and headers.get("hx-history-restore-request") != "true"
-        and headers.get("hx-boosted") != "true"
-    )
+def wants_fragment(request: HTMXRequest) -> bool:
+    """htmx asks for a swap, not for a whole page (a history restore or a boosted link)."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def see_other(request: HTMXRequest, url: str) -> Response[Any]:
+    """The one answer that sends the browser to ``url`` after a successful POST.
+
+    A plain form post gets a 303. htmx would follow a redirect inside its own request and
+    swap the page into the form: it gets ``HX-Redirect`` (a 204 with no body), and the
+    browser loads ``url`` as a whole page, with its scripts, in the language just chosen.
+    """
+    if request.htmx:
+        response = ClientRedirect(url)
+        response.status_code = HTTP_204_NO_CONTENT
+        return response
+    return Redirect(url, status_code=HTTP_303_SEE_OTHER)
 
 
 @cache
@@ -54,20 +73,27 @@ def render_block(env: Environment, template: Template, block: str, context: dict
     return "".join(ctx.blocks[block][0](ctx))
 
 
-def render_html(
-    request: Request[Any, Any, Any], template_name: str, block: str | None, **context: Any
-) -> str:
+def render_html(request: HTMXRequest, template_name: str, block: str | None, **context: Any) -> str:
     env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
     template = env.get_template(template_name)
-    state = request.scope.get("state", {})
-    context = {"request": request, "member": state.get("member"), **context}
+    # An error raised before routing (an unknown URL) went through no session middleware.
+    context = {"request": request, "member": request.scope.get("user"), **context}
     if block is None:
         return template.render(context)
     return render_block(env, template, block, context)
 
 
-def render(
-    request: Request[Any, Any, Any],
+PageContext = Callable[[HTMXRequest], Awaitable[dict[str, Any]]]
+
+
+async def base_context(request: HTMXRequest) -> dict[str, Any]:
+    """``org_name``, ``tab`` and ``tabs`` for this request (see :func:`render`)."""
+    page_context: PageContext = request.app.state.page_context
+    return await page_context(request)
+
+
+async def render(
+    request: HTMXRequest,
     template: str,
     *,
     block: str = APP_BLOCK,
@@ -75,7 +101,34 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[str]:
-    """The page, or only ``block`` when htmx asks for a fragment."""
+    """The page, or only ``block`` when htmx asks for a fragment.
+
+    Every template gets this base context; a handler's own context may override any of it:
+
+    - ``request``; ``member``, the signed-in :class:`~app.accounts.tables.Member` or None;
+    - ``fragment``: True when only ``block`` is rendered (for htmx);
+    - ``org_name``: the organisation's name, read through a cache of a few seconds per
+      process (``app.org.service.organisation_name``);
+    - ``tab``: the tab bar's current tab, from the route's ``opt={"tab": ...}`` (a page
+      behind sign-in without one is under Me; a tab the member's role has not, Me too);
+      None for a public page, which shows no tab bar;
+    - ``tabs``: the tabs the member's role sees, decided in one place
+      (``app.shell.context.tabs_for``).
+    """
+    context = {**await base_context(request), **context}
+    return page(request, template, block=block, status_code=status_code, headers=headers, **context)
+
+
+def page(
+    request: HTMXRequest,
+    template: str,
+    *,
+    block: str = APP_BLOCK,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
+    """:func:`render` with only the context given, and no database read: the error pages."""
     fragment = wants_fragment(request)
     html = render_html(request, template, block if fragment else None, fragment=fragment, **context)
     return Response(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request
+from litestar.plugins.htmx import HTMXRequest
 
 from app.core.settings import Settings
 from app.web.forwarded import client_address
 from app.web.ratelimit import RateLimiter
 
-AnyRequest = Request[Any, Any, Any]
+# Every request is an HTMXRequest (HTMXPlugin, in create_app): ``request.htmx`` says what htmx
+# asked for. ``request.user`` is the signed-in Member or None (app.accounts.sessions).
+AnyRequest = HTMXRequest
 
 
 def settings_of(request: AnyRequest) -> Settings:
@@ -33,10 +34,6 @@ def client_of(request: AnyRequest) -> str:
     return client_address(
         peer, trusted, headers.getall("x-forwarded-for", []), headers.getall("forwarded", [])
     )
-
-
-def is_htmx(request: AnyRequest) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -11,10 +11,11 @@ import json
 import logging
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Response
+from litestar.plugins.htmx import HTMXRequest
 
 from app.core.i18n import _
-from app.web.pages import render
+from app.web.pages import page
 
 log = logging.getLogger("relay")
 
@@ -23,14 +24,12 @@ RETRY_AFTER_S = 30
 NOTICE_EVENT = "relay:notice"
 
 
-def asks_for_html(request: Request[Any, Any, Any]) -> bool:
+def asks_for_html(request: HTMXRequest) -> bool:
     """A browser page or htmx, as opposed to a script asking for JSON."""
-    return "text/html" in request.headers.get("accept", "") or bool(
-        request.headers.get("hx-request")
-    )
+    return "text/html" in request.headers.get("accept", "") or bool(request.htmx)
 
 
-def unavailable_page(request: Request[Any, Any, Any], exc: BaseException) -> Response[Any]:
+def unavailable_page(request: HTMXRequest, exc: BaseException) -> Response[Any]:
     log.warning(
         "Database unavailable on %s %s: %s: %s",
         request.method,
@@ -47,10 +46,10 @@ def unavailable_page(request: Request[Any, Any, Any], exc: BaseException) -> Res
             status_code=503,
             headers=headers,
         )
-    if request.headers.get("hx-request"):
+    if request.htmx:
         # ASCII JSON (non-ASCII as \u escapes): header values are Latin-1.
         headers["HX-Trigger"] = json.dumps({NOTICE_EVENT: f"{title}. {message}"})
-    return render(
+    return page(
         request,
         "shell/error.html",
         status_code=503,
@@ -65,6 +64,6 @@ def unavailable_page(request: Request[Any, Any, Any], exc: BaseException) -> Res
     )
 
 
-def _same_address(request: Request[Any, Any, Any]) -> str:
+def _same_address(request: HTMXRequest) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
