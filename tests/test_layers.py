@@ -41,18 +41,15 @@ PENDING = {
     # its correction form re-renders it; the feed shows each card's clicks, shares and
     # challenge; the challenge form reads the admin's time zone from their notification
     # preferences.
-    ("app/accounts/routes.py", "app.points.service"),
-    ("app/points/routes.py", "app.accounts.routes"),
+    ("app/accounts/person_page.py", "app.points.service"),
     ("app/content/routes.py", "app.points.service"),
     ("app/content/routes.py", "app.sharing.service"),
     ("app/points/routes.py", "app.notifications.service"),
     # The activity ledger (Activity, record_activity, genuine clicks) sits in candidates but
-    # sharing writes shares to it, and the /r/{code} landing is split between the two.
+    # sharing writes shares to it.
     ("app/sharing/service.py", "app.candidates.service"),
     ("app/sharing/service.py", "app.candidates.tables"),
     ("app/sharing/service.py", "app.points.ledger"),
-    ("app/sharing/routes.py", "app.candidates.routes"),
-    ("app/sharing/routes.py", "app.candidates.visits"),
 }
 
 
