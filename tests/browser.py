@@ -18,6 +18,9 @@ import axe_playwright_python
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from app.accounts.tables import Member
+from tests.factories import make_member, session_cookie
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,6 +38,18 @@ ANDROID_UA = (
 )
 AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 BLOCKING_IMPACTS = {"serious", "critical"}
+# Web Share in a test page: records what was shared; `window.__shareMode = "cancel"` cancels.
+SHARE_STUB = """
+window.__shared = [];
+window.__calls = 0;
+window.__shareMode = "complete";
+navigator.share = async (data) => {
+  window.__calls += 1;
+  if (window.__shareMode === "cancel") throw new DOMException("Share canceled", "AbortError");
+  window.__shared.push({title: data.title, text: data.text, url: data.url});
+};
+navigator.canShare = () => false;
+"""
 EXPECTED_STATUS = re.compile(
     r"Failed to load resource: the server responded with a status of 4(00|04|22|28|29)"
 )
@@ -109,6 +124,32 @@ def open_phone(browser: Browser, base_url: str, locale: str = "en-GB", **options
     page.on("framenavigated", on_navigate)
     page.on("console", on_console)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    return page
+
+
+def phone_as(browser: Browser, live_server: Any, seed: Any, **member: Any) -> Page:
+    """A phone signed in as a new member (``member``: make_member's fields)."""
+
+    async def make() -> tuple[str, str]:
+        return await session_cookie(await make_member(**member))
+
+    name, value = seed(make)
+    page = open_phone(browser, live_server.url)
+    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+    return page
+
+
+def phone_as_member(browser: Browser, live_server: Any, seed: Any, member_id: int) -> Page:
+    """A phone signed in as an existing member."""
+
+    async def cookie() -> tuple[str, str]:
+        member = await Member.objects().where(Member.id == member_id).first()
+        assert member is not None
+        return await session_cookie(member)
+
+    name, value = seed(cookie)
+    page = open_phone(browser, live_server.url)
+    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
     return page
 
 

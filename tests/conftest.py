@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,10 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from app.core.settings import Settings
 from tests.databases import ROOT, TemplateDatabase
+from tests.helpers import Mailbox, free_port, sign_in
 from tests.push_sink import PushSink
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -90,16 +91,6 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
         yield client
 
 
-async def sign_in(client: AsyncTestClient, role: str = "employee", **fields: object):  # type: ignore[type-arg, no-untyped-def]
-    """Sign a test client in as a new member of that role; returns the member."""
-    from tests.factories import make_member, session_cookie
-
-    member = await make_member(role=role, **fields)  # type: ignore[arg-type]
-    name, value = await session_cookie(member)
-    client.cookies.set(name, value)
-    return member
-
-
 @pytest.fixture
 async def employee_client(client: AsyncTestClient):  # type: ignore[type-arg, no-untyped-def]
     """The test client, signed in as an employee."""
@@ -121,12 +112,6 @@ def seed(database_url: str):  # type: ignore[no-untyped-def]
         return run_sync(work)
 
     return run
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:
@@ -178,6 +163,17 @@ def live_server(env: dict[str, str], tmp_path: Path) -> Iterator[LiveServer]:
     server = LiveServer(env, tmp_path / "server.log")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: its port, and what it received."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
 
 
 pytest_plugins = ["tests.browser", "tests.database_outage"]

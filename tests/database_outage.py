@@ -130,7 +130,7 @@ class DatabaseOutage:
 
 @pytest.fixture
 def outage(database_url: str) -> Iterator[DatabaseOutage]:
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     found = DatabaseOutage(database_url, free_port())
     yield found

@@ -1,14 +1,26 @@
-"""Factories for real rows, made through Relay's own tables and services."""
+"""Factories for real rows (people, content, rewards, push devices), made through Relay's own
+tables and services."""
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
 
 from app.accounts.sessions import cookie_name, create_session
 from app.accounts.tables import Member
+from app.content import service
+from app.content.media import check_image, media_dir, store_image
+from app.content.service import ItemInput
+from app.core.files import StagedFiles
 from app.org.tables import Site, Team
+from app.rewards.tables import Reward
+from app.sharing import service as sharing
 from push.subscriptions import save_subscription
 from push.tables import PushSubscription
 from tests.push_sink import FakeBrowser
@@ -56,6 +68,68 @@ async def make_member(
 async def session_cookie(member: Member) -> tuple[str, str]:
     """A signed-in session for a member, as the (name, value) of its cookie."""
     return cookie_name(https=False), await create_session(member.id, "pytest")
+
+
+async def make_item(
+    kind: str = "story",
+    title: str = "A story",
+    *,
+    body: str = "Some **text**.",
+    published: datetime | bool | None = True,
+    teams: list[int] | None = None,
+    sites: list[int] | None = None,
+    pinned: bool = False,
+    tags: list[str] | None = None,
+    image: str | None = None,
+    language: str = "en",
+    **offer: Any,
+) -> int:
+    values: dict[str, Any] = {
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "language": language,
+        "tags": service.tags_column(tags or []),
+        "captions": '{"linkedin": ["Proud of this one #team"]}',
+        "audience_all": not (teams or sites),
+        "pinned": pinned,
+    }
+    if kind == "offer":
+        values |= {"contract": "permanent", "remote": "hybrid", "offer_status": "open", **offer}
+    item_id = await service.save_item(
+        None, ItemInput(values=values, teams=teams or [], sites=sites or []), None, image=image
+    )
+    if published is True:
+        await service.publish(item_id, service.now() - timedelta(minutes=1))
+    elif isinstance(published, datetime):
+        await service.publish(item_id, published)
+    return item_id
+
+
+def jpeg_bytes(width: int = 800, height: int = 450, colour: str = "#4338ca") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def stored_image(data_dir: Path, content: bytes | None = None, filename: str = "photo.jpg") -> str:
+    """An uploaded image stored under its final names, as after its row committed; its key."""
+    files = StagedFiles(media_dir(data_dir))
+    key = store_image(check_image(content or jpeg_bytes(), filename), files).key
+    files.publish_blocking()
+    return key
+
+
+async def shared_offer(sharer_name: str = "Léa Martin") -> tuple[Member, int, str]:
+    """An open offer and a member's share link to it: (sharer, offer id, link code)."""
+    sharer = await make_member(name=sharer_name)
+    item_id = await make_item("offer", "Data engineer")
+    return sharer, item_id, await sharing.link_code(sharer.id, item_id)
+
+
+async def make_reward(name: str = "Café voucher", cost: int = 100, **fields: Any) -> int:
+    rows = await Reward.insert(Reward(name=name, cost=cost, **fields)).returning(Reward.id)
+    return int(rows[0]["id"])
 
 
 async def subscribe(member_id: int, browser: FakeBrowser, device_name: str = "Pixel") -> int:

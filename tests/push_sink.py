@@ -62,6 +62,15 @@ class FakeBrowser:
         return b64url(self.auth_secret)
 
 
+def fcm_browser() -> FakeBrowser:
+    """A subscription at FCM's address, for tests that store devices but send nothing."""
+    return FakeBrowser(
+        f"https://fcm.googleapis.com/fcm/send/{secrets.token_urlsafe(8)}",
+        ec.generate_private_key(ec.SECP256R1()),
+        secrets.token_bytes(16),
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int

@@ -6,14 +6,10 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
@@ -29,20 +25,10 @@ from app.core.settings import Settings, SettingsError
 from app.mail.service import MAX_ATTEMPTS, deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app
-from tests.conftest import free_port, sign_in
 from tests.databases import ROOT
 from tests.factories import make_member
+from tests.helpers import HTML, JSON, csrf, free_port, mail_settings, sign_in
 from tests.soft_authenticator import SoftPasskey
-
-HTML = {"accept": "text/html"}
-JSON = {"accept": "application/json"}
-
-
-async def csrf(client: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
-    page = await client.get("/signin", headers=HTML)
-    match = re.search(r'"x-csrftoken": "([^"]+)"', page.text)
-    assert match
-    return {"x-csrftoken": match.group(1), **JSON}
 
 
 async def invited(
@@ -60,7 +46,7 @@ def passkey_for(settings: Settings) -> SoftPasskey:
 
 
 async def enrol(client: AsyncTestClient, token: str, key: SoftPasskey) -> Any:  # type: ignore[type-arg]
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     started = await client.post(f"/enrol/{token}/options", headers=headers)
     if started.status_code != 200:
         return started
@@ -73,7 +59,7 @@ async def enrol(client: AsyncTestClient, token: str, key: SoftPasskey) -> Any:  
 
 
 async def sign_in_with(client: AsyncTestClient, key: SoftPasskey, **answer: Any) -> Any:  # type: ignore[type-arg]
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     options = (await client.post("/signin/options", headers=headers)).json()
     assert options["publicKey"]["userVerification"] == "required"
     assert options["publicKey"].get("allowCredentials", []) == []
@@ -142,7 +128,7 @@ async def test_a_challenge_works_once_and_only_for_its_own_ceremony(
 ) -> None:
     _member_id, token = await invited()
     key = passkey_for(settings)
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     enrol_options = (await client.post(f"/enrol/{token}/options", headers=headers)).json()
     # An enrolment challenge is no sign-in challenge.
     wrong = await client.post(
@@ -213,7 +199,7 @@ async def test_over_https_cookies_are_secure_and_host_only(
 
 
 async def test_too_many_sign_in_attempts_get_a_clear_answer(client: AsyncTestClient) -> None:
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     statuses = [
         (await client.post("/signin/options", headers=headers)).status_code for _ in range(31)
     ]
@@ -227,7 +213,7 @@ async def test_too_many_sign_in_attempts_get_a_clear_answer(client: AsyncTestCli
 
 
 async def test_enrolment_links_are_rate_limited_per_link(client: AsyncTestClient) -> None:
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     statuses = [
         (await client.post("/enrol/guess/options", headers=headers)).status_code for _ in range(11)
     ]
@@ -319,12 +305,12 @@ async def test_every_route_answers_each_role_as_declared(
         "reward_id": 999_999,
         "redemption_id": 999_999,
     }
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
     failures = []
     for who in ["anonymous", "employee", "editor", "admin", "deactivated"]:
         for method, path, access in table:
             client.cookies.clear()
-            headers = await csrf(client)
+            headers = await csrf(client, "/signin", accept=JSON)
             if who != "anonymous":
                 token = await create_session(members[who].id)
                 client.cookies.set("relay_session", token)
@@ -344,52 +330,6 @@ async def test_every_route_answers_each_role_as_declared(
     assert not failures, "\n".join(failures)
 
 
-class Mailbox:
-    """What a real SMTP server (aiosmtpd, on its own thread) received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self._arrived = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._arrived:
-            self.messages.append(message_from_bytes(envelope.content))
-            self._arrived.notify_all()
-        return "250 OK"
-
-    def wait(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
-        """Block until ``count`` messages arrived (from sync code: browser tests)."""
-        with self._arrived:
-            assert self._arrived.wait_for(lambda: len(self.messages) >= count, timeout), (
-                f"{len(self.messages)} of {count} messages arrived"
-            )
-            return list(self.messages)
-
-
-@pytest.fixture
-def smtp_server() -> Any:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, mailbox
-    controller.stop()
-
-
-def mail_settings(env: dict[str, str], port: int, **more: str) -> Settings:
-    """Settings with mail through 127.0.0.1:port, and no embedded sender: the test itself
-    runs the sender (app.mail.service.deliver_due), on SQLite and PostgreSQL alike."""
-    return Settings.from_env(
-        {
-            **env,
-            "SMTP_URL": f"smtp://127.0.0.1:{port}",
-            "MAIL_FROM": "Relay <relay@example.com>",
-            "RELAY_EMBEDDED_WORKER": "off",
-            **more,
-        }
-    )
-
-
 async def test_an_invitation_is_emailed_in_the_invitees_language(
     env: dict[str, str], smtp_server: Any
 ) -> None:
@@ -397,7 +337,7 @@ async def test_an_invitation_is_emailed_in_the_invitees_language(
     settings = mail_settings(env, port)
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
         await sign_in(client, "admin")
-        headers = await csrf(client)
+        headers = await csrf(client, "/signin", accept=JSON)
         response = await client.post(
             "/admin/people",
             data={
@@ -439,7 +379,7 @@ async def test_an_invitation_that_cannot_be_mailed_still_shows_the_link(
         response = await client.post(
             "/admin/people",
             data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
-            headers={**(await csrf(client)), **HTML},
+            headers={**(await csrf(client, "/signin", accept=JSON)), **HTML},
         )
         assert "/enrol/" in response.text and "<svg" in response.text
         member = await Member.select(Member.id).where(Member.email == "tom@example.com").first()
@@ -458,7 +398,7 @@ async def test_an_invitation_that_cannot_be_mailed_still_shows_the_link(
 
 async def test_inviting_checks_each_field(client: AsyncTestClient) -> None:
     await sign_in(client, "admin", email="boss@example.com")
-    headers = {**(await csrf(client)), **HTML, "hx-request": "true"}
+    headers = {**(await csrf(client, "/signin", accept=JSON)), **HTML, "hx-request": "true"}
     response = await client.post(
         "/admin/people",
         data={
@@ -488,7 +428,7 @@ async def test_a_csv_with_bad_rows_imports_nobody_and_says_what_is_wrong(
     client: AsyncTestClient,
 ) -> None:
     await sign_in(client, "admin", email="boss@example.com")
-    headers = {**(await csrf(client)), **HTML, "hx-request": "true"}
+    headers = {**(await csrf(client, "/signin", accept=JSON)), **HTML, "hx-request": "true"}
     csv = (
         b"email;name;role;team;site;language\n"
         b"ana@example.com;Ana;employee;;;fr\n"
@@ -539,7 +479,7 @@ async def test_changing_a_role_needs_a_fresh_passkey_confirmation_and_keeps_an_a
     employee = await make_member()
     token = await create_session(admin.id, fresh=False)
     client.cookies.set("relay_session", token)
-    headers = {**(await csrf(client)), **HTML}
+    headers = {**(await csrf(client, "/signin", accept=JSON)), **HTML}
     stale = await client.post(
         f"/admin/people/{employee.id}/role", data={"role": "editor"}, headers=headers
     )
@@ -576,7 +516,9 @@ async def test_signing_out_everywhere_ends_all_sessions(client: AsyncTestClient)
     member = await sign_in(client)
     await create_session(member.id)
     response = await client.post(
-        "/me/signout-everywhere", headers={**(await csrf(client)), **HTML}, follow_redirects=False
+        "/me/signout-everywhere",
+        headers={**(await csrf(client, "/signin", accept=JSON)), **HTML},
+        follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/signin?bye=1"
     assert await Session.count() == 0
@@ -595,7 +537,7 @@ async def test_sign_in_never_redirects_to_another_site(
         ("/me", "/me"),
         ("/\\evil.example", "/"),
     ]:
-        headers = await csrf(client)
+        headers = await csrf(client, "/signin", accept=JSON)
         options = (await client.post("/signin/options", headers=headers)).json()
         response = await client.post(
             "/signin/verify",
@@ -661,7 +603,11 @@ async def test_rate_limits_are_shared_through_redis_when_configured(env: dict[st
         for attempt in range(31):
             client = first if attempt % 2 else second
             statuses.append(
-                (await client.post("/signin/options", headers=await csrf(client))).status_code
+                (
+                    await client.post(
+                        "/signin/options", headers=await csrf(client, "/signin", accept=JSON)
+                    )
+                ).status_code
             )
         assert statuses[:30] == [200] * 30 and statuses[30] == 429
 
@@ -677,7 +623,7 @@ async def test_a_recovery_link_can_revoke_a_lost_phones_passkeys(
     response = await client.post(
         f"/admin/people/{member_id}/link",
         data={"revoke_passkeys": "on"},
-        headers={**(await csrf(client)), **HTML},
+        headers={**(await csrf(client, "/signin", accept=JSON)), **HTML},
     )
     assert response.status_code == 200
     assert "Enrolment link for Léa Martin" in response.text
@@ -703,7 +649,7 @@ async def test_adding_a_passkey_asks_for_a_fresh_confirmation_first(
     await enrol(client, token, phone)
     client.cookies.clear()
     client.cookies.set("relay_session", await create_session(member_id, fresh=False))
-    headers = await csrf(client)
+    headers = await csrf(client, "/signin", accept=JSON)
 
     asked = await client.post("/me/passkeys/options", headers=headers)
     assert asked.status_code == 428
@@ -746,7 +692,7 @@ async def test_an_operator_chooses_how_long_sessions_and_enrolment_links_last(
         response = await client.post(
             "/admin/people",
             data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
-            headers={**(await csrf(client)), **HTML},
+            headers={**(await csrf(client, "/signin", accept=JSON)), **HTML},
         )
         match = re.search(r"/enrol/([A-Za-z0-9_-]+)", response.text)
         assert match, response.text

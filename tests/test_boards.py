@@ -30,20 +30,11 @@ from app.points.tables import (
     Reason,
 )
 from app.sharing.tables import Share
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.factories import make_member, make_site, make_team
+from tests.factories import make_item, make_member, make_site, make_team
+from tests.helpers import HTML, HTMX, form_token, sign_in
 
-HTML = {"accept": "text/html"}
-HTMX = {**HTML, "hx-request": "true"}
 START = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)  # lines over 45 days: Oct, Nov, Dec 2026
 REASONS = [a.value for a in Action] + [r.value for r in Reason]
-
-
-def form_token(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 # ---------------------------------------------------------------- the straightforward version

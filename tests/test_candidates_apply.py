@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,13 +12,18 @@ from app.candidates import cvs
 from app.candidates.tables import Activity, Candidate
 from app.core.settings import Settings
 from app.sharing import service as sharing
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.factories import make_member
-from tests.test_candidates_visits import PHONE, all_recorded, open_link
-from tests.test_content import HTML
-
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+from tests.factories import make_item, make_member
+from tests.helpers import (
+    GOOD,
+    HTML,
+    PDF,
+    PHONE,
+    all_recorded,
+    apply,
+    form_token,
+    open_link,
+    sign_in,
+)
 
 
 def docx() -> bytes:
@@ -28,39 +32,6 @@ def docx() -> bytes:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", "<w:document/>")
     return out.getvalue()
-
-
-def form_token(html: str) -> str:
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
-
-
-async def apply(
-    client: AsyncTestClient,  # type: ignore[type-arg]
-    code: str,
-    fields: dict[str, str],
-    cv: tuple[str, bytes, str] | None = ("cv.pdf", PDF, "application/pdf"),
-):  # type: ignore[no-untyped-def]
-    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": PHONE})
-    data = {"_csrf_token": form_token(page.text), **fields}
-    files = {"cv": cv or ("", b"", "application/octet-stream")}
-    return await client.post(
-        f"/r/{code}/apply",
-        data=data,
-        files=files,
-        headers={"user-agent": PHONE, "hx-request": "true"},
-    )
-
-
-GOOD = {
-    "name": "Jeanne Durand",
-    "email": "jeanne.durand@example.org",
-    "phone": "+33 6 12 34 56 78",
-    "linkedin": "https://www.linkedin.com/in/jeanne-durand",
-    "message": "I'd love to join.",
-    "consent": "yes",
-}
 
 
 async def test_a_candidate_applies_with_a_cv_and_is_credited_to_the_sharer(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +10,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.sharing import service as sharing
-from tests.browser import check_accessibility, finish_phone, open_phone
+from tests.browser import check_accessibility, finish_phone, open_phone, phone_as, phone_as_member
 from tests.conftest import LiveServer
-from tests.content_factories import make_item
-from tests.factories import make_member, session_cookie
-from tests.test_accounts import smtp_server  # noqa: F401  (the fixture)
-from tests.test_content_browser import phone_as
+from tests.factories import make_item, make_member
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.browser
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition the server reaches on its own (the visit buffer's next write)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)
 
 
 def test_a_candidate_opening_a_shared_link_is_one_genuine_click_for_the_sharer(
@@ -122,20 +110,6 @@ def test_a_candidate_applies_with_a_cv_the_editor_moves_them_and_the_sharer_foll
     assert item_id
 
 
-def phone_as_member(browser: Browser, live_server: Any, seed: Any, member_id: int) -> Page:
-    from app.accounts.tables import Member
-
-    async def cookie() -> tuple[str, str]:
-        member = await Member.objects().where(Member.id == member_id).first()
-        assert member is not None
-        return await session_cookie(member)
-
-    name, value = seed(cookie)
-    page = open_phone(browser, live_server.url)
-    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
-    return page
-
-
 def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
     browser: Browser, live_server: Any, seed: Any
 ) -> None:
@@ -183,7 +157,7 @@ def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_st
     env: dict[str, str],
     seed: Any,
     tmp_path: Path,
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
 ) -> None:
     port, mailbox = smtp_server
     # Relay as shipped in one process: the embedded sender mails the consent request at once.

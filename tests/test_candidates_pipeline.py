@@ -17,12 +17,9 @@ from app.candidates.tables import Activity, Candidate
 from app.core.clock import now
 from app.core.settings import Settings
 from app.sharing import service as sharing
-from tests.conftest import sign_in
-from tests.content_factories import make_item
 from tests.databases import ROOT
-from tests.factories import make_member, session_cookie
-from tests.test_candidates_apply import GOOD, PDF, apply, form_token
-from tests.test_content import HTML
+from tests.factories import make_item, make_member
+from tests.helpers import GOOD, HTML, PDF, apply, as_member, form_token, sign_in
 
 
 async def applied(client: AsyncTestClient) -> tuple[int, int, int]:  # type: ignore[type-arg]
@@ -35,16 +32,6 @@ async def applied(client: AsyncTestClient) -> tuple[int, int, int]:  # type: ign
     row = await Candidate.select(Candidate.id).first()
     assert row is not None
     return sharer.id, item_id, int(row["id"])
-
-
-async def as_member(client: AsyncTestClient, member_id: int) -> None:  # type: ignore[type-arg]
-    from app.accounts.tables import Member
-
-    member = await Member.objects().where(Member.id == member_id).first()
-    assert member is not None
-    client.cookies.clear()
-    name, value = await session_cookie(member)
-    client.cookies.set(name, value)
 
 
 async def test_an_editor_moves_a_candidate_and_the_referrer_sees_the_stage(

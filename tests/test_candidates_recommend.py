@@ -12,40 +12,13 @@ from app.candidates.tables import Activity, Candidate
 from app.mail.service import deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.test_accounts import mail_settings, smtp_server  # noqa: F401  (the fixture)
-from tests.test_candidates_apply import PDF, form_token
-from tests.test_candidates_pipeline import as_member
-from tests.test_content import HTML
-
-FRIEND = {
-    "name": "Paul Lefèvre",
-    "email": "Paul.Lefevre@example.org",
-    "phone": "",
-    "linkedin": "",
-    "message": "We built the billing system together.",
-}
-
-
-async def recommend(
-    client: AsyncTestClient,  # type: ignore[type-arg]
-    item_id: int,
-    fields: dict[str, str],
-):  # type: ignore[no-untyped-def]
-    page = await client.get(f"/items/{item_id}/recommend", headers=HTML)
-    assert page.status_code == 200
-    return await client.post(
-        f"/items/{item_id}/recommend",
-        data={"_csrf_token": form_token(page.text), **fields},
-        files={"cv": ("paul.pdf", PDF, "application/pdf")},
-        headers={"hx-request": "true"},
-    )
+from tests.factories import make_item
+from tests.helpers import FRIEND, HTML, as_member, form_token, mail_settings, recommend, sign_in
 
 
 async def test_a_friend_accepts_the_editor_moves_them_and_the_referrer_sees_it(
     env: dict[str, str],
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
 ) -> None:
     port, mailbox = smtp_server
     settings = mail_settings(env, port)
@@ -131,7 +104,7 @@ async def test_member_recommending_themselves_is_refused_next_to_the_email(
 ) -> None:
     from app.accounts.tables import Member
     from app.points import ledger
-    from tests.conftest import free_port
+    from tests.helpers import free_port
 
     settings = mail_settings(env, free_port())  # mail is only queued: nothing listens there
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:

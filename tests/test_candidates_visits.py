@@ -18,57 +18,13 @@ from app.candidates.service import record_activity
 from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
 from app.core.clock import now
 from app.sharing import service as sharing
-from tests.conftest import LiveServer, sign_in
-from tests.content_factories import make_item
-from tests.factories import make_member
+from tests.conftest import LiveServer
+from tests.factories import make_item, make_member, shared_offer
+from tests.helpers import HTML, PHONE, all_recorded, open_link, sign_in
 from tests.reverse_proxy import client_behind_proxy
-from tests.test_content import HTML
 
-PHONE = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
-)
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 LINKEDIN = "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
-
-
-async def shared_offer(sharer_name: str = "Léa Martin") -> tuple[Any, int, str]:
-    sharer = await make_member(name=sharer_name)
-    item_id = await make_item("offer", "Data engineer")
-    return sharer, item_id, await sharing.link_code(sharer.id, item_id)
-
-
-async def all_recorded(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
-    """Wait until the app's visit buffer has written everything it was given."""
-    recorder = client.app.state.visits
-    for _ in range(1000):
-        if recorder.idle:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("visits were not written")
-
-
-async def open_link(
-    client: AsyncTestClient,  # type: ignore[type-arg]
-    code: str,
-    user_agent: str = PHONE,
-    beacon: bool = True,
-    address: str | None = None,
-) -> httpx.Response:
-    """What a browser does: load the page, then its beacon posts the page's token back
-    (from ``address``: a client of :func:`client_behind_proxy`)."""
-    forwarded = {"x-forwarded-for": address} if address else {}
-    page = await client.get(f"/r/{code}", headers={**HTML, "user-agent": user_agent, **forwarded})
-    assert page.status_code == 200
-    token = re.search(r'data-beacon-token="([^"]+)"', page.text)
-    if beacon and token:
-        seen = await client.post(
-            f"/r/{code}/seen",
-            data={"token": token.group(1)},
-            headers={"user-agent": user_agent, "sec-fetch-site": "same-origin", **forwarded},
-        )
-        assert seen.status_code == 204
-    return page
 
 
 async def test_a_preview_bot_and_a_head_request_are_previews_not_clicks(

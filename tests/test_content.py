@@ -14,32 +14,8 @@ from app.content import service
 from app.content.tables import ContentItem
 from app.sharing import service as sharing
 from app.sharing.tables import Share, ShareLink
-from tests.conftest import sign_in
-from tests.content_factories import jpeg_bytes, make_item, stored_image
-from tests.factories import make_member, make_site, make_team
-from tests.test_shell import csrf_token_of
-
-HTML = {"accept": "text/html"}
-
-
-async def csrf(client: AsyncTestClient, path: str = "/") -> dict[str, str]:  # type: ignore[type-arg]
-    page = await client.get(path, headers=HTML)
-    return {"x-csrftoken": csrf_token_of(page.text), **HTML}
-
-
-async def create_in_studio(
-    client: AsyncTestClient,  # type: ignore[type-arg]
-    fields: dict[str, str | list[str]],
-    image: tuple[str, bytes, str] | None = None,
-    kind: str = "story",
-) -> tuple[int, str]:
-    headers = await csrf(client, "/studio")
-    files = {"image": image or ("", b"", "application/octet-stream")}
-    data: dict[str, str | list[str]] = {"kind": kind, **fields}
-    response = await client.post(
-        f"/studio/new?kind={kind}", data=data, files=files, headers=headers, follow_redirects=False
-    )
-    return response.status_code, response.headers.get("location", "") or response.text
+from tests.factories import jpeg_bytes, make_item, make_member, make_site, make_team, stored_image
+from tests.helpers import HTML, create_in_studio, csrf, csrf_token_of, sign_in
 
 
 async def test_an_editor_schedules_a_story_for_one_team_and_only_that_team_sees_it_at_publish_time(

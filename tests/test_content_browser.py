@@ -12,36 +12,17 @@ from playwright.sync_api import Browser, Page, expect
 from app.content import service
 from app.content.tables import ContentItem
 from app.sharing.tables import Share
-from tests.browser import check_accessibility, finish_phone, open_phone
-from tests.content_factories import jpeg_bytes, make_item, stored_image
-from tests.factories import make_member, make_team, session_cookie
+from tests.browser import SHARE_STUB, check_accessibility, finish_phone, phone_as
+from tests.factories import (
+    jpeg_bytes,
+    make_item,
+    make_team,
+    stored_image,
+)
 
 pytestmark = pytest.mark.browser
 
-# Records what the page hands to the phone's share sheet; "cancel" mode rejects like a user
-# closing the sheet.
-SHARE_STUB = """
-window.__shared = [];
-window.__calls = 0;
-window.__shareMode = "complete";
-navigator.share = async (data) => {
-  window.__calls += 1;
-  if (window.__shareMode === "cancel") throw new DOMException("Share canceled", "AbortError");
-  window.__shared.push({title: data.title, text: data.text, url: data.url});
-};
-navigator.canShare = () => false;
-"""
 NO_WEB_SHARE = "delete Navigator.prototype.share; delete Navigator.prototype.canShare;"
-
-
-def phone_as(browser: Browser, live_server: Any, seed: Any, **member: Any) -> Page:
-    async def make() -> tuple[str, str]:
-        return await session_cookie(await make_member(**member))
-
-    name, value = seed(make)
-    page = open_phone(browser, live_server.url)
-    page.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
-    return page
 
 
 def test_an_editor_schedules_a_story_with_an_image_for_one_team(

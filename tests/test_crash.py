@@ -23,7 +23,8 @@ from app.candidates.tables import Activity, ActivityKind, Visit
 from app.candidates.visits import BATCH_ROWS
 from app.core.clock import now
 from tests.conftest import LiveServer
-from tests.test_candidates_visits import PHONE, shared_offer
+from tests.factories import shared_offer
+from tests.helpers import PHONE
 
 VISITS = 1_000
 IN_FLIGHT = 16

@@ -13,11 +13,9 @@ from litestar.testing import AsyncTestClient
 
 from app.candidates.tables import Visit
 from app.core.settings import Settings
-from tests.conftest import sign_in
-from tests.content_factories import make_item
 from tests.database_outage import DatabaseOutage
-from tests.test_candidates_visits import PHONE, all_recorded, shared_offer
-from tests.test_shell import HTML, csrf_token_of
+from tests.factories import make_item, shared_offer
+from tests.helpers import HTML, PHONE, all_recorded, csrf_token_of, sign_in
 
 UNAVAILABLE_FR = "Relay est momentanément indisponible"
 # A member's language is in the database: while it is down, their browser's is what counts.

@@ -8,8 +8,7 @@ from litestar.testing import AsyncTestClient
 from app.accounts.tables import Member
 from app.demo import load_demo
 from tests.factories import session_cookie
-
-HTML = {"accept": "text/html"}
+from tests.helpers import HTML
 
 
 async def test_every_page_renders_with_the_demo_data_for_every_role(

@@ -30,8 +30,8 @@ from app.core.settings import Settings
 from app.demo import load_demo, load_demo_activity
 from app.sharing.service import link_code
 from tests.factories import make_member
+from tests.helpers import HTML
 
-HTML = {"accept": "text/html"}
 ROLES = ["anonymous", "employee", "editor", "admin"]
 
 # Every form field gets the values that broke something once, and two more of the rest,

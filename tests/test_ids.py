@@ -14,9 +14,8 @@ from app.core.settings import Settings
 from app.piccolo_app import APP_CONFIG
 from app.points import ledger
 from app.sharing import service as sharing
-from tests.content_factories import make_item
-from tests.factories import make_member
-from tests.test_candidates_apply import GOOD, apply
+from tests.factories import make_item, make_member
+from tests.helpers import GOOD, apply
 
 
 async def test_an_applicant_after_a_deleted_candidate_is_credited_to_their_own_referrer(

@@ -14,10 +14,18 @@ from app.core.db import write_transaction
 from app.mail.service import LEASE, deliver_due, enqueue, retry_delay
 from app.mail.tables import MailOutbox
 from app.main import create_app
-from tests.conftest import free_port, sign_in
-from tests.content_factories import make_item
-from tests.test_accounts import Mailbox, mail_settings, smtp_server  # noqa: F401  (the fixture)
-from tests.test_candidates_recommend import FRIEND, recommend
+from tests.factories import make_item
+from tests.helpers import (
+    FRIEND,
+    HTML,
+    JSON,
+    Mailbox,
+    csrf,
+    free_port,
+    mail_settings,
+    recommend,
+    sign_in,
+)
 
 
 async def test_a_consent_email_waits_for_the_smtp_server_and_goes_out_on_a_retry(
@@ -63,7 +71,7 @@ async def test_a_consent_email_waits_for_the_smtp_server_and_goes_out_on_a_retry
 async def test_two_senders_at_once_never_send_one_mail_twice(
     env: dict[str, str],
     database: str,
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
 ) -> None:
     """On PostgreSQL the two claim concurrently (FOR UPDATE SKIP LOCKED); on SQLite in turn."""
     port, mailbox = smtp_server
@@ -85,7 +93,7 @@ async def test_two_senders_at_once_never_send_one_mail_twice(
 
 async def test_a_sender_that_died_leaves_its_mail_to_another_once_its_lease_ends(
     env: dict[str, str],
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
 ) -> None:
     from app.core.clock import now
     from app.mail.service import claim_due
@@ -103,16 +111,15 @@ async def test_a_sender_that_died_leaves_its_mail_to_another_once_its_lease_ends
 
 async def test_a_link_replaced_before_its_email_went_out_is_not_emailed(
     env: dict[str, str],
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
 ) -> None:
     from app.accounts.tables import Member
-    from tests.test_accounts import HTML, csrf
 
     port, mailbox = smtp_server
     settings = mail_settings(env, port)
     async with AsyncTestClient(create_app(settings), base_url="http://localhost:8000") as client:
         await sign_in(client, "admin")
-        headers = {**(await csrf(client)), **HTML}
+        headers = {**(await csrf(client, "/signin", accept=JSON)), **HTML}
         first = await client.post(
             "/admin/people",
             data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},

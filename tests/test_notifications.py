@@ -34,11 +34,10 @@ from app.notifications.service import Audience, Preferences
 from app.notifications.tables import Campaign, Nudge, NudgeState
 from push.subscriptions import SubscriptionError
 from push.tables import PushDelivery, PushSubscription
-from tests.conftest import sign_in
 from tests.factories import make_member, make_site, make_team, subscribe
-from tests.push_sink import PushSink
+from tests.helpers import HTML, csrf, sign_in
+from tests.push_sink import PushSink, fcm_browser
 
-HTML = {"accept": "text/html"}
 # A Tuesday, 14:00 in Paris (13:00 UTC): outside the default quiet hours.
 AFTERNOON = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 # 23:30 in Paris: inside them; they end at 08:00 Paris time, 07:00 UTC.
@@ -51,13 +50,6 @@ def env(env: dict[str, str]) -> dict[str, str]:
     """This module's Relay may post to the push sink on 127.0.0.1, and sends from the app
     process on PostgreSQL too (instead of separate `relay worker` processes)."""
     return {**env, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1", "RELAY_EMBEDDED_WORKER": "on"}
-
-
-async def csrf(client: AsyncTestClient) -> dict[str, str]:  # type: ignore[type-arg]
-    page = await client.get("/me", headers=HTML)
-    match = re.search(r'"x-csrftoken": "([^"]+)"', page.text)
-    assert match, page.text[:200]
-    return {"x-csrftoken": match.group(1)}
 
 
 async def payloads() -> list[dict[str, Any]]:
@@ -123,7 +115,7 @@ async def test_opting_in_saves_the_device_and_refuses_a_private_address(
     push_sink: PushSink,
 ) -> None:
     member = await sign_in(client)
-    headers = await csrf(client)
+    headers = await csrf(client, "/me", accept=None)
     browser = push_sink.new_browser()
     refused = await client.post(
         "/push/subscriptions",
@@ -195,7 +187,7 @@ async def test_member_sets_switches_quiet_hours_and_time_zone(
     client: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:
     member = await sign_in(client)
-    headers = await csrf(client)
+    headers = await csrf(client, "/me", accept=None)
     page = await client.get("/notifications", headers=HTML)
     assert page.status_code == 200
     assert 'value="21:00"' in page.text and 'value="08:00"' in page.text
@@ -242,7 +234,7 @@ async def test_send_me_a_test_reaches_the_device_and_a_device_turned_off_gets_no
     push_sink: PushSink,
 ) -> None:
     member = await sign_in(client)
-    headers = {**(await csrf(client)), "hx-request": "true"}
+    headers = {**(await csrf(client, "/me", accept=None)), "hx-request": "true"}
     phone, laptop = push_sink.new_browser(), push_sink.new_browser()
     phone_id = await subscribe(member.id, phone, "Pixel 9")
     await subscribe(member.id, laptop, "Firefox on Linux")
@@ -289,7 +281,7 @@ async def test_a_referral_nudge_goes_at_once_but_waits_for_the_end_of_quiet_hour
     database: str,
 ) -> None:
     member = await make_member(language="fr")
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     await nudge_referral_stage(
         member.id, "Chloé", "entretien prévu", "/referrals/3", AFTERNOON, key="h1"
     )
@@ -308,23 +300,9 @@ async def test_a_referral_nudge_goes_at_once_but_waits_for_the_end_of_quiet_hour
     assert len(await payloads()) == 2
 
 
-def _browser() -> Any:
-    import secrets
-
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    from tests.push_sink import FakeBrowser
-
-    return FakeBrowser(
-        f"https://fcm.googleapis.com/fcm/send/{secrets.token_urlsafe(8)}",
-        ec.generate_private_key(ec.SECP256R1()),
-        secrets.token_bytes(16),
-    )
-
-
 async def test_new_content_arriving_together_is_one_notification(database: str) -> None:
     member = await make_member()
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     for minute, title in enumerate(["Our new Lyon office", "Backend developer", "Sales intern"]):
         at = AFTERNOON + timedelta(minutes=minute)
         await nudge_new_content([member.id], [title], "/", at, key=f"item-{minute}")
@@ -340,7 +318,7 @@ async def test_new_content_arriving_together_is_one_notification(database: str) 
 
 async def test_a_reward_is_nudged_once_and_switches_are_respected(database: str) -> None:
     member = await make_member()
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     assert await nudge_reward_affordable(member.id, 7, "A day off", "/rewards/7", AFTERNOON) == 1
     assert await nudge_reward_affordable(member.id, 7, "A day off", "/rewards/7", AFTERNOON) == 0
     await send_due_nudges(AFTERNOON, daily_cap=3)
@@ -360,7 +338,7 @@ async def test_a_reward_is_nudged_once_and_switches_are_respected(database: str)
 
 async def test_at_most_the_daily_cap_and_the_rest_waits_for_a_free_slot(database: str) -> None:
     member = await make_member()
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     for n in range(3):
         at = AFTERNOON + timedelta(hours=n)
         await nudge_reward_affordable(member.id, n, f"Reward {n}", "/rewards", at)
@@ -374,7 +352,7 @@ async def test_at_most_the_daily_cap_and_the_rest_waits_for_a_free_slot(database
 
 async def test_the_weekly_summary_and_re_engagement_nudges(database: str) -> None:
     member = await make_member()
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     figures = WeeklyFigures(shares=4, visits=31, applications=1)
     assert await nudge_weekly_summary(member.id, figures, "2026-W47", AFTERNOON) == 1
     assert await nudge_weekly_summary(member.id, figures, "2026-W47", AFTERNOON) == 0
@@ -390,7 +368,7 @@ async def test_the_weekly_summary_and_re_engagement_nudges(database: str) -> Non
         Session.member == member.id
     )
     active = await make_member()
-    await subscribe(active.id, _browser())
+    await subscribe(active.id, fcm_browser())
     await create_session(active.id)
     await Session.update({Session.last_seen_at: AFTERNOON - timedelta(days=1)}).where(
         Session.member == active.id
@@ -440,7 +418,7 @@ async def test_editor_previews_tests_schedules_and_cancels_a_campaign(
 ) -> None:
     editor = await sign_in(client, "editor")
     await subscribe(editor.id, push_sink.new_browser())
-    headers = {**(await csrf(client)), "hx-request": "true"}
+    headers = {**(await csrf(client, "/me", accept=None)), "hx-request": "true"}
     page = await client.get("/campaigns", headers=HTML)
     assert page.status_code == 200 and "New push campaign" in page.text
 
@@ -496,7 +474,7 @@ async def test_a_campaign_to_a_team_is_delivered_counted_and_reported(
     await subscribe(ana.id, ana_phone)
     await subscribe(ben.id, ben_phone)
     await sign_in(client, "editor")
-    headers = {**(await csrf(client)), "hx-request": "true"}
+    headers = {**(await csrf(client, "/me", accept=None)), "hx-request": "true"}
     sent = await client.post(
         "/campaigns",
         data=compose(action="send", when="now", teams=str(sales), url="/offers/12"),
@@ -536,7 +514,7 @@ async def test_a_scheduled_campaign_is_sent_once_when_due(
 ) -> None:
     team = await make_team()
     member = await make_member(team=team)
-    await subscribe(member.id, _browser())
+    await subscribe(member.id, fcm_browser())
     author = await make_member(role="editor")
     draft = service.CampaignDraft(
         title="Quarterly results",
@@ -559,7 +537,7 @@ async def test_employees_cannot_reach_campaigns(
     client: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:
     await sign_in(client, "employee")
-    headers = await csrf(client)
+    headers = await csrf(client, "/me", accept=None)
     assert (await client.get("/campaigns", headers=HTML)).status_code == 403
     refused = await client.post("/campaigns", data=compose(action="send"), headers=headers)
     assert refused.status_code == 403
@@ -573,7 +551,7 @@ async def test_job_runners_in_several_processes_never_send_a_nudge_twice(
 ) -> None:
     members = [await make_member() for _ in range(5)]
     for member in members:
-        await subscribe(member.id, _browser())
+        await subscribe(member.id, fcm_browser())
         await nudge_reward_affordable(member.id, 1, "A day off", "/rewards/1", AFTERNOON)
     # Concurrent rounds, each on its own connection (as separate worker processes would be).
     await asyncio.gather(*(run_jobs(settings, AFTERNOON) for _ in range(4)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, Page, expect
 from app.accounts.tables import Member
 from app.notifications.tables import NotificationOpen
 from tests.browser import check_accessibility, finish_phone, open_phone
-from tests.conftest import free_port
 from tests.factories import make_member, make_team, session_cookie
+from tests.helpers import eventually, free_port
 from tests.push_sink import FakeBrowser, PushSink
 
 
@@ -62,14 +62,6 @@ def stub_push_manager(page: Page, device: FakeBrowser) -> None:
         })();
         """.replace("__SUBSCRIPTION__", json.dumps(subscription))
     )
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Wait until ``condition`` holds: for effects outside the page (database rows)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_member_opts_in_receives_a_team_campaign_and_opening_it_is_counted(

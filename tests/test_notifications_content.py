@@ -13,9 +13,8 @@ from app.notifications.service import Audience, CampaignDraft
 from app.notifications.tables import Nudge
 from app.sharing import service as sharing
 from app.sharing.tables import Share
-from tests.content_factories import make_item
-from tests.factories import make_member, make_team, subscribe
-from tests.test_notifications import _browser
+from tests.factories import make_item, make_member, make_team, subscribe
+from tests.push_sink import fcm_browser
 
 
 async def test_a_story_for_one_team_is_announced_to_that_team_once(database: str) -> None:
@@ -23,7 +22,7 @@ async def test_a_story_for_one_team_is_announced_to_that_team_once(database: str
     ana, ben = await make_member(team=sales), await make_member(team=sales)
     cleo = await make_member(team=tech)
     for member in (ana, ben, cleo):
-        await subscribe(member.id, _browser())
+        await subscribe(member.id, fcm_browser())
     now = content.now()
     item = await make_item(
         title="Our new Lyon office", teams=[sales], published=now - timedelta(minutes=1)
@@ -42,7 +41,7 @@ async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> 
     sales = await make_team("Sales")
     ana, ben = await make_member(team=sales), await make_member(team=sales)
     for member in (ana, ben):
-        await subscribe(member.id, _browser())
+        await subscribe(member.id, fcm_browser())
     item = await make_item(title="We are hiring in Lyon")
     now = content.now()
 

@@ -16,10 +16,9 @@ from litestar.testing import AsyncTestClient
 from push import devices_of
 from push.outbox import PushMessage, enqueue
 from push.tables import PushDelivery, PushSubscription
-from tests.conftest import sign_in
 from tests.factories import subscribe
+from tests.helpers import csrf, sign_in
 from tests.push_sink import FakeBrowser, PushSink
-from tests.test_notifications import csrf
 
 MESSAGE = PushMessage(title="Your reward is ready", body="Gift card: see the details in Relay.")
 
@@ -54,13 +53,15 @@ async def test_another_members_device_sent_with_its_keys_is_not_moved(
     phone = push_sink.new_browser()
     lea = await sign_in(client)
     opted = await client.post(
-        "/push/subscriptions", json=subscription_json(phone), headers=await csrf(client)
+        "/push/subscriptions",
+        json=subscription_json(phone),
+        headers=await csrf(client, "/me", accept=None),
     )
     assert opted.status_code == 200, opted.text
     assert await enqueue(MESSAGE, kind="reward", member_ids=[lea.id]) == 1
 
     paul = await sign_in(client)
-    headers = await csrf(client)
+    headers = await csrf(client, "/me", accept=None)
     refused = await client.post(
         "/push/subscriptions", json=subscription_json(phone), headers=headers
     )
@@ -92,7 +93,9 @@ async def test_a_fresh_subscription_on_a_shared_device_moves_it_to_the_new_membe
     paul = await sign_in(client)
     again = fresh_subscription(phone)
     opted = await client.post(
-        "/push/subscriptions", json=subscription_json(again), headers=await csrf(client)
+        "/push/subscriptions",
+        json=subscription_json(again),
+        headers=await csrf(client, "/me", accept=None),
     )
     assert opted.status_code == 200, opted.text
 

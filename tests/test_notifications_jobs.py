@@ -35,8 +35,8 @@ from push.tables import PushDelivery
 from push.worker import retry_delay
 from tests.databases import ROOT
 from tests.factories import make_member, subscribe
+from tests.helpers import mail_settings
 from tests.push_sink import PushSink
-from tests.test_accounts import mail_settings, smtp_server  # noqa: F401  (the fixture)
 
 
 async def member_with_a_device(push_sink: PushSink, now: datetime) -> int:
@@ -60,7 +60,7 @@ async def test_a_nudge_that_cannot_be_sent_fails_alone_and_mail_still_leaves(
     env: dict[str, str],
     database: str,
     push_sink: PushSink,
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port, mailbox = smtp_server
@@ -127,7 +127,7 @@ async def test_a_nudge_that_cannot_be_sent_fails_alone_and_mail_still_leaves(
 async def test_a_job_that_fails_is_logged_and_the_jobs_after_it_still_run(
     env: dict[str, str],
     database: str,
-    smtp_server: Any,  # noqa: F811
+    smtp_server: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port, mailbox = smtp_server

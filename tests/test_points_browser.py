@@ -11,9 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.core.clock import now
-from tests.browser import check_accessibility, finish_phone
-from tests.content_factories import make_item
-from tests.test_content_browser import SHARE_STUB, phone_as
+from tests.browser import SHARE_STUB, check_accessibility, finish_phone, phone_as
+from tests.factories import make_item
 
 pytestmark = pytest.mark.browser
 

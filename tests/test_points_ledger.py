@@ -11,8 +11,7 @@ from app.points import ledger
 from app.points.awards import award
 from app.points.tables import MemberBadge, PointsLine, PointsRule, PointsTotal
 from app.sharing import service as sharing
-from tests.content_factories import make_item
-from tests.factories import make_member
+from tests.factories import make_item, make_member
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

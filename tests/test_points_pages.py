@@ -20,14 +20,10 @@ from app.points import ledger
 from app.points.rules import rules
 from app.points.tables import Challenge, Level, PointsRule
 from app.sharing import service as sharing
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.factories import make_member, session_cookie
-from tests.test_candidates_apply import GOOD, apply
-from tests.test_content import HTML, csrf
+from tests.factories import make_item, make_member
+from tests.helpers import GOOD, HTML, HTMX, apply, as_member, csrf, sign_in
 
 Client = AsyncTestClient  # type: ignore[type-arg]
-HTMX = {**HTML, "hx-request": "true"}
 
 
 def form_of(current: dict[str, dict[str, object]]) -> dict[str, str]:
@@ -63,13 +59,6 @@ async def post_form(client: Client, path: str, data: dict[str, str], page: str) 
 def text_of(html: str) -> str:
     """The page's text, tags and extra spaces removed, to read it as a person does."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-async def use(client: Client, member: Member) -> None:
-    """The client, signed in as an existing member."""
-    name, value = await session_cookie(member)
-    client.cookies.clear()
-    client.cookies.set(name, value)
 
 
 async def share(client: Client, item_id: int, network: str = "native") -> dict[str, object]:
@@ -225,7 +214,7 @@ async def test_a_correction_shows_on_the_members_points_page_with_its_note_and_i
     audit = await client.get("/admin/audit", headers=HTML)
     assert "Points corrected" in audit.text and "+50" in audit.text
 
-    await use(client, member)
+    await as_member(client, member.id)
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     assert "30 points" in page
     assert "Correction “Duplicate share” -20" in page.replace(f" {now():%Y-%m-%d}", "")
@@ -407,7 +396,7 @@ async def test_a_challenge_multiplies_a_share_of_its_item_made_through_the_route
     )
     assert ended.status_code == 200
     assert await AuditEvent.count().where(AuditEvent.action.is_in(["challenge_saved", "challenge_ended"])) == 2  # fmt: skip
-    await use(client, employee)
+    await as_member(client, employee.id)
     assert (await share(client, item, "linkedin"))["points"] == 2
 
 
@@ -493,7 +482,7 @@ async def test_my_referrals_show_the_points_each_referral_earned(client: Client)
     jeanne = next(r for r in rows if r["name"].startswith("Jeanne"))
     editor = await make_member(role="editor")
     await pipeline.move(jeanne["id"], "interview", by=editor.id)
-    await use(client, sharer)
+    await as_member(client, sharer.id)
     page = text_of((await client.get("/me/referrals", headers=HTML)).text)
     assert "Jeanne D. · Data engineer Interview" in page
     assert "170 points earned" in page  # application 50, contacted 20, interview 100
@@ -529,7 +518,7 @@ async def test_the_demo_gives_members_a_lively_points_page(
     await Member.update({Member.language: "en"}).where(Member.email.like("%@demo.relay"))
     lea = await Member.objects().where(Member.email == "lea.martin@demo.relay").first()
     assert lea is not None
-    await use(client, lea)
+    await as_member(client, lea.id)
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     for line in ["Share", "Genuine click", "Application", "Candidate interviewed", "×2 challenge"]:
         assert line in page, line
@@ -539,6 +528,6 @@ async def test_the_demo_gives_members_a_lively_points_page(
     assert "Julien M." in referrals and "points earned" in referrals
     sarah = await Member.objects().where(Member.email == "sarah.cohen@demo.relay").first()
     assert sarah is not None
-    await use(client, sarah)
+    await as_member(client, sarah.id)
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     assert "“Winner of the team photo contest”" in page

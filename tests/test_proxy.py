@@ -16,10 +16,9 @@ from app.core.settings import Settings, SettingsError
 from app.web.forwarded import client_address
 from app.web.ratelimit import APPLY_PER_CLIENT
 from tests.conftest import LiveServer
+from tests.factories import shared_offer
+from tests.helpers import HTML, PHONE, all_recorded, form_token
 from tests.reverse_proxy import PROXY, client_behind_proxy
-from tests.test_candidates_apply import form_token
-from tests.test_candidates_visits import PHONE, all_recorded, shared_offer
-from tests.test_content import HTML
 
 ALICE, BOB = "203.0.113.10", "198.51.100.20"
 

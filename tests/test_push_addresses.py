@@ -31,10 +31,9 @@ from push.sender import Outcome, PushSender, PushTarget
 from push.subscriptions import SubscriptionError
 from push.tables import PushSubscription
 from push.vapid import VapidSigner
-from tests.conftest import sign_in
 from tests.factories import subscribe
+from tests.helpers import csrf, sign_in
 from tests.push_sink import PushSink
-from tests.test_notifications import csrf
 
 HOSTILE = [
     # From issue 16: IPv4 in hex, short and mixed forms, an ideographic full stop, a port.
@@ -146,7 +145,7 @@ async def test_the_opt_in_and_device_move_routes_refuse_inside_addresses(
     for index, endpoint in enumerate(HOSTILE):
         if index % 10 == 0:  # a new member before the opt-in rate limit (20 in 10 min)
             member = await sign_in(client)
-            headers = await csrf(client)
+            headers = await csrf(client, "/me", accept=None)
             old = push_sink.new_browser()
             await subscribe(member.id, old)  # their device, on the test push service
             devices.append({"endpoint": old.endpoint, "active": True})

@@ -31,8 +31,8 @@ from push.subscriptions import remove_subscription
 from push.tables import PushDelivery, PushSubscription
 from push.vapid import VapidSigner
 from push.worker import PushWorker
-from tests.conftest import free_port
 from tests.factories import make_member, subscribe
+from tests.helpers import free_port
 from tests.push_sink import Answer, FakeBrowser, PushSink, unb64url
 
 MESSAGE = PushMessage(

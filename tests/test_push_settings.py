@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from app.core.settings import DEFAULT_VAPID_SUBJECT, Settings, SettingsError
 from app.core.vapid_keys import b64url_decode, b64url_encode, public_key_bytes
 from push.vapid import application_server_key
-from tests.test_shell import run_relay
+from tests.helpers import run_relay
 
 
 def test_the_vapid_key_is_generated_once_and_readable_by_its_owner_only(tmp_path: Path) -> None:

@@ -19,19 +19,10 @@ from app.rewards import service
 from app.rewards.service import Refused
 from app.rewards.tables import Redemption, Reward
 from app.sharing import service as sharing
-from tests.conftest import sign_in
-from tests.content_factories import jpeg_bytes, make_item
-from tests.factories import make_member
-from tests.test_candidates_pipeline import as_member
-from tests.test_content import HTML
-from tests.test_shell import csrf_token_of
+from tests.factories import jpeg_bytes, make_item, make_member, make_reward
+from tests.helpers import HTML, as_member, csrf_token_of, sign_in
 
 _keys = itertools.count(1)
-
-
-async def make_reward(name: str = "Café voucher", cost: int = 100, **fields: Any) -> int:
-    rows = await Reward.insert(Reward(name=name, cost=cost, **fields)).returning(Reward.id)
-    return int(rows[0]["id"])
 
 
 async def give(member_id: int, points: int) -> None:

@@ -10,11 +10,8 @@ from playwright.sync_api import Browser, expect
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Reward
-from tests.browser import check_accessibility, finish_phone
-from tests.content_factories import jpeg_bytes
-from tests.factories import make_member
-from tests.test_candidates_browser import phone_as_member
-from tests.test_content_browser import phone_as
+from tests.browser import check_accessibility, finish_phone, phone_as, phone_as_member
+from tests.factories import jpeg_bytes, make_member
 
 pytestmark = pytest.mark.browser
 
@@ -152,7 +149,7 @@ def test_an_editor_sees_their_own_referral_and_reward_request_without_buttons(
     from app.candidates.tables import Candidate
     from app.core.clock import now
     from app.rewards import service
-    from tests.content_factories import make_item
+    from tests.factories import make_item
 
     async def own() -> tuple[int, int]:
         editor = await make_member(role="editor", name="Inès Moreau")

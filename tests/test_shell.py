@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,18 +16,8 @@ from app.core.settings import Settings
 from app.sharing import service as sharing
 from app.translations.catalog import missing
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.databases import ROOT
-from tests.factories import make_member
-
-HTML = {"accept": "text/html"}
-
-
-def csrf_token_of(html: str) -> str:
-    match = re.search(r'hx-headers=\'\{"x-csrftoken": "([^"]+)"\}\'', html)
-    assert match, "the page carries no CSRF token for htmx"
-    return match.group(1)
+from tests.factories import make_item, make_member
+from tests.helpers import HTML, csrf_token_of, run_relay, sign_in
 
 
 async def test_a_visitor_gets_the_language_their_browser_asks_for(client: AsyncTestClient) -> None:
@@ -332,17 +319,6 @@ async def test_unknown_pages_are_friendly_for_people_and_plain_for_programs(
     assert "Page not found" in person.text and 'href="/"' in person.text
     program = await client.get("/no/such/page", headers={"accept": "application/json"})
     assert program.status_code == 404 and program.json()["status_code"] == 404
-
-
-def run_relay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_a_bad_setting_stops_start_up_with_one_clear_line(env: dict[str, str]) -> None:

@@ -27,12 +27,18 @@ from app.core.clock import now
 from app.core.settings import Settings
 from app.notifications.jobs import sweep_orphan_files
 from app.sharing import service as sharing
-from tests.conftest import LiveServer, sign_in
-from tests.content_factories import make_item, stored_image
-from tests.factories import make_member, session_cookie
-from tests.test_candidates_apply import GOOD, PDF, apply, form_token
-from tests.test_content import HTML, create_in_studio
-from tests.test_shell import csrf_token_of
+from tests.conftest import LiveServer
+from tests.factories import make_item, make_member, session_cookie, stored_image
+from tests.helpers import (
+    GOOD,
+    HTML,
+    PDF,
+    apply,
+    create_in_studio,
+    csrf_token_of,
+    form_token,
+    sign_in,
+)
 
 FULL_DISK = (
     "The server could not store the file: its disk is full or read-only. Your text is kept; "

@@ -19,13 +19,10 @@ from app.web.validation import (
     parse_int,
     parse_time,
 )
-from tests.conftest import sign_in
-from tests.content_factories import make_item
-from tests.factories import make_member, make_site, make_team
-from tests.test_candidates_apply import GOOD, apply
-from tests.test_content import HTML, create_in_studio, csrf
+from tests.factories import make_item, make_member, make_site, make_team
+from tests.helpers import GOOD, HTML, apply, create_in_studio, csrf, sign_in
 
-JSON = {"accept": "application/json", "content-type": "application/json"}
+JSON_BODY = {"accept": "application/json", "content-type": "application/json"}
 DEEP = b"[" * 5000 + b"]" * 5000
 RTL_OVERRIDE = "\u202e"
 
@@ -110,7 +107,7 @@ async def test_json_nested_thousands_deep_is_refused(
 ) -> None:
     page = await client.get("/signin", headers=HTML)
     token = page.text.split('"x-csrftoken": "')[1].split('"')[0]
-    response = await client.post(path, content=DEEP, headers={**JSON, "x-csrftoken": token})
+    response = await client.post(path, content=DEEP, headers={**JSON_BODY, "x-csrftoken": token})
     assert response.status_code == 400
 
 
@@ -122,7 +119,7 @@ async def test_a_nul_byte_in_the_sign_in_ceremony_search_or_push_report_is_refus
     body = {"ceremony": "x\x00", "credential": {"id": "a\x00"}, "id": "\x00"}
     for path in ["/signin/verify", "/push/opened"]:
         response = await client.post(
-            path, content=json.dumps(body), headers={**JSON, "x-csrftoken": token}
+            path, content=json.dumps(body), headers={**JSON_BODY, "x-csrftoken": token}
         )
         assert response.status_code == 400, path
     await sign_in(client)
