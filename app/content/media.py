@@ -18,7 +18,7 @@ import io
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -26,7 +26,7 @@ from typing import TypeVar
 import anyio.to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.core.files import StagedFiles
+from app.core.files import StagedFiles, StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.i18n import _
 
 MAX_BYTES = 8 * 1024 * 1024
@@ -170,6 +170,34 @@ async def save_upload(content: bytes, filename: str, files: StagedFiles) -> Stor
     return await anyio.to_thread.run_sync(
         _bounded, lambda: store_image(check_image(content, filename), files)
     )
+
+
+async def save_with_image(
+    data_dir: Path,
+    upload: tuple[bytes, str] | None,
+    errors: dict[str, str],
+    save: Callable[[str | None], Awaitable[int]],
+) -> int | None:
+    """A form with an optional image (a story, an offer, a reward): ``save(image_key)`` writes
+    the row, in the same staging as the image's files, so they are named only once it commits.
+    Returns the row's id, or None with the reason in ``errors["image"]``; with other errors
+    already in ``errors``, the image is still checked so that every problem shows at once."""
+    if upload and errors:
+        try:
+            await check_upload(*upload)
+        except ImageRefused as refused:
+            errors["image"] = str(refused)
+    if errors:
+        return None
+    try:
+        async with staged(media_dir(data_dir)) as files:
+            key = (await save_upload(*upload, files)).key if upload else None
+            return await save(key)
+    except ImageRefused as refused:
+        errors["image"] = str(refused)
+    except StorageUnavailable:
+        errors["image"] = storage_unavailable_sentence()
+    return None
 
 
 def key_of_file(name: str) -> str | None:

@@ -14,14 +14,10 @@ from app.content import service
 from app.content.markdown import render_markdown
 from app.content.media import (
     MAX_BYTES,
-    ImageRefused,
-    check_upload,
     image_url,
-    media_dir,
-    save_upload,
+    save_with_image,
 )
 from app.content.tables import OfferStatus
-from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.i18n import LANGUAGES, _
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other
@@ -135,23 +131,16 @@ async def _save(
     image = None
     if isinstance(upload, UploadFile) and upload.filename:
         image = (await upload.read(MAX_BYTES + 1), upload.filename)
-    if image and errors:
-        try:
-            await check_upload(*image)
-        except ImageRefused as refused:
-            errors["image"] = str(refused)
-    if not errors:
-        try:
-            async with staged(media_dir(settings_of(request).data_dir)) as files:
-                image_key = (await save_upload(*image, files)).key if image else None
-                item_id = await service.save_item(
-                    item["id"] if item else None, checked, request.user.id, image=image_key
-                )
-            return see_other(request, f"/studio/{item_id}?saved=1")
-        except ImageRefused as refused:
-            errors["image"] = str(refused)
-        except StorageUnavailable:
-            errors["image"] = storage_unavailable_sentence()
+    item_id = await save_with_image(
+        settings_of(request).data_dir,
+        image,
+        errors,
+        lambda key: service.save_item(
+            item["id"] if item else None, checked, request.user.id, image=key
+        ),
+    )
+    if item_id is not None:
+        return see_other(request, f"/studio/{item_id}?saved=1")
     return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
 
 

@@ -227,9 +227,7 @@ async def test_notification(request: AnyRequest) -> Any:
     guards=[signed_in],
 )
 async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], data: Form) -> Any:
-    if not await set_device_active(
-        request.user.id, subscription_id, data.get("active") == "on"
-    ):
+    if not await set_device_active(request.user.id, subscription_id, data.get("active") == "on"):
         raise NotFoundException()
     if not request.htmx:
         return see_other(request, "/notifications")

@@ -13,13 +13,9 @@ from app.accounts.guards import admin, editor, signed_in
 from app.content.markdown import render_markdown
 from app.content.media import (
     MAX_BYTES,
-    ImageRefused,
-    check_upload,
     image_url,
-    media_dir,
-    save_upload,
+    save_with_image,
 )
-from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.rewards import service
 from app.rewards.service import Refused
 from app.web.pages import render, see_other
@@ -176,23 +172,16 @@ async def _save(
     image = None
     if isinstance(upload, UploadFile) and upload.filename:
         image = (await upload.read(MAX_BYTES + 1), upload.filename)
-    if image and errors:
-        try:
-            await check_upload(*image)
-        except ImageRefused as refused:
-            errors["image"] = str(refused)
-    if not errors:
-        try:
-            async with staged(media_dir(settings_of(request).data_dir)) as files:
-                image_key = (await save_upload(*image, files)).key if image else None
-                reward_id = await service.save_reward(
-                    reward["id"] if reward else None, checked, request.user.id, image=image_key
-                )
-            return see_other(request, f"/admin/rewards/{reward_id}?saved=1")
-        except ImageRefused as refused:
-            errors["image"] = str(refused)
-        except StorageUnavailable:
-            errors["image"] = storage_unavailable_sentence()
+    reward_id = await save_with_image(
+        settings_of(request).data_dir,
+        image,
+        errors,
+        lambda key: service.save_reward(
+            reward["id"] if reward else None, checked, request.user.id, image=key
+        ),
+    )
+    if reward_id is not None:
+        return see_other(request, f"/admin/rewards/{reward_id}?saved=1")
     echo = {k: v for k, v in data.items() if not isinstance(v, UploadFile)}
     echo["active"] = data.get("active") == "on"
     return await _edit_page(request, reward, echo, errors, status_code=422)
