@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -130,19 +131,21 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-_INT_QUERIES: dict[int, list[str]] = {}
+# Keyed by the handler itself, weakly: an id() key outlives its handler and, once the number is
+# reused by another app's handler (tests build many apps), hands back the wrong parameters.
+_INT_QUERIES: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
 def _int_queries(handler: Any) -> list[str]:
     """The query parameters a handler takes as integers (cursors such as ``before``)."""
-    key = id(handler)
-    if key not in _INT_QUERIES:
-        _INT_QUERIES[key] = [
+    names = _INT_QUERIES.get(handler)
+    if names is None:
+        names = _INT_QUERIES[handler] = [
             name
             for name, field in handler.parsed_fn_signature.parameters.items()
             if int in (field.annotation, *field.args)
         ]
-    return _INT_QUERIES[key]
+    return names
 
 
 async def screen_request(request: Any) -> None:
