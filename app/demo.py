@@ -11,6 +11,7 @@ from app.candidates.tables import ActivityKind
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.org.tables import Organisation, Site, Team
 from app.points import service as points
 from app.sharing import service as sharing
@@ -123,7 +124,7 @@ async def load_demo_activity(data_dir: Path) -> None:
             )
     lea = people.get("lea.martin@demo.relay")
     if lea is not None:
-        form = applications.CandidateForm(
+        form = FormResult(
             {
                 "name": "Julien Marchand",
                 "email": "julien.marchand@example.org",

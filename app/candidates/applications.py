@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from app.accounts.invitations import EMAIL_RE
 from app.accounts.tables import Member
 from app.candidates import cvs
 from app.candidates.service import record_activity
@@ -15,10 +15,11 @@ from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Candid
 from app.core import db
 from app.core.cache import TTLMap
 from app.core.clock import now
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.sharing.tables import ShareLink
 from app.web.pagecache import public_pages_changed
-from app.web.validation import https_url, name_problem
+from app.web.validation import name_problem
 
 REFERRAL_COOKIE = "relay_ref"
 _kept_policy: TTLMap[str, dict[str, Any]] = TTLMap(ttl_s=5.0, max_size=1)
@@ -37,6 +38,31 @@ async def policy(fresh: bool = False) -> dict[str, Any]:
     return _kept_policy.put("policy", row)
 
 
+POLICY_DAYS = {
+    "referral_cookie_days": (1, 365),
+    "consent_days": (1, 90),
+    "retention_days": (30, 1095),
+}
+
+
+def check_policy(data: Mapping[str, Any] | None) -> FormResult:
+    """The admin's candidate policy form: the privacy notice and the days each rule keeps."""
+    form = FormResult.of(data)
+    form.text(
+        "privacy_notice", max_length=20_000, too_long=_("Keep the notice under 20,000 characters.")
+    )
+    for name, (low, high) in POLICY_DAYS.items():
+        form.integer(
+            name,
+            low=low,
+            high=high,
+            max_digits=5,
+            message=_("Enter a number of days from %(low)s to %(high)s.")
+            % {"low": low, "high": high},
+        )
+    return form
+
+
 async def save_policy(values: dict[Any, Any]) -> None:
     current = await policy(fresh=True)
     await CandidatePolicy.update({**values, CandidatePolicy.updated_at: now()}).where(
@@ -46,65 +72,63 @@ async def save_policy(values: dict[Any, Any]) -> None:
     public_pages_changed()  # the apply form shows the privacy notice
 
 
-@dataclass
-class CandidateForm:
-    """A candidate's details as typed, and what is wrong with them (field → message)."""
+@dataclass(frozen=True)
+class CV:
+    """A candidate's CV as sent: its bytes, its file name (shortened) and its kind."""
 
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    cv: bytes | None = None
-    cv_name: str = ""
-    cv_type: str = ""
+    content: bytes
+    name: str
+    kind: str
 
 
 def check_candidate(
     data: dict[str, Any], cv: tuple[str, bytes] | None, *, consent_needed: bool
-) -> CandidateForm:
-    """Validate the fields shared by applications and recommendations."""
-    values = {
-        name: str(data.get(name) or "").strip()
-        for name in ("name", "email", "phone", "linkedin", "message")
-    }
-    values["consent"] = "yes" if str(data.get("consent") or "") == "yes" else ""
-    form = CandidateForm(values)
-    errors = form.errors
-    if not values["name"]:
-        errors["name"] = _("Enter a name.")
-    elif len(values["name"]) > 120:
-        errors["name"] = _("Keep the name under 120 characters.")
-    elif problem := name_problem(values["name"]):
-        errors["name"] = problem
-    email = values["email"]
-    if not email:
-        errors["email"] = _("Enter an email address.")
-    elif len(email) > 254 or not EMAIL_RE.match(email):
-        errors["email"] = _("Enter an email address such as name@example.com.")
-    phone = values["phone"]
-    if phone and (len(phone) > 40 or not all(c.isdigit() or c in " +-.()" for c in phone)):
-        errors["phone"] = _("Enter a phone number with digits, spaces and + only.")
-    linkedin = values["linkedin"]
-    if linkedin:
-        parts = https_url(linkedin)
-        host = (parts.hostname or "").lower() if parts else ""
-        if not (host == "linkedin.com" or host.endswith(".linkedin.com")):
-            errors["linkedin"] = _(
-                "Enter your LinkedIn profile's https://www.linkedin.com/… address."
-            )
-        elif len(linkedin) > 300:
-            errors["linkedin"] = _("That address is too long.")
-    if len(values["message"]) > 4000:
-        errors["message"] = _("Keep the message under 4,000 characters.")
+) -> FormResult:
+    """Validate the fields shared by applications and recommendations; ``values["cv"]`` is
+    the `CV` sent, if any."""
+    form = FormResult.of(data)
+    name = form.text(
+        "name",
+        max_length=120,
+        required=_("Enter a name."),
+        too_long=_("Keep the name under 120 characters."),
+    )
+    if problem := name_problem(name):
+        form.fail("name", problem)
+    form.email(
+        "email",
+        required=_("Enter an email address."),
+        message=_("Enter an email address such as name@example.com."),
+    )
+    phone_problem = _("Enter a phone number with digits, spaces and + only.")
+    phone = form.text("phone", max_length=40, too_long=phone_problem)
+    if not all(c.isdigit() or c in " +-.()" for c in phone):
+        form.fail("phone", phone_problem)
+    form.url(
+        "linkedin",
+        hosts=("linkedin.com",),
+        message=_("Enter your LinkedIn profile's https://www.linkedin.com/… address."),
+        max_length=300,
+        too_long=_("That address is too long."),
+    )
+    form.text("message", max_length=4000, too_long=_("Keep the message under 4,000 characters."))
+    form.values["cv"] = None
     if cv is not None:
-        name, content = cv
+        file_name, content = cv
         kind = cvs.cv_type(content)
         if len(content) > cvs.MAX_CV_BYTES:
-            errors["cv"] = _("The CV is larger than 5 MB: send a lighter file.")
+            form.fail("cv", _("The CV is larger than 5 MB: send a lighter file."))
         elif kind is None:
-            errors["cv"] = _("The CV must be a PDF or a Word document.")
+            form.fail("cv", _("The CV must be a PDF or a Word document."))
         else:
-            form.cv, form.cv_name, form.cv_type = content, name[-200:], kind
-    if consent_needed and values["consent"] != "yes":
-        errors["consent"] = _("Tick the box to agree, or we cannot keep your application.")
+            form.values["cv"] = CV(content, file_name[-200:], kind)
+    form.checkbox(
+        "consent",
+        on="yes",
+        message=_("Tick the box to agree, or we cannot keep your application.")
+        if consent_needed
+        else None,
+    )
     return form
 
 
@@ -156,7 +180,7 @@ async def apply(
     data_dir: Path,
     item_id: int,
     referrer: int | None,
-    form: CandidateForm,
+    form: FormResult,
     *,
     signed_in: int | None = None,
 ) -> int:
@@ -165,10 +189,11 @@ async def apply(
     The CV is written first under a temporary name and named once the row commits
     (app.core.files): a failure or a crash leaves no row pointing at nothing and no file the
     sweep keeps. Raises StorageUnavailable."""
-    assert not form.errors
+    assert form.ok
     referrer = await credited_referrer(referrer, form.values["email"], signed_in)
     staged = cvs.staged_cvs(data_dir)
-    key = await cvs.store_cv(staged, form.cv) if form.cv else None
+    cv: CV | None = form.values.get("cv")
+    key = await cvs.store_cv(staged, cv.content) if cv else None
     try:
         async with db.write_transaction():
             rows = await Candidate.insert(
@@ -182,8 +207,8 @@ async def apply(
                     linkedin=form.values["linkedin"],
                     message=form.values["message"],
                     cv=key,
-                    cv_name=form.cv_name,
-                    cv_type=form.cv_type,
+                    cv_name=cv.name if cv else "",
+                    cv_type=cv.kind if cv else "",
                     consent_at=now(),
                 )
             ).returning(Candidate.id)

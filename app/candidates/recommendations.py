@@ -15,11 +15,12 @@ from typing import Any
 
 from app.accounts.tables import Member
 from app.candidates import cvs
-from app.candidates.applications import CandidateForm, credited_referrer, mailbox, policy
+from app.candidates.applications import CV, credited_referrer, mailbox, policy
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind, Candidate, CandidateKind
 from app.core import db
 from app.core.clock import now
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.settings import Settings
 from app.mail import service as mail
@@ -39,11 +40,11 @@ def token_hash(token: str) -> str:
 
 
 async def recommend(
-    settings: Settings, item: dict[str, Any], referrer: Member, org_name: str, form: CandidateForm
+    settings: Settings, item: dict[str, Any], referrer: Member, org_name: str, form: FormResult
 ) -> int:
     """Store a recommendation awaiting consent and queue the email that asks the friend, in
     one transaction; returns the candidate's id."""
-    assert not form.errors
+    assert form.ok
     if mailbox(form.values["email"]) == mailbox(referrer.email):
         raise OwnRecommendation()
     if not settings.smtp_url:
@@ -53,7 +54,8 @@ async def recommend(
     token = secrets.token_urlsafe(32)
     days = int((await policy())["consent_days"])
     staged = cvs.staged_cvs(settings.data_dir)
-    key = await cvs.store_cv(staged, form.cv) if form.cv else None
+    cv: CV | None = form.values.get("cv")
+    key = await cvs.store_cv(staged, cv.content) if cv else None
     try:
         async with db.write_transaction():
             if await Candidate.exists().where(Candidate.item == item_id, Candidate.email == email):
@@ -70,8 +72,8 @@ async def recommend(
                         linkedin=form.values["linkedin"],
                         message=form.values["message"],
                         cv=key,
-                        cv_name=form.cv_name,
-                        cv_type=form.cv_type,
+                        cv_name=cv.name if cv else "",
+                        cv_type=cv.kind if cv else "",
                         dedupe=f"{item_id}:{email}"[:300],
                         token_hash=token_hash(token),
                         expires_at=now() + timedelta(days=days),

@@ -30,6 +30,7 @@ from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
 from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.i18n import current_language as language_var
 from app.mail.service import MailNotConfigured
@@ -48,7 +49,6 @@ from app.web.pages import (
 )
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
-from app.web.validation import parse_int
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -252,7 +252,7 @@ async def apply(
         cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
     form = applications.check_candidate(fields, cv, consent_needed=True)
     policy = await applications.policy()
-    if not form.errors:
+    if form.ok:
         referrer = await applications.referrer_for(
             code, request.cookies.get(applications.REFERRAL_COOKIE)
         )
@@ -265,8 +265,8 @@ async def apply(
                 signed_in=_viewer(request),
             )
         except StorageUnavailable:
-            form.errors["cv"] = storage_unavailable_sentence()
-    if form.errors:
+            form.fail("cv", storage_unavailable_sentence())
+    if not form.ok:
         return await render(
             request,
             "candidates/apply.html",
@@ -325,36 +325,14 @@ async def _policy_page(
     )
 
 
-POLICY_DAYS = {
-    "referral_cookie_days": (1, 365),
-    "consent_days": (1, 90),
-    "retention_days": (30, 1095),
-}
-
-
 @post("/admin/candidates", status_code=200, name="save_candidate_policy", guards=[admin])
 async def save_candidate_policy(
     request: AnyRequest, data: URLEncodedBody[dict[str, str]]
 ) -> Response[str]:
-    fields = data if isinstance(data, dict) else {}
-    values: dict[str, Any] = {"privacy_notice": str(fields.get("privacy_notice") or "").strip()}
-    errors: dict[str, str] = {}
-    if len(values["privacy_notice"]) > 20_000:
-        errors["privacy_notice"] = _("Keep the notice under 20,000 characters.")
-    for name, (low, high) in POLICY_DAYS.items():
-        text = str(fields.get(name) or "").strip()
-        values[name] = text
-        days = parse_int(text, max_digits=5)
-        if days is None or not low <= days <= high:
-            errors[name] = _("Enter a number of days from %(low)s to %(high)s.") % {
-                "low": low,
-                "high": high,
-            }
-        else:
-            values[name] = days
-    if errors:
-        return await _policy_page(request, values, errors)
-    await applications.save_policy(values)
+    form = applications.check_policy(data)
+    if not form.ok:
+        return await _policy_page(request, form.values, form.errors)
+    await applications.save_policy(form.values)
     return await _policy_page(request, await applications.policy(), {}, saved=True)
 
 
@@ -413,12 +391,13 @@ async def _candidate_row(
 async def move_candidate(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
-    stage = (data if isinstance(data, dict) else {}).get("stage", "")
-    if stage not in pipeline.STAGES:
+    form = FormResult.of(data)
+    stage = form.choice("stage", pipeline.STAGES, message=_("Choose a stage from the list."))
+    if stage is None:
         row = await pipeline.candidate(candidate_id)
         if row is None:
             raise NotFoundException()
-        return await _candidate_row(request, row, stage_error=_("Choose a stage from the list."))
+        return await _candidate_row(request, row, stage_error=form.errors["stage"])
     member = request.user
     try:
         row = await pipeline.move(candidate_id, stage, member.id, client_of(request))
@@ -442,12 +421,11 @@ async def move_candidate(
 async def candidate_notes(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
-    notes = str((data if isinstance(data, dict) else {}).get("notes", "")).strip()
-    if len(notes) > 10_000:
+    form = FormResult.of(data)
+    notes = form.text("notes", max_length=10_000, too_long=_("Keep notes under 10,000 characters."))
+    if not form.ok:
         row = await pipeline.candidate(candidate_id)
-        return await _candidate_row(
-            request, row, notes_error=_("Keep notes under 10,000 characters.")
-        )
+        return await _candidate_row(request, row, notes_error=form.errors["notes"])
     row = await pipeline.save_notes(candidate_id, notes)
     if row is None or request.htmx:
         return await _candidate_row(request, row, notes_saved=True)
@@ -465,7 +443,7 @@ async def candidate_wall_of_fame(
     request: AnyRequest, candidate_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     """An editor records that a hired candidate agreed to appear on the wall of fame."""
-    agreed = (data if isinstance(data, dict) else {}).get("wall_of_fame", "") == "on"
+    agreed = FormResult.of(data).checkbox("wall_of_fame")
     row = await pipeline.candidate(candidate_id)
     if row is None or row["pending"]:
         raise NotFoundException()
@@ -608,23 +586,25 @@ async def recommend(
         cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
     form = applications.check_candidate(fields, cv, consent_needed=False)
     org_name = await organisation_name()
-    if not form.errors:
+    if form.ok:
         try:
             await recommendations.recommend(settings_of(request), item, member, org_name, form)
         except recommendations.OwnRecommendation:
-            form.errors["email"] = _(
-                "This is your own email address: enter the address of the person you recommend."
+            form.fail(
+                "email",
+                _("This is your own email address: enter the address of the person you recommend."),
             )
         except recommendations.AlreadyRecommended:
-            form.errors["email"] = _(
-                "This person has already been put forward for this offer: no need to do it again."
+            form.fail(
+                "email",
+                _(
+                    "This person has already been put forward for this offer: no need to do it again."
+                ),
             )
         except MailNotConfigured:
-            form.errors["email"] = _(
-                "We could not send the email right now. Please try again later."
-            )
+            form.fail("email", _("We could not send the email right now. Please try again later."))
         except StorageUnavailable:
-            form.errors["cv"] = storage_unavailable_sentence()
+            form.fail("cv", storage_unavailable_sentence())
         else:
             return await _recommend_page(request, item, None, sent=form.values["name"])
     return await _recommend_page(request, item, form, status_code=422)

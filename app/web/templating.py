@@ -46,6 +46,9 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
         languages=i18n.LANGUAGES,
         current_language=i18n.current_language.get,
     )
+    # The form macros (templates/_forms.html) as `forms` in every template, and in every
+    # block rendered alone for htmx, where a template's own top-level import does not run.
+    env.globals["forms"] = env.get_template("_forms.html").module
     return env
 
 
