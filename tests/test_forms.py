@@ -22,8 +22,6 @@ PENDING = {
     "points/_correction_fields.html",
     "points/admin.html",
     "points/challenge.html",
-    "rewards/admin_edit.html",
-    "rewards/requests.html",
     "shell/me.html",
     "studio/apply_hosts.html",
     "studio/edit.html",

@@ -11,7 +11,7 @@ Nobody approves, delivers or rejects their own request: another editor or an adm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +22,11 @@ from app.accounts import audit
 from app.core import db
 from app.core.clock import now
 from app.core.events import publish
+from app.core.forms import SPACES, FormResult
 from app.core.i18n import _, lazy, ngettext
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
-from app.web.validation import parse_time
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000
@@ -88,82 +88,44 @@ class RedemptionDecided:
 # --- Rewards, as admins manage them -------------------------------------------------------
 
 
-@dataclass
-class RewardInput:
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def _whole_number(text: str) -> int:
-    """A whole number as people type it (``1 000``); ValueError otherwise."""
-    text = text.strip().replace(" ", "").replace("\u202f", "")
-    if not text.lstrip("-").isdigit():
-        raise ValueError(text)
-    return int(text)
-
-
-def check_reward(data: dict[str, Any]) -> RewardInput:
+def check_reward(data: dict[str, Any]) -> FormResult:
     """The admin's form, checked: clean values, or a message per field."""
-    checked = RewardInput()
-    values, errors = checked.values, checked.errors
-
-    def text(name: str) -> str:
-        value = data.get(name, "")
-        return value.strip() if isinstance(value, str) else ""
-
-    values["name"] = text("name")
-    if not values["name"]:
-        errors["name"] = _("Give the reward a name.")
-    elif len(values["name"]) > NAME_MAX:
-        errors["name"] = _("At most %(num)d characters.") % {"num": NAME_MAX}
-    values["description"] = text("description")
-    if len(values["description"]) > DESCRIPTION_MAX:
-        errors["description"] = _("At most %(num)d characters.") % {"num": DESCRIPTION_MAX}
-
-    try:
-        values["cost"] = _whole_number(text("cost"))
-    except ValueError:
-        values["cost"] = None
-    if values["cost"] is None or not 0 < values["cost"] <= COST_MAX:
-        errors["cost"] = _("Enter a cost in points: a whole number above zero.")
-
-    values["stock"] = None
-    if text("stock"):
-        try:
-            values["stock"] = _whole_number(text("stock"))
-        except ValueError:
-            values["stock"] = -1
-        if values["stock"] is None or not 0 <= values["stock"] <= COST_MAX:
-            errors["stock"] = _(
-                "Enter how many are left (0 or more), or leave it empty for unlimited."
-            )
-
-    values["limit_per_member"] = None
-    if text("limit_per_member"):
-        try:
-            values["limit_per_member"] = _whole_number(text("limit_per_member"))
-        except ValueError:
-            values["limit_per_member"] = 0
-        if values["limit_per_member"] is None or not 0 < values["limit_per_member"] <= 1000:
-            errors["limit_per_member"] = _(
-                "Enter how many times one person may redeem it (1 or more), or leave it empty."
-            )
-
-    for name in ("starts_at", "ends_at"):
-        try:
-            values[name] = parse_time(text(name))
-        except ValueError:
-            values[name] = None
-            errors[name] = _("Enter a date and time, or leave it empty.")
-    if values["starts_at"] and values["ends_at"] and values["ends_at"] <= values["starts_at"]:
-        errors["ends_at"] = _("The end must come after the start.")
-
-    values["active"] = data.get("active") == "on"
-    return checked
+    form = FormResult.of(data)
+    form.text("name", max_length=NAME_MAX, required=_("Give the reward a name."))
+    form.text("description", max_length=DESCRIPTION_MAX)
+    form.integer(
+        "cost",
+        low=1,
+        high=COST_MAX,
+        grouping=SPACES,
+        message=_("Enter a cost in points: a whole number above zero."),
+    )
+    form.integer(
+        "stock",
+        low=0,
+        high=COST_MAX,
+        grouping=SPACES,
+        optional=True,
+        message=_("Enter how many are left (0 or more), or leave it empty for unlimited."),
+    )
+    form.integer(
+        "limit_per_member",
+        low=1,
+        high=1000,
+        grouping=SPACES,
+        optional=True,
+        message=_("Enter how many times one person may redeem it (1 or more), or leave it empty."),
+    )
+    starts_at = form.datetime("starts_at", message=_("Enter a date and time, or leave it empty."))
+    ends_at = form.datetime("ends_at", message=_("Enter a date and time, or leave it empty."))
+    if starts_at and ends_at and ends_at <= starts_at:
+        form.fail("ends_at", _("The end must come after the start."))
+    form.checkbox("active")
+    return form
 
 
 async def save_reward(
-    reward_id: int | None, checked: RewardInput, by: int, *, image: str | None = None
+    reward_id: int | None, checked: FormResult, by: int, *, image: str | None = None
 ) -> int:
     """Create or update a reward from checked values (audited); its id."""
     values: dict[Column | str, Any] = {
