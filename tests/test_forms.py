@@ -22,7 +22,6 @@ PENDING = {
     "points/_correction_fields.html",
     "points/admin.html",
     "points/challenge.html",
-    "shell/me.html",
     "studio/apply_hosts.html",
     "studio/edit.html",
 }

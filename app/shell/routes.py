@@ -18,6 +18,7 @@ from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
 from app.content.service import credits_by_name
 from app.core import db, files, i18n
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.org.service import organisation_name
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
@@ -57,14 +58,17 @@ async def set_language(
     request: AnyRequest,
     data: URLEncodedBody[dict[str, str]],
 ) -> Any:
-    language = data.get("language", "")
-    if language not in i18n.LANGUAGES:
+    form = FormResult.of(data)
+    language = form.choice(
+        "language", i18n.LANGUAGES, message=_("Choose one of the languages in the list.")
+    )
+    if language is None:
         return await render(
             request,
             "shell/me.html",
             block="language_form",
             status_code=422,
-            language_error=_("Choose one of the languages in the list."),
+            language_error=form.errors["language"],
         )
     member: Member = request.user
     await Member.update({Member.language: language}).where(Member.id == member.id)
