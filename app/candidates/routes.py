@@ -25,7 +25,7 @@ from app.candidates.visits import (
     beacon_token,
     is_preview,
 )
-from app.content import service as content
+from app.content import editing, feed
 from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
 from app.core.clock import now
@@ -103,8 +103,8 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
                 request,
                 "content/landing_missing.html",
                 status_code=404,
-                offers=await content.open_offers(),
-                contracts=content.CONTRACTS,
+                offers=await feed.open_offers(),
+                contracts=editing.CONTRACTS,
             )
         page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
     # The visit, buffered (no write on this path), and this visitor's tokens.
@@ -127,7 +127,7 @@ async def _landing_page(
 ) -> str:
     """The page as every such visitor gets it, with slots for the per-request tokens."""
     settings = settings_of(request)
-    status = content.status_of(item)
+    status = editing.status_of(item)
     closed = item["kind"] == "offer" and item["offer_status"] != "open"
     gone = status != "published"
     image = image_url(item["image"], 1200)
@@ -148,9 +148,9 @@ async def _landing_page(
         canonical=sharing.share_url(settings.public_url, item["code"]),
         image_absolute=f"{settings.public_url}{image}" if image else None,
         image=image,
-        offers=await content.open_offers() if (closed or gone) else [],
-        contracts=content.CONTRACTS,
-        remote=content.REMOTE,
+        offers=await feed.open_offers() if (closed or gone) else [],
+        contracts=editing.CONTRACTS,
+        remote=editing.REMOTE,
         page_language=item["language"] or language_var.get(),
         **await landing_context(view),
     )
@@ -232,7 +232,7 @@ async def open_offer(code: str) -> dict[str, Any]:
         item is None
         or item["kind"] != "offer"
         or item["offer_status"] != "open"
-        or content.status_of(item) != "published"
+        or editing.status_of(item) != "published"
     ):
         raise NotFoundException()
     return item
@@ -560,7 +560,7 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
 
 async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
     member = request.user
-    item = await content.visible_item(member, item_id)
+    item = await feed.visible_item(member, item_id)
     if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
         raise NotFoundException()
     return item
