@@ -32,6 +32,7 @@ from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _
 from app.core.i18n import current_language as language_var
+from app.core.validation import parse_int
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
@@ -48,7 +49,6 @@ from app.web.pages import (
 )
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
-from app.web.validation import parse_int
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1

@@ -9,7 +9,7 @@ from app.content.tables import (
 )
 from app.core.db import write_transaction
 from app.core.i18n import _
-from app.web.validation import host_of, https_url
+from app.core.validation import host_of, https_url
 
 # ---------------------------------------------------------------- apply hosts
 

@@ -23,9 +23,9 @@ from app.content.tables import (
 from app.core.clock import now as clock_now
 from app.core.db import write_transaction
 from app.core.i18n import LANGUAGES, _, lazy
+from app.core.validation import https_url, parse_id, parse_ids, parse_int, parse_time
 from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
-from app.web.validation import https_url, parse_id, parse_ids, parse_int, parse_time
 
 PAGE_SIZE = 20
 # The networks an item has captions and a best-practice guide for, in the order shown.

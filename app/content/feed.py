@@ -21,8 +21,8 @@ from app.content.tables import (
 )
 from app.core.cache import TTLMap
 from app.core.db import write_transaction
+from app.core.validation import parse_id, parse_int
 from app.web.pagecache import public_pages_changed
-from app.web.validation import parse_id, parse_int
 
 _kept_tags: TTLMap[str, list[str]] = TTLMap(ttl_s=30.0, max_size=1)
 

@@ -21,10 +21,10 @@ from app.content.media import (
 )
 from app.content.tables import OfferStatus
 from app.core.i18n import LANGUAGES, _
+from app.core.validation import parse_ids, parse_time
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other
 from app.web.requests import AnyRequest, settings_of
-from app.web.validation import parse_ids, parse_time
 
 Form = URLEncodedBody[dict[str, str]]
 

@@ -17,10 +17,10 @@ from app.accounts.tables import Member, Role, Session
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _
 from app.core.settings import Settings
+from app.core.validation import parse_ids, parse_int, parse_time
 from app.notifications.devices import BADGE, ICON, message_refusal
 from app.notifications.preferences import DEFAULT_TIME_ZONE, is_time_zone
 from app.sharing.tables import Share
-from app.web.validation import parse_ids, parse_int, parse_time
 from push import (
     CampaignStats,
     PushMessage,

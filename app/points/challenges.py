@@ -16,6 +16,7 @@ from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.i18n import _
+from app.core.validation import parse_ids, parse_time
 from app.points.rules_admin import (
     CHALLENGE_NAME_MAX,
     CHOOSABLE_ITEMS,
@@ -28,7 +29,6 @@ from app.points.tables import (
     Challenge,
     ChallengeItem,
 )
-from app.web.validation import parse_ids, parse_time
 
 # --- Challenges --------------------------------------------------------------------------
 
