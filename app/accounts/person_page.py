@@ -23,7 +23,7 @@ async def person_page(
         raise NotFoundException()
     return await render(
         request,
-        "admin/person.html",
+        "accounts/person.html",
         status_code=status_code,
         person=person,
         roles=[r.value for r in Role],

@@ -38,7 +38,7 @@ async def _people_page(
     status = request.query_params.get("status", "all")
     return await render(
         request,
-        "admin/people.html",
+        "accounts/people.html",
         block=block,
         status_code=status_code,
         people=await people.directory(search, status),
@@ -249,7 +249,7 @@ async def audit_page(request: AnyRequest, before: FromQuery[int | None] = None) 
     events = await audit.recent(limit=50, before=before)
     return await render(
         request,
-        "admin/audit.html",
+        "accounts/audit.html",
         events=events,
         actions=audit.ACTIONS,
         next_before=events[-1]["id"] if len(events) == 50 else None,

@@ -365,7 +365,7 @@ async def save_candidate_policy(
 async def pipeline_offers(request: AnyRequest) -> Response[str]:
     return await render(
         request,
-        "pipeline/list.html",
+        "candidates/pipeline/list.html",
         offers=await pipeline.offers_with_candidates(),
     )
 
@@ -377,7 +377,7 @@ async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Respons
         raise NotFoundException()
     return await render(
         request,
-        "pipeline/offer.html",
+        "candidates/pipeline/offer.html",
         item_id=item_id,
         title=title,
         candidates=await pipeline.pipeline(item_id),
@@ -392,7 +392,7 @@ async def _candidate_row(
         raise NotFoundException()
     return await render(
         request,
-        "pipeline/offer.html",
+        "candidates/pipeline/offer.html",
         block="candidate",
         item_id=row["item"],
         title="",

@@ -55,7 +55,7 @@ async def studio(
     items = await editing.studio_items(kind, status, tag)
     return await render(
         request,
-        "studio/list.html",
+        "content/studio/list.html",
         items=items,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=editing.STATUS_NAMES,
@@ -89,7 +89,7 @@ async def _editor_page(
 ) -> Response[str]:
     return await render(
         request,
-        "studio/edit.html",
+        "content/studio/edit.html",
         status_code=status_code,
         kind=kind,
         item=item,
@@ -253,7 +253,7 @@ async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Respons
     card |= {"shared": False, "clicks": 0, "is_new": False}
     return await render(
         request,
-        "studio/preview.html",
+        "content/studio/preview.html",
         item=item,
         card=card,
         body_html=render_markdown(item["body"]),
@@ -272,7 +272,7 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
     }
     return await render(
         request,
-        "studio/guides.html",
+        "content/studio/guides.html",
         guides=guides,
         networks=editing.NETWORK_NAMES,
         languages=LANGUAGES,
@@ -309,7 +309,7 @@ async def studio_guide_save(
 async def apply_hosts(request: AnyRequest) -> Response[str]:
     return await render(
         request,
-        "studio/apply_hosts.html",
+        "content/studio/apply_hosts.html",
         hosts_text="\n".join(await content_apply_hosts.allowed_apply_hosts()),
         error=None,
         saved=False,
@@ -331,7 +331,7 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
         await content_apply_hosts.save_apply_hosts(hosts)
     return await render(
         request,
-        "studio/apply_hosts.html",
+        "content/studio/apply_hosts.html",
         block="hosts_form",
         status_code=422 if error else 200,
         hosts_text=text if error else "\n".join(hosts),

@@ -264,7 +264,7 @@ async def _campaigns_page(
 ) -> Any:
     return await render(
         request,
-        "campaigns/list.html",
+        "notifications/campaigns/list.html",
         block=block,
         status_code=status_code,
         campaigns=await campaigns.recent_campaigns(),
@@ -340,7 +340,7 @@ async def campaign_page(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
         raise NotFoundException()
     return await render(
         request,
-        "campaigns/campaign.html",
+        "notifications/campaigns/campaign.html",
         report=report,
         audience_text=_describe(report.audience, await _choices()),
     )
