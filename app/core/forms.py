@@ -26,9 +26,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from app.core.i18n import _
+from app.core.validation import https_url, parse_time
 
 T = TypeVar("T")
 
@@ -52,39 +52,6 @@ def whole_number(text: Any, *, max_digits: int = 18, grouping: str = "") -> int 
     if len(text.lstrip("+-")) > max_digits or not _INTEGER.fullmatch(text):
         return None
     return int(text)
-
-
-def moment(text: Any, zone: tzinfo = UTC) -> datetime | None:
-    """A datetime-local field (in ``zone``) or an ISO time, as UTC to the second; None when
-    empty. ValueError for text that is not a time, or one that UTC cannot hold."""
-    text = str(text if text is not None else "").strip()
-    if not text:
-        return None
-    if len(text) > 40:
-        raise ValueError("too long to be a time")
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    try:
-        return value.astimezone(UTC).replace(microsecond=0)
-    except OverflowError as exc:
-        raise ValueError("out of range") from exc
-
-
-def is_email(text: str) -> bool:
-    return len(text) <= EMAIL_MAX and bool(EMAIL_RE.match(text))
-
-
-def https_host(text: str) -> str | None:
-    """The host of an https:// address, lower-case; None for anything else (never raises)."""
-    try:
-        parts = urlsplit(text.strip())
-        if parts.scheme != "https" or not parts.hostname:
-            return None
-        parts.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:
-        return None
-    return parts.hostname.lower()
 
 
 @dataclass
@@ -186,7 +153,7 @@ class FormResult:
         for an empty field unless ``required``."""
         refusal = message or _("Enter a date and time.")
         try:
-            value = moment(self.raw(name), zone)
+            value = parse_time(self.raw(name), zone)
         except ValueError:
             return self._keep(name, None, refusal)
         if value is None and required:
@@ -259,7 +226,8 @@ class FormResult:
             if required is not None:
                 self.fail(name, required)
             return value
-        host = https_host(value)
+        parts = https_url(value)
+        host = (parts.hostname or "").lower() if parts else None
         if host is None or (hosts and not any(host == h or host.endswith("." + h) for h in hosts)):
             self.fail(name, message)
         elif len(value) > max_length:
