@@ -100,11 +100,14 @@ async def load_demo_activity(data_dir: Path) -> None:
         return
     admin, editor = people[DEMO_ADMIN[0]], people.get("editor@demo.relay", people[DEMO_ADMIN[0]])
     moment = now()
-    sprint = challenges.ChallengeForm(
-        {"name": "Sprint recrutement tech", "multiplier": 200},
-        offers[:2],
-        starts_at=moment - timedelta(days=1),
-        ends_at=moment + timedelta(days=6),
+    sprint = FormResult(
+        {
+            "name": "Sprint recrutement tech",
+            "multiplier": 200,
+            "starts": moment - timedelta(days=1),
+            "ends": moment + timedelta(days=6),
+            "items": offers[:2],
+        }
     )
     await challenges.save_challenge(None, sprint, by=admin)
     for email, shares, clicks in DEMO_SHARERS:

@@ -5,7 +5,6 @@ challenges running on the feed's items.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,13 +14,14 @@ from app.content.feed import published_where
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _
-from app.core.validation import parse_ids, parse_time
+from app.core.validation import parse_ids
 from app.points.rules_admin import (
     CHALLENGE_NAME_MAX,
     CHOOSABLE_ITEMS,
+    GROUPING,
     MULTIPLIERS,
-    _int,
     multiplier_text,
     short_date,
 )
@@ -33,17 +33,6 @@ from app.points.tables import (
 # --- Challenges --------------------------------------------------------------------------
 
 
-@dataclass
-class ChallengeForm:
-    """A challenge as typed: times in the admin's time zone, items by id."""
-
-    values: dict[str, Any]
-    items: list[int]
-    errors: dict[str, str] = field(default_factory=dict)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-
-
 def local_input(at: datetime | None, zone: str) -> str:
     """A UTC instant as a datetime-local field shows it in ``zone``."""
     return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if at else ""
@@ -53,67 +42,59 @@ def local_text(at: datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
-def challenge_form(row: dict[str, Any] | None, zone: str) -> ChallengeForm:
+def challenge_form(row: dict[str, Any] | None, zone: str) -> FormResult:
+    """The form as an admin first sees it: times as datetime-local fields show them in
+    ``zone``, items by id."""
     if row is None:
-        return ChallengeForm({"name": "", "multiplier": 200, "starts_at": "", "ends_at": ""}, [])
-    return ChallengeForm(
+        return FormResult(
+            {"name": "", "multiplier": 200, "starts_at": "", "ends_at": "", "items": []}
+        )
+    return FormResult(
         {
             "name": row["name"],
             "multiplier": row["multiplier"],
             "starts_at": local_input(row["starts_at"], zone),
             "ends_at": local_input(row["ends_at"], zone),
-        },
-        list(row["items"]),
+            "items": list(row["items"]),
+        }
     )
-
-
-def _local_time(text: str, zone: str) -> datetime | None:
-    try:
-        value = parse_time(text, ZoneInfo(zone))
-    except ValueError:
-        return None
-    return value.replace(second=0) if value else None
 
 
 def check_challenge(
     data: Mapping[str, Any], items: list[str], choices: set[int], zone: str, at: datetime
-) -> ChallengeForm:
+) -> FormResult:
     """Check the challenge form: name, multiplier (110 to 500 %), start and end (in
-    ``zone``), and at least one of the published items in ``choices``."""
-    get = lambda name: str(data.get(name) or "").strip()  # noqa: E731
-    chosen = parse_ids(items)
-    form = ChallengeForm(
-        {
-            "name": get("name"),
-            "multiplier": get("multiplier"),
-            "starts_at": get("starts_at"),
-            "ends_at": get("ends_at"),
-        },
-        chosen,
+    ``zone``), and at least one of the published items in ``choices``. The times stay as
+    typed in ``values`` (the form shows them again); ``starts``/``ends`` are the instants."""
+    form = FormResult.of(data)
+    name_refused = _("Give the challenge a name of 1 to 120 characters.")
+    form.text("name", max_length=CHALLENGE_NAME_MAX, required=name_refused, too_long=name_refused)
+    form.integer(
+        "multiplier",
+        low=MULTIPLIERS[0],
+        high=MULTIPLIERS[-1],
+        max_digits=9,
+        grouping=GROUPING,
+        message=_("Choose a multiplier from ×1.1 to ×5."),
     )
-    errors = form.errors
-    if not form.values["name"] or len(form.values["name"]) > CHALLENGE_NAME_MAX:
-        errors["name"] = _("Give the challenge a name of 1 to 120 characters.")
-    multiplier = _int(form.values["multiplier"])
-    if multiplier is None or not MULTIPLIERS[0] <= multiplier <= MULTIPLIERS[-1]:
-        errors["multiplier"] = _("Choose a multiplier from ×1.1 to ×5.")
-    else:
-        form.values["multiplier"] = multiplier
+    moments = []
     for name in ("starts_at", "ends_at"):
-        text = form.values[name]
-        moment = _local_time(text, zone) if text else None
-        if moment is None:
-            errors[name] = _("Enter a date and time.")
-        setattr(form, name, moment)
-    if form.starts_at and form.ends_at:
-        if form.ends_at <= form.starts_at:
-            errors["ends_at"] = _("The end must come after the start.")
-        elif form.ends_at <= at:
-            errors["ends_at"] = _("The end must be in the future.")
+        moment = form.datetime(
+            name, zone=ZoneInfo(zone), required=True, message=_("Enter a date and time.")
+        )
+        moments.append(moment.replace(second=0) if moment else None)
+        form.values[name] = form.raw(name)
+    starts, ends = form.values["starts"], form.values["ends"] = moments
+    if starts and ends:
+        if ends <= starts:
+            form.fail("ends_at", _("The end must come after the start."))
+        elif ends <= at:
+            form.fail("ends_at", _("The end must be in the future."))
+    chosen = form.values["items"] = parse_ids(items)
     if not chosen:
-        errors["items"] = _("Choose at least one story or offer.")
+        form.fail("items", _("Choose at least one story or offer."))
     elif not set(chosen) <= choices:
-        errors["items"] = _("Choose among the published stories and offers.")
+        form.fail("items", _("Choose among the published stories and offers."))
     return form
 
 
@@ -142,19 +123,20 @@ async def challenge(challenge_id: int) -> dict[str, Any] | None:
 
 
 async def save_challenge(
-    challenge_id: int | None, form: ChallengeForm, *, by: int, client: str = ""
+    challenge_id: int | None, form: FormResult, *, by: int, client: str = ""
 ) -> int:
     """Create or change a challenge and its items in one transaction, audited."""
-    assert not form.errors and form.starts_at and form.ends_at
+    assert form.ok
     name, multiplier = form.values["name"], form.values["multiplier"]
+    starts, ends, items = form.values["starts"], form.values["ends"], form.values["items"]
     async with write_transaction():
         if challenge_id is None:
             rows = await Challenge.insert(
                 Challenge(
                     name=name,
                     multiplier=multiplier,
-                    starts_at=form.starts_at,
-                    ends_at=form.ends_at,
+                    starts_at=starts,
+                    ends_at=ends,
                 )
             ).returning(Challenge.id)
             challenge_id = int(rows[0]["id"])
@@ -163,13 +145,13 @@ async def save_challenge(
                 {
                     Challenge.name: name,
                     Challenge.multiplier: multiplier,
-                    Challenge.starts_at: form.starts_at,
-                    Challenge.ends_at: form.ends_at,
+                    Challenge.starts_at: starts,
+                    Challenge.ends_at: ends,
                 }
             ).where(Challenge.id == challenge_id)
             await ChallengeItem.delete().where(ChallengeItem.challenge == challenge_id)
         await ChallengeItem.insert(
-            *(ChallengeItem(challenge=challenge_id, item=item) for item in form.items)
+            *(ChallengeItem(challenge=challenge_id, item=item) for item in items)
         )
         await audit.record(
             "challenge_saved",
@@ -177,8 +159,8 @@ async def save_challenge(
             client=client,
             summary=(
                 f"{form.values['name']} ×{form.values['multiplier'] / 100:g} "
-                f"{form.starts_at:%Y-%m-%d %H:%M} → {form.ends_at:%Y-%m-%d %H:%M} UTC, "
-                f"{len(form.items)} items"
+                f"{starts:%Y-%m-%d %H:%M} → {ends:%Y-%m-%d %H:%M} UTC, "
+                f"{len(items)} items"
             ),
         )
     return challenge_id

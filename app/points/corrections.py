@@ -7,9 +7,10 @@ import uuid
 from app.accounts import audit
 from app.accounts.tables import Member
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.points import ledger
-from app.points.rules_admin import CORRECTION_MAX, REASON_MAX, _int
+from app.points.rules_admin import CORRECTION_MAX, GROUPING, REASON_MAX
 from app.points.tables import (
     Reason,
 )
@@ -26,18 +27,25 @@ def own_points_text() -> str:
     return _("Your own points: another admin corrects them.")
 
 
-def check_correction(points_text: str, reason_text: str) -> dict[str, str]:
-    """The correction form's errors by field (``points``, ``reason``)."""
-    errors: dict[str, str] = {}
-    points = _int(points_text or "")
-    if points is None or points == 0 or abs(points) > CORRECTION_MAX:
-        errors["points"] = _(
-            "Enter the points to give, such as 50, or to take back, such as -20 (at most 100,000)."
-        )
-    reason = (reason_text or "").strip()
-    if not reason or len(reason) > REASON_MAX:
-        errors["reason"] = _("Say why in 1 to 300 characters: the member will read it.")
-    return errors
+def check_correction(points_text: str, reason_text: str) -> FormResult:
+    """The correction form's ``points`` (not 0) and ``reason``, checked."""
+    form = FormResult.of({"points": points_text, "reason": reason_text})
+    points_refused = _(
+        "Enter the points to give, such as 50, or to take back, such as -20 (at most 100,000)."
+    )
+    points = form.integer(
+        "points",
+        low=-CORRECTION_MAX,
+        high=CORRECTION_MAX,
+        max_digits=9,
+        grouping=GROUPING,
+        message=points_refused,
+    )
+    if points == 0:
+        form.fail("points", points_refused)
+    reason_refused = _("Say why in 1 to 300 characters: the member will read it.")
+    form.text("reason", max_length=REASON_MAX, required=reason_refused, too_long=reason_refused)
+    return form
 
 
 async def correct(
@@ -48,38 +56,41 @@ async def correct(
     *,
     by: int,
     client: str = "",
-) -> dict[str, str]:
+) -> FormResult:
     """Give (positive) or take (negative) points with a reason the member sees, audited;
-    errors by field (``points``, ``reason``), empty when done. The form's key makes the
+    the form as checked (``points``, ``reason``), ok when done. The form's key makes the
     same form sent twice correct once. An admin's own points are another admin's to correct."""
-    errors = check_correction(points_text, reason_text)
-    points = _int(points_text or "")
-    reason = (reason_text or "").strip()
+    form = check_correction(points_text, reason_text)
     try:
         key = str(uuid.UUID(key_text or ""))
     except ValueError:
         key = correction_key()
-    if errors or points is None:
-        return errors
+    if not form.ok:
+        return form
+    points: int = form.values["points"]
+    reason: str = form.values["reason"]
     if member_id == by:
         # Nobody decides on their own points, as on their own referral or reward.
         await audit.record(
             "own_decision_refused", actor=by, subject=by, client=client, points=points
         )
-        return {"points": own_points_text()}
+        form.fail("points", own_points_text())
+        return form
     async with write_transaction():
         await ledger.lock_member(member_id)
         if points < 0:
             balance = await ledger.balance(member_id)
             if balance + points < 0:
-                return {
-                    "points": ngettext(
+                form.fail(
+                    "points",
+                    ngettext(
                         "They have %(num)d point: you can take back at most that.",
                         "They have %(num)d points: you can take back at most that.",
                         balance,
                     )
-                    % {"num": balance}
-                }
+                    % {"num": balance},
+                )
+                return form
         line = await ledger.credit(
             member_id,
             points,
@@ -97,7 +108,7 @@ async def correct(
                 points=points,
                 reason=reason,
             )
-    return {}
+    return form
 
 
 async def member_by_email(email: str) -> int | None:

@@ -13,6 +13,7 @@ from app.accounts.person_page import person_page
 from app.accounts.tables import Member
 from app.candidates.pipeline import stage_names
 from app.core.clock import now
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.notifications.preferences import preferences_of
 from app.points import challenges, corrections, history, rules_admin
@@ -74,7 +75,7 @@ async def _admin_page(
     request: AnyRequest,
     *,
     status_code: int = 200,
-    rules_form: rules_admin.RulesForm | None = None,
+    rules_form: FormResult | None = None,
     **extra: Any,
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
@@ -101,7 +102,7 @@ async def points_admin(request: AnyRequest) -> Response[str]:
 @post("/admin/points/rules", status_code=200, name="save_points_rules", guards=[admin])
 async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
     form = rules_admin.check_rules(_fields(data))
-    if form.errors:
+    if not form.ok:
         return await _admin_page(
             request,
             status_code=422,
@@ -109,7 +110,7 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
             rules_error=_("Nothing was saved: correct the fields marked below."),
         )
     changes = await rules_admin.save_rules(
-        form.rules(), by=request.user.id, client=client_of(request)
+        rules_admin.rules_of(form), by=request.user.id, client=client_of(request)
     )
     return await _admin_page(
         request, rules_notice=_("Rules saved.") if changes else _("Nothing changed.")
@@ -119,16 +120,16 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
 @post("/admin/points/levels", status_code=200, name="add_level", guards=[admin])
 async def add_level(request: AnyRequest, data: Form) -> Response[str]:
     fields = _fields(data)
-    values, errors = await rules_admin.save_level(
+    form = await rules_admin.save_level(
         None,
         fields.get("name", ""),
         fields.get("threshold", ""),
         by=request.user.id,
         client=client_of(request),
     )
-    if errors:
+    if not form.ok:
         return await _admin_page(
-            request, status_code=422, new_level=values, new_level_errors=errors
+            request, status_code=422, new_level=form.values, new_level_errors=form.errors
         )
     return await _admin_page(request, levels_notice=_("Level added."))
 
@@ -137,7 +138,7 @@ async def add_level(request: AnyRequest, data: Form) -> Response[str]:
 async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -> Response[str]:
     fields = _fields(data)
     try:
-        values, errors = await rules_admin.save_level(
+        form = await rules_admin.save_level(
             level_id,
             fields.get("name", ""),
             fields.get("threshold", ""),
@@ -146,12 +147,12 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
         )
     except LookupError:
         raise NotFoundException() from None
-    if errors:
+    if not form.ok:
         return await _admin_page(
             request,
             status_code=422,
-            level_values={level_id: values},
-            level_errors={level_id: errors},
+            level_values={level_id: form.values},
+            level_errors={level_id: form.errors},
         )
     return await _admin_page(request, levels_notice=_("Level saved."))
 
@@ -179,13 +180,12 @@ async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
     """A correction for someone found by email, from the points admin page."""
     fields = _fields(data)
     member_id = await corrections.member_by_email(fields.get("email", ""))
-    errors: dict[str, str] = {}
     if member_id is None:
-        errors = {"email": _("No one in Relay has this email address.")}
         # The other fields are checked too, so every mistake shows at once.
-        errors |= corrections.check_correction(fields.get("points", ""), fields.get("reason", ""))
+        form = corrections.check_correction(fields.get("points", ""), fields.get("reason", ""))
+        form.fail("email", _("No one in Relay has this email address."))
     else:
-        errors = await corrections.correct(
+        form = await corrections.correct(
             member_id,
             fields.get("points", ""),
             fields.get("reason", ""),
@@ -193,9 +193,9 @@ async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
             by=request.user.id,
             client=client_of(request),
         )
-    if errors:
+    if not form.ok:
         return await _admin_page(
-            request, status_code=422, correction=fields, correction_errors=errors
+            request, status_code=422, correction=fields, correction_errors=form.errors
         )
     return await _admin_page(request, correction_notice=_("Points corrected."))
 
@@ -213,7 +213,7 @@ async def correct_member_points(
     if not await Member.exists().where(Member.id == member_id):
         raise NotFoundException()
     fields = _fields(data)
-    errors = await corrections.correct(
+    form = await corrections.correct(
         member_id,
         fields.get("points", ""),
         fields.get("reason", ""),
@@ -221,9 +221,9 @@ async def correct_member_points(
         by=request.user.id,
         client=client_of(request),
     )
-    if errors:
+    if not form.ok:
         return await person_page(
-            request, member_id, status_code=422, correction=fields, correction_errors=errors
+            request, member_id, status_code=422, correction=fields, correction_errors=form.errors
         )
     return await person_page(request, member_id, correction_notice=_("Points corrected."))
 
@@ -234,7 +234,7 @@ async def correct_member_points(
 async def _challenge_page(
     request: AnyRequest,
     challenge: dict[str, Any] | None,
-    form: challenges.ChallengeForm | None = None,
+    form: FormResult | None = None,
     status_code: int = 200,
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
@@ -259,9 +259,7 @@ async def _challenge_or_404(challenge_id: int) -> dict[str, Any]:
     return challenge
 
 
-async def _checked_challenge(
-    request: AnyRequest, challenge: dict[str, Any] | None
-) -> challenges.ChallengeForm:
+async def _checked_challenge(request: AnyRequest, challenge: dict[str, Any] | None) -> FormResult:
     form = await request.form()
     zone = (await preferences_of(request.user.id)).time_zone
     at = now()
@@ -283,7 +281,7 @@ async def new_challenge(request: AnyRequest) -> Response[str]:
 @post("/admin/points/challenges", status_code=200, name="create_challenge", guards=[admin])
 async def create_challenge(request: AnyRequest) -> Response[Any]:
     form = await _checked_challenge(request, None)
-    if form.errors:
+    if not form.ok:
         return await _challenge_page(request, None, form, status_code=422)
     await challenges.save_challenge(None, form, by=request.user.id, client=client_of(request))
     return see_other(request, "/admin/points")
@@ -303,7 +301,7 @@ async def challenge_page(request: AnyRequest, challenge_id: FromPath[int]) -> Re
 async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
     challenge = await _challenge_or_404(challenge_id)
     form = await _checked_challenge(request, challenge)
-    if form.errors:
+    if not form.ok:
         return await _challenge_page(request, challenge, form, status_code=422)
     await challenges.save_challenge(
         challenge_id, form, by=request.user.id, client=client_of(request)

@@ -5,10 +5,8 @@ Plain functions, no HTTP; the shared limits and formats of the points pages come
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +17,7 @@ from babel.numbers import format_decimal
 from app.accounts import audit
 from app.core.clock import now
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _, current_language, ngettext
 from app.points.rules import (
     ACTION_NAMES,
@@ -42,7 +41,8 @@ CHALLENGE_NAME_MAX = 120
 MULTIPLIERS = [110, 125, 150, 200, 250, 300, 400, 500]
 HISTORY_PAGE = 20
 CHOOSABLE_ITEMS = 200
-INTEGER = re.compile(r"[+-]?\d{1,9}")
+# Admins type points as "1,000" or "1 000": both are read as 1000.
+GROUPING = " ,"
 
 UniqueViolation = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
@@ -56,38 +56,27 @@ def short_date(at: datetime) -> str:
     return format_date(at.date(), "d MMM", locale=current_language.get())
 
 
-def _int(text: str) -> int | None:
-    text = text.strip().replace(" ", "").replace(",", "")
-    return int(text) if INTEGER.fullmatch(text) else None
-
-
 # --- Rules -------------------------------------------------------------------------------
 
 
-@dataclass
-class RulesForm:
-    """The rules form as typed (per action: points, caps, switch) and its errors by field."""
-
-    values: dict[str, dict[str, Any]]
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def rules(self) -> dict[str, Rule]:
-        assert not self.errors
-        return {
-            action: Rule(
-                action,
-                int(v["points"]),
-                bool(v["enabled"]),
-                int(v["daily_cap"]) if v["daily_cap"] != "" else None,
-                int(v["weekly_cap"]) if v["weekly_cap"] != "" else None,
-            )
-            for action, v in self.values.items()
-        }
+def rules_of(form: FormResult) -> dict[str, Rule]:
+    """The rules a checked rules form says."""
+    assert form.ok
+    return {
+        action: Rule(
+            action,
+            int(v["points"]),
+            bool(v["enabled"]),
+            int(v["daily_cap"]) if v["daily_cap"] != "" else None,
+            int(v["weekly_cap"]) if v["weekly_cap"] != "" else None,
+        )
+        for action, v in form.values.items()
+    }
 
 
-def rules_form(current: dict[str, Rule]) -> RulesForm:
-    """The form filled with the rules in force."""
-    return RulesForm(
+def rules_form(current: dict[str, Rule]) -> FormResult:
+    """The form filled with the rules in force: ``values`` by action."""
+    return FormResult(
         {
             a.value: {
                 "points": current[a.value].points,
@@ -104,36 +93,40 @@ def rules_form(current: dict[str, Rule]) -> RulesForm:
     )
 
 
-def check_rules(data: Mapping[str, Any]) -> RulesForm:
+def check_rules(data: Mapping[str, Any]) -> FormResult:
     """Check every action's fields: ``{action}_points``, ``_daily_cap``, ``_weekly_cap``,
-    ``_enabled`` (a checkbox)."""
-    form = RulesForm({})
+    ``_enabled`` (a checkbox). ``values`` by action, as `rules_form` gives them."""
+    form = FormResult.of(data)
     for action in Action:
         a = action.value
-        raw = {
-            name: str(data.get(f"{a}_{name}") or "").strip()
-            for name in ("points", "daily_cap", "weekly_cap")
+        form.integer(
+            f"{a}_points",
+            low=0,
+            high=POINTS_MAX,
+            max_digits=9,
+            grouping=GROUPING,
+            message=_("Enter a whole number of points from 0 to 10,000."),
+        )
+        caps = [
+            form.integer(
+                f"{a}_{name}",
+                low=1,
+                high=CAP_MAX,
+                optional=True,
+                max_digits=9,
+                grouping=GROUPING,
+                message=_("Leave it empty for no cap, or enter a number from 1 to 1,000."),
+            )
+            for name in ("daily_cap", "weekly_cap")
+        ]
+        daily, weekly = caps
+        if daily is not None and weekly is not None and weekly < daily:
+            form.fail(f"{a}_weekly_cap", _("The weekly cap can't be lower than the daily cap."))
+        form.checkbox(f"{a}_enabled")
+        form.values[a] = {
+            name: "" if (value := form.values.pop(f"{a}_{name}")) is None else value
+            for name in ("points", "daily_cap", "weekly_cap", "enabled")
         }
-        values: dict[str, Any] = {**raw, "enabled": str(data.get(f"{a}_enabled") or "") == "on"}
-        points = _int(raw["points"])
-        if points is None or not 0 <= points <= POINTS_MAX:
-            form.errors[f"{a}_points"] = _("Enter a whole number of points from 0 to 10,000.")
-        else:
-            values["points"] = points
-        caps: dict[str, int] = {}
-        for name in ("daily_cap", "weekly_cap"):
-            if raw[name] == "":
-                continue
-            cap = _int(raw[name])
-            if cap is None or not 1 <= cap <= CAP_MAX:
-                form.errors[f"{a}_{name}"] = _(
-                    "Leave it empty for no cap, or enter a number from 1 to 1,000."
-                )
-            else:
-                values[name] = caps[name] = cap
-        if len(caps) == 2 and caps["weekly_cap"] < caps["daily_cap"]:
-            form.errors[f"{a}_weekly_cap"] = _("The weekly cap can't be lower than the daily cap.")
-        form.values[a] = values
     return form
 
 
@@ -196,23 +189,23 @@ async def earning_rules() -> list[dict[str, Any]]:
 # --- Levels ------------------------------------------------------------------------------
 
 
-def check_level(
-    name: str, threshold_text: str, *, first: bool
-) -> tuple[dict[str, Any], dict[str, str]]:
+def check_level(name: str, threshold_text: str, *, first: bool) -> FormResult:
     """A level's name and threshold as typed; the first level's threshold stays 0."""
-    values: dict[str, Any] = {"name": name.strip(), "threshold": threshold_text.strip()}
-    errors: dict[str, str] = {}
-    if not values["name"] or len(values["name"]) > NAME_MAX:
-        errors["name"] = _("Give the level a name of 1 to 60 characters.")
+    form = FormResult.of({"name": name, "threshold": threshold_text})
+    name_refused = _("Give the level a name of 1 to 60 characters.")
+    form.text("name", max_length=NAME_MAX, required=name_refused, too_long=name_refused)
     if first:
-        values["threshold"] = 0
+        form.values["threshold"] = 0
     else:
-        threshold = _int(values["threshold"])
-        if threshold is None or not 1 <= threshold <= LEVEL_MAX:
-            errors["threshold"] = _("Enter a number of lifetime points from 1 to 10,000,000.")
-        else:
-            values["threshold"] = threshold
-    return values, errors
+        form.integer(
+            "threshold",
+            low=1,
+            high=LEVEL_MAX,
+            max_digits=9,
+            grouping=GROUPING,
+            message=_("Enter a number of lifetime points from 1 to 10,000,000."),
+        )
+    return form
 
 
 class _ThresholdTaken(Exception):
@@ -225,8 +218,9 @@ def _threshold_taken() -> str:
 
 async def save_level(
     level_id: int | None, name: str, threshold_text: str, *, by: int, client: str = ""
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Add a level (``level_id`` None) or change one; the values and errors by field."""
+) -> FormResult:
+    """Add a level (``level_id`` None) or change one; the form as checked."""
+    form = FormResult()
     try:
         async with write_transaction():
             all_levels = await levels()
@@ -234,9 +228,10 @@ async def save_level(
             if level_id is not None and current is None:
                 raise LookupError(level_id)
             first = current is not None and current["threshold"] == 0
-            values, errors = check_level(name, threshold_text, first=first)
-            if errors:
-                return values, errors
+            form = check_level(name, threshold_text, first=first)
+            if not form.ok:
+                return form
+            values = form.values
             if any(
                 lv["threshold"] == values["threshold"] and lv["id"] != level_id for lv in all_levels
             ):
@@ -255,8 +250,8 @@ async def save_level(
             await audit.record("points_levels_changed", actor=by, client=client, summary=summary)
     except (_ThresholdTaken, *UniqueViolation):
         # Checked above; the constraint also catches two admins saving at the same moment.
-        return values, {"threshold": _threshold_taken()}
-    return values, {}
+        form.fail("threshold", _threshold_taken())
+    return form
 
 
 async def remove_level(level_id: int, *, by: int, client: str = "") -> str | None:
