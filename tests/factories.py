@@ -15,9 +15,9 @@ from PIL import Image
 from app.accounts.sessions import cookie_name, create_session
 from app.accounts.tables import Member
 from app.content import editing
-from app.content.editing import ItemInput
 from app.content.media import check_image, media_dir, store_image
 from app.core.files import StagedFiles
+from app.core.forms import FormResult
 from app.org.tables import Site, Team
 from app.rewards.tables import Reward
 from app.sharing import service as sharing
@@ -97,7 +97,7 @@ async def make_item(
     if kind == "offer":
         values |= {"contract": "permanent", "remote": "hybrid", "offer_status": "open", **offer}
     item_id = await editing.save_item(
-        None, ItemInput(values=values, teams=teams or [], sites=sites or []), None, image=image
+        None, FormResult({**values, "teams": teams or [], "sites": sites or []}), None, image=image
     )
     if published is True:
         await editing.publish(item_id, editing.now() - timedelta(minutes=1))

@@ -17,8 +17,6 @@ PENDING = {
     "accounts/people.html",
     "accounts/person.html",
     "notifications/campaigns/list.html",
-    "content/studio/apply_hosts.html",
-    "content/studio/edit.html",
 }
 
 

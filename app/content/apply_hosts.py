@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from app.content.tables import (
     ApplyHost,
 )
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.validation import host_of, https_url
 
@@ -36,6 +39,25 @@ def parse_hosts(text: str) -> tuple[list[str], list[str]]:
         else:
             refused.append(raw)
     return hosts, refused
+
+
+def check_apply_hosts(data: Mapping[str, Any] | None) -> FormResult:
+    """The admin's hosts form: ``values["hosts"]``, at most 50 host names."""
+    form = FormResult.of(data)
+    hosts, refused = parse_hosts(form.raw("hosts"))
+    if refused:
+        form.fail(
+            "hosts",
+            _(
+                "These are not host names: %(hosts)s. Write one host a line, such as "
+                "jobs.example.com."
+            )
+            % {"hosts": ", ".join(refused[:5])},
+        )
+    elif len(hosts) > 50:
+        form.fail("hosts", _("At most 50 hosts."))
+    form.values["hosts"] = hosts
+    return form
 
 
 async def save_apply_hosts(hosts: list[str]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,9 @@ from app.content.tables import (
 )
 from app.core.clock import now as clock_now
 from app.core.db import write_transaction
+from app.core.forms import FormResult, whole_number
 from app.core.i18n import LANGUAGES, _, lazy
-from app.core.validation import https_url, parse_id, parse_ids, parse_int, parse_time
+from app.core.validation import parse_id, parse_ids
 from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
 
@@ -72,16 +72,6 @@ def now() -> datetime:
 # ---------------------------------------------------------------- editing
 
 
-@dataclass
-class ItemInput:
-    """What the studio's form says, checked: values to write, or errors by field."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    teams: list[int] = field(default_factory=list)
-    sites: list[int] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
 def parse_tags(text: str) -> list[str]:
     tags = []
     for raw in re.split(r"[,\s]+", text or ""):
@@ -123,52 +113,50 @@ def load_captions(captions_json: str) -> dict[str, list[str]]:
     return value if isinstance(value, dict) else {}
 
 
-async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
-    """Validate the studio's form for a story or an offer."""
-    result = ItemInput()
-    errors = result.errors
-    get = lambda name: str(data.get(name, "") or "").strip()  # noqa: E731
-
-    title = get("title")
-    if not title:
-        errors["title"] = _("Give it a title.")
-    elif len(title) > 160:
-        errors["title"] = _("Keep the title under 160 characters.")
-    body = get("body")
-    if len(body) > 20_000:
-        errors["body"] = _("The text is too long: at most 20,000 characters.")
-    language = get("language") or "en"
-    if language not in LANGUAGES:
-        errors["language"] = _("Choose one of the languages in the list.")
-    tags = parse_tags(get("tags"))
+async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
+    """Validate the studio's form for a story or an offer: ``values`` are the item's columns,
+    with ``teams`` and ``sites`` for its audience."""
+    form = FormResult.of(data)
+    title = form.text(
+        "title",
+        max_length=160,
+        required=_("Give it a title."),
+        too_long=_("Keep the title under 160 characters."),
+    )
+    body = form.text(
+        "body", max_length=20_000, too_long=_("The text is too long: at most 20,000 characters.")
+    )
+    language = form.choice(
+        "language",
+        LANGUAGES,
+        default="en",
+        message=_("Choose one of the languages in the list."),
+    )
+    tags = parse_tags(form.raw("tags"))
     if any(not TAG.match(t) for t in tags) or len(tags) > 10:
-        errors["tags"] = _("Use up to 10 tags made of letters, digits and dashes.")
+        form.fail("tags", _("Use up to 10 tags made of letters, digits and dashes."))
     captions = captions_from_form(data)
     if any(len(c) > 3000 for cs in captions.values() for c in cs):
-        errors["captions"] = _("A caption is too long: at most 3,000 characters.")
+        form.fail("captions", _("A caption is too long: at most 3,000 characters."))
 
     teams = parse_ids(data.get("teams"))
     sites = parse_ids(data.get("sites"))
-    audience_all = get("audience") != "chosen"
+    audience_all = form.raw("audience") != "chosen"
     if not audience_all:
         known_teams = {r["id"] for r in await Team.select(Team.id)}
         known_sites = {r["id"] for r in await Site.select(Site.id)}
         teams = [t for t in teams if t in known_teams]
         sites = [s for s in sites if s in known_sites]
         if not teams and not sites:
-            errors["audience"] = _("Choose at least one team or site, or publish for everyone.")
+            form.fail("audience", _("Choose at least one team or site, or publish for everyone."))
     else:
         teams, sites = [], []
 
-    expires_at = None
-    try:
-        expires_at = parse_time(get("expires_at"))
-    except ValueError:
-        errors["expires_at"] = _("Enter a date and time, or leave it empty.")
-
-    video_url = get("video_url")
-    if video_url and https_url(video_url) is None:
-        errors["video_url"] = _("Enter the https:// address of the video, or leave it empty.")
+    expires_at = form.datetime("expires_at", message=_("Enter a date and time, or leave it empty."))
+    video_url = form.url(
+        "video_url",
+        message=_("Enter the https:// address of the video, or leave it empty."),
+    )
 
     values: dict[str, Any] = {
         "kind": kind,
@@ -177,67 +165,67 @@ async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
         "language": language,
         "tags": tags_column(tags),
         "captions": json.dumps(captions, ensure_ascii=False),
-        "image_alt": get("image_alt")[:200],
+        "image_alt": form.raw("image_alt")[:200],
         "video_url": video_url,
         "audience_all": audience_all,
-        "pinned": get("pinned") in {"on", "true", "1"},
+        "pinned": form.raw("pinned") in {"on", "true", "1"},
         "expires_at": expires_at,
     }
     if kind == Kind.offer:
-        site = get("site")
+        site = form.raw("site")
         site_id = parse_id(site)
         if (site and site_id is None) or (
             site_id is not None and not await Site.exists().where(Site.id == site_id)
         ):
-            errors["site"] = _("Choose one of the sites in the list.")
-        contract = get("contract")
-        if contract not in CONTRACTS:
-            errors["contract"] = _("Choose the kind of contract.")
-        remote = get("remote")
-        if remote not in REMOTE:
-            errors["remote"] = _("Choose how much remote work the job allows.")
+            form.fail("site", _("Choose one of the sites in the list."))
+        contract = form.choice("contract", CONTRACTS, message=_("Choose the kind of contract."))
+        remote = form.choice(
+            "remote", REMOTE, message=_("Choose how much remote work the job allows.")
+        )
         salary: list[int | None] = []
         for name in ("salary_min", "salary_max"):
-            text = get(name).replace(" ", "")
-            if not text:
-                salary.append(None)
-            elif (amount := parse_int(text, max_digits=7)) is not None:
-                salary.append(amount)
-            else:
-                errors["salary"] = _("Enter the salary range as whole numbers, or leave it empty.")
-                salary.append(None)
+            amount = whole_number(form.raw(name), max_digits=7, grouping=" ")
+            if form.raw(name) and (amount is None or amount < 0):
+                form.fail(
+                    "salary", _("Enter the salary range as whole numbers, or leave it empty.")
+                )
+                amount = None
+            salary.append(amount)
         if salary[0] is not None and salary[1] is not None and salary[0] > salary[1]:
-            errors["salary"] = _("The lower bound of the salary is above the upper one.")
-        status = get("offer_status") or OfferStatus.draft.value
-        if status not in OFFER_STATUS_NAMES:
-            errors["offer_status"] = _("Choose the offer's status.")
-        apply_url = get("apply_url")
+            form.fail("salary", _("The lower bound of the salary is above the upper one."))
+        status = form.choice(
+            "offer_status",
+            OFFER_STATUS_NAMES,
+            default=OfferStatus.draft.value,
+            message=_("Choose the offer's status."),
+        )
+        apply_url = form.raw("apply_url")
         if apply_url:
             hosts = await allowed_apply_hosts()
             problem = apply_url_problem(apply_url, hosts)
             if problem:
-                errors["apply_url"] = problem
+                form.fail("apply_url", problem)
         values |= {
             "site": site_id,
             "contract": contract,
             "remote": remote,
             "salary_min": salary[0],
             "salary_max": salary[1],
-            "bonus_text": get("bonus_text")[:200],
+            "bonus_text": form.raw("bonus_text")[:200],
             "offer_status": status,
             "apply_url": apply_url,
         }
-    result.values = values
-    result.teams = teams
-    result.sites = sites
-    return result
+    form.values = {**values, "teams": teams, "sites": sites}
+    return form
 
 
 async def save_item(
-    item_id: int | None, checked: ItemInput, by: int | None, image: str | None = None
+    item_id: int | None, checked: FormResult, by: int | None, image: str | None = None
 ) -> int:
-    """Create (item_id None) or update an item and its audience, in one transaction."""
+    """Create (item_id None) or update an item and its audience (``teams`` and ``sites``
+    among the values), in one transaction."""
     values = dict(checked.values)
+    teams, sites = values.pop("teams", []), values.pop("sites", [])
     values["updated_at"] = now()
     values["excerpt"] = plain_excerpt(values.get("body", ""), 160)
     if image is not None:
@@ -252,8 +240,8 @@ async def save_item(
             changes: dict[Any, Any] = values
             await ContentItem.update(changes).where(ContentItem.id == item_id)
             await ContentTarget.delete().where(ContentTarget.item == item_id)
-        targets = [ContentTarget(item=item_id, team=t) for t in checked.teams]
-        targets += [ContentTarget(item=item_id, site=s) for s in checked.sites]
+        targets = [ContentTarget(item=item_id, team=t) for t in teams]
+        targets += [ContentTarget(item=item_id, site=s) for s in sites]
         if targets:
             await ContentTarget.insert(*targets)
     public_pages_changed()

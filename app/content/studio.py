@@ -20,8 +20,9 @@ from app.content.media import (
     save_with_image,
 )
 from app.content.tables import OfferStatus
+from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
-from app.core.validation import parse_ids, parse_time
+from app.core.validation import parse_ids
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other
 from app.web.requests import AnyRequest, settings_of
@@ -196,21 +197,18 @@ async def studio_update(
 )
 async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     item = await _item_or_404(item_id)
-    when = (data or {}).get("publish_at", "").strip()
-    at = None
-    if when:
-        try:
-            at = parse_time(when)
-        except ValueError:
-            teams, sites = await editing.targets_of(item_id)
-            return await _editor_page(
-                request,
-                item["kind"],
-                item,
-                _form_values(item, teams, sites),
-                {"publish_at": _("Enter a date and time for the schedule.")},
-                status_code=422,
-            )
+    form = FormResult.of(data)
+    at = form.datetime("publish_at", message=_("Enter a date and time for the schedule."))
+    if not form.ok:
+        teams, sites = await editing.targets_of(item_id)
+        return await _editor_page(
+            request,
+            item["kind"],
+            item,
+            _form_values(item, teams, sites),
+            form.errors,
+            status_code=422,
+        )
     await editing.publish(item_id, at)
     return see_other(request, f"/studio/{item_id}")
 
@@ -318,25 +316,17 @@ async def apply_hosts(request: AnyRequest) -> Response[str]:
 
 @post("/admin/apply-hosts", status_code=200, name="save_apply_hosts", guards=[admin])
 async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
-    text = (data or {}).get("hosts", "")
-    hosts, refused = content_apply_hosts.parse_hosts(text)
-    error = None
-    if refused:
-        error = _(
-            "These are not host names: %(hosts)s. Write one host a line, such as jobs.example.com."
-        ) % {"hosts": ", ".join(refused[:5])}
-    elif len(hosts) > 50:
-        error = _("At most 50 hosts.")
-    if error is None:
-        await content_apply_hosts.save_apply_hosts(hosts)
+    form = content_apply_hosts.check_apply_hosts(data)
+    if form.ok:
+        await content_apply_hosts.save_apply_hosts(form.values["hosts"])
     return await render(
         request,
         "content/studio/apply_hosts.html",
         block="hosts_form",
-        status_code=422 if error else 200,
-        hosts_text=text if error else "\n".join(hosts),
-        error=error,
-        saved=error is None,
+        status_code=200 if form.ok else 422,
+        hosts_text="\n".join(form.values["hosts"]) if form.ok else form.raw("hosts"),
+        error=form.errors.get("hosts"),
+        saved=form.ok,
     )
 
 

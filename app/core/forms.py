@@ -214,7 +214,7 @@ class FormResult:
         *,
         message: str,
         hosts: Collection[str] = (),
-        max_length: int = 2000,
+        max_length: int | None = None,
         too_long: str | None = None,
         required: str | None = None,
     ) -> str:
@@ -230,7 +230,7 @@ class FormResult:
         host = (parts.hostname or "").lower() if parts else None
         if host is None or (hosts and not any(host == h or host.endswith("." + h) for h in hosts)):
             self.fail(name, message)
-        elif len(value) > max_length:
+        elif max_length is not None and len(value) > max_length:
             self.fail(name, too_long or _("That address is too long."))
         return value
 
