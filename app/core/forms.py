@@ -83,8 +83,11 @@ class FormResult:
             self.error = message
 
     def raw(self, name: str) -> str:
-        """The field as typed, trimmed; "" for a missing field or one that is not text."""
+        """The field as typed, trimmed (the first, when it was sent several times); "" for a
+        missing field or one that is not text (a file)."""
         value = self.data.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else ""
         return value.strip() if isinstance(value, str) else ""
 
     def _keep(self, name: str, value: T, message: str | None) -> T | None:

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from app.accounts.tables import Member, Role, Session
 from app.core.db import is_postgres, write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.settings import Settings
-from app.core.validation import parse_ids, parse_int, parse_time
+from app.core.validation import parse_ids
 from app.notifications.devices import BADGE, ICON, message_refusal
 from app.notifications.preferences import DEFAULT_TIME_ZONE, is_time_zone
 from app.sharing.tables import Share
@@ -156,60 +157,59 @@ def _ids(values: list[str]) -> list[int]:
 
 
 def parse_campaign(
-    form: dict[str, Any], settings: Settings, now: datetime, time_zone: str
-) -> tuple[CampaignDraft | None, dict[str, str]]:
-    """The compose form as a draft, or the errors to show next to each field.
+    data: dict[str, Any], settings: Settings, now: datetime, time_zone: str
+) -> FormResult:
+    """The compose form checked: ``values["draft"]`` when it is ok.
 
-    ``form`` maps names to a string, or a list for the audience's multiple choices.
+    ``data`` maps names to a string, or a list for the audience's multiple choices.
     """
 
-    def one(name: str) -> str:
-        value = form.get(name, "")
-        return (value[0] if value else "") if isinstance(value, list) else str(value)
-
     def many(name: str) -> list[str]:
-        value = form.get(name, [])
+        value = data.get(name, [])
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
-    errors: dict[str, str] = {}
-    title, body = one("title").strip(), one("body").strip()
-    url, image = one("url").strip() or "/", one("image").strip()
-    if not title:
-        errors["title"] = _("Give the notification a title.")
-    elif len(title) > 120:
-        errors["title"] = _("Keep the title under 120 characters.")
-    if len(body) > 400:
-        errors["body"] = _("Keep the text under 400 characters.")
+    form = FormResult.of(data)
+    title = form.text(
+        "title",
+        max_length=120,
+        required=_("Give the notification a title."),
+        too_long=_("Keep the title under 120 characters."),
+    )
+    body = form.text("body", max_length=400, too_long=_("Keep the text under 400 characters."))
+    url, image = form.raw("url") or "/", form.raw("image")
     if url.startswith(settings.public_url + "/"):
         url = url.removeprefix(settings.public_url)
     if not is_site_path(url):
-        errors["url"] = _("Link to a page of Relay, such as /offers/12.")
+        form.fail("url", _("Link to a page of Relay, such as /offers/12."))
     if image.startswith(settings.public_url + "/"):
         image = image.removeprefix(settings.public_url)
     if image and not is_site_path(image):
-        errors["image"] = _("Use an image from Relay itself, such as /static/…")
+        form.fail("image", _("Use an image from Relay itself, such as /static/…"))
+    # The activity's sentence wins over the roles' when both are wrong: both are the audience.
+    activity = form.raw("activity")
+    if activity not in ACTIVITIES:
+        form.fail("audience", _("Choose active, inactive or anyone."))
     roles = [role for role in many("roles") if role]
     if any(role not in {r.value for r in Role} for role in roles):
-        errors["audience"] = _("Choose roles from the list.")
-    activity = one("activity")
-    if activity not in ACTIVITIES:
-        errors["audience"] = _("Choose active, inactive or anyone.")
-    days = parse_int(one("days").strip() or "30", max_digits=3)
-    if days is None or not 1 <= days <= 365:
-        errors["days"] = _("Give a number of days from 1 to 365.")
+        form.fail("audience", _("Choose roles from the list."))
+    days = form.integer(
+        "days",
+        low=1,
+        high=365,
+        max_digits=3,
+        optional=True,
+        message=_("Give a number of days from 1 to 365."),
+    )
     scheduled_at: datetime | None = None
-    if one("when") == "later":
-        try:
-            zone = ZoneInfo(time_zone if is_time_zone(time_zone) else DEFAULT_TIME_ZONE)
-            scheduled_at = parse_time(one("scheduled_at"), zone)
-            if scheduled_at is None:
-                raise ValueError("no time given")
-            if scheduled_at <= now:
-                errors["scheduled_at"] = _("Choose a time in the future.")
-        except ValueError:
-            errors["scheduled_at"] = _("Give a date and time to send it.")
-    if errors:
-        return None, errors
+    if form.raw("when") == "later":
+        zone = ZoneInfo(time_zone if is_time_zone(time_zone) else DEFAULT_TIME_ZONE)
+        scheduled_at = form.datetime(
+            "scheduled_at", zone=zone, required=True, message=_("Give a date and time to send it.")
+        )
+        if scheduled_at is not None and scheduled_at <= now:
+            form.fail("scheduled_at", _("Choose a time in the future."))
+    if not form.ok:
+        return form
     draft = CampaignDraft(
         title=title,
         body=body,
@@ -221,16 +221,17 @@ def parse_campaign(
             roles=roles,
             activity=activity,
             days=days or 30,
-            never_shared=one("never_shared") == "on",
+            never_shared=form.checkbox("never_shared"),
         ),
         scheduled_at=scheduled_at,
     )
     try:
         check_message(draft.message(10**9), kind="campaign", topic=None, urgency="normal", ttl=0)
     except PushMessageError as exc:
-        errors["body"] = message_refusal(exc)
-        return None, errors
-    return draft, {}
+        form.fail("body", message_refusal(exc))
+        return form
+    form.values["draft"] = draft
+    return form
 
 
 async def send_campaign_test(draft: CampaignDraft, member_id: int, now: datetime) -> int:

@@ -6,6 +6,7 @@ Plain functions, no HTTP.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
 from functools import cache
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from piccolo.columns import Column
 
 from app.core.db import write_transaction
+from app.core.forms import FormResult
 from app.core.i18n import _
 
 from .tables import NotificationPreference
@@ -122,30 +124,28 @@ async def save_preferences(member_id: int, preferences: Preferences, now: dateti
             await NotificationPreference.insert(NotificationPreference(member=member_id, **fields))
 
 
-def parse_preferences(form: dict[str, str]) -> tuple[Preferences | None, dict[str, str]]:
-    """The Notifications form as preferences, or the errors to show next to each field."""
-    errors: dict[str, str] = {}
+def parse_preferences(data: Mapping[str, Any]) -> FormResult:
+    """The Notifications form checked: ``values["preferences"]`` when it is ok."""
+    form = FormResult.of(data)
     minutes: dict[str, int] = {}
     for name in ("quiet_start", "quiet_end"):
-        match = TIME_OF_DAY.fullmatch(form.get(name, "").strip())
+        match = TIME_OF_DAY.fullmatch(form.raw(name))
         if match is None:
-            errors[name] = _("Give a time of day such as 21:00.")
+            form.fail(name, _("Give a time of day such as 21:00."))
         else:
             minutes[name] = int(match[1]) * 60 + int(match[2])
-    time_zone = form.get("time_zone", "").strip()
+    time_zone = form.raw("time_zone")
     if not is_time_zone(time_zone):
-        errors["time_zone"] = _("Choose a time zone from the list, such as Europe/Paris.")
-    if errors:
-        return None, errors
-    return (
-        Preferences(
-            **{kind: form.get(kind) == "on" for kind in KIND_SWITCHES},
+        form.fail("time_zone", _("Choose a time zone from the list, such as Europe/Paris."))
+    switches = {kind: form.checkbox(kind) for kind in KIND_SWITCHES}
+    if form.ok:
+        form.values["preferences"] = Preferences(
+            **switches,
             quiet_start=minutes["quiet_start"],
             quiet_end=minutes["quiet_end"],
             time_zone=time_zone,
-        ),
-        {},
-    )
+        )
+    return form
 
 
 async def remember_time_zone(member_id: int, time_zone: str, now: datetime) -> None:

@@ -187,11 +187,12 @@ async def notifications_page(request: AnyRequest) -> Any:
 
 @post("/notifications/preferences", status_code=200, name="save_notifications", guards=[signed_in])
 async def save_notifications(request: AnyRequest, data: Form) -> Any:
-    preferences, errors = notifications_preferences.parse_preferences(data)
-    if preferences is None:
+    checked = notifications_preferences.parse_preferences(data)
+    if not checked.ok:
         return await _page(
-            request, block="preferences_form", status_code=422, errors=errors, form=data
+            request, block="preferences_form", status_code=422, errors=checked.errors, form=data
         )
+    preferences = checked.values["preferences"]
     await notifications_preferences.save_preferences(request.user.id, preferences, now())
     if not request.htmx:
         return see_other(request, "/notifications")
@@ -302,11 +303,12 @@ async def compose_campaign(request: AnyRequest) -> Any:
     member = request.user
     form = await _compose_form(request)
     time_zone = (await notifications_preferences.preferences_of(member.id)).time_zone
-    draft, errors = campaigns.parse_campaign(form, settings_of(request), now(), time_zone)
-    if draft is None:
+    checked = campaigns.parse_campaign(form, settings_of(request), now(), time_zone)
+    if not checked.ok:
         return await _campaigns_page(
-            request, block="compose", status_code=422, errors=errors, form=form
+            request, block="compose", status_code=422, errors=checked.errors, form=form
         )
+    draft: campaigns.CampaignDraft = checked.values["draft"]
     action = form.get("action")
     if action == "preview":
         return await _campaigns_page(request, block="compose", form=form, preview=draft)
