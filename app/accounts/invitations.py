@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,13 +15,13 @@ from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
 from app.core.clock import now
 from app.core.db import write_transaction
+from app.core.forms import EMAIL_RE, FormResult
 from app.core.i18n import LANGUAGES, _, in_language
 from app.core.settings import INVITATION_LIFETIME, Settings
 from app.core.validation import name_problem
 from app.mail import service as mail
 from app.org.tables import Site, Team
 
-EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 MAX_CSV_BYTES = 1_000_000
 MAX_CSV_ROWS = 5_000
 CSV_COLUMNS = ["email", "name", "role", "team", "site", "language"]
@@ -37,15 +37,6 @@ class Person:
     language: str
 
 
-@dataclass
-class Checked:
-    """A person's details as typed, and what is wrong with them, field by field."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    person: Person | None = None
-
-
 async def teams_and_sites() -> tuple[dict[str, int], dict[str, int]]:
     teams = {r["name"]: r["id"] for r in await Team.select(Team.id, Team.name).order_by(Team.name)}
     sites = {r["name"]: r["id"] for r in await Site.select(Site.id, Site.name).order_by(Site.name)}
@@ -53,48 +44,60 @@ async def teams_and_sites() -> tuple[dict[str, int], dict[str, int]]:
 
 
 def check_person(
-    values: dict[str, str],
+    values: Mapping[str, Any],
     teams: dict[str, int],
     sites: dict[str, int],
     taken_emails: set[str],
-) -> Checked:
-    """Validate one person; ``team`` and ``site`` are given by name, as a CSV has them."""
-    values = {k: (values.get(k) or "").strip() for k in CSV_COLUMNS}
-    checked = Checked(values)
-    email = values["email"].lower()
-    values["email"] = email
-    if not email:
-        checked.errors["email"] = _("Enter an email address.")
-    elif len(email) > 254 or not EMAIL_RE.match(email):
-        checked.errors["email"] = _("Enter a valid email address, like name@company.com.")
-    elif email in taken_emails:
-        checked.errors["email"] = _("Someone with this email address is already in Relay.")
-    if not values["name"]:
-        checked.errors["name"] = _("Enter the person's name.")
-    elif len(values["name"]) > 120:
-        checked.errors["name"] = _("Keep the name under 120 characters.")
-    elif problem := name_problem(values["name"]):
-        checked.errors["name"] = problem
-    role = values["role"].lower() or Role.employee.value
-    if role not in {r.value for r in Role}:
-        checked.errors["role"] = _("Choose a role: employee, editor or admin.")
-    if values["team"] and values["team"] not in teams:
-        checked.errors["team"] = _("There is no team with this name.")
-    if values["site"] and values["site"] not in sites:
-        checked.errors["site"] = _("There is no site with this name.")
-    language = values["language"].lower() or "en"
-    if language not in LANGUAGES:
-        checked.errors["language"] = _("Choose a language: en or fr.")
-    if not checked.errors:
-        checked.person = Person(
+) -> FormResult:
+    """Validate one person; ``team`` and ``site`` are given by name, as a CSV has them.
+    ``values`` are the columns as typed, with the `Person` as ``values["person"]`` when ok."""
+    form = FormResult.of(values)
+    form.values = {k: form.raw(k) for k in CSV_COLUMNS}
+    form.email(
+        "email",
+        required=_("Enter an email address."),
+        message=_("Enter a valid email address, like name@company.com."),
+    )
+    email = form.values["email"] = form.values["email"].lower()
+    if email in taken_emails:
+        form.fail("email", _("Someone with this email address is already in Relay."))
+    name = form.text(
+        "name",
+        max_length=120,
+        required=_("Enter the person's name."),
+        too_long=_("Keep the name under 120 characters."),
+    )
+    if problem := name_problem(name):
+        form.fail("name", problem)
+    role = form.choice(
+        "role",
+        {r.value for r in Role},
+        parse=str.lower,
+        default=Role.employee.value,
+        message=_("Choose a role: employee, editor or admin."),
+    )
+    team, site = form.values["team"], form.values["site"]
+    if team and team not in teams:
+        form.fail("team", _("There is no team with this name."))
+    if site and site not in sites:
+        form.fail("site", _("There is no site with this name."))
+    language = form.choice(
+        "language",
+        LANGUAGES,
+        parse=str.lower,
+        default="en",
+        message=_("Choose a language: en or fr."),
+    )
+    if form.ok and role and language:
+        form.values["person"] = Person(
             email=email,
-            name=values["name"],
+            name=name,
             role=role,
-            team=teams.get(values["team"]) if values["team"] else None,
-            site=sites.get(values["site"]) if values["site"] else None,
+            team=teams.get(team) if team else None,
+            site=sites.get(site) if site else None,
             language=language,
         )
-    return checked
+    return form
 
 
 async def taken_emails() -> set[str]:
@@ -319,7 +322,7 @@ async def _queue_link_mail(link_mail: LinkMail, invited: Invited) -> None:
 
 def parse_people_csv(
     content: bytes, teams: dict[str, int], sites: dict[str, int], taken: set[str]
-) -> tuple[list[Checked], str | None]:
+) -> tuple[list[FormResult], str | None]:
     """Every row checked, with a file-level error when the file itself is unusable."""
     if len(content) > MAX_CSV_BYTES:
         return [], _("The file is too large: at most 1 MB.")
@@ -343,12 +346,12 @@ def parse_people_csv(
 
 def _people_rows(
     reader: csv.DictReader[str], teams: dict[str, int], sites: dict[str, int], taken: set[str]
-) -> tuple[list[Checked], str | None]:
+) -> tuple[list[FormResult], str | None]:
     headers = [h.strip().lower() for h in reader.fieldnames or []]
     if "email" not in headers or "name" not in headers:
         return [], _("The first line must name the columns, at least: email, name.")
     reader.fieldnames = headers
-    rows: list[Checked] = []
+    rows: list[FormResult] = []
     seen: set[str] = set()
     for values in reader:
         if len(rows) >= MAX_CSV_ROWS:
@@ -358,9 +361,9 @@ def _people_rows(
         checked = check_person(
             {k: v for k, v in values.items() if isinstance(k, str)}, teams, sites, taken
         )
-        if checked.values["email"] in seen and "email" not in checked.errors:
-            checked.errors["email"] = _("This email address appears twice in the file.")
-            checked.person = None
+        if checked.values["email"] in seen:
+            checked.fail("email", _("This email address appears twice in the file."))
+            checked.values.pop("person", None)
         seen.add(checked.values["email"])
         rows.append(checked)
     if not rows:

@@ -84,7 +84,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
     await limiter_of(request).hit(ratelimit.INVITES_PER_ADMIN, str(me.id))
     teams, sites = await invitations.teams_and_sites()
     checked = invitations.check_person(data, teams, sites, await invitations.taken_emails())
-    if checked.person is None:
+    if not checked.ok:
         return await _people_page(
             request,
             status_code=422,
@@ -94,7 +94,7 @@ async def invite_person(request: AnyRequest, data: Form) -> Response[str]:
         )
     try:
         invited = await invitations.invite(
-            checked.person,
+            checked.values["person"],
             by=me.id,
             client=client_of(request),
             link_mail=await _link_mail(request),
@@ -137,13 +137,13 @@ async def import_people(
     )
     if error is not None:
         return await _people_page(request, status_code=422, block="import_form", import_error=error)
-    if any(row.person is None for row in rows):
+    if any(not row.ok for row in rows):
         return await _people_page(
             request, status_code=422, block="import_form", import_rows=rows, imported=False
         )
     link_mail = await _link_mail(request)
     await invitations.import_people(
-        [row.person for row in rows if row.person is not None],
+        [row.values["person"] for row in rows],
         by=me.id,
         client=client_of(request),
         link_mail=link_mail,

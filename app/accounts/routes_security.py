@@ -19,6 +19,7 @@ from app.accounts.sessions import (
     mark_fresh,
 )
 from app.accounts.tables import Member, Passkey
+from app.core.forms import FormResult
 from app.core.i18n import _
 from app.web import ratelimit
 from app.web.devices import device_name
@@ -172,13 +173,15 @@ async def _own_passkey(member: Member, passkey_id: int) -> dict[str, Any]:
 async def rename_passkey(request: AnyRequest, passkey_id: FromPath[int], data: Form) -> Any:
     member = request.user
     await _own_passkey(member, passkey_id)
-    name = (data.get("name") or "").strip()
-    if not name or len(name) > 60:
+    form = FormResult.of(data)
+    refused = _("Give the passkey a name of 1 to 60 characters.")
+    name = form.text("name", max_length=60, required=refused, too_long=refused)
+    if not form.ok:
         return await _security_page(
             request,
             status_code=422,
             block="passkeys",
-            rename_errors={passkey_id: _("Give the passkey a name of 1 to 60 characters.")},
+            rename_errors={passkey_id: form.errors["name"]},
         )
     await Passkey.update({Passkey.name: name}).where(Passkey.id == passkey_id)
     return await _passkeys_changed(request, member, "passkey_renamed", passkey_id)
