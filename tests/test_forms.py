@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app.core.forms import SPACES, FormResult, whole_number
+from app.core.forms import SPACES, FormResult
+from app.core.validation import parse_int
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -27,10 +28,11 @@ def test_a_form_is_ok_until_a_field_or_the_whole_form_is_refused_and_the_first_r
 
 
 def test_numbers_are_ascii_digits_within_bounds_and_a_refused_one_is_kept_as_typed() -> None:
-    assert whole_number("42") == 42 and whole_number("-20") == -20
-    assert whole_number("1 000") is None and whole_number("1 000", grouping=SPACES) == 1000
+    assert parse_int("42") == 42 and parse_int("-20", signed=True) == -20
+    assert parse_int("-20") is None and parse_int("+7", signed=True) == 7
+    assert parse_int("1 000") is None and parse_int("1 000", grouping=SPACES) == 1000
     for text in ["²", "٣", "1e3", "9" * 40, "", "4.2", None]:
-        assert whole_number(text) is None, text
+        assert parse_int(text, signed=True) is None, text
     form = FormResult.of({"cost": "12", "stock": "", "limit": "0", "days": "x"})
     assert form.integer("cost", low=1, high=100) == 12
     assert form.integer("stock", low=0, high=100, optional=True) is None

@@ -21,9 +21,9 @@ from app.content.tables import (
 )
 from app.core.clock import now as clock_now
 from app.core.db import write_transaction
-from app.core.forms import FormResult, whole_number
+from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _, lazy
-from app.core.validation import parse_id, parse_ids
+from app.core.validation import parse_id, parse_ids, parse_int
 from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
 
@@ -184,8 +184,8 @@ async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
         )
         salary: list[int | None] = []
         for name in ("salary_min", "salary_max"):
-            amount = whole_number(form.raw(name), max_digits=7, grouping=" ")
-            if form.raw(name) and (amount is None or amount < 0):
+            amount = parse_int(form.raw(name), max_digits=7, grouping=" ")
+            if form.raw(name) and amount is None:
                 form.fail(
                     "salary", _("Enter the salary range as whole numbers, or leave it empty.")
                 )

@@ -28,30 +28,15 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
 from app.core.i18n import _
-from app.core.validation import https_url, parse_time
+from app.core.validation import https_url, parse_int, parse_time
 
 T = TypeVar("T")
 
 # What people type between thousands: a space or a narrow no-break space.
 SPACES = " \u202f"
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 # Local part @ a dotted domain, without spaces or the characters that split address lists.
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 EMAIL_MAX = 254
-
-
-def whole_number(text: Any, *, max_digits: int = 18, grouping: str = "") -> int | None:
-    """A whole number in ASCII digits (a sign allowed), or None.
-
-    The characters in ``grouping`` are dropped first (`SPACES`: thousands as in ``1 000``).
-    `str.isdigit()` accepts "²" and `int()` accepts "٣": neither is a number people type here.
-    """
-    text = str(text if text is not None else "").strip()
-    if grouping:
-        text = text.translate(str.maketrans("", "", grouping))
-    if len(text.lstrip("+-")) > max_digits or not _INTEGER.fullmatch(text):
-        return None
-    return int(text)
 
 
 @dataclass
@@ -135,7 +120,7 @@ class FormResult:
         if optional and not text:
             self.values[name] = None
             return None
-        number = whole_number(text, max_digits=max_digits, grouping=grouping)
+        number = parse_int(text, max_digits=max_digits, signed=True, grouping=grouping)
         if number is None or not low <= number <= high:
             default = _("Enter a whole number from %(low)s to %(high)s.") % {
                 "low": low,

@@ -20,15 +20,23 @@ MAX_ID = 2_147_483_647
 # name read backwards in every list, mail and CSV it appears in.
 BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _DIGITS = re.compile(r"[0-9]+")
+_SIGNED = re.compile(r"[+-]?[0-9]+")
 
 
-def parse_int(text: str | None, *, max_digits: int = 9) -> int | None:
-    """A whole number written in ASCII digits, at most `max_digits` long; None otherwise.
+def parse_int(
+    text: str | None, *, max_digits: int = 9, signed: bool = False, grouping: str = ""
+) -> int | None:
+    """A whole number written in ASCII digits (after a sign, when ``signed``), at most
+    `max_digits` long; None otherwise. The characters in ``grouping`` are dropped first
+    (" " reads "1 000" as 1000).
 
     `str.isdigit()` accepts "²" and `int()` accepts "٣": neither is a number people type here.
     """
     text = (text or "").strip()
-    if len(text) > max_digits or not _DIGITS.fullmatch(text):
+    if grouping:
+        text = text.translate(str.maketrans("", "", grouping))
+    digits = text.lstrip("+-") if signed else text
+    if len(digits) > max_digits or not (_SIGNED if signed else _DIGITS).fullmatch(text):
         return None
     return int(text)
 
