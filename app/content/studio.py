@@ -290,13 +290,12 @@ async def studio_guide_save(
 ) -> Response[Any]:
     if network not in editing.NETWORKS:
         raise NotFoundException()
-    data = data or {}
-    language = data.get("language", "")
-    body = data.get("body", "")
-    if language not in LANGUAGES or len(body) > 20_000:
-        return Response(
-            _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
-        )
+    form = FormResult.of(data)
+    refused = _("Choose one of the languages in the list.")
+    language = form.choice("language", LANGUAGES, message=refused)
+    body = form.text("body", max_length=20_000, too_long=refused)
+    if language is None or not form.ok:
+        return Response(refused, status_code=422, media_type="text/plain")
     await content_guides.save_guide(network, language, body)
     return see_other(
         request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
