@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from jinja2 import Environment, FileSystemLoader
+
 from app.core.forms import SPACES, FormResult
 from app.core.validation import parse_int
 
@@ -116,3 +118,31 @@ def test_only_the_form_macros_mark_a_field_invalid_or_define_an_error_macro() ->
         for what in hand_written(path.read_text())
     ]
     assert not problems, "\n".join(problems)
+
+
+def test_each_form_macro_ties_a_refused_control_to_its_sentence() -> None:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    forms = env.get_template("_forms.html").module
+    marked = 'aria-invalid="true" aria-describedby="f-error"'
+    sentence = '<p class="field-error" id="f-error">Wrong &lt;here&gt;</p>'
+    for html in [
+        forms.input("f", "f", "Label", "typed", "Wrong <here>"),  # type: ignore[attr-defined]
+        forms.textarea("f", "f", "Label", "typed", "Wrong <here>"),  # type: ignore[attr-defined]
+        forms.select("f", "f", "Label", [("a", "A")], "a", "Wrong <here>"),  # type: ignore[attr-defined]
+        forms.checkbox("f", "f", "Label", True, "Wrong <here>"),  # type: ignore[attr-defined]
+    ]:
+        assert marked in str(html) and sentence in str(html), html
+    fine = str(forms.input("f", "f", "Label", "typed"))  # type: ignore[attr-defined]
+    assert "aria-invalid" not in fine and "field-error" not in fine and 'value="typed"' in fine
+    hinted = str(forms.invalid("f", "Wrong", hint="f-hint"))  # type: ignore[attr-defined]
+    assert hinted == ' aria-invalid="true" aria-describedby="f-error f-hint"'
+    assert str(forms.invalid("f", "", hint="f-hint")) == ' aria-describedby="f-hint"'  # type: ignore[attr-defined]
+    assert 'role="alert"' in str(forms.form_error("Nothing was saved."))  # type: ignore[attr-defined]
+    assert str(forms.form_error(None)) == ""  # type: ignore[attr-defined]
