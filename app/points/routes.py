@@ -15,12 +15,11 @@ from app.candidates.pipeline import stage_names
 from app.core.clock import now
 from app.core.forms import FormResult
 from app.core.i18n import _
-from app.notifications.preferences import preferences_of
 from app.points import challenges, corrections, history, rules_admin
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
 from app.web.pages import render, see_other, wants_fragment
-from app.web.requests import AnyRequest, client_of
+from app.web.requests import AnyRequest, client_of, time_zone_of
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -78,7 +77,7 @@ async def _admin_page(
     rules_form: FormResult | None = None,
     **extra: Any,
 ) -> Response[str]:
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     return await render(
         request,
         "points/admin.html",
@@ -237,7 +236,7 @@ async def _challenge_page(
     form: FormResult | None = None,
     status_code: int = 200,
 ) -> Response[str]:
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     form = form or challenges.challenge_form(challenge, zone)
     return await render(
         request,
@@ -261,7 +260,7 @@ async def _challenge_or_404(challenge_id: int) -> dict[str, Any]:
 
 async def _checked_challenge(request: AnyRequest, challenge: dict[str, Any] | None) -> FormResult:
     form = await request.form()
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     at = now()
     choices = await challenges.item_choices(at, challenge["items"] if challenge else None)
     return challenges.check_challenge(
