@@ -4,6 +4,7 @@ is app.candidates.routes's)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
@@ -14,10 +15,12 @@ from app.content import editing, feed
 from app.content.media import image_url
 from app.core.i18n import ngettext
 from app.sharing import service
-from app.web.pages import (
-    render,
-)
+from app.web.pages import APP_BLOCK, render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
+
+# The element of the feed's and item page's bottom sheet (content/_share_dialog.html) that
+# htmx fills with the share page's sheet.
+SHEET_TARGET = "share-dialog-body"
 
 
 @get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in], opt={"tab": "feed"})
@@ -28,21 +31,24 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         raise NotFoundException()
     code = await service.link_code(member.id, item_id)
     url = service.share_url(settings_of(request).public_url, code)
-    captions = editing.load_captions(item["captions"])
-    suggestions = [
-        (network, caption) for network in editing.NETWORKS for caption in captions.get(network, [])
-    ]
-    caption = suggestions[0][1] if suggestions else item["title"]
+    suggestions = service.suggested_captions(item)
+    caption = service.default_caption(item)
+    image = image_url(item["image"], 1200)
+    in_sheet = wants_fragment(request) and request.headers.get("hx-target") == SHEET_TARGET
     return await render(
         request,
         "content/share.html",
+        block="sheet" if in_sheet else APP_BLOCK,
+        headers={"Vary": "HX-Request, HX-Target"},
         item=item,
         url=url,
         caption=caption,
         suggestions=suggestions,
         network_names=editing.NETWORK_NAMES,
         links=service.network_links(url, item["title"], caption),
-        image=image_url(item["image"], 1200),
+        image=image,
+        # The link card LinkedIn builds from the landing page's Open Graph tags.
+        preview={"title": item["title"], "image": image, "host": urlsplit(url).hostname or ""},
         already=await service.shares_of(member.id, item_id),
         guides=editing.NETWORKS,
     )
