@@ -106,17 +106,16 @@ async function fetchFile(url, name) {
   return new File([blob], name, { type: blob.type || "image/jpeg" });
 }
 
-async function loadImage(sheet) {
-  if (!sheet.dataset.image || !navigator.canShare) return;
+// The story image for Instagram and TikTok, fetched when the sheet opens: a file shared
+// through Web Share must be in hand when the tap comes.
+async function loadStory(sheet) {
+  const link = sheet.querySelector("[data-share-story]");
+  if (!link || !navigator.canShare) return;
   try {
-    const file = await fetchFile(sheet.dataset.image, "relay.jpg");
-    if (navigator.canShare({ files: [file] })) {
-      sheet.imageFile = file;
-      sheet.querySelector("[data-share-image]").hidden = false;
-      sheet.querySelector("[data-share-image-hint]").hidden = false;
-    }
+    const file = await fetchFile(link.getAttribute("href"), link.getAttribute("download"));
+    if (navigator.canShare({ files: [file] })) sheet.storyFile = file;
   } catch (error) {
-    console.warn("Image not available for sharing:", error);
+    console.warn("Story image not available for sharing:", error);
   }
 }
 
@@ -129,7 +128,7 @@ function setUp(root) {
       sheet.querySelector("[data-share-native]").hidden = false;
     }
     updateLinks(sheet);
-    loadImage(sheet);
+    loadStory(sheet);
   }
 }
 
@@ -230,20 +229,28 @@ document.addEventListener("click", async (event) => {
     return;
   }
 
-  if (event.target.closest("[data-share-image]") && sheet.imageFile) {
+  const story = event.target.closest("[data-share-story]");
+  if (story) {
+    // Instagram keeps no link in a caption: the image (its QR code) carries the link, and
+    // the caption with the link is copied, ready to paste. Without file sharing, the
+    // link downloads the image and the caption is copied all the same.
     const words = caption(sheet);
     const copied = navigator.clipboard
-      ? navigator.clipboard.writeText(`${words}\n\n${sheet.dataset.url}`).catch(() => {})
-      : Promise.resolve();
+      ? navigator.clipboard.writeText(`${words}\n\n${sheet.dataset.url}`).then(() => true, () => false)
+      : Promise.resolve(false);
+    if (!sheet.storyFile) {
+      if (await copied) toast(sheet.dataset.captionCopied);
+      return; // the browser downloads the image
+    }
+    event.preventDefault();
     try {
-      await navigator.share({ files: [sheet.imageFile] });
+      await navigator.share({ files: [sheet.storyFile] });
     } catch (error) {
       if (error && error.name === "AbortError") return;
       console.warn("Share failed:", error);
       return;
     }
-    await copied;
-    toast(sheet.dataset.captionCopied);
+    if (await copied) toast(sheet.dataset.captionCopied);
     await reportInSheet(sheet, "native_image");
     return;
   }

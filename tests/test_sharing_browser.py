@@ -145,3 +145,80 @@ def test_without_web_share_a_tap_opens_the_sheet_with_the_links_and_copy_then_li
         linkedin.click()
     assert linked.value.json() == {"recorded": True, "points": 0}
     assert shares(seed, item) == ["linkedin"]
+
+
+FILE_SHARE_STUB = """
+window.__shared = [];
+window.__copied = [];
+navigator.share = async (data) => {
+  const files = [];
+  for (const file of data.files || []) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    files.push({ name: file.name, type: file.type, base64: btoa(binary) });
+  }
+  window.__shared.push({ files, text: data.text || null, url: data.url || null });
+};
+navigator.canShare = (data) => Boolean(data && data.files && data.files.length);
+Object.defineProperty(navigator, "clipboard", {
+  value: { writeText: async (text) => { window.__copied.push(text); } },
+});
+"""
+
+
+def test_share_to_instagram_passes_the_story_image_whose_qr_code_is_my_tracked_link(
+    member_phone: Page, seed: Any, live_server: Any
+) -> None:
+    import base64
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    item = seed(lambda: make_item(title="Backend engineer", kind="offer"))
+    phone = member_phone
+    phone.add_init_script(FILE_SHARE_STUB)
+    phone.goto("/")
+    phone.get_by_role("link", name="Edit and share: Backend engineer").click()
+    sheet = phone.get_by_role("dialog", name="Backend engineer")
+    expect(sheet).to_be_visible()
+    url = sheet.locator("[data-share]").get_attribute("data-url")
+    # The file is fetched when the sheet opens, so that the tap can share it at once.
+    phone.wait_for_function("() => document.querySelector('[data-share]').storyFile")
+    check_accessibility(phone)
+    with phone.expect_response(lambda r: r.url.endswith(f"/items/{item}/shares")) as answer:
+        sheet.get_by_role("link", name="Share to Instagram / TikTok").click()
+    assert answer.value.json()["recorded"] is True
+    shared = phone.evaluate("window.__shared")
+    assert len(shared) == 1 and len(shared[0]["files"]) == 1
+    file = shared[0]["files"][0]
+    assert file["type"] == "image/jpeg"
+    with Image.open(io.BytesIO(base64.b64decode(file["base64"]))) as image:
+        assert image.size == (1080, 1920)
+        texts = [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
+    assert texts == [f"{url}?via=qr"]
+    assert phone.evaluate("window.__copied") == [f"Proud of this one #team\n\n{url}"]
+    expect(phone.locator("#toast")).to_have_text(
+        "Copied: your caption and link. Paste them in your post."
+    )
+    check_accessibility(phone)
+
+
+def test_without_file_sharing_the_story_image_downloads_and_the_caption_is_copied(
+    member_phone: Page, seed: Any
+) -> None:
+    seed(lambda: make_item(title="Team offsite"))
+    phone = member_phone
+    phone.add_init_script(NO_WEB_SHARE + CLIPBOARD_STUB)
+    phone.goto("/")
+    phone.get_by_role("link", name="Edit and share: Team offsite").click()
+    sheet = phone.get_by_role("dialog", name="Team offsite")
+    with phone.expect_download() as download:
+        sheet.get_by_role("link", name="Share to Instagram / TikTok").click()
+    assert download.value.suggested_filename.endswith("-story.jpg")
+    expect(phone.locator("#toast")).to_have_text(
+        "Copied: your caption and link. Paste them in your post."
+    )
+    assert len(phone.evaluate("window.__copied")) == 1
+    check_accessibility(phone)

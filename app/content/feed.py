@@ -201,6 +201,16 @@ async def visible_item(
     )
 
 
+async def withdrawn(item_id: int) -> bool:
+    """Whether the item left every feed for good: unknown, unpublished or archived."""
+    row = (
+        await ContentItem.select(ContentItem.publish_at, ContentItem.archived_at)
+        .where(ContentItem.id == item_id)
+        .first()
+    )
+    return row is None or row["publish_at"] is None or row["archived_at"] is not None
+
+
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
     """Open offers for everyone: what the public pages suggest."""
     return (
