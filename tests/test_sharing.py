@@ -4,18 +4,20 @@ bottom sheet's fragment, and the images made for Instagram and TikTok."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
 
+from app.candidates.tables import Activity
 from app.content.tables import ContentItem
 from app.core.settings import Settings
 from app.sharing import images
 from app.sharing import service as sharing
 from app.sharing.tables import Share, ShareLink
-from tests.factories import make_item, stored_image
-from tests.helpers import HTML, csrf, sign_in
+from tests.factories import make_item, make_member, stored_image
+from tests.helpers import HTML, PHONE, all_recorded, csrf, sign_in
 
 
 async def test_the_feed_and_item_page_carry_each_cards_tracked_link_and_default_caption(
@@ -194,3 +196,30 @@ def test_long_rtl_and_emoji_titles_wrap_fit_and_draw_without_tofu() -> None:
             )
             with Image.open(io.BytesIO(images.draw(poster))) as image:
                 assert image.size == images.FORMATS[fmt]
+
+
+async def test_a_click_through_a_qr_code_counts_like_any_and_is_marked_as_from_an_image(
+    client: AsyncTestClient,
+) -> None:
+    item = await make_item(title="Backend engineer", kind="offer")
+    members = [await make_member(name=name) for name in ("Léa Martin", "Paul Roy", "Ana Diaz")]
+    codes = [await sharing.link_code(m.id, item) for m in members]
+    # Each member's link once: through the QR code, plainly, and with a "via" Relay never makes.
+    for code, via in zip(codes, ["qr", "", "spam"], strict=True):
+        page = await client.get(
+            f"/r/{code}" + (f"?via={via}" if via else ""), headers={**HTML, "user-agent": PHONE}
+        )
+        assert page.status_code == 200
+        token = re.search(r'data-beacon-token="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        seen = await client.post(
+            f"/r/{code}/seen",
+            data={"token": token, **({"via": via} if via else {})},
+            headers={"user-agent": PHONE, "sec-fetch-site": "same-origin"},
+        )
+        assert seen.status_code == 204
+    await all_recorded(client)
+    for member in members:
+        assert await sharing.genuine_clicks_by_item(member.id, [item]) == {item: 1}
+    rows = await Activity.select(Activity.member, Activity.detail).where(Activity.kind == "click")
+    via_of = {r["member"]: json.loads(r["detail"]).get("via", "") for r in rows}
+    assert via_of == {members[0].id: "qr", members[1].id: "", members[2].id: ""}
