@@ -74,12 +74,15 @@ def file_name(member_id: int, poster: Poster) -> str:
     return f"{member_id}-{poster.format}-{poster.digest()}.jpg"
 
 
-def cached_path(data_dir: Path, item_id: int, name: str) -> Path | None:
-    """The file behind an image URL, or None for any name Relay did not make."""
+def cached_bytes(data_dir: Path, item_id: int, name: str) -> bytes | None:
+    """The image behind an image URL when it was made, or None (never made, removed, or a
+    name Relay does not make)."""
     if not FILE_NAME.match(name):
         return None
-    path = folder_of(data_dir, item_id) / name
-    return path if path.is_file() else None
+    try:
+        return (folder_of(data_dir, item_id) / name).read_bytes()
+    except OSError:
+        return None
 
 
 def forget_item(data_dir: Path, item_id: int) -> None:
