@@ -23,6 +23,13 @@ Object.defineProperty(navigator, "clipboard", {
 });
 """
 
+# A finger put on the sheet and moved 200 px down before it is lifted.
+SWIPE_DOWN = """(sheet) => {
+  const at = (y) => new Touch({ identifier: 1, target: sheet, clientX: 200, clientY: y });
+  sheet.dispatchEvent(new TouchEvent("touchstart", { touches: [at(300)], changedTouches: [at(300)], bubbles: true }));
+  sheet.dispatchEvent(new TouchEvent("touchend", { touches: [], changedTouches: [at(500)], bubbles: true }));
+}"""
+
 
 def shares(seed: Any, item: int) -> list[str]:
     rows = seed(lambda: Share.select(Share.network).where(Share.item == item))
@@ -111,6 +118,12 @@ def test_edit_and_share_opens_the_sheet_over_the_feed_edits_and_shares(
     assert shared[0]["url"].startswith(f"{live_server.url}/r/")
     # Escape closes it and focus returns to the button that opened it.
     phone.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    expect(opener).to_be_focused()
+    # A swipe down on the sheet closes it too.
+    opener.click()
+    expect(sheet).to_be_visible()
+    phone.locator("#share-dialog").evaluate(SWIPE_DOWN)
     expect(sheet).to_be_hidden()
     expect(opener).to_be_focused()
     check_accessibility(phone)
