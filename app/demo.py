@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.accounts.tables import Member, Role
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import applications, pipeline
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction

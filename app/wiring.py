@@ -7,7 +7,7 @@ directly, so each of them reacts to an event in the same way.
 
 from __future__ import annotations
 
-from app.candidates.service import ActivityRecorded
+from app.activity.service import ActivityRecorded
 from app.content.editing import ItemWithdrawn
 from app.core.events import clear, subscribe
 from app.notifications.nudges import on_points_gained, on_redemption_decided

@@ -10,7 +10,7 @@ import re
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
 
-from app.candidates.tables import Activity
+from app.activity.tables import Activity
 from app.content.tables import ContentItem
 from app.core.settings import Settings
 from app.sharing import images
