@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 from PIL import Image, ImageDraw
@@ -223,3 +224,13 @@ async def test_a_click_through_a_qr_code_counts_like_any_and_is_marked_as_from_a
     rows = await Activity.select(Activity.member, Activity.detail).where(Activity.kind == "click")
     via_of = {r["member"]: json.loads(r["detail"]).get("via", "") for r in rows}
     assert via_of == {members[0].id: "qr", members[1].id: "", members[2].id: ""}
+
+
+def test_the_same_image_asked_twice_at_once_is_made_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    poster = images.Poster("story", "Team offsite", "Acme", "#4f46e5", "http://x/r/a", "Scan", None)
+    with ThreadPoolExecutor(4) as pool:
+        names = list(pool.map(lambda _: images.make(tmp_path, 7, 3, poster), range(4)))
+    assert len(set(names)) == 1
+    assert [p.name for p in (tmp_path / "share-images" / "7").iterdir()] == [names[0]]

@@ -43,6 +43,9 @@ REGULAR = ("DejaVuSans.ttf", "NotoSans-Regular.ttf")
 ELLIPSIS = "…"
 # Drawing is CPU work: at most two at once per process, off the event loop.
 _jobs = threading.BoundedSemaphore(2)
+# The images being made in this process, each under its own lock.
+_making: dict[Path, threading.Lock] = {}
+_making_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,29 @@ def forget_item(data_dir: Path, item_id: int) -> None:
 
 def make(data_dir: Path, item_id: int, member_id: int, poster: Poster) -> str:
     """The file's name, drawn and written (atomically) unless it exists; the member's older
-    image of that format goes. Blocking: call from a thread."""
+    image of that format goes. Blocking: call from a thread. Two requests for the same image
+    at once (the sheet's preview and its script's fetch) draw it once."""
     folder = folder_of(data_dir, item_id)
     name = file_name(member_id, poster)
-    if (folder / name).is_file():
+    path = folder / name
+    if path.is_file():
         return name
+    with _making_guard:
+        lock = _making.setdefault(path, threading.Lock())
+    try:
+        with lock:
+            if not path.is_file():
+                _draw_and_write(folder, name, poster)
+    finally:
+        with _making_guard:
+            _making.pop(path, None)
+    for old in folder.glob(f"{member_id}-{poster.format}-*.jpg"):
+        if old.name != name:
+            remove(folder, old.name)
+    return name
+
+
+def _draw_and_write(folder: Path, name: str, poster: Poster) -> None:
     with _jobs:
         data = draw(poster)
     files = StagedFiles(folder)
@@ -106,10 +127,6 @@ def make(data_dir: Path, item_id: int, member_id: int, poster: Poster) -> str:
     except BaseException:
         files.discard()
         raise
-    for old in folder.glob(f"{member_id}-{poster.format}-*.jpg"):
-        if old.name != name:
-            remove(folder, old.name)
-    return name
 
 
 # ---------------------------------------------------------------- drawing
