@@ -5,13 +5,13 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 MO := app/translations/fr/LC_MESSAGES/messages.mo
 PYTHON ?= python3
 
-.PHONY: run test install lint format bench i18n chromium clean
+.PHONY: run test install lint format bench i18n chromium fonts clean
 
 run: install
 	$(VENV)/bin/relay demo
 	$(VENV)/bin/relay serve
 
-test: install chromium
+test: install chromium fonts
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP) $(MO)
@@ -31,6 +31,13 @@ chromium:
 	@test -x /usr/bin/chromium || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# The images made for Instagram and TikTok draw their text in DejaVu (Latin, Greek, Cyrillic,
+# Hebrew, Arabic); without it they fall back to Pillow's own font, Latin only.
+fonts:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core; }
 
 lint: install
 	$(VENV)/bin/ruff check .

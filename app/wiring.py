@@ -8,10 +8,12 @@ directly, so each of them reacts to an event in the same way.
 from __future__ import annotations
 
 from app.activity.service import ActivityRecorded
+from app.content.editing import ItemWithdrawn
 from app.core.events import clear, subscribe
 from app.notifications.nudges import on_points_gained, on_redemption_decided
 from app.points.awards import PointsGained, on_activity_recorded
 from app.rewards.service import RedemptionDecided
+from app.sharing.images import forget_withdrawn_item
 
 
 def wire() -> None:
@@ -20,3 +22,4 @@ def wire() -> None:
     subscribe(ActivityRecorded, on_activity_recorded)  # an activity earns its points
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
+    subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed

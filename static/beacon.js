@@ -4,6 +4,9 @@ const mark = document.querySelector("[data-beacon]");
 
 function send() {
   const body = new URLSearchParams({ token: mark.dataset.beaconToken });
+  // A link from a shared image's QR code says so (?via=qr): the click counts the same.
+  const via = new URLSearchParams(window.location.search).get("via");
+  if (via) body.set("via", via);
   if (!navigator.sendBeacon || !navigator.sendBeacon(mark.dataset.beacon, body)) {
     fetch(mark.dataset.beacon, { method: "POST", body, keepalive: true, credentials: "same-origin" }).catch(() => {});
   }

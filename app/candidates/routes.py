@@ -20,6 +20,7 @@ from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
 from app.candidates import applications, cvs, pipeline, recommendations, service
 from app.candidates.visits import (
+    VIA,
     VisitRecorder,
     beacon_is_valid,
     beacon_issued,
@@ -196,7 +197,15 @@ async def landing_beacon(
     visitor = await recorder.visitor(client, user_agent, issued_day)
     if not beacon_is_valid(settings_of(request).secret_key, code, visitor, token):
         return Response(None, status_code=400)
-    recorder.note("beacon", code, visitor, _viewer(request), await recorder.address(client))
+    via = data.get("via", "") if isinstance(data, dict) else ""
+    recorder.note(
+        "beacon",
+        code,
+        visitor,
+        _viewer(request),
+        await recorder.address(client),
+        via if via in VIA else "",
+    )
     return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
 
 

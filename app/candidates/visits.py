@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -56,6 +57,10 @@ BEACON_MAX_AGE_S = 600
 # user agents from one address earns one click an hour, short enough that people sharing an
 # address (an office, a mobile carrier's NAT) who open the same link hours apart all count.
 CLICK_WINDOW_S = 3600
+
+# Where a tracked link may say its visitor came from (``?via=qr``: the QR code of an image
+# made for Instagram and TikTok, app.sharing.images).
+VIA = frozenset({"qr"})
 
 # Link-preview bots and crawlers announce themselves (LinkedInBot, Twitterbot, Slackbot-…,
 # TelegramBot, Discordbot, Googlebot, bingbot… all end in "bot"); so do automation tools
@@ -92,6 +97,7 @@ class Noted:
     at: datetime
     viewer: int | None = None  # the signed-in member who made the request, if any
     address: str = ""  # a beacon's keyed hash of the address alone (the hourly window)
+    via: str = ""  # where the visitor came from, when the link says: "qr" (a shared image)
 
 
 class VisitRecorder(BackgroundTask):
@@ -131,14 +137,20 @@ class VisitRecorder(BackgroundTask):
         return service.address_hash(await self._key(now().date()), address)
 
     def note(
-        self, kind: Kind, code: str, visitor: str, viewer: int | None = None, address: str = ""
+        self,
+        kind: Kind,
+        code: str,
+        visitor: str,
+        viewer: int | None = None,
+        address: str = "",
+        via: str = "",
     ) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             self.dropped += 1
             if self.dropped == 1:
                 log.warning("Visit buffer full: the oldest visits are being dropped")
-        self._pending.append(Noted(kind, code, visitor, now(), viewer, address))
+        self._pending.append(Noted(kind, code, visitor, now(), viewer, address, via))
         if len(self._pending) >= BATCH_ROWS:
             self.wake()
 
@@ -290,7 +302,8 @@ async def write_batch(batch: list[Noted], store: Counter) -> None:
                     member=link["member"],
                     item=link["item"],
                     at=n.at,
-                    detail="{}",
+                    # A click through a shared image's QR code counts the same, and says so.
+                    detail=json.dumps({"via": n.via}) if n.via else "{}",
                 )
             )
         if clicks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from app.content.apply_hosts import allowed_apply_hosts, apply_url_problem
@@ -63,6 +64,15 @@ OFFER_STATUS_NAMES = {
     "closed": lazy("Closed"),
 }
 TAG = re.compile(r"^[\w-]{1,30}$")
+
+
+@dataclass(frozen=True)
+class ItemWithdrawn:
+    """An item left the feeds (unpublished or archived): what later domains made from it
+    (the images made for sharing it, under ``data_dir``) goes too."""
+
+    item_id: int
+    data_dir: Path
 
 
 def now() -> datetime:

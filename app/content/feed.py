@@ -102,7 +102,7 @@ SELECT i.id AS id, i.kind AS kind, i.title AS title, i.excerpt AS excerpt,
        i.language AS language, i.tags AS tags, i.image AS image,
        i.image_alt AS image_alt, i.pinned AS pinned, i.publish_at AS publish_at,
        i.contract AS contract, i.remote AS remote, i.bonus_text AS bonus_text,
-       i.offer_status AS offer_status, s.name AS site_name,
+       i.offer_status AS offer_status, i.captions AS captions, s.name AS site_name,
        EXISTS (SELECT 1 FROM share sh WHERE sh.member = {} AND sh.item = i.id) AS shared
 FROM content_item i
 LEFT JOIN site s ON s.id = i.site
@@ -199,6 +199,16 @@ async def visible_item(
         .where(ContentItem.id == item_id, published_where(moment), await audience_where(member))
         .first()
     )
+
+
+async def withdrawn(item_id: int) -> bool:
+    """Whether the item left every feed for good: unknown, unpublished or archived."""
+    row = (
+        await ContentItem.select(ContentItem.publish_at, ContentItem.archived_at)
+        .where(ContentItem.id == item_id)
+        .first()
+    )
+    return row is None or row["publish_at"] is None or row["archived_at"] is not None
 
 
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from app.content.media import (
     save_with_image,
 )
 from app.content.tables import OfferStatus
+from app.core import events
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
 from app.core.validation import parse_ids
@@ -217,6 +218,7 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
 async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await editing.unpublish(item_id)
+    await events.publish(editing.ItemWithdrawn(item_id, settings_of(request).data_dir))
     return see_other(request, f"/studio/{item_id}")
 
 
@@ -224,6 +226,7 @@ async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Respo
 async def studio_archive(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
     await editing.archive(item_id)
+    await events.publish(editing.ItemWithdrawn(item_id, settings_of(request).data_dir))
     return see_other(request, f"/studio/{item_id}")
 
 

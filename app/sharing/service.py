@@ -14,8 +14,10 @@ from urllib.parse import quote
 
 from app.activity import service as activity
 from app.activity.tables import ActivityKind
+from app.content.editing import NETWORKS, load_captions
 from app.content.tables import ContentItem
 from app.core import db
+from app.core.i18n import _
 from app.sharing.tables import Share, ShareLink
 
 # What the share button may report: the phone's share sheet, with or without the image,
@@ -36,6 +38,57 @@ CODE_BYTES = 9  # 72 random bits, 12 characters
 def share_url(public_url: str, code: str) -> str:
     """The tracked link for a share code."""
     return f"{public_url.rstrip('/')}/r/{code}"
+
+
+async def link_codes(member_id: int, item_ids: list[int]) -> dict[int, str]:
+    """The member's codes for these items (a feed page's), the missing ones created at once:
+    the one-tap Share button needs the link before the tap."""
+    if not item_ids:
+        return {}
+    pairs = {f"{member_id}:{item_id}": item_id for item_id in item_ids}
+    query = ShareLink.select(ShareLink.pair, ShareLink.code).where(
+        ShareLink.pair.is_in(list(pairs))
+    )
+    codes = {pairs[r["pair"]]: str(r["code"]) for r in await query}
+    missing = [item_id for item_id in item_ids if item_id not in codes]
+    if missing:
+        await ShareLink.insert(
+            *(
+                ShareLink(
+                    code=secrets.token_urlsafe(CODE_BYTES),
+                    pair=f"{member_id}:{item_id}",
+                    member=member_id,
+                    item=item_id,
+                )
+                for item_id in missing
+            )
+        ).on_conflict(target=ShareLink.pair, action="DO NOTHING")
+        codes = {pairs[r["pair"]]: str(r["code"]) for r in await query}
+    return codes
+
+
+def default_caption(item: dict[str, Any]) -> str:
+    """The words a one-tap share hands over: the item's first suggested caption, else a
+    sentence in the member's language around its title."""
+    captions = load_captions(item.get("captions") or "")
+    for network in NETWORKS:
+        for caption in captions.get(network, []):
+            if isinstance(caption, str) and caption.strip():
+                return caption.strip()
+    if item.get("kind") == "offer":
+        return _("We are hiring: %(title)s") % {"title": item["title"]}
+    return _("Have a look: %(title)s") % {"title": item["title"]}
+
+
+def suggested_captions(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """(network, caption) for each caption the editors suggested, in the networks' order."""
+    captions = load_captions(item.get("captions") or "")
+    return [
+        (network, caption)
+        for network in NETWORKS
+        for caption in captions.get(network, [])
+        if isinstance(caption, str) and caption.strip()
+    ]
 
 
 async def link_code(member_id: int, item_id: int) -> str:
@@ -69,6 +122,17 @@ async def share(member_id: int, item_id: int, network: str) -> Shared:
     await link_code(member_id, item_id)
     key = f"{member_id}:{item_id}:{network}"
     async with db.write_transaction():
+        # Copying the link, then opening a network's page to paste it is one share: the copy
+        # is recorded only while nothing else is, and a later share on a network takes the
+        # copy's place (keeping the points it earned) instead of earning a second time.
+        done = await shares_of(member_id, item_id)
+        if network == "copy" and done:
+            return Shared(recorded=False, points=0)
+        if "copy" in done and network not in done:
+            await Share.update({Share.key: key, Share.network: network}).where(
+                Share.key == f"{member_id}:{item_id}:copy"
+            )
+            return Shared(recorded=True, points=0)
         rows = (
             await Share.insert(Share(key=key, member=member_id, item=item_id, network=network))
             .on_conflict(target=Share.key, action="DO NOTHING")

@@ -14,9 +14,15 @@ from app.content import feed as content_feed
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.points.challenges import challenges_on
-from app.sharing.service import genuine_clicks_by_item, shares_of
+from app.sharing.service import (
+    default_caption,
+    genuine_clicks_by_item,
+    link_codes,
+    share_url,
+    shares_of,
+)
 from app.web.pages import render, wants_fragment
-from app.web.requests import AnyRequest
+from app.web.requests import AnyRequest, settings_of
 
 
 @get("/", name="feed", guards=[signed_in], opt={"tab": "feed"})
@@ -39,9 +45,13 @@ async def feed(
     ids = [c["id"] for c in page.cards]
     clicks = await genuine_clicks_by_item(member.id, ids)
     challenges = await challenges_on(ids, editing.now())
+    codes = await link_codes(member.id, ids)
+    public_url = settings_of(request).public_url
     cards = []
     for row in page.cards:
         card = content_feed.card_view(row)
+        card["share_url"] = share_url(public_url, codes[row["id"]])
+        card["caption"] = default_caption(row)
         card["clicks"] = clicks.get(row["id"], 0)
         card["challenge"] = challenges.get(row["id"])
         card["is_new"] = since is not None and row["publish_at"] > since
@@ -68,10 +78,13 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
     if item is None:
         raise NotFoundException()
     clicks = await genuine_clicks_by_item(member.id, [item_id])
+    codes = await link_codes(member.id, [item_id])
     return await render(
         request,
         "content/item.html",
         item=item,
+        share_url=share_url(settings_of(request).public_url, codes[item_id]),
+        caption=default_caption(item),
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
         tag_list=editing.tags_of(item["tags"]),
