@@ -44,7 +44,7 @@ from app.web.security import security_headers_hook
 from app.web.templating import template_config
 from app.web.unavailable import asks_for_html, unavailable_page
 from app.web.validation import UNREADABLE_INPUT, refusal, screen_request
-from app.wiring import wire
+from app.wiring import JOBS, wire
 from push.worker import PushWorker
 
 log = logging.getLogger("relay")
@@ -132,7 +132,7 @@ def embedded_workers(settings: Settings) -> list[BackgroundTask]:
     processes, and `relay purge` from cron)."""
     return [
         PushWorker(settings),
-        NotificationJobs(settings),
+        NotificationJobs(settings, jobs=JOBS),
         EmbeddedMailSender(settings),
         PurgeSchedule(settings.data_dir),
     ]

@@ -6,6 +6,13 @@ from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passke
 from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.core.settings import ROOT
+from app.insights.tables import (
+    InsightDay,
+    InsightHeadcount,
+    InsightMemberDay,
+    InsightSettings,
+    InsightState,
+)
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -63,6 +70,11 @@ APP_CONFIG = AppConfig(
         Reward,
         Redemption,
         MailOutbox,
+        InsightDay,
+        InsightMemberDay,
+        InsightHeadcount,
+        InsightState,
+        InsightSettings,
     ],
     migration_dependencies=[],
     commands=[],

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from app.candidates.service import ActivityRecorded
 from app.core.events import clear, subscribe
+from app.insights.rollups import refresh as refresh_insights
+from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
+from app.notifications.jobs import Job
 from app.notifications.nudges import on_points_gained, on_redemption_decided
 from app.points.awards import PointsGained, on_activity_recorded
 from app.rewards.service import RedemptionDecided
@@ -20,3 +23,11 @@ def wire() -> None:
     subscribe(ActivityRecorded, on_activity_recorded)  # an activity earns its points
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
+
+
+# Every periodic job, in the order of a round: the notifications' jobs, then the later
+# domains' (they read what the earlier ones wrote).
+JOBS: tuple[Job, ...] = (
+    *NOTIFICATION_JOBS,
+    Job("roll up insights", lambda settings, now: refresh_insights(now)),
+)

@@ -22,8 +22,10 @@ from app.candidates.visits import (
     VisitRecorder,
     beacon_is_valid,
     beacon_issued,
+    beacon_network,
     beacon_token,
     is_preview,
+    network_of_referer,
 )
 from app.content import service as content
 from app.content.markdown import plain_excerpt, render_markdown
@@ -73,7 +75,8 @@ async def note_landing(request: AnyRequest, code: str, view: bool) -> str | None
         recorder.note("preview", code, visitor)
         return None
     recorder.note("view", code, visitor, _viewer(request))
-    return beacon_token(settings_of(request).secret_key, code, visitor)
+    network = network_of_referer(request.headers.get("referer", ""))
+    return beacon_token(settings_of(request).secret_key, code, visitor, network=network)
 
 
 async def landing_context(view: bool) -> dict[str, Any]:
@@ -195,7 +198,14 @@ async def landing_beacon(
     visitor = await recorder.visitor(client, user_agent, issued_day)
     if not beacon_is_valid(settings_of(request).secret_key, code, visitor, token):
         return Response(None, status_code=400)
-    recorder.note("beacon", code, visitor, _viewer(request), await recorder.address(client))
+    recorder.note(
+        "beacon",
+        code,
+        visitor,
+        _viewer(request),
+        await recorder.address(client),
+        beacon_network(token),
+    )
     return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
 
 
