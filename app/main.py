@@ -29,6 +29,7 @@ from app.core import db, i18n
 from app.core.i18n import _
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
+from app.insights.routes import ROUTES as INSIGHT_ROUTES
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
+            *INSIGHT_ROUTES,
             *CANDIDATE_ROUTES,
             *POINTS_ROUTES,
             *REWARD_ROUTES,

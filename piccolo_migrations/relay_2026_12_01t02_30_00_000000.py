@@ -33,6 +33,7 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
             *GROUPS,
             ("item", Integer, {}),
             ("network", Varchar, {"length": 20, "default": ""}),
+            ("referred", Integer, {"default": 1}),
             *COUNTS,
             ("apply_clicks", Integer, {}),
         ],

@@ -82,7 +82,7 @@ async def roll_up_day(day: date) -> None:
         Activity.member.team.as_alias("team"),
         Activity.member.site.as_alias("site"),
     ).where((Activity.at >= start) & (Activity.at < end))
-    cells: dict[tuple[int, int, int, str], dict[str, Any]] = defaultdict(
+    cells: dict[tuple[int, int, int, str, int], dict[str, Any]] = defaultdict(
         lambda: dict.fromkeys(DAY_FIGURES, 0)
     )
     members: dict[int, dict[str, Any]] = {}
@@ -91,7 +91,8 @@ async def roll_up_day(day: date) -> None:
         if figure is None:
             continue
         team, site = row["team"] or 0, row["site"] or 0
-        cells[(team, site, row["item"] or 0, network)][figure] += 1
+        referred = int(row["member"] is not None)
+        cells[(team, site, row["item"] or 0, network, referred)][figure] += 1
         if row["member"] is not None and figure in FIGURES:
             mine = members.setdefault(
                 row["member"], {"team": team, "site": site, **dict.fromkeys(FIGURES, 0)}
@@ -103,8 +104,16 @@ async def roll_up_day(day: date) -> None:
     if cells:
         await InsightDay.insert(
             *(
-                InsightDay(day=label, team=team, site=site, item=item, network=network, **counts)
-                for (team, site, item, network), counts in sorted(cells.items())
+                InsightDay(
+                    day=label,
+                    team=team,
+                    site=site,
+                    item=item,
+                    network=network,
+                    referred=referred,
+                    **counts,
+                )
+                for (team, site, item, network, referred), counts in sorted(cells.items())
             )
         )
     if members:

@@ -25,6 +25,9 @@ class InsightDay(Table):
     # Shares and clicks: the network shared to, or inferred from a click's Referer
     # ("unknown" when it cannot be told); "" for the other events, which have none.
     network = Varchar(length=20, default="")
+    # 1 when the events were credited to a member (a referral), 0 for applications and
+    # candidates who came without one.
+    referred = Integer(default=1)
     shares = Integer(default=0)
     clicks = Integer(default=0)
     applications = Integer(default=0)

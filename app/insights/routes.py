@@ -1,0 +1,100 @@
+"""/insights: what the programme produces, for editors and admins; "My impact" for everyone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Response, get
+
+from app.accounts.guards import editor
+from app.candidates import pipeline
+from app.content.tables import ContentItem
+from app.core.clock import now
+from app.insights import service
+from app.notifications.service import preferences_of
+from app.org.tables import Site, Team
+from app.web.pages import render
+from app.web.requests import AnyRequest
+
+TAB = {"tab": "insights"}
+
+
+async def viewer_today(member_id: int, at: datetime | None = None) -> Any:
+    """Today in the viewer's time zone (their notification preferences)."""
+    zone = (await preferences_of(member_id)).zone
+    return (at or now()).astimezone(zone).date()
+
+
+async def read_query(request: AnyRequest) -> dict[str, Any]:
+    """The period and the filters asked for, each unknown one replaced by its default with a
+    sentence saying so."""
+    params = request.query_params
+    today = await viewer_today(request.user.id)
+    period, problem = service.parse_period(
+        params.get("period"), params.get("from"), params.get("to"), today
+    )
+    filters, problems = await service.parse_filters(
+        {name: params.get(name) for name in ("team", "site", "item")}
+    )
+    return {
+        "period": period,
+        "filters": filters,
+        "problems": [p for p in (problem, *problems) if p],
+        "custom_from": params.get("from") or period.first,
+        "custom_to": params.get("to") or period.last,
+    }
+
+
+async def choices() -> dict[str, Any]:
+    """What the filters offer: every team, site and item (newest first, a few hundred)."""
+    return {
+        "teams": await Team.select(Team.id, Team.name).order_by(Team.name),
+        "sites": await Site.select(Site.id, Site.name).order_by(Site.name),
+        "items": await ContentItem.select(ContentItem.id, ContentItem.title)
+        .order_by(ContentItem.id, ascending=False)
+        .limit(300),
+    }
+
+
+def query_string(period: service.Period, filters: service.Filters, **more: str) -> str:
+    """The page's query, to build the links that change one thing and keep the rest."""
+    parts = {"period": period.key, **{k: str(v) for k, v in filters.query().items()}}
+    if period.key == "custom":
+        parts |= {"from": period.first, "to": period.last}
+    parts |= more
+    return "&".join(f"{k}={v}" for k, v in parts.items() if v)
+
+
+@get("/insights", name="insights", guards=[editor], opt=TAB)
+async def overview(request: AnyRequest) -> Response[str]:
+    """The overview: each figure against the previous period, the funnel and the trends."""
+    asked = await read_query(request)
+    period, filters = asked["period"], asked["filters"]
+    current = await service.figures(period, filters)
+    before = await service.figures(period.previous(), filters)
+    changes = {
+        name: service.change(value, before.figures.get(name))
+        for name, value in current.figures.items()
+        if isinstance(value, int | float) or value is None
+    }
+    return await render(
+        request,
+        "insights/overview.html",
+        **asked,
+        **await choices(),
+        periods=service.period_names(),
+        overview=current,
+        previous=before,
+        changes=changes,
+        funnel=[(key, name, current.figures[key]) for key, name in service.funnel_names().items()],
+        trends=await service.trends(period, filters),
+        trend_names=service.trend_names(),
+        network_names=service.network_names(),
+        stage_names=pipeline.stage_names(),
+        query=query_string(period, filters),
+        filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
+    )
+
+
+ROUTES = [overview]

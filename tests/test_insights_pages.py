@@ -1,0 +1,96 @@
+"""/insights over HTTP: who may see it, the figures against the previous period, bad input."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.candidates.service import record_activity
+from app.candidates.tables import ActivityKind
+from app.core.clock import now
+from app.insights import rollups
+from app.sharing import service as sharing
+from tests.factories import make_item, make_member, make_team
+from tests.helpers import HTML, sign_in
+
+
+def figure(html: str, key: str) -> str:
+    match = re.search(rf'data-figure="{key}">([^<]*)<', html)
+    assert match is not None, key
+    return match.group(1).strip()
+
+
+async def test_employees_get_403_and_anonymous_visitors_are_sent_to_sign_in(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    anonymous = await client.get("/insights", headers=HTML, follow_redirects=False)
+    assert anonymous.status_code in (302, 303, 401) or "sign" in anonymous.text.lower()
+    await sign_in(client, "employee")
+    assert (await client.get("/insights", headers=HTML)).status_code == 403
+
+
+async def test_an_editor_sees_the_period_figures_against_the_previous_period(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    team = await make_team("Sales")
+    sharer = await make_member(team=team)
+    other = await make_member()
+    item = await make_item(title="Data engineer")
+    await sharing.record_share(sharer.id, item, "linkedin")
+    await sharing.record_share(other.id, item, "x")
+    for n in range(3):
+        await record_activity(
+            ActivityKind.click, f"t:{n}", member=sharer.id, item=item, network="linkedin"
+        )
+    # Last period: one share.
+    await record_activity(
+        ActivityKind.share,
+        "old",
+        member=sharer.id,
+        item=item,
+        at=now() - timedelta(days=40),
+        network="x",
+    )
+    await rollups.refresh(now())
+    await sign_in(client, "editor")
+    page = await client.get("/insights?period=4weeks", headers=HTML)
+    assert page.status_code == 200
+    assert figure(page.text, "shares") == "2"
+    assert figure(page.text, "clicks") == "3"
+    assert figure(page.text, "active") == "2"
+    assert "1.50" in figure(page.text, "clicks_per_share")
+    assert "LinkedIn" in page.text and "<svg" in page.text
+
+    # The team filter, as htmx asks for it: only the fragment.
+    fragment = await client.get(
+        f"/insights?period=4weeks&team={team}", headers={**HTML, "HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert figure(fragment.text, "shares") == "1"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "period=forever",
+        "period=custom&from=2026-12-01&to=2026-01-01",
+        "period=custom&from=0001-01-01&to=9999-12-31",
+        "period=custom&from=2026-02-30&to=2026-03-01",
+        "period=custom&from=yesterday",
+        "team=999999",
+        "site=abc",
+        "item=-1",
+        "team=99999999999999999999",
+    ],
+)
+async def test_bad_input_gets_a_sentence_and_the_default_never_a_500(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    query: str,
+) -> None:
+    await sign_in(client, "editor")
+    page = await client.get(f"/insights?{query}", headers=HTML)
+    assert page.status_code == 200
+    assert 'class="notice" role="status"' in page.text
