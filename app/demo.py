@@ -12,7 +12,7 @@ from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
 from app.org.tables import Organisation, Site, Team
-from app.points import service as points
+from app.points import challenges, corrections
 from app.sharing import service as sharing
 
 TEAMS = ["Engineering", "Sales", "Operations", "People & Culture", "Marketing"]
@@ -99,13 +99,13 @@ async def load_demo_activity(data_dir: Path) -> None:
         return
     admin, editor = people[DEMO_ADMIN[0]], people.get("editor@demo.relay", people[DEMO_ADMIN[0]])
     moment = now()
-    sprint = points.ChallengeForm(
+    sprint = challenges.ChallengeForm(
         {"name": "Sprint recrutement tech", "multiplier": 200},
         offers[:2],
         starts_at=moment - timedelta(days=1),
         ends_at=moment + timedelta(days=6),
     )
-    await points.save_challenge(None, sprint, by=admin)
+    await challenges.save_challenge(None, sprint, by=admin)
     for email, shares, clicks in DEMO_SHARERS:
         member = people.get(email)
         if member is None:
@@ -136,10 +136,10 @@ async def load_demo_activity(data_dir: Path) -> None:
         await pipeline.move(candidate, "interview", by=editor)
     sarah = people.get("sarah.cohen@demo.relay")
     if sarah is not None:
-        await points.correct(
+        await corrections.correct(
             sarah,
             "25",
             "Winner of the team photo contest",
-            points.correction_key(),
+            corrections.correction_key(),
             by=admin,
         )

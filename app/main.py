@@ -16,7 +16,9 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from app.accounts.routes_people import ROUTES as PEOPLE_ROUTES
+from app.accounts.routes_security import ROUTES as SECURITY_ROUTES
+from app.accounts.routes_signin import ROUTES as SIGNIN_ROUTES
 from app.accounts.sessions import session_middleware
 from app.boards.routes import ROUTES as BOARD_ROUTES
 from app.boards.service import TeamRankings
@@ -160,7 +162,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             *SHELL_ROUTES,
-            *ACCOUNT_ROUTES,
+            *SIGNIN_ROUTES,
+            *SECURITY_ROUTES,
+            *PEOPLE_ROUTES,
             *CONTENT_ROUTES,
             *SHARING_ROUTES,
             *STUDIO_ROUTES,

@@ -14,9 +14,9 @@ from PIL import Image
 
 from app.accounts.sessions import cookie_name, create_session
 from app.accounts.tables import Member
-from app.content import service
+from app.content import editing
+from app.content.editing import ItemInput
 from app.content.media import check_image, media_dir, store_image
-from app.content.service import ItemInput
 from app.core.files import StagedFiles
 from app.org.tables import Site, Team
 from app.rewards.tables import Reward
@@ -89,20 +89,20 @@ async def make_item(
         "title": title,
         "body": body,
         "language": language,
-        "tags": service.tags_column(tags or []),
+        "tags": editing.tags_column(tags or []),
         "captions": '{"linkedin": ["Proud of this one #team"]}',
         "audience_all": not (teams or sites),
         "pinned": pinned,
     }
     if kind == "offer":
         values |= {"contract": "permanent", "remote": "hybrid", "offer_status": "open", **offer}
-    item_id = await service.save_item(
+    item_id = await editing.save_item(
         None, ItemInput(values=values, teams=teams or [], sites=sites or []), None, image=image
     )
     if published is True:
-        await service.publish(item_id, service.now() - timedelta(minutes=1))
+        await editing.publish(item_id, editing.now() - timedelta(minutes=1))
     elif isinstance(published, datetime):
-        await service.publish(item_id, published)
+        await editing.publish(item_id, published)
     return item_id
 
 

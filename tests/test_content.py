@@ -10,8 +10,9 @@ from html.parser import HTMLParser
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
-from app.content import service
-from app.content.tables import ContentItem
+from app.content import apply_hosts, editing, guides
+from app.content import feed as content_feed
+from app.content.tables import ContentItem, OfferStatus
 from app.sharing import service as sharing
 from app.sharing.tables import Share, ShareLink
 from tests.factories import jpeg_bytes, make_item, make_member, make_site, make_team, stored_image
@@ -32,7 +33,7 @@ async def test_an_editor_schedules_a_story_for_one_team_and_only_that_team_sees_
     assert status == 303, location
     item_id = int(re.search(r"/studio/(\d+)", location).group(1))  # type: ignore[union-attr]
     headers = await csrf(client, f"/studio/{item_id}")
-    moment = (service.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    moment = (editing.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     response = await client.post(
         f"/studio/{item_id}/publish", data={"publish_at": moment}, headers=headers,
         follow_redirects=False,
@@ -43,13 +44,13 @@ async def test_an_editor_schedules_a_story_for_one_team_and_only_that_team_sees_
 
     seller = await make_member(team=sales)
     engineer = await make_member(team=engineering)
-    assert not (await service.feed_page(seller)).cards
-    later = service.now() + timedelta(hours=3)
-    assert [c["id"] for c in (await service.feed_page(seller, at=later)).cards] == [item_id]
-    assert not (await service.feed_page(engineer, at=later)).cards
+    assert not (await content_feed.feed_page(seller)).cards
+    later = editing.now() + timedelta(hours=3)
+    assert [c["id"] for c in (await content_feed.feed_page(seller, at=later)).cards] == [item_id]
+    assert not (await content_feed.feed_page(engineer, at=later)).cards
 
     # Time passes: the schedule moves into the past and the feed shows it, with its image.
-    await ContentItem.update({ContentItem.publish_at: service.now() - timedelta(minutes=1)}).where(
+    await ContentItem.update({ContentItem.publish_at: editing.now() - timedelta(minutes=1)}).where(
         ContentItem.id == item_id
     )
     client.cookies.clear()
@@ -70,7 +71,7 @@ async def test_an_editor_schedules_a_story_for_one_team_and_only_that_team_sees_
 async def test_the_feed_pages_without_duplicates_pinned_first_then_newest(
     client: AsyncTestClient,
 ) -> None:
-    base = service.now() - timedelta(days=1)
+    base = editing.now() - timedelta(days=1)
     ids = []
     for n in range(45):
         # Several share a publish time: the id breaks the tie.
@@ -90,9 +91,9 @@ async def test_the_feed_pages_without_duplicates_pinned_first_then_newest(
     assert len(seen) == len(set(seen)) == 46
     assert [int(s) for s in seen] == [pinned, *reversed(ids)]
     # The same through the service, with a card published between two pages.
-    page1 = await service.feed_page(member, limit=10)
+    page1 = await content_feed.feed_page(member, limit=10)
     await make_item(title="Breaking news")
-    page2 = await service.feed_page(member, after=page1.next_cursor, limit=10)
+    page2 = await content_feed.feed_page(member, after=page1.next_cursor, limit=10)
     assert not {c["id"] for c in page1.cards} & {c["id"] for c in page2.cards}
 
 
@@ -195,7 +196,7 @@ async def test_the_public_page_credits_the_sharer_and_carries_valid_open_graph_t
     image = await client.get(f"/media/{key}-1200.jpg")
     assert Image.open(io.BytesIO(image.content)).size == (1200, 675)
 
-    await service.set_credit_by_name(sharer.id, False)
+    await content_feed.set_credit_by_name(sharer.id, False)
     assert "Léa" not in (await client.get(f"/r/{code}", headers=HTML)).text
 
 
@@ -209,7 +210,7 @@ async def test_unknown_codes_and_closed_offers_point_to_the_open_offers(
     missing = await client.get("/r/doesnotexist", headers=HTML)
     assert missing.status_code == 404
     assert "Data analyst" in missing.text
-    await service.set_offer_status(closed, service.OfferStatus.closed)
+    await editing.set_offer_status(closed, OfferStatus.closed)
     page = await client.get(f"/r/{code}", headers=HTML)
     assert "This offer is closed" in page.text
     assert "Data analyst" in page.text
@@ -264,7 +265,7 @@ async def test_an_admin_allows_application_hosts_and_offers_may_then_use_them(
         headers=headers,
     )  # fmt: skip
     assert ok.status_code == 200
-    assert await service.allowed_apply_hosts() == ["ats.example.org", "jobs.example.com"]
+    assert await apply_hosts.allowed_apply_hosts() == ["ats.example.org", "jobs.example.com"]
     site = await make_site("Nantes")
     status, location = await create_in_studio(
         client,
@@ -309,8 +310,8 @@ async def test_employees_cannot_reach_the_studio(employee_client: AsyncTestClien
 
 
 async def test_editors_rewrite_a_guide_and_employees_read_it(client: AsyncTestClient) -> None:
-    assert "LinkedIn" in await service.guide_text("linkedin", "en")
-    assert "Partager sur LinkedIn" in await service.guide_text("linkedin", "fr")
+    assert "LinkedIn" in await guides.guide_text("linkedin", "en")
+    assert "Partager sur LinkedIn" in await guides.guide_text("linkedin", "fr")
     await sign_in(client, "editor")
     headers = await csrf(client, "/studio/guides")
     response = await client.post(
@@ -332,7 +333,7 @@ async def test_a_member_opts_out_of_being_credited_on_the_me_page(
         "/me/sharing", data={}, headers={"x-csrftoken": csrf_token_of(me.text), **HTML}
     )
     assert response.status_code == 200
-    assert await service.credits_by_name(member.id) is False
+    assert await content_feed.credits_by_name(member.id) is False
 
 
 async def test_the_demo_fills_the_feed_with_stories_and_offers_in_both_languages(
@@ -375,19 +376,19 @@ async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
     assert "Draft story" in drafts.text and "Draft offer" in drafts.text
     await act(story, "publish")
     await act(offer, "publish")
-    assert (await service.item_by_id(offer))["offer_status"] == "open"  # type: ignore[index]
+    assert (await editing.item_by_id(offer))["offer_status"] == "open"  # type: ignore[index]
     published = await client.get("/studio?status=published&kind=story", headers=HTML)
     assert "Draft story" in published.text and "Draft offer" not in published.text
     assert "Draft story" in (await client.get("/studio?tag=culture", headers=HTML)).text
     await act(story, "pin", pinned="on")
-    assert (await service.item_by_id(story))["pinned"] is True  # type: ignore[index]
+    assert (await editing.item_by_id(story))["pinned"] is True  # type: ignore[index]
     preview = await client.get(f"/studio/{story}/preview", headers=HTML)
     assert "phone-frame" in preview.text
     await act(offer, "close", offer_status="closed")
     await act(story, "unpublish")
-    assert service.status_of(await service.item_by_id(story)) == "draft"  # type: ignore[arg-type]
+    assert editing.status_of(await editing.item_by_id(story)) == "draft"  # type: ignore[arg-type]
     await act(story, "archive")
     archived = await client.get("/studio?status=archived", headers=HTML)
     assert "Draft story" in archived.text
     member = await make_member()
-    assert not (await service.feed_page(member)).cards
+    assert not (await content_feed.feed_page(member)).cards

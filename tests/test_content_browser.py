@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app.content import service
+from app.content import editing
 from app.content.tables import ContentItem
 from app.sharing.tables import Share
 from tests.browser import SHARE_STUB, check_accessibility, finish_phone, phone_as
@@ -47,7 +47,7 @@ def test_an_editor_schedules_a_story_with_an_image_for_one_team(
         editor.get_by_role("button", name="Create the draft").click()
         expect(editor.get_by_text("Saved.")).to_be_visible()
         check_accessibility(editor)
-        in_an_hour = (service.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+        in_an_hour = (editing.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
         editor.get_by_label("Publish at (UTC)").fill(in_an_hour)
         editor.get_by_role("button", name="Schedule").click()
         expect(editor.locator("[data-status]")).to_have_text("Scheduled")
@@ -67,7 +67,7 @@ def test_an_editor_schedules_a_story_with_an_image_for_one_team(
 
         async def time_passes() -> None:
             await ContentItem.update(
-                {ContentItem.publish_at: service.now() - timedelta(minutes=1)}
+                {ContentItem.publish_at: editing.now() - timedelta(minutes=1)}
             ).where(ContentItem.title == "Sales kick-off in Lyon")
 
         seed(time_passes)
@@ -126,7 +126,7 @@ def test_infinite_scroll_loads_the_next_page_without_duplicates(
     member_phone: Page, seed: Any
 ) -> None:
     async def stories() -> None:
-        base = service.now() - timedelta(days=1)
+        base = editing.now() - timedelta(days=1)
         for n in range(27):
             await make_item(title=f"Story number {n}", published=base + timedelta(minutes=n // 2))
 

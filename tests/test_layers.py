@@ -42,10 +42,11 @@ PENDING = {
     # its correction form re-renders it; the feed shows each card's clicks, shares and
     # challenge; the challenge form reads the admin's time zone from their notification
     # preferences.
-    ("app/accounts/person_page.py", "app.points.service"),
-    ("app/content/routes.py", "app.points.service"),
+    ("app/accounts/person_page.py", "app.points.corrections"),
+    ("app/accounts/person_page.py", "app.points.history"),
+    ("app/content/routes.py", "app.points.challenges"),
     ("app/content/routes.py", "app.sharing.service"),
-    ("app/points/routes.py", "app.notifications.service"),
+    ("app/points/routes.py", "app.notifications.preferences"),
     # The activity ledger (Activity, record_activity, genuine clicks) sits in candidates but
     # sharing writes shares to it.
     ("app/sharing/service.py", "app.candidates.service"),

@@ -18,7 +18,8 @@ from litestar.testing import AsyncTestClient
 from app.accounts.sessions import create_session
 from app.accounts.tables import Session
 from app.core.settings import Settings
-from app.notifications import service
+from app.notifications import campaigns, devices, preferences
+from app.notifications.campaigns import Audience
 from app.notifications.jobs import run_jobs
 from app.notifications.nudges import (
     CONTENT_BATCH_WINDOW,
@@ -30,7 +31,7 @@ from app.notifications.nudges import (
     nudge_weekly_summary,
     send_due_nudges,
 )
-from app.notifications.service import Audience, Preferences
+from app.notifications.preferences import Preferences
 from app.notifications.tables import Campaign, Nudge, NudgeState
 from push.subscriptions import SubscriptionError
 from push.tables import PushDelivery, PushSubscription
@@ -90,7 +91,7 @@ def test_push_addresses_on_private_hosts_are_refused_by_default(
 ) -> None:
     settings = Settings.from_env({"RELAY_DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 40})
     with pytest.raises(SubscriptionError):
-        service.check_push_endpoint(endpoint, settings)
+        devices.check_push_endpoint(endpoint, settings)
 
 
 def test_push_services_are_accepted_and_the_test_host_only_when_allowed(tmp_path: Any) -> None:
@@ -101,13 +102,13 @@ def test_push_services_are_accepted_and_the_test_host_only_when_allowed(tmp_path
         "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
         "https://web.push.apple.com/QGuQyavXutnMH",
     ]:
-        service.check_push_endpoint(endpoint, settings)
+        devices.check_push_endpoint(endpoint, settings)
     with pytest.raises(SubscriptionError):
-        service.check_push_endpoint("http://127.0.0.1:9000/push/x", settings)
+        devices.check_push_endpoint("http://127.0.0.1:9000/push/x", settings)
     allowed = Settings.from_env({**base, "PUSH_ALLOWED_TEST_HOSTS": "127.0.0.1"})
-    service.check_push_endpoint("http://127.0.0.1:9000/push/x", allowed)
+    devices.check_push_endpoint("http://127.0.0.1:9000/push/x", allowed)
     with pytest.raises(SubscriptionError):
-        service.check_push_endpoint("http://10.0.0.1:9000/push/x", allowed)
+        devices.check_push_endpoint("http://10.0.0.1:9000/push/x", allowed)
 
 
 async def test_opting_in_saves_the_device_and_refuses_a_private_address(
@@ -141,7 +142,7 @@ async def test_opting_in_saves_the_device_and_refuses_a_private_address(
     assert [(r["endpoint"], r["device_name"], r["active"]) for r in rows] == [
         (browser.endpoint, "Chrome on Android", True)
     ]
-    assert (await service.preferences_of(member.id)).time_zone == "America/New_York"
+    assert (await preferences.preferences_of(member.id)).time_zone == "America/New_York"
     nonsense = await client.post("/push/subscriptions", json={"keys": "x"}, headers=headers)
     assert nonsense.status_code == 422
 
@@ -204,7 +205,7 @@ async def test_member_sets_switches_quiet_hours_and_time_zone(
     assert bad.status_code == 422
     assert 'aria-invalid="true" aria-describedby="quiet_start-error' in bad.text
     assert 'id="time_zone-error"' in bad.text
-    assert await service.preferences_of(member.id) == Preferences()
+    assert await preferences.preferences_of(member.id) == Preferences()
     good = await client.post(
         "/notifications/preferences",
         data={
@@ -218,7 +219,7 @@ async def test_member_sets_switches_quiet_hours_and_time_zone(
     )
     assert good.status_code == 200
     assert "Your notification settings are saved." in good.text
-    assert await service.preferences_of(member.id) == Preferences(
+    assert await preferences.preferences_of(member.id) == Preferences(
         content=True,
         referral=False,
         reward=True,
@@ -261,16 +262,16 @@ async def test_send_me_a_test_reaches_the_device_and_a_device_turned_off_gets_no
 
 def test_quiet_hours_end_in_the_members_time_zone() -> None:
     paris = Preferences()
-    assert service.quiet_until(paris, AFTERNOON) is None
-    assert service.quiet_until(paris, NIGHT) == NEXT_MORNING
+    assert preferences.quiet_until(paris, AFTERNOON) is None
+    assert preferences.quiet_until(paris, NIGHT) == NEXT_MORNING
     early = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # 06:00 in Paris, still quiet
-    assert service.quiet_until(paris, early) == NEXT_MORNING
+    assert preferences.quiet_until(paris, early) == NEXT_MORNING
     tokyo = Preferences(time_zone="Asia/Tokyo")  # 22:00 in Tokyo at 13:00 UTC
-    assert service.quiet_until(tokyo, AFTERNOON) == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+    assert preferences.quiet_until(tokyo, AFTERNOON) == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
     daytime = Preferences(quiet_start=12 * 60, quiet_end=15 * 60)
-    assert service.quiet_until(daytime, AFTERNOON) == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    assert preferences.quiet_until(daytime, AFTERNOON) == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
     never = Preferences(quiet_start=0, quiet_end=0)
-    assert service.quiet_until(never, NIGHT) is None
+    assert preferences.quiet_until(never, NIGHT) is None
 
 
 async def nudges_of(member_id: int) -> list[dict[str, Any]]:
@@ -326,11 +327,11 @@ async def test_a_reward_is_nudged_once_and_switches_are_respected(database: str)
     assert await nudge_reward_affordable(member.id, 7, "A day off", "/rewards/7", later) == 0
     assert [p["body"] for p in await payloads()] == ["You have enough points for A day off."]
 
-    await service.save_preferences(member.id, Preferences(reward=False), AFTERNOON)
+    await preferences.save_preferences(member.id, Preferences(reward=False), AFTERNOON)
     assert await nudge_reward_affordable(member.id, 8, "Headphones", "/rewards/8", later) == 0
     # Switched off after the nudge was written, before it went out: dropped, not sent.
     await nudge_referral_stage(member.id, "Tom", "hired", "/referrals/1", later, key="h9")
-    await service.save_preferences(member.id, Preferences(referral=False), later)
+    await preferences.save_preferences(member.id, Preferences(referral=False), later)
     assert await send_due_nudges(later, daily_cap=3) == 0
     assert (await nudges_of(member.id))[-1]["state"] == NudgeState.dropped.value
     assert len(await payloads()) == 1
@@ -391,7 +392,7 @@ async def test_audience_targeting(database: str) -> None:
     cléo = await make_member(team=tech, site=paris, role="editor")
     dan = await make_member(team=tech, site=lyon)
     await make_member(team=sales, active=False)
-    ids = lambda audience: service.audience_member_ids(audience, AFTERNOON)  # noqa: E731
+    ids = lambda audience: campaigns.audience_member_ids(audience, AFTERNOON)  # noqa: E731
     assert await ids(Audience()) == sorted(m.id for m in [ana, ben, cléo, dan])
     assert await ids(Audience(team_ids=[sales])) == [ana.id, ben.id]
     assert await ids(Audience(team_ids=[sales, tech], site_ids=[paris])) == [ana.id, cléo.id]
@@ -404,7 +405,7 @@ async def test_audience_targeting(database: str) -> None:
     assert await ids(Audience(team_ids=[sales], activity="inactive", days=7)) == [ana.id]
     # Nobody has shared yet (the shares arrive with the content issue): nobody excluded.
     assert await ids(Audience(team_ids=[sales], never_shared=True)) == [ana.id, ben.id]
-    await service.save_preferences(ana.id, Preferences(campaign=False), AFTERNOON)
+    await preferences.save_preferences(ana.id, Preferences(campaign=False), AFTERNOON)
     assert await ids(Audience(team_ids=[sales])) == [ben.id]
 
 
@@ -453,7 +454,7 @@ async def test_editor_previews_tests_schedules_and_cancels_a_campaign(
     [row] = await Campaign.select()
     assert row["state"] == "cancelled"
     # Its time comes: a cancelled campaign is never sent.
-    await service.send_due_campaigns(datetime(2099, 1, 2, tzinfo=UTC))
+    await campaigns.send_due_campaigns(datetime(2099, 1, 2, tzinfo=UTC))
     assert await PushDelivery.count().where(PushDelivery.campaign == row["id"]) == 0
 
     past = await client.post(
@@ -516,7 +517,7 @@ async def test_a_scheduled_campaign_is_sent_once_when_due(
     member = await make_member(team=team)
     await subscribe(member.id, fcm_browser())
     author = await make_member(role="editor")
-    draft = service.CampaignDraft(
+    draft = campaigns.CampaignDraft(
         title="Quarterly results",
         body="",
         url="/",
@@ -524,13 +525,13 @@ async def test_a_scheduled_campaign_is_sent_once_when_due(
         audience=Audience(team_ids=[team]),
         scheduled_at=AFTERNOON + timedelta(hours=2),
     )
-    campaign_id = await service.create_campaign(draft, author.id, AFTERNOON)
+    campaign_id = await campaigns.create_campaign(draft, author.id, AFTERNOON)
     await run_jobs(settings, AFTERNOON + timedelta(hours=1))
     assert await PushDelivery.count() == 0
     for _ in range(2):
         await run_jobs(settings, AFTERNOON + timedelta(hours=2))
     assert await PushDelivery.count().where(PushDelivery.campaign == campaign_id) == 1
-    assert not await service.cancel_campaign(campaign_id)
+    assert not await campaigns.cancel_campaign(campaign_id)
 
 
 async def test_employees_cannot_reach_campaigns(

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
-from app.content import service as content
-from app.notifications import service
+from app.content import editing
+from app.notifications import campaigns
+from app.notifications.campaigns import Audience, CampaignDraft
 from app.notifications.jobs import announce_new_content, weekly_share_figures
-from app.notifications.service import Audience, CampaignDraft
 from app.notifications.tables import Nudge
 from app.sharing import service as sharing
 from app.sharing.tables import Share
@@ -23,7 +23,7 @@ async def test_a_story_for_one_team_is_announced_to_that_team_once(database: str
     cleo = await make_member(team=tech)
     for member in (ana, ben, cleo):
         await subscribe(member.id, fcm_browser())
-    now = content.now()
+    now = editing.now()
     item = await make_item(
         title="Our new Lyon office", teams=[sales], published=now - timedelta(minutes=1)
     )
@@ -43,14 +43,14 @@ async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> 
     for member in (ana, ben):
         await subscribe(member.id, fcm_browser())
     item = await make_item(title="We are hiring in Lyon")
-    now = content.now()
+    now = editing.now()
 
     assert await sharing.record_share(ana.id, item, "linkedin")
     await Share.update({Share.at: now - timedelta(hours=1)}).where(Share.member == ana.id)
     never_shared = Audience(team_ids=[sales], never_shared=True)
-    assert await service.audience_member_ids(never_shared, now) == [ben.id]
+    assert await campaigns.audience_member_ids(never_shared, now) == [ben.id]
 
-    campaign = await service.create_campaign(
+    campaign = await campaigns.create_campaign(
         CampaignDraft(
             title="Share our Lyon offer",
             body="It takes one tap",
@@ -64,8 +64,8 @@ async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> 
     )
     await sharing.record_share(ben.id, item, "whatsapp")
     await Share.update({Share.at: now + timedelta(hours=1)}).where(Share.member == ben.id)
-    assert await service.shares_after_campaign(campaign, now) == 1
-    assert await service.shares_after_campaign(campaign, now - timedelta(days=3)) == 0
+    assert await campaigns.shares_after_campaign(campaign, now) == 1
+    assert await campaigns.shares_after_campaign(campaign, now - timedelta(days=3)) == 0
 
     figures = await weekly_share_figures(now - timedelta(days=2))
     assert figures[ana.id].shares == 1 and figures[ben.id].shares == 1

@@ -17,7 +17,7 @@ import pytest
 
 from app.core.settings import Settings
 from app.mail.service import enqueue as enqueue_mail
-from app.notifications import service
+from app.notifications import preferences
 from app.notifications.jobs import JOBS, Job, run_jobs
 from app.notifications.nudges import (
     CONTENT_BATCH_WINDOW,
@@ -28,7 +28,7 @@ from app.notifications.nudges import (
     nudge_referral_stage,
     nudge_reward_affordable,
 )
-from app.notifications.service import SWITCH_OF_KIND, Preferences
+from app.notifications.preferences import SWITCH_OF_KIND, Preferences
 from app.notifications.tables import Nudge, NudgeState
 from push.outbox import KINDS
 from push.tables import PushDelivery
@@ -42,7 +42,7 @@ from tests.push_sink import PushSink
 async def member_with_a_device(push_sink: PushSink, now: datetime) -> int:
     member = await make_member()
     await subscribe(member.id, push_sink.new_browser())
-    await service.save_preferences(member.id, Preferences(quiet_start=0, quiet_end=0), now)
+    await preferences.save_preferences(member.id, Preferences(quiet_start=0, quiet_end=0), now)
     return member.id
 
 

@@ -494,7 +494,7 @@ async def test_my_referrals_show_the_points_each_referral_earned(client: Client)
 
 def test_dates_in_the_feed_badge_are_short() -> None:
     from app.core.i18n import current_language
-    from app.points.service import multiplier_text, short_date
+    from app.points.rules_admin import multiplier_text, short_date
 
     token = current_language.set("fr")
     try:

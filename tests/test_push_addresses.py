@@ -19,7 +19,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from litestar.testing import AsyncTestClient
 
 from app.core.settings import Settings
-from app.notifications import service
+from app.notifications import devices as notifications_devices
 from push.addresses import (
     PublicAddressResolver,
     Refusal,
@@ -93,9 +93,10 @@ def test_a_push_address_inside_the_network_is_refused_at_registration(
     settings = settings_allowing(tmp_path, "127.0.0.1")
     assert endpoint_refusal(endpoint, settings.push_allowed_test_hosts) is not None
     with pytest.raises(SubscriptionError) as refused:
-        service.check_push_endpoint(endpoint, settings)
+        notifications_devices.check_push_endpoint(endpoint, settings)
     assert re.search(
-        r"Relay cannot send to|unusable push address", service.subscription_refusal(refused.value)
+        r"Relay cannot send to|unusable push address",
+        notifications_devices.subscription_refusal(refused.value),
     )
 
 
@@ -103,7 +104,7 @@ def test_the_push_services_of_browsers_are_accepted(tmp_path: Any) -> None:
     settings = settings_allowing(tmp_path)
     for endpoint in PUSH_SERVICES:
         assert endpoint_refusal(endpoint) is None, endpoint
-        service.check_push_endpoint(endpoint, settings)
+        notifications_devices.check_push_endpoint(endpoint, settings)
     assert endpoint_refusal("https://0x7f.0.0.1:8443/x") is Refusal.port
     assert endpoint_refusal("https://0x7f.0.0.1/x") is Refusal.ip_literal
     assert endpoint_refusal("https://kubernetes.default.svc/x") is Refusal.internal_name

@@ -9,16 +9,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.accounts.tables import Member
+from app.core.validation import MAX_ID, https_url, name_problem, parse_id, parse_int, parse_time
 from app.sharing import service as sharing
-from app.web.validation import (
-    MAX_ID,
-    https_url,
-    json_depth,
-    name_problem,
-    parse_id,
-    parse_int,
-    parse_time,
-)
+from app.web.validation import json_depth
 from tests.factories import make_item, make_member, make_site, make_team
 from tests.helpers import GOOD, HTML, apply, create_in_studio, csrf, sign_in
 

@@ -17,9 +17,9 @@ from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.i18n import LANGUAGES, _, in_language
 from app.core.settings import INVITATION_LIFETIME, Settings
+from app.core.validation import name_problem
 from app.mail import service as mail
 from app.org.tables import Site, Team
-from app.web.validation import name_problem
 
 EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 MAX_CSV_BYTES = 1_000_000

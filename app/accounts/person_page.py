@@ -1,5 +1,5 @@
 """The admin's page on one person, rendered one way for every form on it: role, status and
-enrolment links (app.accounts.routes), and points corrections (app.points.routes)."""
+enrolment links (app.accounts.routes_people), and points corrections (app.points.routes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 
 from app.accounts import people
 from app.accounts.tables import Role
-from app.points import service as points
+from app.points import corrections, history
 from app.web.pages import render
 from app.web.requests import AnyRequest
 
@@ -23,11 +23,11 @@ async def person_page(
         raise NotFoundException()
     return await render(
         request,
-        "admin/person.html",
+        "accounts/person.html",
         status_code=status_code,
         person=person,
         roles=[r.value for r in Role],
-        points=await points.summary(member_id),
-        correction_key=points.correction_key(),
+        points=await history.summary(member_id),
+        correction_key=corrections.correction_key(),
         **extra,
     )

@@ -16,9 +16,9 @@ from app.core import db
 from app.core.cache import TTLMap
 from app.core.clock import now
 from app.core.i18n import _
+from app.core.validation import https_url, name_problem
 from app.sharing.tables import ShareLink
 from app.web.pagecache import public_pages_changed
-from app.web.validation import https_url, name_problem
 
 REFERRAL_COOKIE = "relay_ref"
 _kept_policy: TTLMap[str, dict[str, Any]] = TTLMap(ttl_s=5.0, max_size=1)

@@ -225,7 +225,7 @@ def _safe(value: str) -> str:
 
 async def referrals_of(member_id: int) -> list[dict[str, Any]]:
     """Everyone the member brought (through their links) or recommended, newest first (the
-    points each earned them: :func:`app.points.service.referrals_with_points`)."""
+    points each earned them: :func:`app.points.history.referrals_with_points`)."""
     rows = (
         await Candidate.select(
             Candidate.id,

@@ -27,13 +27,14 @@ from app.candidates.visits import (
     is_preview,
     network_of_referer,
 )
-from app.content import service as content
+from app.content import editing, feed
 from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
 from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _
 from app.core.i18n import current_language as language_var
+from app.core.validation import parse_int
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
@@ -50,7 +51,6 @@ from app.web.pages import (
 )
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
-from app.web.validation import parse_int
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -106,8 +106,8 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
                 request,
                 "content/landing_missing.html",
                 status_code=404,
-                offers=await content.open_offers(),
-                contracts=content.CONTRACTS,
+                offers=await feed.open_offers(),
+                contracts=editing.CONTRACTS,
             )
         page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
     # The visit, buffered (no write on this path), and this visitor's tokens.
@@ -130,7 +130,7 @@ async def _landing_page(
 ) -> str:
     """The page as every such visitor gets it, with slots for the per-request tokens."""
     settings = settings_of(request)
-    status = content.status_of(item)
+    status = editing.status_of(item)
     closed = item["kind"] == "offer" and item["offer_status"] != "open"
     gone = status != "published"
     image = image_url(item["image"], 1200)
@@ -151,9 +151,9 @@ async def _landing_page(
         canonical=sharing.share_url(settings.public_url, item["code"]),
         image_absolute=f"{settings.public_url}{image}" if image else None,
         image=image,
-        offers=await content.open_offers() if (closed or gone) else [],
-        contracts=content.CONTRACTS,
-        remote=content.REMOTE,
+        offers=await feed.open_offers() if (closed or gone) else [],
+        contracts=editing.CONTRACTS,
+        remote=editing.REMOTE,
         page_language=item["language"] or language_var.get(),
         **await landing_context(view),
     )
@@ -242,7 +242,7 @@ async def open_offer(code: str) -> dict[str, Any]:
         item is None
         or item["kind"] != "offer"
         or item["offer_status"] != "open"
-        or content.status_of(item) != "published"
+        or editing.status_of(item) != "published"
     ):
         raise NotFoundException()
     return item
@@ -375,7 +375,7 @@ async def save_candidate_policy(
 async def pipeline_offers(request: AnyRequest) -> Response[str]:
     return await render(
         request,
-        "pipeline/list.html",
+        "candidates/pipeline/list.html",
         offers=await pipeline.offers_with_candidates(),
     )
 
@@ -387,7 +387,7 @@ async def pipeline_offer(request: AnyRequest, item_id: FromPath[int]) -> Respons
         raise NotFoundException()
     return await render(
         request,
-        "pipeline/offer.html",
+        "candidates/pipeline/offer.html",
         item_id=item_id,
         title=title,
         candidates=await pipeline.pipeline(item_id),
@@ -402,7 +402,7 @@ async def _candidate_row(
         raise NotFoundException()
     return await render(
         request,
-        "pipeline/offer.html",
+        "candidates/pipeline/offer.html",
         block="candidate",
         item_id=row["item"],
         title="",
@@ -570,7 +570,7 @@ async def pipeline_export(request: AnyRequest, item_id: FromPath[int]) -> Respon
 
 async def _offer_to_recommend(request: AnyRequest, item_id: int) -> dict[str, Any]:
     member = request.user
-    item = await content.visible_item(member, item_id)
+    item = await feed.visible_item(member, item_id)
     if item is None or item["kind"] != "offer" or item["offer_status"] != "open":
         raise NotFoundException()
     return item

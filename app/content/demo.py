@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from app.content.editing import now, tags_column
 from app.content.markdown import plain_excerpt
 from app.content.media import media_dir, store_image
-from app.content.service import now, tags_column
 from app.content.tables import ApplyHost, ContentItem, ContentTarget
 from app.core.db import write_transaction
 from app.core.files import StagedFiles

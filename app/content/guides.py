@@ -1,9 +1,14 @@
-"""The best-practice kit's default text, per network, in French and English (Markdown).
+"""The best-practice kit: its default text, per network, in French and English (Markdown), and
+the text editors stored in its place.
 
-Editors can rewrite any of them in the studio; these are what a new installation shows.
+Editors can rewrite any of them in the studio; the defaults are what a new installation shows.
 """
 
 from __future__ import annotations
+
+from app.content.editing import now
+from app.content.tables import ShareGuide
+from app.core.db import write_transaction
 
 _CONFIDENTIAL_EN = """
 **What stays inside**: figures that are not public, clients' names unless they agreed,
@@ -118,3 +123,31 @@ DEFAULT_GUIDES: dict[str, dict[str, str]] = {
         + _CONFIDENTIAL_FR,
     },
 }
+
+
+# ---------------------------------------------------------------- guides
+
+
+def default_guide(network: str, language: str) -> str:
+    texts = DEFAULT_GUIDES.get(network) or DEFAULT_GUIDES["linkedin"]
+    return texts.get(language) or texts["en"]
+
+
+async def guide_text(network: str, language: str) -> str:
+    row = (
+        await ShareGuide.select(ShareGuide.body)
+        .where(ShareGuide.key == f"{network}:{language}")
+        .first()
+    )
+    return row["body"] if row and row["body"].strip() else default_guide(network, language)
+
+
+async def save_guide(network: str, language: str, body: str) -> None:
+    key = f"{network}:{language}"
+    async with write_transaction():
+        if await ShareGuide.exists().where(ShareGuide.key == key):
+            await ShareGuide.update({ShareGuide.body: body, ShareGuide.updated_at: now()}).where(
+                ShareGuide.key == key
+            )
+        else:
+            await ShareGuide.insert(ShareGuide(key=key, body=body))

@@ -7,11 +7,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
-from app.content import service
+from app.content import editing, guides
+from app.content import feed as content_feed
 from app.content.markdown import render_markdown
 from app.content.media import image_url, media_path
 from app.core.i18n import current_language as language_var
-from app.points.service import challenges_on
+from app.points.challenges import challenges_on
 from app.sharing.service import genuine_clicks_by_item, shares_of
 from app.web.assets import IMMUTABLE
 from app.web.pages import render, wants_fragment
@@ -28,19 +29,19 @@ async def feed(
 ) -> Response[str]:
     member = request.user
     kind = kind if kind in {"story", "offer"} else None
-    page = await service.feed_page(member, kind=kind, tag=tag, search=q, after=after)
+    page = await content_feed.feed_page(member, kind=kind, tag=tag, search=q, after=after)
     next_page = after is not None and wants_fragment(request)
     if after is None:
-        since = await service.mark_feed_visit(member.id)
+        since = await content_feed.mark_feed_visit(member.id)
     else:
-        state = await service.feed_state(member.id)
+        state = await content_feed.feed_state(member.id)
         since = state["previous_seen_at"] if state else None
     ids = [c["id"] for c in page.cards]
     clicks = await genuine_clicks_by_item(member.id, ids)
-    challenges = await challenges_on(ids, service.now())
+    challenges = await challenges_on(ids, editing.now())
     cards = []
     for row in page.cards:
-        card = service.card_view(row)
+        card = content_feed.card_view(row)
         card["clicks"] = clicks.get(row["id"], 0)
         card["challenge"] = challenges.get(row["id"])
         card["is_new"] = since is not None and row["publish_at"] > since
@@ -53,17 +54,17 @@ async def feed(
         cards=cards,
         next_cursor=page.next_cursor,
         filters=filters,
-        tags=await service.feed_tags() if not next_page else [],
+        tags=await content_feed.feed_tags() if not next_page else [],
         filtered=bool(kind or tag or q),
-        contracts=service.CONTRACTS,
-        remote=service.REMOTE,
+        contracts=editing.CONTRACTS,
+        remote=editing.REMOTE,
     )
 
 
 @get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
 async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     member = request.user
-    item = await service.visible_item(member, item_id)
+    item = await content_feed.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
     clicks = await genuine_clicks_by_item(member.id, [item_id])
@@ -73,25 +74,25 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
         item=item,
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
-        tag_list=service.tags_of(item["tags"]),
+        tag_list=editing.tags_of(item["tags"]),
         networks_shared=await shares_of(member.id, item_id),
         clicks=clicks.get(item_id, 0),
-        contracts=service.CONTRACTS,
-        remote=service.REMOTE,
+        contracts=editing.CONTRACTS,
+        remote=editing.REMOTE,
     )
 
 
 @get("/guides/{network:str}", name="guide", guards=[signed_in], opt={"tab": "feed"})
 async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
-    if network not in service.NETWORKS:
+    if network not in editing.NETWORKS:
         raise NotFoundException()
-    text = await service.guide_text(network, language_var.get())
+    text = await guides.guide_text(network, language_var.get())
     return await render(
         request,
         "content/guide.html",
         network=network,
-        network_name=service.NETWORK_NAMES[network],
-        networks=service.NETWORK_NAMES,
+        network_name=editing.NETWORK_NAMES[network],
+        networks=editing.NETWORK_NAMES,
         guide_html=render_markdown(text),
         back=request.query_params.get("item", ""),
     )
@@ -114,7 +115,7 @@ async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
 async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[str]:
     member = request.user
     credit = data.get("credit", "") == "on"
-    await service.set_credit_by_name(member.id, credit)
+    await content_feed.set_credit_by_name(member.id, credit)
     return await render(
         request,
         "shell/me.html",

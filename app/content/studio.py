@@ -10,7 +10,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 
 from app.accounts.guards import admin, editor
-from app.content import service
+from app.content import apply_hosts as content_apply_hosts
+from app.content import editing, feed
+from app.content import guides as content_guides
 from app.content.markdown import render_markdown
 from app.content.media import (
     MAX_BYTES,
@@ -19,10 +21,10 @@ from app.content.media import (
 )
 from app.content.tables import OfferStatus
 from app.core.i18n import LANGUAGES, _
+from app.core.validation import parse_ids, parse_time
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other
 from app.web.requests import AnyRequest, settings_of
-from app.web.validation import parse_ids, parse_time
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -36,10 +38,10 @@ async def _choices() -> dict[str, Any]:
         .where(Site.active.eq(True))
         .order_by(Site.name),
         "languages": LANGUAGES,
-        "contracts": service.CONTRACTS,
-        "remote": service.REMOTE,
-        "offer_statuses": service.OFFER_STATUS_NAMES,
-        "networks": service.NETWORK_NAMES,
+        "contracts": editing.CONTRACTS,
+        "remote": editing.REMOTE,
+        "offer_statuses": editing.OFFER_STATUS_NAMES,
+        "networks": editing.NETWORK_NAMES,
     }
 
 
@@ -50,21 +52,21 @@ async def studio(
     status: FromQuery[str | None] = None,
     tag: FromQuery[str | None] = None,
 ) -> Response[str]:
-    items = await service.studio_items(kind, status, tag)
+    items = await editing.studio_items(kind, status, tag)
     return await render(
         request,
-        "studio/list.html",
+        "content/studio/list.html",
         items=items,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
-        statuses=service.STATUS_NAMES,
-        tags=await service.all_tags(),
+        statuses=editing.STATUS_NAMES,
+        tags=await feed.all_tags(),
     )
 
 
 def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> dict[str, Any]:
     values = {k: ("" if v is None else v) for k, v in item.items()}
-    values["tags"] = " ".join(service.tags_of(item.get("tags", "")))
-    for network, text in service.captions_text(item.get("captions", "{}")).items():
+    values["tags"] = " ".join(editing.tags_of(item.get("tags", "")))
+    for network, text in editing.captions_text(item.get("captions", "{}")).items():
         values[f"captions_{network}"] = text
     values["audience"] = "all" if item.get("audience_all", True) else "chosen"
     values["teams"] = teams
@@ -87,15 +89,15 @@ async def _editor_page(
 ) -> Response[str]:
     return await render(
         request,
-        "studio/edit.html",
+        "content/studio/edit.html",
         status_code=status_code,
         kind=kind,
         item=item,
         values=values,
         errors=errors or {},
         saved=saved,
-        status=service.status_of(item) if item else "draft",
-        statuses=service.STATUS_NAMES,
+        status=editing.status_of(item) if item else "draft",
+        statuses=editing.STATUS_NAMES,
         image=image_url(item["image"]) if item else None,
         max_mb=MAX_BYTES // (1024 * 1024),
         **await _choices(),
@@ -125,7 +127,7 @@ def _form_echo(data: dict[str, Any]) -> dict[str, Any]:
 async def _save(
     request: AnyRequest, kind: str, item: dict[str, Any] | None, data: dict[str, Any]
 ) -> Response[Any]:
-    checked = await service.check_item(kind, data)
+    checked = await editing.check_item(kind, data)
     errors = dict(checked.errors)
     upload = data.get("image")
     image = None
@@ -135,7 +137,7 @@ async def _save(
         settings_of(request).data_dir,
         image,
         errors,
-        lambda key: service.save_item(
+        lambda key: editing.save_item(
             item["id"] if item else None, checked, request.user.id, image=key
         ),
     )
@@ -155,7 +157,7 @@ async def studio_create(
 
 
 async def _item_or_404(item_id: int) -> dict[str, Any]:
-    item = await service.item_by_id(item_id)
+    item = await editing.item_by_id(item_id)
     if item is None:
         raise NotFoundException()
     return item
@@ -164,7 +166,7 @@ async def _item_or_404(item_id: int) -> dict[str, Any]:
 @get("/studio/{item_id:int}", name="studio_item", guards=[editor], opt={"tab": "studio"})
 async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
-    teams, sites = await service.targets_of(item_id)
+    teams, sites = await editing.targets_of(item_id)
     saved = request.query_params.get("saved") == "1"
     return await _editor_page(
         request, item["kind"], item, _form_values(item, teams, sites), saved=saved
@@ -200,7 +202,7 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
         try:
             at = parse_time(when)
         except ValueError:
-            teams, sites = await service.targets_of(item_id)
+            teams, sites = await editing.targets_of(item_id)
             return await _editor_page(
                 request,
                 item["kind"],
@@ -209,28 +211,28 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
                 {"publish_at": _("Enter a date and time for the schedule.")},
                 status_code=422,
             )
-    await service.publish(item_id, at)
+    await editing.publish(item_id, at)
     return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/unpublish", status_code=200, name="studio_unpublish", guards=[editor])
 async def studio_unpublish(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
-    await service.unpublish(item_id)
+    await editing.unpublish(item_id)
     return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/archive", status_code=200, name="studio_archive", guards=[editor])
 async def studio_archive(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     await _item_or_404(item_id)
-    await service.archive(item_id)
+    await editing.archive(item_id)
     return see_other(request, f"/studio/{item_id}")
 
 
 @post("/studio/{item_id:int}/pin", status_code=200, name="studio_pin", guards=[editor])
 async def studio_pin(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     await _item_or_404(item_id)
-    await service.set_pinned(item_id, (data or {}).get("pinned") == "on")
+    await editing.set_pinned(item_id, (data or {}).get("pinned") == "on")
     return see_other(request, f"/studio/{item_id}")
 
 
@@ -240,39 +242,39 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
     status = (data or {}).get("offer_status", "closed")
     if status not in {s.value for s in OfferStatus}:
         status = "closed"
-    await service.set_offer_status(item_id, OfferStatus(status))
+    await editing.set_offer_status(item_id, OfferStatus(status))
     return see_other(request, f"/studio/{item_id}")
 
 
 @get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor], opt={"tab": "studio"})
 async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
-    card = service.card_view(item)
+    card = feed.card_view(item)
     card |= {"shared": False, "clicks": 0, "is_new": False}
     return await render(
         request,
-        "studio/preview.html",
+        "content/studio/preview.html",
         item=item,
         card=card,
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
-        contracts=service.CONTRACTS,
-        remote=service.REMOTE,
+        contracts=editing.CONTRACTS,
+        remote=editing.REMOTE,
     )
 
 
 @get("/studio/guides", name="studio_guides", guards=[editor], opt={"tab": "studio"})
 async def studio_guides(request: AnyRequest) -> Response[str]:
     guides = {
-        (network, language): await service.guide_text(network, language)
-        for network in service.NETWORKS
+        (network, language): await content_guides.guide_text(network, language)
+        for network in editing.NETWORKS
         for language in LANGUAGES
     }
     return await render(
         request,
-        "studio/guides.html",
+        "content/studio/guides.html",
         guides=guides,
-        networks=service.NETWORK_NAMES,
+        networks=editing.NETWORK_NAMES,
         languages=LANGUAGES,
         saved=request.query_params.get("saved", ""),
     )
@@ -288,7 +290,7 @@ async def studio_guides(request: AnyRequest) -> Response[str]:
 async def studio_guide_save(
     request: AnyRequest, network: FromPath[str], data: Form
 ) -> Response[Any]:
-    if network not in service.NETWORKS:
+    if network not in editing.NETWORKS:
         raise NotFoundException()
     data = data or {}
     language = data.get("language", "")
@@ -297,7 +299,7 @@ async def studio_guide_save(
         return Response(
             _("Choose one of the languages in the list."), status_code=422, media_type="text/plain"
         )
-    await service.save_guide(network, language, body)
+    await content_guides.save_guide(network, language, body)
     return see_other(
         request, f"/studio/guides?saved={network}-{language}#guide-{network}-{language}"
     )
@@ -307,8 +309,8 @@ async def studio_guide_save(
 async def apply_hosts(request: AnyRequest) -> Response[str]:
     return await render(
         request,
-        "studio/apply_hosts.html",
-        hosts_text="\n".join(await service.allowed_apply_hosts()),
+        "content/studio/apply_hosts.html",
+        hosts_text="\n".join(await content_apply_hosts.allowed_apply_hosts()),
         error=None,
         saved=False,
     )
@@ -317,7 +319,7 @@ async def apply_hosts(request: AnyRequest) -> Response[str]:
 @post("/admin/apply-hosts", status_code=200, name="save_apply_hosts", guards=[admin])
 async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
     text = (data or {}).get("hosts", "")
-    hosts, refused = service.parse_hosts(text)
+    hosts, refused = content_apply_hosts.parse_hosts(text)
     error = None
     if refused:
         error = _(
@@ -326,10 +328,10 @@ async def save_apply_hosts(request: AnyRequest, data: Form) -> Response[str]:
     elif len(hosts) > 50:
         error = _("At most 50 hosts.")
     if error is None:
-        await service.save_apply_hosts(hosts)
+        await content_apply_hosts.save_apply_hosts(hosts)
     return await render(
         request,
-        "studio/apply_hosts.html",
+        "content/studio/apply_hosts.html",
         block="hosts_form",
         status_code=422 if error else 200,
         hosts_text=text if error else "\n".join(hosts),

@@ -22,12 +22,13 @@ from piccolo.query.functions.aggregate import Count
 from app.candidates import cvs
 from app.candidates.tables import Activity, ActivityKind, Candidate
 from app.content import media
-from app.content.service import audience_member_ids, claim_unannounced
+from app.content.announcements import audience_member_ids, claim_unannounced
 from app.content.tables import ContentItem
 from app.core import files
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.mail.service import deliver_due
+from app.notifications.campaigns import send_due_campaigns
 from app.rewards.tables import Reward
 
 from .nudges import (
@@ -39,7 +40,6 @@ from .nudges import (
     nudge_weekly_summary,
     send_due_nudges,
 )
-from .service import send_due_campaigns
 
 log = logging.getLogger("relay.notifications")
 

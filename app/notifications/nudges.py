@@ -35,18 +35,13 @@ from app.core import i18n
 from app.core.db import write_transaction
 from app.core.i18n import _, ngettext
 from app.core.outbox import retry_delay, skip_locked
+from app.notifications.campaigns import single_runner_lock
+from app.notifications.devices import BADGE, ICON
+from app.notifications.preferences import Preferences, preferences_of_members, quiet_until
 from app.points.awards import PointsGained
 from app.rewards.service import RedemptionDecided, rewards_within
 from push import KINDS, PushMessage, enqueue, members_with_devices
 
-from .service import (
-    BADGE,
-    ICON,
-    Preferences,
-    preferences_of_members,
-    quiet_until,
-    single_runner_lock,
-)
 from .tables import Nudge, NudgeState
 
 log = logging.getLogger("relay.notifications")

@@ -12,6 +12,10 @@ from app.accounts.guards import anyone, editor, signed_in
 from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
+from app.notifications import campaigns, devices
+from app.notifications import preferences as notifications_preferences
+from app.notifications.campaigns import CampaignDraft
+from app.notifications.preferences import Preferences
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other
 from app.web.ratelimit import Limit
@@ -25,9 +29,6 @@ from push import (
     remove_subscription,
     set_device_active,
 )
-
-from . import service
-from .service import CampaignDraft, Preferences
 
 Form = URLEncodedBody[dict[str, str]]
 Json = dict[str, Any]
@@ -64,7 +65,7 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
     await limiter_of(request).hit(SUBSCRIBE_PER_MEMBER, str(member.id))
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     try:
-        subscription_id = await service.opt_in(
+        subscription_id = await devices.opt_in(
             member.id,
             settings_of(request),
             _text(data, "endpoint"),
@@ -74,10 +75,10 @@ async def push_subscribe(request: AnyRequest, data: JsonBody) -> Response[Json]:
         )
     except SubscriptionError as exc:
         return _refused(
-            service.subscription_refusal(exc),
+            devices.subscription_refusal(exc),
             409 if isinstance(exc, DeviceOfAnotherMember) else 422,
         )
-    await service.remember_time_zone(member.id, _text(data, "time_zone"), now())
+    await notifications_preferences.remember_time_zone(member.id, _text(data, "time_zone"), now())
     return Response({"id": subscription_id, "message": _("Notifications are on for this device.")})
 
 
@@ -108,7 +109,7 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
     subscription = subscription if isinstance(subscription, dict) else {}
     keys = subscription.get("keys") if isinstance(subscription.get("keys"), dict) else {}
     try:
-        renewed = await service.replace_subscription(
+        renewed = await devices.replace_subscription(
             request.user.id,
             settings_of(request),
             _text(data, "old_endpoint"),
@@ -119,7 +120,7 @@ async def push_resubscribe(request: AnyRequest, data: JsonBody) -> Response[Json
         )
     except SubscriptionError as exc:
         return _refused(
-            service.subscription_refusal(exc),
+            devices.subscription_refusal(exc),
             409 if isinstance(exc, DeviceOfAnotherMember) else 422,
         )
     if renewed is None:
@@ -139,7 +140,7 @@ async def push_opened(request: AnyRequest, data: JsonBody) -> Response[Json]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return _refused(_("This request must be JSON."), 415)
     await limiter_of(request).hit(OPENS_PER_CLIENT, client_of(request))
-    counted = await service.record_open(_text(data, "id"), now())
+    counted = await devices.record_open(_text(data, "id"), now())
     return Response({"counted": counted})
 
 
@@ -157,21 +158,21 @@ async def _page(
     notice: str = "",
 ) -> Any:
     member = request.user
-    preferences = preferences or await service.preferences_of(member.id)
+    preferences = preferences or await notifications_preferences.preferences_of(member.id)
     return await render(
         request,
         "notifications/page.html",
         block=block,
         status_code=status_code,
         preferences=preferences,
-        stored=await service.preferences_stored(member.id),
+        stored=await notifications_preferences.preferences_stored(member.id),
         kinds=[
             ("content", _("New content to share"), _("Stories and job offers for you.")),
             ("referral", _("Referral progress"), _("When a friend you recommended moves on.")),
             ("reward", _("Rewards"), _("When you have enough points for a reward.")),
             ("campaign", _("Company announcements"), _("Messages from HR and communication.")),
         ],
-        time_zones=sorted(service.time_zones()),
+        time_zones=sorted(notifications_preferences.time_zones()),
         devices=await devices_of(member.id),
         errors=errors or {},
         form=form or {},
@@ -186,12 +187,12 @@ async def notifications_page(request: AnyRequest) -> Any:
 
 @post("/notifications/preferences", status_code=200, name="save_notifications", guards=[signed_in])
 async def save_notifications(request: AnyRequest, data: Form) -> Any:
-    preferences, errors = service.parse_preferences(data)
+    preferences, errors = notifications_preferences.parse_preferences(data)
     if preferences is None:
         return await _page(
             request, block="preferences_form", status_code=422, errors=errors, form=data
         )
-    await service.save_preferences(request.user.id, preferences, now())
+    await notifications_preferences.save_preferences(request.user.id, preferences, now())
     if not request.htmx:
         return see_other(request, "/notifications")
     return await _page(
@@ -206,7 +207,7 @@ async def save_notifications(request: AnyRequest, data: Form) -> Any:
 async def test_notification(request: AnyRequest) -> Any:
     member = request.user
     await limiter_of(request).hit(TESTS_PER_MEMBER, str(member.id))
-    count = await service.send_test(member.id, now())
+    count = await devices.send_test(member.id, now())
     if count:
         notice = ngettext(
             "A test notification is on its way to your device.",
@@ -263,10 +264,10 @@ async def _campaigns_page(
 ) -> Any:
     return await render(
         request,
-        "campaigns/list.html",
+        "notifications/campaigns/list.html",
         block=block,
         status_code=status_code,
-        campaigns=await service.recent_campaigns(),
+        campaigns=await campaigns.recent_campaigns(),
         errors=errors or {},
         form=form or {"url": "/", "days": "30", "when": "now"},
         preview=preview,
@@ -300,8 +301,8 @@ async def compose_campaign(request: AnyRequest) -> Any:
     """Preview, send a test to myself, send now or schedule: the button pressed says which."""
     member = request.user
     form = await _compose_form(request)
-    time_zone = (await service.preferences_of(member.id)).time_zone
-    draft, errors = service.parse_campaign(form, settings_of(request), now(), time_zone)
+    time_zone = (await notifications_preferences.preferences_of(member.id)).time_zone
+    draft, errors = campaigns.parse_campaign(form, settings_of(request), now(), time_zone)
     if draft is None:
         return await _campaigns_page(
             request, block="compose", status_code=422, errors=errors, form=form
@@ -311,7 +312,7 @@ async def compose_campaign(request: AnyRequest) -> Any:
         return await _campaigns_page(request, block="compose", form=form, preview=draft)
     if action == "test":
         await limiter_of(request).hit(CAMPAIGN_TESTS_PER_EDITOR, str(member.id))
-        count = await service.send_campaign_test(draft, member.id, now())
+        count = await campaigns.send_campaign_test(draft, member.id, now())
         notice = (
             _("A test is on its way to your devices.")
             if count
@@ -319,13 +320,13 @@ async def compose_campaign(request: AnyRequest) -> Any:
         )
         return await _campaigns_page(request, block="compose", form=form, notice=notice)
     try:
-        campaign_id = await service.create_campaign(draft, member.id, now())
+        campaign_id = await campaigns.create_campaign(draft, member.id, now())
     except PushMessageError as exc:
         return await _campaigns_page(
             request,
             block="compose",
             status_code=422,
-            errors={"body": service.message_refusal(exc)},
+            errors={"body": devices.message_refusal(exc)},
             form=form,
         )
     target = f"/campaigns/{campaign_id}"
@@ -334,18 +335,18 @@ async def compose_campaign(request: AnyRequest) -> Any:
 
 @get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor], opt={"tab": "campaigns"})
 async def campaign_page(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
-    report = await service.campaign_report(campaign_id)
+    report = await campaigns.campaign_report(campaign_id)
     if report is None:
         raise NotFoundException()
     return await render(
         request,
-        "campaigns/campaign.html",
+        "notifications/campaigns/campaign.html",
         report=report,
         audience_text=_describe(report.audience, await _choices()),
     )
 
 
-def _describe(audience: service.Audience, choices: dict[str, Any]) -> str:
+def _describe(audience: campaigns.Audience, choices: dict[str, Any]) -> str:
     """The audience in words: "Sales, Paris · active in the last 30 days"."""
     names = [name for value, name in choices["teams"] if int(value) in audience.team_ids]
     names += [name for value, name in choices["sites"] if int(value) in audience.site_ids]
@@ -368,9 +369,9 @@ def _describe(audience: service.Audience, choices: dict[str, Any]) -> str:
     opt={"tab": "campaigns"},
 )
 async def cancel_campaign(request: AnyRequest, campaign_id: FromPath[int]) -> Any:
-    if await service.campaign_report(campaign_id) is None:
+    if await campaigns.campaign_report(campaign_id) is None:
         raise NotFoundException()
-    await service.cancel_campaign(campaign_id)
+    await campaigns.cancel_campaign(campaign_id)
     target = f"/campaigns/{campaign_id}"
     return see_other(request, target)
 

@@ -70,7 +70,7 @@ class CampaignState(StrEnum):
 class Campaign(Table):
     """A push message HR sends to an audience, now or at ``scheduled_at``.
 
-    ``audience`` is JSON (see ``app.notifications.service.Audience``); ``targeted`` is how
+    ``audience`` is JSON (see ``app.notifications.campaigns.Audience``); ``targeted`` is how
     many members it reached when it was sent, deliveries are in the push outbox.
     """
 

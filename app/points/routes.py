@@ -14,8 +14,8 @@ from app.accounts.tables import Member
 from app.candidates.pipeline import stage_names
 from app.core.clock import now
 from app.core.i18n import _
-from app.notifications.service import preferences_of
-from app.points import service
+from app.notifications.preferences import preferences_of
+from app.points import challenges, corrections, history, rules_admin
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
 from app.web.pages import render, see_other, wants_fragment
@@ -34,7 +34,7 @@ def _fields(data: Any) -> dict[str, str]:
 @get("/me/points", name="my_points", guards=[signed_in], opt={"tab": "points"})
 async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -> Response[str]:
     member = request.user
-    lines, next_before = await service.history_page(member.id, before)
+    lines, next_before = await history.history_page(member.id, before)
     if before is not None and wants_fragment(request):
         return await render(
             request,
@@ -46,11 +46,11 @@ async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -
     return await render(
         request,
         "points/me.html",
-        points=await service.summary(member.id),
-        badges=await service.badges(member.id),
+        points=await history.summary(member.id),
+        badges=await history.badges(member.id),
         lines=lines,
         next_before=next_before,
-        earning=await service.earning_rules(),
+        earning=await rules_admin.earning_rules(),
     )
 
 
@@ -62,7 +62,7 @@ async def my_referrals(request: AnyRequest) -> Response[str]:
     return await render(
         request,
         "candidates/referrals.html",
-        referrals=await service.referrals_with_points(request.user.id),
+        referrals=await history.referrals_with_points(request.user.id),
         stages=stage_names(),
     )
 
@@ -74,7 +74,7 @@ async def _admin_page(
     request: AnyRequest,
     *,
     status_code: int = 200,
-    rules_form: service.RulesForm | None = None,
+    rules_form: rules_admin.RulesForm | None = None,
     **extra: Any,
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
@@ -82,13 +82,13 @@ async def _admin_page(
         request,
         "points/admin.html",
         status_code=status_code,
-        form=rules_form or service.rules_form(await rules()),
+        form=rules_form or rules_admin.rules_form(await rules()),
         actions=[(a.value, ACTION_NAMES[a.value]) for a in Action],
         levels=await levels(),
-        challenges=await service.challenges(now()),
+        challenges=await challenges.challenges(now()),
         zone=zone,
-        local_text=service.local_text,
-        correction_key=service.correction_key(),
+        local_text=challenges.local_text,
+        correction_key=corrections.correction_key(),
         **extra,
     )
 
@@ -100,7 +100,7 @@ async def points_admin(request: AnyRequest) -> Response[str]:
 
 @post("/admin/points/rules", status_code=200, name="save_points_rules", guards=[admin])
 async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
-    form = service.check_rules(_fields(data))
+    form = rules_admin.check_rules(_fields(data))
     if form.errors:
         return await _admin_page(
             request,
@@ -108,7 +108,9 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
             rules_form=form,
             rules_error=_("Nothing was saved: correct the fields marked below."),
         )
-    changes = await service.save_rules(form.rules(), by=request.user.id, client=client_of(request))
+    changes = await rules_admin.save_rules(
+        form.rules(), by=request.user.id, client=client_of(request)
+    )
     return await _admin_page(
         request, rules_notice=_("Rules saved.") if changes else _("Nothing changed.")
     )
@@ -117,7 +119,7 @@ async def save_points_rules(request: AnyRequest, data: Form) -> Response[str]:
 @post("/admin/points/levels", status_code=200, name="add_level", guards=[admin])
 async def add_level(request: AnyRequest, data: Form) -> Response[str]:
     fields = _fields(data)
-    values, errors = await service.save_level(
+    values, errors = await rules_admin.save_level(
         None,
         fields.get("name", ""),
         fields.get("threshold", ""),
@@ -135,7 +137,7 @@ async def add_level(request: AnyRequest, data: Form) -> Response[str]:
 async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -> Response[str]:
     fields = _fields(data)
     try:
-        values, errors = await service.save_level(
+        values, errors = await rules_admin.save_level(
             level_id,
             fields.get("name", ""),
             fields.get("threshold", ""),
@@ -162,7 +164,9 @@ async def save_level(request: AnyRequest, level_id: FromPath[int], data: Form) -
 )
 async def remove_level(request: AnyRequest, level_id: FromPath[int]) -> Response[str]:
     try:
-        error = await service.remove_level(level_id, by=request.user.id, client=client_of(request))
+        error = await rules_admin.remove_level(
+            level_id, by=request.user.id, client=client_of(request)
+        )
     except LookupError:
         raise NotFoundException() from None
     if error:
@@ -174,14 +178,14 @@ async def remove_level(request: AnyRequest, level_id: FromPath[int]) -> Response
 async def correct_points(request: AnyRequest, data: Form) -> Response[str]:
     """A correction for someone found by email, from the points admin page."""
     fields = _fields(data)
-    member_id = await service.member_by_email(fields.get("email", ""))
+    member_id = await corrections.member_by_email(fields.get("email", ""))
     errors: dict[str, str] = {}
     if member_id is None:
         errors = {"email": _("No one in Relay has this email address.")}
         # The other fields are checked too, so every mistake shows at once.
-        errors |= service.check_correction(fields.get("points", ""), fields.get("reason", ""))
+        errors |= corrections.check_correction(fields.get("points", ""), fields.get("reason", ""))
     else:
-        errors = await service.correct(
+        errors = await corrections.correct(
             member_id,
             fields.get("points", ""),
             fields.get("reason", ""),
@@ -209,7 +213,7 @@ async def correct_member_points(
     if not await Member.exists().where(Member.id == member_id):
         raise NotFoundException()
     fields = _fields(data)
-    errors = await service.correct(
+    errors = await corrections.correct(
         member_id,
         fields.get("points", ""),
         fields.get("reason", ""),
@@ -230,11 +234,11 @@ async def correct_member_points(
 async def _challenge_page(
     request: AnyRequest,
     challenge: dict[str, Any] | None,
-    form: service.ChallengeForm | None = None,
+    form: challenges.ChallengeForm | None = None,
     status_code: int = 200,
 ) -> Response[str]:
     zone = (await preferences_of(request.user.id)).time_zone
-    form = form or service.challenge_form(challenge, zone)
+    form = form or challenges.challenge_form(challenge, zone)
     return await render(
         request,
         "points/challenge.html",
@@ -242,14 +246,14 @@ async def _challenge_page(
         challenge=challenge,
         form=form,
         zone=zone,
-        multipliers=[(m, service.multiplier_text(m)) for m in service.MULTIPLIERS],
-        choices=await service.item_choices(now(), challenge["items"] if challenge else None),
+        multipliers=[(m, rules_admin.multiplier_text(m)) for m in rules_admin.MULTIPLIERS],
+        choices=await challenges.item_choices(now(), challenge["items"] if challenge else None),
         over=challenge is not None and challenge["ends_at"] <= now(),
     )
 
 
 async def _challenge_or_404(challenge_id: int) -> dict[str, Any]:
-    challenge = await service.challenge(challenge_id)
+    challenge = await challenges.challenge(challenge_id)
     if challenge is None:
         raise NotFoundException()
     return challenge
@@ -257,12 +261,12 @@ async def _challenge_or_404(challenge_id: int) -> dict[str, Any]:
 
 async def _checked_challenge(
     request: AnyRequest, challenge: dict[str, Any] | None
-) -> service.ChallengeForm:
+) -> challenges.ChallengeForm:
     form = await request.form()
     zone = (await preferences_of(request.user.id)).time_zone
     at = now()
-    choices = await service.item_choices(at, challenge["items"] if challenge else None)
-    return service.check_challenge(
+    choices = await challenges.item_choices(at, challenge["items"] if challenge else None)
+    return challenges.check_challenge(
         {key: form.get(key) for key in form},
         [str(i) for i in form.getall("items")] if "items" in form else [],
         {int(c["id"]) for c in choices},
@@ -281,7 +285,7 @@ async def create_challenge(request: AnyRequest) -> Response[Any]:
     form = await _checked_challenge(request, None)
     if form.errors:
         return await _challenge_page(request, None, form, status_code=422)
-    await service.save_challenge(None, form, by=request.user.id, client=client_of(request))
+    await challenges.save_challenge(None, form, by=request.user.id, client=client_of(request))
     return see_other(request, "/admin/points")
 
 
@@ -301,7 +305,9 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
     form = await _checked_challenge(request, challenge)
     if form.errors:
         return await _challenge_page(request, challenge, form, status_code=422)
-    await service.save_challenge(challenge_id, form, by=request.user.id, client=client_of(request))
+    await challenges.save_challenge(
+        challenge_id, form, by=request.user.id, client=client_of(request)
+    )
     return see_other(request, "/admin/points")
 
 
@@ -313,7 +319,7 @@ async def save_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Re
 )
 async def end_challenge(request: AnyRequest, challenge_id: FromPath[int]) -> Response[Any]:
     try:
-        await service.end_challenge(challenge_id, by=request.user.id, client=client_of(request))
+        await challenges.end_challenge(challenge_id, by=request.user.id, client=client_of(request))
     except LookupError:
         raise NotFoundException() from None
     return see_other(request, "/admin/points")

@@ -23,10 +23,10 @@ from app.core import db
 from app.core.clock import now
 from app.core.events import publish
 from app.core.i18n import _, lazy, ngettext
+from app.core.validation import parse_time
 from app.points import ledger
 from app.points.tables import Reason
 from app.rewards.tables import Redemption, RedemptionState, Reward
-from app.web.validation import parse_time
 
 NAME_MAX = 120
 DESCRIPTION_MAX = 5000

@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from app.accounts.guards import signed_in
-from app.content import service as content
+from app.content import editing, feed
 from app.content.media import image_url
 from app.core.i18n import ngettext
 from app.sharing import service
@@ -23,14 +23,14 @@ from app.web.requests import AnyRequest, settings_of
 @get("/items/{item_id:int}/share", name="share_sheet", guards=[signed_in], opt={"tab": "feed"})
 async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     member = request.user
-    item = await content.visible_item(member, item_id)
+    item = await feed.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
     code = await service.link_code(member.id, item_id)
     url = service.share_url(settings_of(request).public_url, code)
-    captions = content.load_captions(item["captions"])
+    captions = editing.load_captions(item["captions"])
     suggestions = [
-        (network, caption) for network in content.NETWORKS for caption in captions.get(network, [])
+        (network, caption) for network in editing.NETWORKS for caption in captions.get(network, [])
     ]
     caption = suggestions[0][1] if suggestions else item["title"]
     return await render(
@@ -40,11 +40,11 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         url=url,
         caption=caption,
         suggestions=suggestions,
-        network_names=content.NETWORK_NAMES,
+        network_names=editing.NETWORK_NAMES,
         links=service.network_links(url, item["title"], caption),
         image=image_url(item["image"], 1200),
         already=await service.shares_of(member.id, item_id),
-        guides=content.NETWORKS,
+        guides=editing.NETWORKS,
     )
 
 
@@ -57,7 +57,7 @@ async def record_share(
     network = data.get("network") if isinstance(data, dict) else None
     if network not in service.SHARE_NETWORKS:
         return Response({"error": "unknown network"}, status_code=422)
-    if await content.visible_item(member, item_id) is None:
+    if await feed.visible_item(member, item_id) is None:
         raise NotFoundException()
     shared = await service.share(member.id, item_id, str(network))
     answer: dict[str, Any] = {"recorded": shared.recorded, "points": shared.points}

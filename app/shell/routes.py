@@ -16,7 +16,7 @@ from litestar.params import FromPath, URLEncodedBody
 from app.accounts.guards import anyone, signed_in
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
-from app.content.service import credits_by_name
+from app.content.feed import credits_by_name
 from app.core import db, files, i18n
 from app.core.i18n import _
 from app.org.service import organisation_name

@@ -3,8 +3,8 @@
 Two layers. `screen_request` runs before every handler and refuses what no field can ever
 accept: an id beyond the database's integer range (404), a NUL byte anywhere in a query,
 a form or a JSON body (PostgreSQL's text cannot hold one), bytes that are not UTF-8 in a
-form, and JSON nested deeper than any of Relay's bodies (400). The parsers below are what
-forms use for their own fields, so that each refusal is a sentence next to its field.
+form, and JSON nested deeper than any of Relay's bodies (400). The parsers forms use for their
+own fields, so that each refusal is a sentence next to its field, are in ``app.core.validation``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
-from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 import asyncpg.exceptions
 import asyncpg.exceptions._base
@@ -22,96 +20,14 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 
 from app.core.i18n import _
+from app.core.validation import MAX_ID
 
 log = logging.getLogger("relay")
 
-# Piccolo's Serial is a 32-bit `serial` on PostgreSQL: the largest id either database holds.
-MAX_ID = 2_147_483_647
 # Relay's deepest JSON body is a WebAuthn credential, four levels down.
 MAX_JSON_DEPTH = 32
-# U+200E/F marks, U+202A-E embeddings and overrides, U+2066-9 isolates: they can make a
-# name read backwards in every list, mail and CSV it appears in.
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_DIGITS = re.compile(r"[0-9]+")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
-
-
-def parse_int(text: str | None, *, max_digits: int = 9) -> int | None:
-    """A whole number written in ASCII digits, at most `max_digits` long; None otherwise.
-
-    `str.isdigit()` accepts "²" and `int()` accepts "٣": neither is a number people type here.
-    """
-    text = (text or "").strip()
-    if len(text) > max_digits or not _DIGITS.fullmatch(text):
-        return None
-    return int(text)
-
-
-def parse_id(text: Any) -> int | None:
-    """A row id as a form or a query sends it: 1 to MAX_ID, or None."""
-    value = parse_int(str(text if text is not None else ""), max_digits=10)
-    return value if value is not None and 0 < value <= MAX_ID else None
-
-
-def parse_ids(values: Any) -> list[int]:
-    """The valid ids among a form's repeated field, in order, without repeats."""
-    if values is None:
-        return []
-    if not isinstance(values, list):
-        values = [values]
-    ids = [i for i in (parse_id(v) for v in values) if i is not None]
-    return list(dict.fromkeys(ids))
-
-
-def https_url(text: str) -> SplitResult | None:
-    """The parts of an https:// address with a host; None for anything else.
-
-    `urlsplit` raises ValueError on "https://[" and `.hostname` on some hosts: never here.
-    """
-    try:
-        parts = urlsplit(text.strip())
-        if parts.scheme != "https" or not parts.hostname:
-            return None
-        parts.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:
-        return None
-    return parts
-
-
-def host_of(text: str) -> str:
-    """The host of an address, or "" when it has none or cannot be parsed."""
-    try:
-        return urlsplit(text).hostname or ""
-    except ValueError:
-        return ""
-
-
-def parse_time(text: str | None, zone: tzinfo = UTC) -> datetime | None:
-    """A datetime-local field (in `zone`) or an ISO time, as UTC; None when empty.
-
-    Raises ValueError for text that is not a time, and for a time that exists in its own
-    zone but not in UTC (0001-01-01T00:00+14:00 is before year 1 there).
-    """
-    text = (text or "").strip()
-    if not text:
-        return None
-    if len(text) > 40:
-        raise ValueError("too long to be a time")
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    try:
-        return value.astimezone(UTC).replace(microsecond=0)
-    except OverflowError as exc:
-        raise ValueError("out of range") from exc
-
-
-def name_problem(name: str) -> str | None:
-    """Why a person's name cannot be kept as typed, or None."""
-    if "\x00" in name or BIDI_CONTROLS.search(name):
-        return _("Names cannot contain invisible control characters. Please retype it.")
-    return None
 
 
 def json_depth(body: bytes) -> int:

@@ -1,8 +1,6 @@
-"""Notifications: who opted in where, what they want to hear, HR campaigns and their results.
+"""HR campaigns: their audience, the draft's checks, sending them when due, and their results.
 
-Plain functions, no HTTP. Push itself (encryption, sending, retries) is the engine in
-``push/``: everything here goes through what ``push`` exports, and queues messages with
-``push.enqueue``.
+Messages are queued with ``push.enqueue``; the engine in ``push/`` sends them.
 """
 
 from __future__ import annotations
@@ -10,324 +8,30 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, time, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, available_timezones
-
-from piccolo.columns import Column
+from zoneinfo import ZoneInfo
 
 from app.accounts.tables import Member, Role, Session
 from app.core.db import is_postgres, write_transaction
 from app.core.i18n import _
 from app.core.settings import Settings
+from app.core.validation import parse_ids, parse_int, parse_time
+from app.notifications.devices import BADGE, ICON, message_refusal
+from app.notifications.preferences import DEFAULT_TIME_ZONE, is_time_zone
 from app.sharing.tables import Share
-from app.web.devices import device_name
-from app.web.validation import parse_ids, parse_int, parse_time
 from push import (
     CampaignStats,
-    MessageProblem,
     PushMessage,
     PushMessageError,
-    Refusal,
-    SubscriptionError,
-    SubscriptionProblem,
     campaign_recipients,
     campaign_stats,
     check_message,
-    delivery_with_key,
-    endpoint_refusal,
     enqueue,
-    renew_subscription,
-    save_subscription,
 )
 
 from .tables import Campaign, CampaignState, NotificationOpen, NotificationPreference
-
-KIND_SWITCHES = ("content", "referral", "reward", "campaign")
-# Which switch governs each kind of push (summary and re-engagement follow "new content").
-SWITCH_OF_KIND = {
-    "content": "content",
-    "summary": "content",
-    "reengage": "content",
-    "referral": "referral",
-    "reward": "reward",
-    "redemption": "reward",
-    "campaign": "campaign",
-}
-DEFAULT_TIME_ZONE = "Europe/Paris"
-ICON = "/static/icons/icon-192.png"
-BADGE = "/static/icons/icon-64.png"
-DELIVERY_KEY = re.compile(r"[0-9a-f]{32}")
-TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-
-
-# --- Preferences and quiet hours -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Preferences:
-    content: bool = True
-    referral: bool = True
-    reward: bool = True
-    campaign: bool = True
-    quiet_start: int = 21 * 60
-    quiet_end: int = 8 * 60
-    time_zone: str = DEFAULT_TIME_ZONE
-
-    def wants(self, kind: str) -> bool:
-        switch = SWITCH_OF_KIND.get(kind)
-        return True if switch is None else bool(getattr(self, switch))
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
-
-    @staticmethod
-    def clock_text(minutes: int) -> str:
-        return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-@cache
-def time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def is_time_zone(name: str) -> bool:
-    return name in time_zones()
-
-
-def _preferences_from_row(row: dict[str, Any] | None) -> Preferences:
-    if row is None:
-        return Preferences()
-    zone = row["time_zone"] if is_time_zone(row["time_zone"]) else DEFAULT_TIME_ZONE
-    return Preferences(
-        content=row["content"],
-        referral=row["referral"],
-        reward=row["reward"],
-        campaign=row["campaign"],
-        quiet_start=row["quiet_start"],
-        quiet_end=row["quiet_end"],
-        time_zone=zone,
-    )
-
-
-async def preferences_of(member_id: int) -> Preferences:
-    row = (
-        await NotificationPreference.select()
-        .where(NotificationPreference.member == member_id)
-        .first()
-    )
-    return _preferences_from_row(row)
-
-
-async def preferences_stored(member_id: int) -> bool:
-    """Whether the member (or their browser) has set preferences yet."""
-    return await NotificationPreference.exists().where(NotificationPreference.member == member_id)
-
-
-async def preferences_of_members(member_ids: list[int]) -> dict[int, Preferences]:
-    """Everyone's preferences at once (members without a row get the defaults)."""
-    found: dict[int, Preferences] = {}
-    for start in range(0, len(member_ids), 500):
-        rows = await NotificationPreference.select().where(
-            NotificationPreference.member.is_in(member_ids[start : start + 500])
-        )
-        found |= {row["member"]: _preferences_from_row(row) for row in rows}
-    return {member_id: found.get(member_id, Preferences()) for member_id in member_ids}
-
-
-async def save_preferences(member_id: int, preferences: Preferences, now: datetime) -> None:
-    fields: dict[str, Any] = {**asdict(preferences), "updated_at": now}
-    values: dict[Column | str, Any] = {key: value for key, value in fields.items()}
-    async with write_transaction():
-        updated = await (
-            NotificationPreference.update(values)
-            .where(NotificationPreference.member == member_id)
-            .returning(NotificationPreference.id)
-        )
-        if not updated:
-            await NotificationPreference.insert(NotificationPreference(member=member_id, **fields))
-
-
-def parse_preferences(form: dict[str, str]) -> tuple[Preferences | None, dict[str, str]]:
-    """The Notifications form as preferences, or the errors to show next to each field."""
-    errors: dict[str, str] = {}
-    minutes: dict[str, int] = {}
-    for name in ("quiet_start", "quiet_end"):
-        match = TIME_OF_DAY.fullmatch(form.get(name, "").strip())
-        if match is None:
-            errors[name] = _("Give a time of day such as 21:00.")
-        else:
-            minutes[name] = int(match[1]) * 60 + int(match[2])
-    time_zone = form.get("time_zone", "").strip()
-    if not is_time_zone(time_zone):
-        errors["time_zone"] = _("Choose a time zone from the list, such as Europe/Paris.")
-    if errors:
-        return None, errors
-    return (
-        Preferences(
-            **{kind: form.get(kind) == "on" for kind in KIND_SWITCHES},
-            quiet_start=minutes["quiet_start"],
-            quiet_end=minutes["quiet_end"],
-            time_zone=time_zone,
-        ),
-        {},
-    )
-
-
-async def remember_time_zone(member_id: int, time_zone: str, now: datetime) -> None:
-    """The zone the browser reported, kept only while the member has not chosen one."""
-    if not is_time_zone(time_zone):
-        return
-    async with write_transaction():
-        exists = (
-            await NotificationPreference.select(NotificationPreference.id)
-            .where(NotificationPreference.member == member_id)
-            .first()
-        )
-        if exists is None:
-            await NotificationPreference.insert(
-                NotificationPreference(member=member_id, time_zone=time_zone, updated_at=now)
-            )
-
-
-def quiet_until(preferences: Preferences, now: datetime) -> datetime | None:
-    """When the member's quiet hours end if ``now`` falls inside them, else None."""
-    start, end = preferences.quiet_start, preferences.quiet_end
-    if start == end:
-        return None
-    local = now.astimezone(preferences.zone)
-    minute = local.hour * 60 + local.minute
-    quiet = start <= minute < end if start < end else (minute >= start or minute < end)
-    if not quiet:
-        return None
-    end_day = local.date() if minute < end else local.date() + timedelta(days=1)
-    wall = datetime.combine(end_day, time(end // 60, end % 60))
-    return wall.replace(tzinfo=preferences.zone).astimezone(now.tzinfo)
-
-
-# --- Devices -------------------------------------------------------------------------------
-
-
-def check_push_endpoint(endpoint: str, settings: Settings) -> None:
-    """Refuse push addresses Relay must not post to (the rules are ``push.addresses``'):
-    https to a public host name on port 443, or a host of ``PUSH_ALLOWED_TEST_HOSTS``.
-
-    Names are not resolved here: a DNS answer at subscription time proves nothing later, so
-    the sender checks the address it connects to every time.
-    """
-    refusal = endpoint_refusal(endpoint, settings.push_allowed_test_hosts)
-    if refusal is Refusal.malformed:
-        raise SubscriptionError(SubscriptionProblem.unusable_address)
-    if refusal is not None:
-        raise SubscriptionError(SubscriptionProblem.refused_address)
-
-
-def subscription_refusal(error: SubscriptionError) -> str:
-    """What the member reads when this device cannot be subscribed."""
-    match error.problem:
-        case SubscriptionProblem.unusable_address:
-            return _("This browser gave an unusable push address.")
-        case SubscriptionProblem.refused_address:
-            return _("This browser gave a push address Relay cannot send to.")
-        case SubscriptionProblem.unusable_keys:
-            return _("This browser gave unusable push keys.")
-        case SubscriptionProblem.another_members_device:
-            return _(
-                "This device already receives another member's notifications. To receive "
-                "yours here instead, reset notifications for this site in the browser's "
-                "settings, then turn them on again."
-            )
-
-
-def message_refusal(error: PushMessageError) -> str:
-    """What the author of a notification reads when push cannot carry it."""
-    match error.problem:
-        case MessageProblem.no_title:
-            return _("A notification needs a title.")
-        case MessageProblem.too_long:
-            return _(
-                "This notification is too long to be sent by push: "
-                "shorten it by {excess} characters or more."
-            ).format(excess=error.excess)
-
-
-async def opt_in(
-    member_id: int,
-    settings: Settings,
-    endpoint: str,
-    p256dh: str,
-    auth: str,
-    user_agent: str,
-) -> int:
-    """Save this device's subscription after checking its address; returns its id.
-
-    Raises :class:`push.SubscriptionError` (:func:`subscription_refusal` words it), a
-    :class:`push.DeviceOfAnotherMember` for another member's device sent with its old keys.
-    """
-    check_push_endpoint(endpoint, settings)
-    return await save_subscription(member_id, endpoint, p256dh, auth, device_name(user_agent))
-
-
-async def replace_subscription(
-    member_id: int,
-    settings: Settings,
-    old_endpoint: str,
-    endpoint: str,
-    p256dh: str,
-    auth: str,
-    user_agent: str,
-) -> int | None:
-    """The browser renewed its subscription (``pushsubscriptionchange``): move to the new one.
-
-    Only a device this member already had can be renewed this way; the old one is turned off.
-    """
-    check_push_endpoint(endpoint, settings)
-    return await renew_subscription(
-        member_id, old_endpoint, endpoint, p256dh, auth, device_name(user_agent)
-    )
-
-
-async def send_test(member_id: int, now: datetime) -> int:
-    """A test notification to every active device of the member; returns how many."""
-    message = PushMessage(
-        title=_("Notifications work"),
-        body=_("This is how Relay will tell you about new offers and your rewards."),
-        url="/notifications",
-        icon=ICON,
-        badge=BADGE,
-        tag="relay-test",
-    )
-    return await enqueue(message, kind="test", member_ids=[member_id], urgency="high", now=now)
-
-
-async def record_open(delivery_key: str, now: datetime) -> bool:
-    """Count a tapped notification once; ``delivery_key`` is the ``id`` of its payload.
-
-    The key is looked up in the outbox, so only real deliveries are counted, and the campaign
-    it belongs to is taken from there, never from the browser.
-    """
-    if not DELIVERY_KEY.fullmatch(delivery_key):
-        return False
-    delivery = await delivery_with_key(delivery_key)
-    if delivery is None:
-        return False
-    rows = await (
-        NotificationOpen.insert(
-            NotificationOpen(
-                delivery_key=delivery_key,
-                campaign=delivery.campaign,
-                kind=delivery.kind,
-                opened_at=now,
-            )
-        )
-        .on_conflict(target=NotificationOpen.delivery_key, action="DO NOTHING")
-        .returning(NotificationOpen.id)
-    )
-    return bool(rows)
-
 
 # --- Campaigns -----------------------------------------------------------------------------
 

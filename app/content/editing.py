@@ -1,0 +1,375 @@
+"""Stories and offers as the studio writes them: checking a form, saving, publishing, archiving.
+
+Plain functions, no HTTP. Times come in as ``now`` where they matter, so a schedule can be
+tested without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.content.apply_hosts import allowed_apply_hosts, apply_url_problem
+from app.content.markdown import plain_excerpt
+from app.content.tables import (
+    ContentItem,
+    ContentTarget,
+    Kind,
+    OfferStatus,
+)
+from app.core.clock import now as clock_now
+from app.core.db import write_transaction
+from app.core.i18n import LANGUAGES, _, lazy
+from app.core.validation import https_url, parse_id, parse_ids, parse_int, parse_time
+from app.org.tables import Site, Team
+from app.web.pagecache import public_pages_changed
+
+PAGE_SIZE = 20
+# The networks an item has captions and a best-practice guide for, in the order shown.
+NETWORK_NAMES = {
+    "linkedin": "LinkedIn",
+    "x": "X",
+    "facebook": "Facebook",
+    "whatsapp": "WhatsApp",
+    "instagram": "Instagram",
+    "tiktok": "TikTok",
+}
+NETWORKS = tuple(NETWORK_NAMES)
+CONTRACTS = {
+    "permanent": lazy("Permanent"),
+    "fixed_term": lazy("Fixed-term"),
+    "internship": lazy("Internship"),
+    "apprenticeship": lazy("Apprenticeship"),
+    "freelance": lazy("Freelance"),
+}
+REMOTE = {
+    "on_site": lazy("On site"),
+    "hybrid": lazy("Hybrid"),
+    "remote": lazy("Fully remote"),
+}
+STATUS_NAMES = {
+    "draft": lazy("Draft"),
+    "scheduled": lazy("Scheduled"),
+    "published": lazy("Published"),
+    "expired": lazy("Expired"),
+    "archived": lazy("Archived"),
+}
+OFFER_STATUS_NAMES = {
+    "draft": lazy("Draft offer"),
+    "open": lazy("Open"),
+    "closed": lazy("Closed"),
+}
+TAG = re.compile(r"^[\w-]{1,30}$")
+
+
+def now() -> datetime:
+    return clock_now().replace(microsecond=0)
+
+
+# ---------------------------------------------------------------- editing
+
+
+@dataclass
+class ItemInput:
+    """What the studio's form says, checked: values to write, or errors by field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    teams: list[int] = field(default_factory=list)
+    sites: list[int] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_tags(text: str) -> list[str]:
+    tags = []
+    for raw in re.split(r"[,\s]+", text or ""):
+        tag = raw.strip().lstrip("#").lower()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def tags_column(tags: list[str]) -> str:
+    return f",{','.join(tags)}," if tags else ""
+
+
+def tags_of(column: str) -> list[str]:
+    return [t for t in (column or "").split(",") if t]
+
+
+def captions_from_form(data: dict[str, Any]) -> dict[str, list[str]]:
+    captions: dict[str, list[str]] = {}
+    for network in NETWORKS:
+        text = str(data.get(f"captions_{network}", "") or "")
+        lines = [c.strip() for c in re.split(r"\n\s*\n|\r\n\s*\r\n", text) if c.strip()]
+        if lines:
+            captions[network] = lines
+    return captions
+
+
+def captions_text(captions_json: str) -> dict[str, str]:
+    """Captions per network as the form shows them: one caption per paragraph."""
+    captions = load_captions(captions_json)
+    return {n: "\n\n".join(captions.get(n, [])) for n in NETWORKS}
+
+
+def load_captions(captions_json: str) -> dict[str, list[str]]:
+    try:
+        value = json.loads(captions_json or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def check_item(kind: str, data: dict[str, Any]) -> ItemInput:
+    """Validate the studio's form for a story or an offer."""
+    result = ItemInput()
+    errors = result.errors
+    get = lambda name: str(data.get(name, "") or "").strip()  # noqa: E731
+
+    title = get("title")
+    if not title:
+        errors["title"] = _("Give it a title.")
+    elif len(title) > 160:
+        errors["title"] = _("Keep the title under 160 characters.")
+    body = get("body")
+    if len(body) > 20_000:
+        errors["body"] = _("The text is too long: at most 20,000 characters.")
+    language = get("language") or "en"
+    if language not in LANGUAGES:
+        errors["language"] = _("Choose one of the languages in the list.")
+    tags = parse_tags(get("tags"))
+    if any(not TAG.match(t) for t in tags) or len(tags) > 10:
+        errors["tags"] = _("Use up to 10 tags made of letters, digits and dashes.")
+    captions = captions_from_form(data)
+    if any(len(c) > 3000 for cs in captions.values() for c in cs):
+        errors["captions"] = _("A caption is too long: at most 3,000 characters.")
+
+    teams = parse_ids(data.get("teams"))
+    sites = parse_ids(data.get("sites"))
+    audience_all = get("audience") != "chosen"
+    if not audience_all:
+        known_teams = {r["id"] for r in await Team.select(Team.id)}
+        known_sites = {r["id"] for r in await Site.select(Site.id)}
+        teams = [t for t in teams if t in known_teams]
+        sites = [s for s in sites if s in known_sites]
+        if not teams and not sites:
+            errors["audience"] = _("Choose at least one team or site, or publish for everyone.")
+    else:
+        teams, sites = [], []
+
+    expires_at = None
+    try:
+        expires_at = parse_time(get("expires_at"))
+    except ValueError:
+        errors["expires_at"] = _("Enter a date and time, or leave it empty.")
+
+    video_url = get("video_url")
+    if video_url and https_url(video_url) is None:
+        errors["video_url"] = _("Enter the https:// address of the video, or leave it empty.")
+
+    values: dict[str, Any] = {
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "language": language,
+        "tags": tags_column(tags),
+        "captions": json.dumps(captions, ensure_ascii=False),
+        "image_alt": get("image_alt")[:200],
+        "video_url": video_url,
+        "audience_all": audience_all,
+        "pinned": get("pinned") in {"on", "true", "1"},
+        "expires_at": expires_at,
+    }
+    if kind == Kind.offer:
+        site = get("site")
+        site_id = parse_id(site)
+        if (site and site_id is None) or (
+            site_id is not None and not await Site.exists().where(Site.id == site_id)
+        ):
+            errors["site"] = _("Choose one of the sites in the list.")
+        contract = get("contract")
+        if contract not in CONTRACTS:
+            errors["contract"] = _("Choose the kind of contract.")
+        remote = get("remote")
+        if remote not in REMOTE:
+            errors["remote"] = _("Choose how much remote work the job allows.")
+        salary: list[int | None] = []
+        for name in ("salary_min", "salary_max"):
+            text = get(name).replace(" ", "")
+            if not text:
+                salary.append(None)
+            elif (amount := parse_int(text, max_digits=7)) is not None:
+                salary.append(amount)
+            else:
+                errors["salary"] = _("Enter the salary range as whole numbers, or leave it empty.")
+                salary.append(None)
+        if salary[0] is not None and salary[1] is not None and salary[0] > salary[1]:
+            errors["salary"] = _("The lower bound of the salary is above the upper one.")
+        status = get("offer_status") or OfferStatus.draft.value
+        if status not in OFFER_STATUS_NAMES:
+            errors["offer_status"] = _("Choose the offer's status.")
+        apply_url = get("apply_url")
+        if apply_url:
+            hosts = await allowed_apply_hosts()
+            problem = apply_url_problem(apply_url, hosts)
+            if problem:
+                errors["apply_url"] = problem
+        values |= {
+            "site": site_id,
+            "contract": contract,
+            "remote": remote,
+            "salary_min": salary[0],
+            "salary_max": salary[1],
+            "bonus_text": get("bonus_text")[:200],
+            "offer_status": status,
+            "apply_url": apply_url,
+        }
+    result.values = values
+    result.teams = teams
+    result.sites = sites
+    return result
+
+
+async def save_item(
+    item_id: int | None, checked: ItemInput, by: int | None, image: str | None = None
+) -> int:
+    """Create (item_id None) or update an item and its audience, in one transaction."""
+    values = dict(checked.values)
+    values["updated_at"] = now()
+    values["excerpt"] = plain_excerpt(values.get("body", ""), 160)
+    if image is not None:
+        values["image"] = image
+    async with write_transaction():
+        if item_id is None:
+            rows = await ContentItem.insert(ContentItem(created_by=by, **values)).returning(
+                ContentItem.id
+            )
+            item_id = int(rows[0]["id"])
+        else:
+            changes: dict[Any, Any] = values
+            await ContentItem.update(changes).where(ContentItem.id == item_id)
+            await ContentTarget.delete().where(ContentTarget.item == item_id)
+        targets = [ContentTarget(item=item_id, team=t) for t in checked.teams]
+        targets += [ContentTarget(item=item_id, site=s) for s in checked.sites]
+        if targets:
+            await ContentTarget.insert(*targets)
+    public_pages_changed()
+    return item_id
+
+
+async def item_by_id(item_id: int) -> dict[str, Any] | None:
+    return (
+        await ContentItem.select(
+            *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
+        )
+        .where(ContentItem.id == item_id)
+        .first()
+    )
+
+
+async def targets_of(item_id: int) -> tuple[list[int], list[int]]:
+    rows = await ContentTarget.select(ContentTarget.team, ContentTarget.site).where(
+        ContentTarget.item == item_id
+    )
+    return (
+        [r["team"] for r in rows if r["team"] is not None],
+        [r["site"] for r in rows if r["site"] is not None],
+    )
+
+
+async def publish(item_id: int, at: datetime | None = None) -> None:
+    """Publish now (``at`` None) or schedule for ``at``; an offer in draft opens with it."""
+    moment = at or now()
+    await ContentItem.update(
+        {
+            ContentItem.publish_at: moment,
+            ContentItem.archived_at: None,
+            ContentItem.updated_at: now(),
+        }
+    ).where(ContentItem.id == item_id)
+    await ContentItem.update({ContentItem.offer_status: OfferStatus.open.value}).where(
+        (ContentItem.id == item_id)
+        & (ContentItem.kind == Kind.offer.value)
+        & (ContentItem.offer_status == OfferStatus.draft.value)
+    )
+    public_pages_changed()
+
+
+async def unpublish(item_id: int) -> None:
+    await ContentItem.update({ContentItem.publish_at: None, ContentItem.updated_at: now()}).where(
+        ContentItem.id == item_id
+    )
+    public_pages_changed()
+
+
+async def archive(item_id: int) -> None:
+    await ContentItem.update({ContentItem.archived_at: now(), ContentItem.updated_at: now()}).where(
+        ContentItem.id == item_id
+    )
+    public_pages_changed()
+
+
+async def set_pinned(item_id: int, pinned: bool) -> None:
+    await ContentItem.update({ContentItem.pinned: pinned}).where(ContentItem.id == item_id)
+
+
+async def set_offer_status(item_id: int, status: OfferStatus) -> None:
+    await ContentItem.update({ContentItem.offer_status: status.value}).where(
+        (ContentItem.id == item_id) & (ContentItem.kind == Kind.offer.value)
+    )
+    public_pages_changed()
+
+
+def status_of(item: dict[str, Any], at: datetime | None = None) -> str:
+    moment = at or now()
+    if item.get("archived_at"):
+        return "archived"
+    if item.get("publish_at") is None:
+        return "draft"
+    if item["publish_at"] > moment:
+        return "scheduled"
+    if item.get("expires_at") is not None and item["expires_at"] <= moment:
+        return "expired"
+    return "published"
+
+
+async def studio_items(
+    kind: str | None = None, status: str | None = None, tag: str | None = None
+) -> list[dict[str, Any]]:
+    """The studio's list, newest first, filtered by kind, status and tag."""
+    moment = now()
+    query = ContentItem.select(
+        ContentItem.id,
+        ContentItem.kind,
+        ContentItem.title,
+        ContentItem.language,
+        ContentItem.tags,
+        ContentItem.pinned,
+        ContentItem.publish_at,
+        ContentItem.expires_at,
+        ContentItem.archived_at,
+        ContentItem.offer_status,
+        ContentItem.audience_all,
+    ).order_by(ContentItem.id, ascending=False)
+    if kind in {k.value for k in Kind}:
+        query = query.where(ContentItem.kind == kind)
+    if tag and TAG.match(tag):
+        query = query.where(ContentItem.tags.like(f"%,{tag},%"))
+    if status == "draft":
+        query = query.where(ContentItem.publish_at.is_null() & ContentItem.archived_at.is_null())
+    elif status == "scheduled":
+        query = query.where((ContentItem.publish_at > moment) & ContentItem.archived_at.is_null())
+    elif status == "archived":
+        query = query.where(ContentItem.archived_at.is_not_null())
+    elif status in {"published", "expired"}:
+        query = query.where((ContentItem.publish_at <= moment) & ContentItem.archived_at.is_null())
+    rows = await query.limit(500)
+    for row in rows:
+        row["status"] = status_of(row, moment)
+        row["tag_list"] = tags_of(row["tags"])
+    if status in {"published", "expired"}:
+        rows = [r for r in rows if r["status"] == status]
+    return rows

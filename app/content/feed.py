@@ -1,0 +1,273 @@
+"""The feed a member reads: its tags, its pages of cards, the open offers, and what the feed
+remembers of each member (last visit, credit by name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.accounts.tables import Member
+from app.content.editing import PAGE_SIZE, TAG, now, tags_of
+from app.content.markdown import plain_excerpt
+from app.content.media import image_url
+from app.content.tables import (
+    ContentItem,
+    ContentTarget,
+    FeedState,
+    Kind,
+    OfferStatus,
+)
+from app.core.cache import TTLMap
+from app.core.db import write_transaction
+from app.core.validation import parse_id, parse_int
+from app.web.pagecache import public_pages_changed
+
+_kept_tags: TTLMap[str, list[str]] = TTLMap(ttl_s=30.0, max_size=1)
+
+
+async def feed_tags() -> list[str]:
+    """Tags for the feed's chips; kept 30 seconds per process (shown on every feed page)."""
+    tags = _kept_tags.get("tags")
+    if tags is None:
+        tags = _kept_tags.put("tags", await all_tags())
+    return tags
+
+
+async def all_tags() -> list[str]:
+    rows = (
+        await ContentItem.select(ContentItem.tags)
+        .where(ContentItem.tags != "", ContentItem.archived_at.is_null())
+        .distinct()
+    )
+    return sorted({t for r in rows for t in tags_of(r["tags"])})
+
+
+# ---------------------------------------------------------------- the feed
+
+
+@dataclass
+class FeedPage:
+    cards: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(item: dict[str, Any]) -> str:
+    return f"{int(bool(item['pinned']))}.{int(item['publish_at'].timestamp())}.{item['id']}"
+
+
+def decode_cursor(text: str | None) -> tuple[bool, datetime, int] | None:
+    if not text:
+        return None
+    parts = text.split(".")
+    if len(parts) != 3 or parts[0] not in {"0", "1"}:
+        return None
+    seconds, item_id = parse_int(parts[1], max_digits=11), parse_id(parts[2])
+    if seconds is None or item_id is None:
+        return None
+    return parts[0] == "1", datetime.fromtimestamp(seconds, UTC), item_id
+
+
+def published_where(moment: datetime) -> Any:
+    """Published, not archived, not expired; offers only while open."""
+    return (
+        (ContentItem.publish_at <= moment)
+        & ContentItem.archived_at.is_null()
+        & (ContentItem.expires_at.is_null() | (ContentItem.expires_at > moment))
+        & (
+            (ContentItem.kind == Kind.story.value)
+            | (ContentItem.offer_status == OfferStatus.open.value)
+        )
+    )
+
+
+async def audience_where(member: Member) -> Any:
+    """For everyone, or targeted at the member's team or site (a sub-query: one round trip)."""
+    everyone = ContentItem.audience_all == True  # noqa: E712 - a SQL expression
+    team, site = member.team, member.site
+    if team is None and site is None:
+        return everyone
+    if team is not None and site is not None:
+        match = (ContentTarget.team == team) | (ContentTarget.site == site)
+    elif team is not None:
+        match = ContentTarget.team == team
+    else:
+        match = ContentTarget.site == site
+    return everyone | ContentItem.id.is_in(ContentTarget.select(ContentTarget.item).where(match))
+
+
+FEED_SQL = """
+SELECT i.id AS id, i.kind AS kind, i.title AS title, i.excerpt AS excerpt,
+       i.language AS language, i.tags AS tags, i.image AS image,
+       i.image_alt AS image_alt, i.pinned AS pinned, i.publish_at AS publish_at,
+       i.contract AS contract, i.remote AS remote, i.bonus_text AS bonus_text,
+       i.offer_status AS offer_status, s.name AS site_name,
+       EXISTS (SELECT 1 FROM share sh WHERE sh.member = {} AND sh.item = i.id) AS shared
+FROM content_item i
+LEFT JOIN site s ON s.id = i.site
+WHERE """
+
+
+async def feed_page(
+    member: Member,
+    *,
+    kind: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    at: datetime | None = None,
+    limit: int = PAGE_SIZE,
+) -> FeedPage:
+    """What ``member`` may see, pinned first then newest, ``limit`` cards after ``after``.
+
+    Keyset pagination on (pinned, publish_at, id): a card published meanwhile never shifts
+    the next page, so no card shows twice.
+    """
+    moment = at or now()
+    # One hand-written query (the hot path): Piccolo's builder cost more than the query itself.
+    # Each card says whether this member already shared it.
+    where = [
+        "i.publish_at <= {}",
+        "i.archived_at IS NULL",
+        "(i.expires_at IS NULL OR i.expires_at > {})",
+        "(i.kind = 'story' OR i.offer_status = 'open')",
+    ]
+    args: list[Any] = [moment, moment]
+    if member.team is not None or member.site is not None:
+        where.append(
+            "(i.audience_all = {} OR i.id IN "
+            "(SELECT t.item FROM content_target t WHERE t.team = {} OR t.site = {}))"
+        )
+        args += [True, member.team or 0, member.site or 0]
+    else:
+        where.append("i.audience_all = {}")
+        args.append(True)
+    if kind in {k.value for k in Kind}:
+        where.append("i.kind = {}")
+        args.append(kind)
+    if tag and TAG.match(tag):
+        where.append("i.tags LIKE {}")
+        args.append(f"%,{tag.lower()},%")
+    if search and search.strip():
+        term = search.strip()[:100].replace("%", "").replace("_", " ").lower()
+        where.append("LOWER(i.title) LIKE {}")
+        args.append(f"%{term}%")
+    cursor = decode_cursor(after)
+    if cursor is not None:
+        pinned, at_time, item_id = cursor
+        later = "(i.publish_at < {} OR (i.publish_at = {} AND i.id < {}))"
+        if pinned:
+            where.append(f"(i.pinned = {{}} OR (i.pinned = {{}} AND {later}))")
+            args += [False, True, at_time, at_time, item_id]
+        else:
+            where.append(f"(i.pinned = {{}} AND {later})")
+            args += [False, at_time, at_time, item_id]
+    sql = (
+        FEED_SQL
+        + " AND ".join(where)
+        + " ORDER BY i.pinned DESC, i.publish_at DESC, i.id DESC LIMIT {}"
+    )
+    rows = [dict(r) for r in await ContentItem.raw(sql, member.id, *args, limit + 1)]
+    for row in rows:
+        row["pinned"] = bool(row["pinned"])
+        row["shared"] = bool(row["shared"])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return FeedPage(cards=rows, next_cursor=encode_cursor(rows[-1]) if more else None)
+
+
+def card_view(row: dict[str, Any]) -> dict[str, Any]:
+    """What a card shows, computed from its row."""
+    return {
+        **row,
+        "excerpt": row.get("excerpt") or plain_excerpt(row.get("body", ""), 160),
+        "tag_list": tags_of(row.get("tags", "")),
+        "image_url": image_url(row.get("image")),
+    }
+
+
+async def visible_item(
+    member: Member, item_id: int, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """The item if ``member`` may see it in their feed now."""
+    moment = at or now()
+    return (
+        await ContentItem.select(
+            *ContentItem.all_columns(), ContentItem.site.name.as_alias("site_name")
+        )
+        .where(ContentItem.id == item_id, published_where(moment), await audience_where(member))
+        .first()
+    )
+
+
+async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
+    """Open offers for everyone: what the public pages suggest."""
+    return (
+        await ContentItem.select(
+            ContentItem.id,
+            ContentItem.title,
+            ContentItem.contract,
+            ContentItem.remote,
+            ContentItem.site.name.as_alias("site_name"),
+        )
+        .where(
+            published_where(now()),
+            ContentItem.kind == Kind.offer.value,
+            ContentItem.audience_all == True,  # noqa: E712
+        )
+        .order_by(ContentItem.publish_at, ascending=False)
+        .limit(limit)
+    )
+
+
+# ---------------------------------------------------------------- member's feed state
+
+
+async def feed_state(member_id: int) -> dict[str, Any] | None:
+    return await FeedState.select().where(FeedState.member == member_id).first()
+
+
+# A visit that follows another within this window is the same visit (paging, coming back).
+SAME_VISIT_S = 30 * 60
+VISIT_WRITE_EVERY_S = 60
+
+
+async def mark_feed_visit(member_id: int, at: datetime | None = None) -> datetime | None:
+    """Record a visit to the feed; returns the time of the previous visit ("new since")."""
+    moment = at or now()
+    state = await feed_state(member_id)
+    recent = state is not None and state["seen_at"] is not None
+    if recent and 0 <= (moment - state["seen_at"]).total_seconds() < VISIT_WRITE_EVERY_S:  # type: ignore[index]
+        # Paging and reloads: the same visit; no write on the hot path.
+        return state["previous_seen_at"]  # type: ignore[index]
+    async with write_transaction():
+        state = await feed_state(member_id)
+        if state is None:
+            await FeedState.insert(FeedState(member=member_id, seen_at=moment)).on_conflict(
+                action="DO NOTHING"
+            )
+            return None
+        previous = state["previous_seen_at"]
+        if state["seen_at"] is None or (moment - state["seen_at"]).total_seconds() > SAME_VISIT_S:
+            previous = state["seen_at"]
+        await FeedState.update(
+            {FeedState.seen_at: moment, FeedState.previous_seen_at: previous}
+        ).where(FeedState.member == member_id)
+        return previous
+
+
+async def credits_by_name(member_id: int) -> bool:
+    state = await feed_state(member_id)
+    return True if state is None else bool(state["credit_by_name"])
+
+
+async def set_credit_by_name(member_id: int, credit: bool) -> None:
+    async with write_transaction():
+        if await FeedState.exists().where(FeedState.member == member_id):
+            await FeedState.update({FeedState.credit_by_name: credit}).where(
+                FeedState.member == member_id
+            )
+        else:
+            await FeedState.insert(FeedState(member=member_id, credit_by_name=credit))
+    public_pages_changed()

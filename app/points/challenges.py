@@ -1,0 +1,247 @@
+"""Challenges: the admin's form (in their time zone), the items to choose from, and the
+challenges running on the feed's items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.accounts import audit
+from app.content.feed import published_where
+from app.content.tables import ContentItem
+from app.core.clock import now
+from app.core.db import write_transaction
+from app.core.i18n import _
+from app.core.validation import parse_ids, parse_time
+from app.points.rules_admin import (
+    CHALLENGE_NAME_MAX,
+    CHOOSABLE_ITEMS,
+    MULTIPLIERS,
+    _int,
+    multiplier_text,
+    short_date,
+)
+from app.points.tables import (
+    Challenge,
+    ChallengeItem,
+)
+
+# --- Challenges --------------------------------------------------------------------------
+
+
+@dataclass
+class ChallengeForm:
+    """A challenge as typed: times in the admin's time zone, items by id."""
+
+    values: dict[str, Any]
+    items: list[int]
+    errors: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+def local_input(at: datetime | None, zone: str) -> str:
+    """A UTC instant as a datetime-local field shows it in ``zone``."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M") if at else ""
+
+
+def local_text(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def challenge_form(row: dict[str, Any] | None, zone: str) -> ChallengeForm:
+    if row is None:
+        return ChallengeForm({"name": "", "multiplier": 200, "starts_at": "", "ends_at": ""}, [])
+    return ChallengeForm(
+        {
+            "name": row["name"],
+            "multiplier": row["multiplier"],
+            "starts_at": local_input(row["starts_at"], zone),
+            "ends_at": local_input(row["ends_at"], zone),
+        },
+        list(row["items"]),
+    )
+
+
+def _local_time(text: str, zone: str) -> datetime | None:
+    try:
+        value = parse_time(text, ZoneInfo(zone))
+    except ValueError:
+        return None
+    return value.replace(second=0) if value else None
+
+
+def check_challenge(
+    data: Mapping[str, Any], items: list[str], choices: set[int], zone: str, at: datetime
+) -> ChallengeForm:
+    """Check the challenge form: name, multiplier (110 to 500 %), start and end (in
+    ``zone``), and at least one of the published items in ``choices``."""
+    get = lambda name: str(data.get(name) or "").strip()  # noqa: E731
+    chosen = parse_ids(items)
+    form = ChallengeForm(
+        {
+            "name": get("name"),
+            "multiplier": get("multiplier"),
+            "starts_at": get("starts_at"),
+            "ends_at": get("ends_at"),
+        },
+        chosen,
+    )
+    errors = form.errors
+    if not form.values["name"] or len(form.values["name"]) > CHALLENGE_NAME_MAX:
+        errors["name"] = _("Give the challenge a name of 1 to 120 characters.")
+    multiplier = _int(form.values["multiplier"])
+    if multiplier is None or not MULTIPLIERS[0] <= multiplier <= MULTIPLIERS[-1]:
+        errors["multiplier"] = _("Choose a multiplier from ×1.1 to ×5.")
+    else:
+        form.values["multiplier"] = multiplier
+    for name in ("starts_at", "ends_at"):
+        text = form.values[name]
+        moment = _local_time(text, zone) if text else None
+        if moment is None:
+            errors[name] = _("Enter a date and time.")
+        setattr(form, name, moment)
+    if form.starts_at and form.ends_at:
+        if form.ends_at <= form.starts_at:
+            errors["ends_at"] = _("The end must come after the start.")
+        elif form.ends_at <= at:
+            errors["ends_at"] = _("The end must be in the future.")
+    if not chosen:
+        errors["items"] = _("Choose at least one story or offer.")
+    elif not set(chosen) <= choices:
+        errors["items"] = _("Choose among the published stories and offers.")
+    return form
+
+
+async def item_choices(at: datetime, keep: list[int] | None = None) -> list[dict[str, Any]]:
+    """The stories and offers a challenge can be on: the published ones, newest first (and
+    those it already has, published or not)."""
+    where = published_where(at)
+    if keep:
+        where = where | ContentItem.id.is_in(keep)
+    return (
+        await ContentItem.select(ContentItem.id, ContentItem.kind, ContentItem.title)
+        .where(where)
+        .order_by(ContentItem.publish_at, ascending=False)
+        .limit(CHOOSABLE_ITEMS)
+    )
+
+
+async def challenge(challenge_id: int) -> dict[str, Any] | None:
+    row = await Challenge.select().where(Challenge.id == challenge_id).first()
+    if row is not None:
+        rows = await ChallengeItem.select(ChallengeItem.item).where(
+            ChallengeItem.challenge == challenge_id
+        )
+        row["items"] = [r["item"] for r in rows]
+    return row
+
+
+async def save_challenge(
+    challenge_id: int | None, form: ChallengeForm, *, by: int, client: str = ""
+) -> int:
+    """Create or change a challenge and its items in one transaction, audited."""
+    assert not form.errors and form.starts_at and form.ends_at
+    name, multiplier = form.values["name"], form.values["multiplier"]
+    async with write_transaction():
+        if challenge_id is None:
+            rows = await Challenge.insert(
+                Challenge(
+                    name=name,
+                    multiplier=multiplier,
+                    starts_at=form.starts_at,
+                    ends_at=form.ends_at,
+                )
+            ).returning(Challenge.id)
+            challenge_id = int(rows[0]["id"])
+        else:
+            await Challenge.update(
+                {
+                    Challenge.name: name,
+                    Challenge.multiplier: multiplier,
+                    Challenge.starts_at: form.starts_at,
+                    Challenge.ends_at: form.ends_at,
+                }
+            ).where(Challenge.id == challenge_id)
+            await ChallengeItem.delete().where(ChallengeItem.challenge == challenge_id)
+        await ChallengeItem.insert(
+            *(ChallengeItem(challenge=challenge_id, item=item) for item in form.items)
+        )
+        await audit.record(
+            "challenge_saved",
+            actor=by,
+            client=client,
+            summary=(
+                f"{form.values['name']} ×{form.values['multiplier'] / 100:g} "
+                f"{form.starts_at:%Y-%m-%d %H:%M} → {form.ends_at:%Y-%m-%d %H:%M} UTC, "
+                f"{len(form.items)} items"
+            ),
+        )
+    return challenge_id
+
+
+async def end_challenge(challenge_id: int, *, by: int, client: str = "") -> bool:
+    """End a running challenge now (an upcoming one never starts); False if already over."""
+    at = now()
+    async with write_transaction():
+        row = await Challenge.select().where(Challenge.id == challenge_id).first()
+        if row is None:
+            raise LookupError(challenge_id)
+        if row["ends_at"] <= at:
+            return False
+        await Challenge.update(
+            {Challenge.starts_at: min(row["starts_at"], at), Challenge.ends_at: at}
+        ).where(Challenge.id == challenge_id)
+        await audit.record("challenge_ended", actor=by, client=client, summary=row["name"])
+    return True
+
+
+async def challenges(at: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Every challenge, running, upcoming and past, with how many items each has."""
+    from piccolo.query.functions.aggregate import Count
+
+    rows = await Challenge.select().order_by(Challenge.starts_at, ascending=False)
+    counts = {
+        r["challenge"]: r["items"]
+        for r in await ChallengeItem.select(
+            ChallengeItem.challenge, Count(ChallengeItem.id, alias="items")
+        ).group_by(ChallengeItem.challenge)
+    }
+    out: dict[str, list[dict[str, Any]]] = {"running": [], "upcoming": [], "past": []}
+    for row in rows:
+        row["item_count"] = counts.get(row["id"], 0)
+        row["multiplier_text"] = multiplier_text(row["multiplier"])
+        state = (
+            "past" if row["ends_at"] <= at else "upcoming" if row["starts_at"] > at else "running"
+        )
+        out[state].append(row)
+    return out
+
+
+async def challenges_on(item_ids: list[int], at: datetime) -> dict[int, dict[str, Any]]:
+    """For a page of items, in one query: the best running challenge on each (its
+    multiplier as text and until when), as the feed's cards show it."""
+    if not item_ids:
+        return {}
+    rows = await ChallengeItem.select(
+        ChallengeItem.item,
+        ChallengeItem.challenge.multiplier.as_alias("multiplier"),
+        ChallengeItem.challenge.ends_at.as_alias("ends_at"),
+    ).where(
+        ChallengeItem.item.is_in(item_ids),
+        ChallengeItem.challenge.starts_at <= at,
+        ChallengeItem.challenge.ends_at > at,
+    )
+    best: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        held = best.get(row["item"])
+        if held is None or (row["multiplier"], row["ends_at"]) > (held["percent"], held["ends_at"]):
+            best[row["item"]] = {"percent": row["multiplier"], "ends_at": row["ends_at"]}
+    for held in best.values():
+        held["multiplier"] = multiplier_text(held["percent"])
+        held["until"] = short_date(held["ends_at"])
+    return best
