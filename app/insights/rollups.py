@@ -30,7 +30,7 @@ from app.accounts.tables import Member
 from app.candidates.tables import Activity, ActivityKind
 from app.core import db
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightState
-from app.notifications.service import single_runner_lock
+from app.notifications.campaigns import single_runner_lock
 
 log = logging.getLogger("relay.insights")
 

@@ -12,7 +12,7 @@ from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.insights import service
-from app.notifications.service import preferences_of
+from app.notifications.preferences import preferences_of
 from app.org.tables import Site, Team
 from app.web.pages import render
 from app.web.requests import AnyRequest

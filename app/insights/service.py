@@ -22,7 +22,7 @@ from app.content.tables import ContentItem
 from app.core.i18n import _
 from app.insights.rollups import DAY_FIGURES
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightSettings
-from app.notifications.service import shares_after_campaign
+from app.notifications.campaigns import shares_after_campaign
 from app.notifications.tables import Campaign, NotificationOpen
 from app.org.tables import Site, Team
 
