@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.accounts.tables import Member
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
 from app.core.clock import now
@@ -94,3 +95,34 @@ async def test_bad_input_gets_a_sentence_and_the_default_never_a_500(
     page = await client.get(f"/insights?{query}", headers=HTML)
     assert page.status_code == 200
     assert 'class="notice" role="status"' in page.text
+
+
+async def test_breakdowns_sort_and_hide_members_who_chose_not_to_be_named_except_to_admins(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    named = await make_member(name="Léa Martin")
+    hidden = await make_member(name="Hugo Secret")
+    await Member.update({Member.leaderboard_anonymous: True}).where(Member.id == hidden.id)
+    item = await make_item(title="Data engineer")
+    other = await make_item(title="Designer")
+    await sharing.record_share(named.id, item, "linkedin")
+    await sharing.record_share(hidden.id, item, "linkedin")
+    await sharing.record_share(hidden.id, other, "x")
+    await rollups.refresh(now())
+    await sign_in(client, "editor")
+    page = await client.get("/insights/breakdowns?by=member&sort=shares&dir=desc", headers=HTML)
+    assert page.status_code == 200
+    assert "Léa Martin" in page.text and "Hugo Secret" not in page.text
+    assert "Anonymous ambassador" in page.text
+    items = await client.get("/insights/breakdowns?by=item&sort=name&dir=asc", headers=HTML)
+    table = items.text[items.text.index("<tbody>") :]
+    assert table.index("Data engineer") < table.index("Designer")
+    items = await client.get("/insights/breakdowns?by=item&sort=shares&dir=asc", headers=HTML)
+    table = items.text[items.text.index("<tbody>") :]
+    assert table.index("Designer") < table.index("Data engineer")
+    for junk in ("by=nothing", "sort=evil", "dir=sideways", "by=member&item=" + str(item)):
+        assert (await client.get(f"/insights/breakdowns?{junk}", headers=HTML)).status_code == 200
+
+    await sign_in(client, "admin")
+    page = await client.get("/insights/breakdowns?by=member", headers=HTML)
+    assert "Hugo Secret" in page.text

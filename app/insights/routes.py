@@ -11,6 +11,7 @@ from app.accounts.guards import editor
 from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
+from app.core.i18n import _
 from app.insights import service
 from app.notifications.preferences import preferences_of
 from app.org.tables import Site, Team
@@ -97,4 +98,41 @@ async def overview(request: AnyRequest) -> Response[str]:
     )
 
 
-ROUTES = [overview]
+def read_sort(request: AnyRequest) -> tuple[str, str, bool]:
+    """The breakdown asked for, its sort column and direction (unknown ones: the defaults)."""
+    params = request.query_params
+    by = params.get("by") if params.get("by") in service.BREAKDOWNS else "item"
+    sort = params.get("sort")
+    sort = sort if sort in (*service.COLUMNS, "name") else "shares"
+    return by, sort, params.get("dir") != "asc"
+
+
+@get("/insights/breakdowns", name="insight_breakdowns", guards=[editor], opt=TAB)
+async def breakdowns(request: AnyRequest) -> Response[str]:
+    """One table at a time (team, site, item, network, member), sortable by each column."""
+    asked = await read_query(request)
+    period, filters = asked["period"], asked["filters"]
+    by, sort, descending = read_sort(request)
+    rows = await service.breakdown(by, period, filters, request.user.role == "admin")
+    shown = service.sort_rows(rows, sort, descending) if rows is not None else None
+    return await render(
+        request,
+        "insights/breakdowns.html",
+        **asked,
+        **await choices(),
+        periods=service.period_names(),
+        breakdowns=service.breakdown_names(),
+        columns=service.column_names(),
+        heads={"name": _("Name"), **service.column_names()},
+        by=by,
+        sort=sort,
+        descending=descending,
+        rows=shown[: service.SHOWN_ROWS] if shown is not None else None,
+        total_rows=len(shown or []),
+        query=query_string(period, filters),
+        filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
+        extra_query=f"by={by}&sort={sort}&dir={'desc' if descending else 'asc'}",
+    )
+
+
+ROUTES = [overview, breakdowns]

@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Sum
 
-from app.accounts.tables import Invitation
+from app.accounts.tables import Invitation, Member
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
 from app.core.i18n import _
@@ -454,3 +454,117 @@ async def trends(period: Period, filters: Filters) -> dict[str, Any]:
         "weekly": weekly,
         "points": [{"start": start, **counts} for start, counts in sorted(buckets.items())],
     }
+
+
+# --- Breakdowns ------------------------------------------------------------------------------
+
+BREAKDOWNS = ("team", "site", "item", "network", "member")
+COLUMNS = ("shares", "clicks", "clicks_per_share", "applications", "interviews", "hires")
+SHOWN_ROWS = 100
+
+
+def breakdown_names() -> dict[str, str]:
+    return {
+        "team": _("By team"),
+        "site": _("By site"),
+        "item": _("By content item"),
+        "network": _("By network"),
+        "member": _("By member"),
+    }
+
+
+def column_names() -> dict[str, str]:
+    return {
+        "shares": _("Shares"),
+        "clicks": _("Genuine clicks"),
+        "clicks_per_share": _("Clicks per share"),
+        "applications": _("Applications"),
+        "interviews": _("Interviews"),
+        "hires": _("Hires"),
+    }
+
+
+async def _names(by: str, ids: list[Any], viewer_is_admin: bool) -> dict[Any, str]:
+    """What each row is called; members who chose not to be named are an anonymous
+    ambassador, except to admins (who need the name for rewards)."""
+    if by == "network":
+        names = network_names()
+        return {key: names.get(key, key) for key in ids}
+    wanted = [i for i in ids if i]
+    found: dict[Any, str] = {0: _("None")}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        if by == "team":
+            rows = await Team.select(Team.id, Team.name).where(Team.id.is_in(chunk))
+            found |= {r["id"]: r["name"] for r in rows}
+        elif by == "site":
+            rows = await Site.select(Site.id, Site.name).where(Site.id.is_in(chunk))
+            found |= {r["id"]: r["name"] for r in rows}
+        elif by == "item":
+            rows = await ContentItem.select(ContentItem.id, ContentItem.title).where(
+                ContentItem.id.is_in(chunk)
+            )
+            found |= {r["id"]: r["title"] for r in rows}
+        else:
+            rows = await Member.select(Member.id, Member.name, Member.leaderboard_anonymous).where(
+                Member.id.is_in(chunk)
+            )
+            found |= {
+                r["id"]: (
+                    r["name"]
+                    if viewer_is_admin or not r["leaderboard_anonymous"]
+                    else _("Anonymous ambassador")
+                )
+                for r in rows
+            }
+    return {i: found.get(i, _("Deleted")) for i in ids}
+
+
+async def breakdown(
+    by: str, period: Period, filters: Filters, viewer_is_admin: bool = False
+) -> list[dict[str, Any]] | None:
+    """One row per team, site, item, network or member, with its figures (None: the member
+    rollup is not kept per item, so there is no member breakdown of one item)."""
+    figures = ("shares", "clicks", "applications", "interviews", "hires", "recommendations")
+    if by == "member":
+        if filters.item:
+            return None
+        table: Any = InsightMemberDay
+        clauses = _where_day(table, period, filters, item=False)
+    else:
+        table = InsightDay
+        clauses = [*_where_day(table, period, filters), InsightDay.referred == 1]
+        if by == "network":
+            clauses.append(InsightDay.network != "")
+    key = getattr(table, by)
+    rows = (
+        await table.select(key, *(Sum(getattr(table, f), alias=f) for f in figures))
+        .where(*clauses)
+        .group_by(key)
+    )
+    result = []
+    for row in rows:
+        counts = {f: int(row[f] or 0) for f in figures}
+        if not any(counts.values()):
+            continue
+        result.append(
+            {
+                "key": row[by],
+                **counts,
+                "clicks_per_share": ratio(counts["clicks"], counts["shares"]),
+            }
+        )
+    names = await _names(by, [r["key"] for r in result], viewer_is_admin)
+    for row in result:
+        row["name"] = names[row["key"]]
+    return result
+
+
+def sort_rows(rows: list[dict[str, Any]], column: str, descending: bool) -> list[dict[str, Any]]:
+    """Rows by a column (a missing ratio last), then by name."""
+    rows = sorted(rows, key=lambda r: str(r["name"]).lower())
+    if column == "name":
+        return rows if not descending else rows[::-1]
+    present = [r for r in rows if r.get(column) is not None]
+    missing = [r for r in rows if r.get(column) is None]
+    return sorted(present, key=lambda r: r[column], reverse=descending) + missing
