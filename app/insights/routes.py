@@ -101,8 +101,9 @@ async def overview(request: AnyRequest) -> Response[str]:
 def read_sort(request: AnyRequest) -> tuple[str, str, bool]:
     """The breakdown asked for, its sort column and direction (unknown ones: the defaults)."""
     params = request.query_params
-    by = params.get("by") if params.get("by") in service.BREAKDOWNS else "item"
-    sort = params.get("sort")
+    by = str(params.get("by", ""))
+    sort = str(params.get("sort", ""))
+    by = by if by in service.BREAKDOWNS else "item"
     sort = sort if sort in (*service.COLUMNS, "name") else "shares"
     return by, sort, params.get("dir") != "asc"
 
