@@ -126,3 +126,33 @@ async def test_breakdowns_sort_and_hide_members_who_chose_not_to_be_named_except
     await sign_in(client, "admin")
     page = await client.get("/insights/breakdowns?by=member", headers=HTML)
     assert "Hugo Secret" in page.text
+
+
+async def test_an_employee_sees_their_own_impact_and_nothing_about_others(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    me = await sign_in(client, "employee")
+    someone = await make_member(name="Someone Else")
+    item = await make_item(title="Data engineer")
+    other = await make_item(title="Designer")
+    await sharing.record_share(me.id, item, "linkedin")
+    await sharing.record_share(me.id, other, "linkedin")
+    await sharing.record_share(someone.id, item, "x")
+    for n in range(2):
+        await record_activity(ActivityKind.click, f"c:{n}", member=me.id, item=item, network="x")
+    await record_activity(ActivityKind.click, "s", member=someone.id, item=other, network="x")
+    await record_activity(ActivityKind.application, "a1", member=me.id, item=item, candidate=1)
+    await record_activity(
+        ActivityKind.share, "old", member=me.id, item=item, at=now() - timedelta(days=400)
+    )
+    await rollups.refresh(now())
+    page = await client.get("/me/impact?period=quarter", headers=HTML)
+    assert page.status_code == 200
+    assert re.search(r'data-mine="shares">2<', page.text)
+    assert re.search(r'data-all-time="shares">3<', page.text)
+    assert re.search(r'data-mine="clicks">2<', page.text)
+    assert re.search(r'data-mine="applications">1<', page.text)
+    assert "This quarter: your links brought 1 candidate." in page.text
+    assert "Data engineer" in page.text and "Someone Else" not in page.text
+    assert (await client.get("/me/impact?period=../../etc", headers=HTML)).status_code == 200
+    assert "/me/impact" in (await client.get("/me", headers=HTML)).text

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Response, get
 
-from app.accounts.guards import editor
+from app.accounts.guards import editor, signed_in
 from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
@@ -136,4 +136,27 @@ async def breakdowns(request: AnyRequest) -> Response[str]:
     )
 
 
-ROUTES = [overview, breakdowns]
+@get("/me/impact", name="my_impact", guards=[signed_in])
+async def my_impact(request: AnyRequest) -> Response[str]:
+    """Every member's own figures: this period and all time, their best item, one sentence.
+    Nothing about anyone else."""
+    member = request.user
+    today = await viewer_today(member.id)
+    key = request.query_params.get("period")
+    key = key if key in ("week", "4weeks", "quarter", "year") else "quarter"
+    period, _problem = service.parse_period(key, None, None, today)
+    names = service.period_names()
+    mine = await service.member_totals(member.id, period)
+    return await render(
+        request,
+        "insights/impact.html",
+        periods={k: v for k, v in names.items() if k != "custom"},
+        period=period,
+        mine=mine,
+        all_time=await service.member_totals(member.id, None),
+        best=await service.best_item(member.id),
+        sentence=service.impact_sentence(mine, names[period.key]),
+    )
+
+
+ROUTES = [overview, breakdowns, my_impact]

@@ -17,9 +17,9 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Sum
 
 from app.accounts.tables import Invitation, Member
-from app.candidates.tables import Candidate, CandidateKind, Stage
+from app.candidates.tables import Activity, Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
-from app.core.i18n import _
+from app.core.i18n import _, ngettext
 from app.insights.rollups import DAY_FIGURES
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightSettings
 from app.notifications.campaigns import shares_after_campaign
@@ -568,3 +568,89 @@ def sort_rows(rows: list[dict[str, Any]], column: str, descending: bool) -> list
     present = [r for r in rows if r.get(column) is not None]
     missing = [r for r in rows if r.get(column) is None]
     return sorted(present, key=lambda r: r[column], reverse=descending) + missing
+
+
+# --- My impact -------------------------------------------------------------------------------
+
+IMPACT = ("shares", "clicks", "applications", "hires")
+
+
+async def member_totals(member_id: int, period: Period | None) -> dict[str, int]:
+    """The member's own figures, in a period or all time, from the member rollup."""
+    clauses = [InsightMemberDay.member == member_id]
+    if period is not None:
+        clauses += [InsightMemberDay.day >= period.first, InsightMemberDay.day <= period.last]
+    row = (
+        await InsightMemberDay.select(*(Sum(getattr(InsightMemberDay, f), alias=f) for f in IMPACT))
+        .where(*clauses)
+        .first()
+    )
+    return {f: int((row or {}).get(f) or 0) for f in IMPACT}
+
+
+async def best_item(member_id: int) -> dict[str, Any] | None:
+    """The member's item whose links got the most genuine clicks (then applications), all time."""
+    # The member's own ledger rows, by their indexed member column: a few hundred at most.
+    from_ledger = (
+        await Activity.select(Activity.item, Activity.kind, Count(Activity.id, alias="n"))
+        .where(
+            Activity.member == member_id,
+            Activity.kind.is_in(["click", "application", "share"]),
+            Activity.item.is_not_null(),
+        )
+        .group_by(Activity.item, Activity.kind)
+    )
+    scores: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"click": 0, "application": 0, "share": 0}
+    )
+    for row in from_ledger:
+        scores[row["item"]][row["kind"]] = int(row["n"])
+    if not scores:
+        return None
+    item_id, counts = max(
+        scores.items(),
+        key=lambda kv: (kv[1]["click"], kv[1]["application"], kv[1]["share"], -kv[0]),
+    )
+    item = (
+        await ContentItem.select(ContentItem.id, ContentItem.title)
+        .where(ContentItem.id == item_id)
+        .first()
+    )
+    if item is None:
+        return None
+    return {
+        "id": item_id,
+        "title": item["title"],
+        "clicks": counts["click"],
+        "applications": counts["application"],
+    }
+
+
+def impact_sentence(figures: dict[str, int], period_name: str) -> str:
+    """One concrete sentence about the member's period."""
+    n = 0
+    if figures["hires"]:
+        n = figures["hires"]
+        text = ngettext("your links brought %(num)d hire.", "your links brought %(num)d hires.", n)
+    elif figures["applications"]:
+        n = figures["applications"]
+        text = ngettext(
+            "your links brought %(num)d candidate.", "your links brought %(num)d candidates.", n
+        )
+    elif figures["clicks"]:
+        n = figures["clicks"]
+        text = ngettext(
+            "%(num)d real person opened your links.", "%(num)d real people opened your links.", n
+        )
+    elif figures["shares"]:
+        n = figures["shares"]
+        text = ngettext(
+            "you shared %(num)d time; the clicks will come.",
+            "you shared %(num)d times; the clicks will come.",
+            n,
+        )
+    else:
+        return _("%(period)s: nothing shared yet. Share an item from the feed to start.") % {
+            "period": period_name
+        }
+    return f"{period_name}: {text % {'num': n}}"
