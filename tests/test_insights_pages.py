@@ -12,10 +12,14 @@ from app.accounts.tables import Member
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
 from app.core.clock import now
+from app.content.demo import load_demo_content
+from app.core.settings import Settings
+from app.demo import load_demo, load_demo_activity
 from app.insights import rollups
+from app.points import corrections, ledger
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_team
-from tests.helpers import HTML, sign_in
+from tests.helpers import HTML, as_member, sign_in
 
 
 def figure(html: str, key: str) -> str:
@@ -156,3 +160,43 @@ async def test_an_employee_sees_their_own_impact_and_nothing_about_others(
     assert "Data engineer" in page.text and "Someone Else" not in page.text
     assert (await client.get("/me/impact?period=../../etc", headers=HTML)).status_code == 200
     assert "/me/impact" in (await client.get("/me", headers=HTML)).text
+
+
+def clicks_row(html: str, label: str) -> list[str]:
+    row = re.search(rf'<th scope="row">{label}</th><td>([^<]*)</td><td>([^<]*)</td>', html)
+    assert row is not None, label
+    return [row.group(1), row.group(2)]
+
+
+async def test_the_demo_clicks_page_agrees_with_itself_and_with_the_overview(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+) -> None:
+    assert await load_demo()
+    assert await load_demo_content(settings.data_dir)
+    await load_demo_activity(settings.data_dir)
+    await rollups.refresh(now())
+    await Member.update({Member.language: "en"}).where(Member.email == "admin@demo.relay")
+    admin = await Member.objects().where(Member.email == "admin@demo.relay").first()
+    assert admin is not None
+    await as_member(client, admin.id)
+    page = await client.get("/admin/clicks", headers=HTML)
+    views = clicks_row(page.text, "Page views")
+    clicks = clicks_row(page.text, "Genuine clicks")
+    assert int(clicks[1]) > 0
+    assert int(views[1]) >= int(clicks[1]) and int(views[0]) >= int(clicks[0])
+    overview = await client.get("/insights?period=4weeks", headers=HTML)
+    assert figure(overview.text, "clicks") == clicks[0]
+
+
+async def test_an_admin_correction_changes_the_balance_but_is_not_earned(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    member = await make_member()
+    admin = await make_member(role="admin")
+    assert await corrections.correct(member.id, "50", "Welcome bonus", "k1", by=admin.id) == {}
+    assert await ledger.balance(member.id) == 50
+    assert await ledger.earned(member.id) == 0
+    await as_member(client, admin.id)
+    page = await client.get(f"/admin/people/{member.id}", headers=HTML)
+    assert "does not count as earned points" in page.text

@@ -226,11 +226,13 @@ async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
 
 @get("/admin/clicks", name="click_figures", guards=[admin])
 async def click_figures(request: AnyRequest) -> Response[str]:
-    """What Relay counts as a click, and the figures."""
+    """What Relay counts as a click, and the figures: over the insights overview's default
+    period (the last 4 weeks, today included, in UTC days as its rollups) and all time."""
+    today = datetime.combine(now().astimezone(UTC).date(), datetime.min.time(), UTC)
     return await render(
         request,
         "candidates/clicks.html",
-        week=await service.click_figures(now() - timedelta(days=7)),
+        week=await service.click_figures(today - timedelta(days=27)),
         total=await service.click_figures(),
     )
 
