@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 from app.accounts.tables import Member
 from app.candidates.service import record_activity
 from app.candidates.tables import ActivityKind
-from app.core.clock import now
 from app.content.demo import load_demo_content
+from app.core.clock import now
 from app.core.settings import Settings
 from app.demo import load_demo, load_demo_activity
 from app.insights import rollups
