@@ -19,7 +19,7 @@ from app.insights import rollups
 from app.points import corrections, ledger
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_team
-from tests.helpers import HTML, as_member, sign_in
+from tests.helpers import HTML, as_member, csrf_token_of, sign_in
 
 
 def figure(html: str, key: str) -> str:
@@ -200,3 +200,32 @@ async def test_an_admin_correction_changes_the_balance_but_is_not_earned(
     await as_member(client, admin.id)
     page = await client.get(f"/admin/people/{member.id}", headers=HTML)
     assert "does not count as earned points" in page.text
+
+
+async def test_an_admin_sets_what_a_click_and_a_hire_are_worth_and_the_value_follows(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    sharer = await make_member()
+    item = await make_item()
+    for n in range(4):
+        await record_activity(ActivityKind.click, f"v:{n}", member=sharer.id, item=item)
+    await rollups.refresh(now())
+    await sign_in(client, "editor")
+    assert (await client.get("/insights/settings", headers=HTML)).status_code == 403
+    await sign_in(client, "admin")
+    page = await client.get("/insights/settings", headers=HTML)
+    assert "SHRM" in page.text
+    refused = await client.post(
+        "/insights/settings",
+        data={"cost_per_click": "=1+1", "cost_per_hire": "x", "currency": "euro"},
+        headers={"x-csrftoken": csrf_token_of(page.text), **HTML},
+    )
+    assert refused.status_code == 422 and "Nothing was saved" in refused.text
+    saved = await client.post(
+        "/insights/settings",
+        data={"cost_per_click": "2,50", "cost_per_hire": "1000", "currency": "usd"},
+        headers={"x-csrftoken": csrf_token_of(page.text), **HTML},
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text
+    overview = await client.get("/insights", headers=HTML)
+    assert figure(overview.text, "value") == "10 USD"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from litestar import Response, get
+from litestar import Response, get, post
+from litestar.params import URLEncodedBody
 
-from app.accounts.guards import editor, signed_in
+from app.accounts.guards import admin, editor, signed_in
 from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
@@ -159,4 +160,41 @@ async def my_impact(request: AnyRequest) -> Response[str]:
     )
 
 
-ROUTES = [overview, breakdowns, my_impact]
+def money_text(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+@get("/insights/settings", name="insight_settings", guards=[admin], opt=TAB)
+async def value_settings(request: AnyRequest) -> Response[str]:
+    row = await service.value_settings()
+    values = {
+        "cost_per_click": money_text(row["cost_per_click"]),
+        "cost_per_hire": money_text(row["cost_per_hire"]),
+        "currency": row["currency"],
+    }
+    return await render(request, "insights/settings.html", values=values, errors={}, query="")
+
+
+@post("/insights/settings", status_code=200, name="save_insight_settings", guards=[admin], opt=TAB)
+async def save_value_settings(
+    request: AnyRequest, data: URLEncodedBody[dict[str, str]]
+) -> Response[str]:
+    form = data if isinstance(data, dict) else {}
+    values, errors = service.check_value_settings(form)
+    if not errors:
+        await service.save_value_settings(
+            values["cost_per_click"], values["cost_per_hire"], values["currency"]
+        )
+    shown = {k: str(form.get(k, ""))[:40] for k in ("cost_per_click", "cost_per_hire", "currency")}
+    return await render(
+        request,
+        "insights/settings.html",
+        status_code=422 if errors else 200,
+        values=shown,
+        errors=errors,
+        saved=not errors,
+        query="",
+    )
+
+
+ROUTES = [overview, breakdowns, my_impact, value_settings, save_value_settings]

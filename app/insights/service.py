@@ -654,3 +654,33 @@ def impact_sentence(figures: dict[str, int], period_name: str) -> str:
             "period": period_name
         }
     return f"{period_name}: {text % {'num': n}}"
+
+
+# --- What a click and a hire are worth -------------------------------------------------------
+
+MONEY = re.compile(r"\d{1,9}([.,]\d{1,2})?")
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def parse_money(text: str | None) -> int | None:
+    """An amount such as "3", "2.50" or "4 700,00" as cents; None when it is not one."""
+    cleaned = (text or "").strip().replace(" ", "").replace("\u202f", "").replace("\xa0", "")
+    if not MONEY.fullmatch(cleaned):
+        return None
+    whole, _sep, cents = cleaned.replace(",", ".").partition(".")
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def check_value_settings(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's values, and its errors by field."""
+    errors: dict[str, str] = {}
+    cpc = parse_money(form.get("cost_per_click"))
+    cph = parse_money(form.get("cost_per_hire"))
+    currency = (form.get("currency") or "").strip().upper()
+    if cpc is None:
+        errors["cost_per_click"] = _("Give an amount such as 3 or 2.50.")
+    if cph is None:
+        errors["cost_per_hire"] = _("Give an amount such as 4700.")
+    if not CURRENCY.fullmatch(currency):
+        errors["currency"] = _("Give a three-letter currency code such as EUR or USD.")
+    return {"cost_per_click": cpc, "cost_per_hire": cph, "currency": currency}, errors
