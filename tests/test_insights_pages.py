@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -229,3 +231,42 @@ async def test_an_admin_sets_what_a_click_and_a_hire_are_worth_and_the_value_fol
     assert saved.status_code == 200 and "Saved." in saved.text
     overview = await client.get("/insights", headers=HTML)
     assert figure(overview.text, "value") == "10 USD"
+
+
+async def test_every_table_exports_as_csv_and_the_workbook_has_a_sheet_per_table(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    team = await make_team("Sales")
+    sharer = await make_member(team=team, name='=HYPERLINK("http://evil")')
+    item = await make_item(title="+cmd|' /C calc'!A0")
+    await sharing.record_share(sharer.id, item, "linkedin")
+    await record_activity(ActivityKind.click, "e:1", member=sharer.id, item=item, network="x")
+    await rollups.refresh(now())
+    await sign_in(client, "editor")
+    query = f"period=custom&from=2026-01-01&to={now().date().isoformat()}&team={team}"
+    for table in ("overview", "funnel", "trends", "team", "site", "item", "network", "member"):
+        response = await client.get(f"/insights/export.csv?{query}&table={table}")
+        assert response.status_code == 200, table
+        assert response.headers["content-type"].startswith("text/csv")
+        disposition = response.headers["content-disposition"]
+        assert f"insights-{table}-2026-01-01_" in disposition and f"team-{team}" in disposition
+    item_csv = (await client.get(f"/insights/export.csv?{query}&table=item")).text
+    assert "'+cmd|" in item_csv
+    member_csv = (await client.get(f"/insights/export.csv?{query}&table=member")).text
+    assert "'=HYPERLINK" in member_csv
+    forged = await client.get('/insights/export.csv?table=../../etc/passwd"&period=x')
+    assert forged.status_code == 200
+    assert 'filename="insights-overview-' in forged.headers["content-disposition"]
+
+    response = await client.get(f"/insights/export.xlsx?{query}")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == [
+        "Overview", "Funnel", "Trends", "By team", "By site", "By content item", "By network",
+        "By member",
+    ]  # fmt: skip
+    overview = {row[0]: row[1] for row in book["Overview"].iter_rows(values_only=True)}
+    assert overview["Shares"] == 1 and overview["Genuine clicks"] == 1
+    items = list(book["By content item"].iter_rows(values_only=True))
+    assert items[1][0] == "'+cmd|' /C calc'!A0" and items[1][1] == 1
+    assert book["By content item"]["A2"].data_type == "s"

@@ -13,7 +13,7 @@ from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.i18n import _
-from app.insights import service
+from app.insights import export, service
 from app.notifications.preferences import preferences_of
 from app.org.tables import Site, Team
 from app.web.pages import render
@@ -197,4 +197,42 @@ async def save_value_settings(
     )
 
 
-ROUTES = [overview, breakdowns, my_impact, value_settings, save_value_settings]
+@get("/insights/export.csv", name="insights_csv", guards=[editor])
+async def export_csv(request: AnyRequest) -> Response[str]:
+    """One table (``table=``: overview, funnel, trends or a breakdown; unknown: overview)."""
+    asked = await read_query(request)
+    table = str(request.query_params.get("table", ""))
+    table = table if table in export.TABLES else "overview"
+    rows = await export.rows_of(
+        table, asked["period"], asked["filters"], request.user.role == "admin"
+    )
+    name = export.file_name(asked["period"], asked["filters"], "csv", table)
+    return Response(
+        export.as_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@get("/insights/export.xlsx", name="insights_xlsx", guards=[editor])
+async def export_xlsx(request: AnyRequest) -> Response[bytes]:
+    """Every table in one workbook, one sheet each."""
+    asked = await read_query(request)
+    body = await export.workbook(asked["period"], asked["filters"], request.user.role == "admin")
+    name = export.file_name(asked["period"], asked["filters"], "xlsx")
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+ROUTES = [
+    overview,
+    breakdowns,
+    my_impact,
+    value_settings,
+    save_value_settings,
+    export_csv,
+    export_xlsx,
+]
