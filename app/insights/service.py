@@ -336,7 +336,11 @@ async def figures(period: Period, filters: Filters) -> Overview:
             Sum(InsightDay.shares, alias="shares"),
             Sum(InsightDay.clicks, alias="clicks"),
         )
-        .where(*_where_day(InsightDay, period, filters), InsightDay.network != "")
+        .where(
+            *_where_day(InsightDay, period, filters),
+            InsightDay.network != "",
+            InsightDay.referred == 1,
+        )
         .group_by(InsightDay.network)
     ):
         networks[row["network"]] = {
