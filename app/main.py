@@ -38,7 +38,9 @@ from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
 from app.sharing.routes import ROUTES as SHARING_ROUTES
+from app.shell.compose import member_time_zone, person_points
 from app.shell.context import page_context
+from app.shell.feed import ROUTES as FEED_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web.assets import Assets
 from app.web.pages import SKIP_COMPRESSION, page, see_other, wants_fragment
@@ -165,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SIGNIN_ROUTES,
             *SECURITY_ROUTES,
             *PEOPLE_ROUTES,
+            *FEED_ROUTES,
             *CONTENT_ROUTES,
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
@@ -211,6 +214,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "visits": visits,
                 "team_rankings": TeamRankings(),
                 "page_context": page_context,
+                "time_zone_of": member_time_zone,
+                "person_points": person_points,
             }
         ),
         openapi_config=None,

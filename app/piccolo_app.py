@@ -3,7 +3,8 @@
 from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
-from app.candidates.tables import Activity, Candidate, CandidatePolicy, Visit, VisitorKey
+from app.activity.tables import Activity
+from app.candidates.tables import Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.core.settings import ROOT
 from app.insights.tables import (

@@ -7,7 +7,7 @@ directly, so each of them reacts to an event in the same way.
 
 from __future__ import annotations
 
-from app.candidates.service import ActivityRecorded
+from app.activity.service import ActivityRecorded
 from app.core.events import clear, subscribe
 from app.insights.rollups import refresh as refresh_insights
 from app.notifications.jobs import JOBS as NOTIFICATION_JOBS

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from litestar.testing import AsyncTestClient
 
+from app.activity.tables import Activity
 from app.candidates import cvs
-from app.candidates.tables import Activity, Candidate
+from app.candidates.tables import Candidate
 from app.core.settings import Settings
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member

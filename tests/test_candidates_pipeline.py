@@ -11,9 +11,10 @@ from datetime import timedelta
 from litestar.testing import AsyncTestClient
 
 from app.accounts.tables import AuditEvent
+from app.activity.tables import Activity
 from app.candidates import cvs
 from app.candidates.pipeline import purge
-from app.candidates.tables import Activity, Candidate
+from app.candidates.tables import Candidate
 from app.core.clock import now
 from app.core.settings import Settings
 from app.sharing import service as sharing

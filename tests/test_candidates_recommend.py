@@ -8,7 +8,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from app.candidates.tables import Activity, Candidate
+from app.activity.tables import Activity
+from app.candidates.tables import Candidate
 from app.mail.service import deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app

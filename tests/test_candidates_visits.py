@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 from litestar.testing import AsyncTestClient
 
+from app.activity.service import record_activity
+from app.activity.tables import Activity, ActivityKind
 from app.candidates import service
-from app.candidates.service import record_activity
-from app.candidates.tables import Activity, ActivityKind, Visit, VisitorKey
+from app.candidates.tables import Visit, VisitorKey
 from app.core.clock import now
 from app.sharing import service as sharing
 from tests.conftest import LiveServer

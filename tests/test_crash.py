@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.candidates.tables import Activity, ActivityKind, Visit
+from app.activity.tables import Activity, ActivityKind
+from app.candidates.tables import Visit
 from app.candidates.visits import BATCH_ROWS
 from app.core.clock import now
 from tests.conftest import LiveServer

@@ -8,8 +8,9 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 from piccolo.table import Table
 
+from app.activity.tables import Activity, ActivityKind
 from app.candidates.pipeline import delete_candidate
-from app.candidates.tables import Activity, ActivityKind, Candidate
+from app.candidates.tables import Candidate
 from app.core.settings import Settings
 from app.piccolo_app import APP_CONFIG
 from app.points import ledger

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, expect
 
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.core.clock import now
 from app.insights import rollups
 from app.sharing import service as sharing

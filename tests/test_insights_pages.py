@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.accounts.tables import Member
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.content.demo import load_demo_content
 from app.core.clock import now
 from app.core.settings import Settings

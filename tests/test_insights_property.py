@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.accounts.tables import Member
-from app.candidates.tables import Activity
+from app.activity.tables import Activity
 from app.insights import rollups, service
 from app.insights.service import Filters, Period
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightState

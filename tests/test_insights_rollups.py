@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.accounts.tables import Member
-from app.candidates.service import record_activity
-from app.candidates.tables import Activity, ActivityKind
+from app.activity.service import record_activity
+from app.activity.tables import Activity, ActivityKind
 from app.candidates.visits import network_of_referer
 from app.insights import rollups
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.content import editing
 from app.notifications import campaigns
 from app.notifications.campaigns import Audience, CampaignDraft

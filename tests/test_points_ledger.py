@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app.candidates.service import record_activity
-from app.candidates.tables import Activity, ActivityKind
+from app.activity.service import record_activity
+from app.activity.tables import Activity, ActivityKind
 from app.points import ledger
 from app.points.awards import award
 from app.points.tables import MemberBadge, PointsLine, PointsRule, PointsTotal

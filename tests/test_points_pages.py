@@ -12,9 +12,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.accounts.tables import AuditEvent, Member
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import pipeline
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
 from app.core.clock import now
 from app.points import ledger
 from app.points.rules import rules

@@ -1,5 +1,7 @@
 """The admin's page on one person, rendered one way for every form on it: role, status and
-enrolment links (app.accounts.routes_people), and points corrections (app.points.routes)."""
+enrolment links (app.accounts.routes_people), and points corrections (app.points.routes).
+Its points part is read by the shell (app.shell.compose.person_points): accounts comes before
+points."""
 
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ from litestar.exceptions import NotFoundException
 
 from app.accounts import people
 from app.accounts.tables import Role
-from app.points import corrections, history
 from app.web.pages import render
-from app.web.requests import AnyRequest
+from app.web.requests import AnyRequest, person_points
 
 
 async def person_page(
@@ -27,7 +28,6 @@ async def person_page(
         status_code=status_code,
         person=person,
         roles=[r.value for r in Role],
-        points=await history.summary(member_id),
-        correction_key=corrections.correction_key(),
+        **await person_points(request, member_id),
         **extra,
     )

@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.accounts.invitations import EMAIL_RE
 from app.accounts.tables import Member
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import cvs
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind, Candidate, CandidateKind, CandidatePolicy
+from app.candidates.tables import Candidate, CandidateKind, CandidatePolicy
 from app.core import db
 from app.core.cache import TTLMap
 from app.core.clock import now

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from app.accounts import audit
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import cvs
 from app.candidates.applications import policy
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind, Candidate, CandidateKind, Stage
+from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem, Kind
 from app.core import db
 from app.core.clock import now

@@ -14,10 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from app.accounts.tables import Member
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import cvs
 from app.candidates.applications import CandidateForm, credited_referrer, mailbox, policy
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind, Candidate, CandidateKind
+from app.candidates.tables import Candidate, CandidateKind
 from app.core import db
 from app.core.clock import now
 from app.core.i18n import _

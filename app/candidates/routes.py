@@ -16,8 +16,9 @@ from litestar.utils.scope.state import ScopeState
 
 from app.accounts import audit
 from app.accounts.guards import admin, anyone, editor, signed_in
+from app.activity.service import record_activity
+from app.activity.tables import ActivityKind
 from app.candidates import applications, cvs, pipeline, recommendations, service
-from app.candidates.tables import ActivityKind
 from app.candidates.visits import (
     VisitRecorder,
     beacon_is_valid,
@@ -310,7 +311,7 @@ async def apply_elsewhere(request: AnyRequest, code: FromPath[str]) -> Response[
     user_agent = request.headers.get("user-agent", "")
     visitor = await recorder_of(request).visitor(client_of(request), user_agent)
     if not is_preview(request.method, user_agent):
-        await service.record_activity(
+        await record_activity(
             ActivityKind.apply_click,
             f"{link['id']}:{visitor}:{now().date().isoformat()}",
             member=int(link["member"]),

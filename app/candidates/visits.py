@@ -36,9 +36,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
+from app.activity.service import ActivityRecorded
+from app.activity.tables import Activity, ActivityKind
 from app.candidates import service
-from app.candidates.service import ActivityRecorded
-from app.candidates.tables import Activity, ActivityKind, Visit
+from app.candidates.tables import Visit
 from app.core import db
 from app.core.clock import now
 from app.core.events import publish
@@ -348,7 +349,7 @@ async def write_batch(batch: list[Noted], store: Counter) -> None:
                 )
             )
         if clicks:
-            # The bulk form of service.record_activity: same keys, same idempotence.
+            # The bulk form of record_activity: same keys, same idempotence.
             inserted = (
                 await Activity.insert(*clicks)
                 .on_conflict(target=Activity.key, action="DO NOTHING")

@@ -1,85 +1,21 @@
-"""The employee's side of content: the feed, an item's page, guides, media, my sharing setting."""
+"""The employee's side of content: guides, media, my sharing setting (the feed and an item's
+page, which show each card's clicks, shares and challenge, are app.shell.feed)."""
 
 from __future__ import annotations
 
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
 from app.content import editing, guides
 from app.content import feed as content_feed
 from app.content.markdown import render_markdown
-from app.content.media import image_url, media_path
+from app.content.media import media_path
 from app.core.i18n import current_language as language_var
-from app.points.challenges import challenges_on
-from app.sharing.service import genuine_clicks_by_item, shares_of
 from app.web.assets import IMMUTABLE
-from app.web.pages import render, wants_fragment
+from app.web.pages import render
 from app.web.requests import AnyRequest, settings_of
-
-
-@get("/", name="feed", guards=[signed_in], opt={"tab": "feed"})
-async def feed(
-    request: AnyRequest,
-    kind: FromQuery[str | None] = None,
-    tag: FromQuery[str | None] = None,
-    q: FromQuery[str | None] = None,
-    after: FromQuery[str | None] = None,
-) -> Response[str]:
-    member = request.user
-    kind = kind if kind in {"story", "offer"} else None
-    page = await content_feed.feed_page(member, kind=kind, tag=tag, search=q, after=after)
-    next_page = after is not None and wants_fragment(request)
-    if after is None:
-        since = await content_feed.mark_feed_visit(member.id)
-    else:
-        state = await content_feed.feed_state(member.id)
-        since = state["previous_seen_at"] if state else None
-    ids = [c["id"] for c in page.cards]
-    clicks = await genuine_clicks_by_item(member.id, ids)
-    challenges = await challenges_on(ids, editing.now())
-    cards = []
-    for row in page.cards:
-        card = content_feed.card_view(row)
-        card["clicks"] = clicks.get(row["id"], 0)
-        card["challenge"] = challenges.get(row["id"])
-        card["is_new"] = since is not None and row["publish_at"] > since
-        cards.append(card)
-    filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
-    return await render(
-        request,
-        "content/feed.html",
-        block="cards" if next_page else "app",
-        cards=cards,
-        next_cursor=page.next_cursor,
-        filters=filters,
-        tags=await content_feed.feed_tags() if not next_page else [],
-        filtered=bool(kind or tag or q),
-        contracts=editing.CONTRACTS,
-        remote=editing.REMOTE,
-    )
-
-
-@get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
-async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
-    member = request.user
-    item = await content_feed.visible_item(member, item_id)
-    if item is None:
-        raise NotFoundException()
-    clicks = await genuine_clicks_by_item(member.id, [item_id])
-    return await render(
-        request,
-        "content/item.html",
-        item=item,
-        body_html=render_markdown(item["body"]),
-        image=image_url(item["image"], 1200),
-        tag_list=editing.tags_of(item["tags"]),
-        networks_shared=await shares_of(member.id, item_id),
-        clicks=clicks.get(item_id, 0),
-        contracts=editing.CONTRACTS,
-        remote=editing.REMOTE,
-    )
 
 
 @get("/guides/{network:str}", name="guide", guards=[signed_in], opt={"tab": "feed"})
@@ -125,4 +61,4 @@ async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) 
     )
 
 
-ROUTES = [feed, item_page, guide, media, set_credit]
+ROUTES = [guide, media, set_credit]

@@ -27,7 +27,7 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Max, Min
 
 from app.accounts.tables import Member
-from app.candidates.tables import Activity, ActivityKind
+from app.activity.tables import Activity, ActivityKind
 from app.core import db
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightState
 from app.notifications.campaigns import single_runner_lock

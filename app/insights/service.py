@@ -17,7 +17,8 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count, Sum
 
 from app.accounts.tables import Invitation, Member
-from app.candidates.tables import Activity, Candidate, CandidateKind, Stage
+from app.activity.tables import Activity
+from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
 from app.core.i18n import _, ngettext
 from app.insights.rollups import DAY_FIGURES

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from piccolo.query.functions.aggregate import Count
 
+from app.activity.tables import Activity, ActivityKind
 from app.candidates import cvs
-from app.candidates.tables import Activity, ActivityKind, Candidate
+from app.candidates.tables import Candidate
 from app.content import media
 from app.content.announcements import audience_member_ids, claim_unannounced
 from app.content.tables import ContentItem

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.candidates.service import ActivityRecorded
-from app.candidates.tables import STAGE_ORDER, Activity, ActivityKind
+from app.activity.service import ActivityRecorded
+from app.activity.tables import Activity, ActivityKind
+from app.candidates.tables import STAGE_ORDER
 from app.core import db
 from app.core.events import publish
 from app.points import ledger
@@ -57,8 +58,11 @@ class PointsGained:
 
 
 async def on_activity_recorded(event: ActivityRecorded) -> None:
-    """An activity is credited in the transaction that recorded it."""
-    await award(event.activity)
+    """An activity is credited in the transaction that recorded it, and what it earned is told
+    back on the event (the share button says how many points a share made)."""
+    lines = await award(event.activity)
+    if lines:
+        event.earned.append(await ledger.points_of(lines))
 
 
 async def award(activity: dict[str, Any]) -> list[int]:

@@ -112,6 +112,16 @@ async def balance(member_id: int) -> int:
     return int(row["total"] or 0) if row else 0
 
 
+async def points_of(line_ids: list[int]) -> int:
+    """The sum of these lines' points."""
+    row = (
+        await PointsLine.select(Sum(PointsLine.points, alias="total"))
+        .where(PointsLine.id.is_in(line_ids))
+        .first()
+    )
+    return int(row["total"] or 0) if row else 0
+
+
 async def earned(member_id: int, period: str = "all") -> int:
     """Points earned (spending aside) in a period; ``all`` is lifetime points, for levels."""
     row = (

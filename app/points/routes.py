@@ -14,12 +14,11 @@ from app.accounts.tables import Member
 from app.candidates.pipeline import stage_names
 from app.core.clock import now
 from app.core.i18n import _
-from app.notifications.preferences import preferences_of
 from app.points import challenges, corrections, history, rules_admin
 from app.points.rules import ACTION_NAMES, levels, rules
 from app.points.tables import Action
 from app.web.pages import render, see_other, wants_fragment
-from app.web.requests import AnyRequest, client_of
+from app.web.requests import AnyRequest, client_of, time_zone_of
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -77,7 +76,7 @@ async def _admin_page(
     rules_form: rules_admin.RulesForm | None = None,
     **extra: Any,
 ) -> Response[str]:
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     return await render(
         request,
         "points/admin.html",
@@ -237,7 +236,7 @@ async def _challenge_page(
     form: challenges.ChallengeForm | None = None,
     status_code: int = 200,
 ) -> Response[str]:
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     form = form or challenges.challenge_form(challenge, zone)
     return await render(
         request,
@@ -263,7 +262,7 @@ async def _checked_challenge(
     request: AnyRequest, challenge: dict[str, Any] | None
 ) -> challenges.ChallengeForm:
     form = await request.form()
-    zone = (await preferences_of(request.user.id)).time_zone
+    zone = await time_zone_of(request)
     at = now()
     choices = await challenges.item_choices(at, challenge["items"] if challenge else None)
     return challenges.check_challenge(

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from app.candidates.service import record_activity
-from app.candidates.tables import ActivityKind
+from app.activity import service as activity
+from app.activity.tables import ActivityKind
 from app.content.tables import ContentItem
 from app.core import db
-from app.points import ledger
 from app.sharing.tables import Share, ShareLink
 
 # What the share button may report: the phone's share sheet, with or without the image,
@@ -62,16 +61,14 @@ class Shared:
 async def share(member_id: int, item_id: int, network: str) -> Shared:
     """Record a completed share once per member, item and network, with what it earned.
 
-    The member's points are locked while the share is recorded and awarded, so the balance
-    before and after differ by this share's points alone, whatever else runs concurrently.
+    Its points are what the points handlers credited for its activity (the week's first-share
+    bonus included), told back on the activity's event in the same transaction.
     """
     if network not in SHARE_NETWORKS:
         raise ValueError(f"Unknown network {network!r}")
     await link_code(member_id, item_id)
     key = f"{member_id}:{item_id}:{network}"
     async with db.write_transaction():
-        await ledger.lock_member(member_id)
-        before = await ledger.balance(member_id)
         rows = (
             await Share.insert(Share(key=key, member=member_id, item=item_id, network=network))
             .on_conflict(target=Share.key, action="DO NOTHING")
@@ -79,10 +76,10 @@ async def share(member_id: int, item_id: int, network: str) -> Shared:
         )
         if not rows:
             return Shared(recorded=False, points=0)
-        await record_activity(
+        recorded = await activity.activity_recorded(
             ActivityKind.share, key, member=member_id, item=item_id, network=network
         )
-        return Shared(recorded=True, points=await ledger.balance(member_id) - before)
+        return Shared(recorded=True, points=sum(recorded.earned) if recorded else 0)
 
 
 async def record_share(member_id: int, item_id: int, network: str) -> bool:
@@ -101,9 +98,7 @@ async def genuine_clicks_by_item(member_id: int, item_ids: list[int]) -> dict[in
     Counted by the candidates package (app.candidates.visits says how); every page that shows
     clicks goes through here.
     """
-    from app.candidates.service import genuine_clicks_by_item as counted
-
-    return await counted(member_id, item_ids)
+    return await activity.genuine_clicks_by_item(member_id, item_ids)
 
 
 def network_links(url: str, title: str, caption: str) -> dict[str, str]:

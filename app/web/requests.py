@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from litestar.plugins.htmx import HTMXRequest
@@ -21,6 +22,20 @@ def settings_of(request: AnyRequest) -> Settings:
 
 def limiter_of(request: AnyRequest) -> RateLimiter:
     return request.app.state.limiter
+
+
+# What a page shows of a later domain, read by the functions ``create_app`` puts in
+# ``app.state`` (app.shell.compose): neither this layer nor the domains import a later one.
+
+
+async def time_zone_of(request: AnyRequest) -> str:
+    """The signed-in member's time zone."""
+    return str(await request.app.state.time_zone_of(request.user.id))
+
+
+async def person_points(request: AnyRequest, member_id: int) -> dict[str, Any]:
+    """What the admin's page on a person shows of their points."""
+    return dict(await request.app.state.person_points(member_id))
 
 
 def client_of(request: AnyRequest) -> str:

@@ -1,0 +1,1 @@
+"""The activity ledger: what happened, once (shares, clicks, applications, stages…)."""
