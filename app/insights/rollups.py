@@ -6,7 +6,8 @@ Every page of insights reads these tables, never the ledger itself:
   applications, accepted recommendations, moves to Interview and to Hired, apply clicks;
 - :class:`InsightMemberDay`: the same per day and member (active ambassadors, the member
   breakdown, each employee's own impact);
-- :class:`InsightHeadcount`: members active at the end of each day, by team and site.
+- :class:`InsightHeadcount`: members active at the end of each day, per team, per site and
+  in all.
 
 A day's rows are always computed whole from that day's ledger rows (:func:`roll_up_day`), so
 the periodic :func:`refresh` (the days of the rows written since the last round, plus today
@@ -46,11 +47,27 @@ KIND_FIGURE = {
 }
 STAGE_FIGURE = {"interview": "interviews", "hired": "hires"}
 UNKNOWN = "unknown"
+ALL = -1  # the headcount's "every team" or "every site"
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, datetime.min.time(), UTC)
     return start, start + timedelta(days=1)
+
+
+async def insert_rows(table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Plain multi-row INSERTs, a few hundred rows each: building a Piccolo object per row
+    cost far more than the database spent writing it (as in app.candidates.visits)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join(["{}"] * len(columns)) + ")"
+    for start in range(0, len(rows), 400):
+        chunk = rows[start : start + 400]
+        await table.raw(
+            # Only placeholders and our own column names are joined in: values are bound.
+            f"INSERT INTO {table._meta.tablename} ({names}) VALUES "  # noqa: S608
+            + ", ".join([one] * len(chunk)),
+            *(value for row in chunk for value in row),
+        )
 
 
 def _figure(row: dict[str, Any]) -> tuple[str | None, str]:
@@ -101,33 +118,27 @@ async def roll_up_day(day: date) -> None:
     label = day.isoformat()
     await InsightDay.delete().where(InsightDay.day == label)
     await InsightMemberDay.delete().where(InsightMemberDay.day == label)
-    if cells:
-        await InsightDay.insert(
-            *(
-                InsightDay(
-                    day=label,
-                    team=team,
-                    site=site,
-                    item=item,
-                    network=network,
-                    referred=referred,
-                    **counts,
-                )
-                for (team, site, item, network, referred), counts in sorted(cells.items())
-            )
-        )
-    if members:
-        await InsightMemberDay.insert(
-            *(
-                InsightMemberDay(day=label, member=member, **mine)
-                for member, mine in sorted(members.items())
-            )
-        )
+    await insert_rows(
+        InsightDay,
+        ["day", "team", "site", "item", "network", "referred", *DAY_FIGURES],
+        [
+            (label, team, site, item, network, referred, *(counts[f] for f in DAY_FIGURES))
+            for (team, site, item, network, referred), counts in sorted(cells.items())
+        ],
+    )
+    await insert_rows(
+        InsightMemberDay,
+        ["day", "member", "team", "site", *FIGURES],
+        [
+            (label, member, mine["team"], mine["site"], *(mine[f] for f in FIGURES))
+            for member, mine in sorted(members.items())
+        ],
+    )
 
 
 async def count_heads(day: date) -> None:
     """Members active at the end of ``day`` (joined before it ended, not deactivated by then),
-    by team and site; written again whole (inside the caller's transaction)."""
+    per team, per site and in all; written again whole (inside the caller's transaction)."""
     _, end = day_bounds(day)
     rows = (
         await Member.select(Member.team, Member.site, Count(Member.id, alias="members"))
@@ -142,16 +153,19 @@ async def count_heads(day: date) -> None:
     )
     label = day.isoformat()
     await InsightHeadcount.delete().where(InsightHeadcount.day == label)
+    # One row per team (site -1), one per site (team -1) and one for everyone (-1, -1): a
+    # few hundred rows a day however teams and sites cross (0 is "none").
     counts: dict[tuple[int, int], int] = defaultdict(int)
     for row in rows:
-        counts[(row["team"] or 0, row["site"] or 0)] += int(row["members"])
-    if counts:
-        await InsightHeadcount.insert(
-            *(
-                InsightHeadcount(day=label, team=team, site=site, members=members)
-                for (team, site), members in sorted(counts.items())
-            )
-        )
+        team, site, members = row["team"] or 0, row["site"] or 0, int(row["members"])
+        counts[(team, ALL)] += members
+        counts[(ALL, site)] += members
+        counts[(ALL, ALL)] += members
+    await insert_rows(
+        InsightHeadcount,
+        ["day", "team", "site", "members"],
+        [(label, team, site, members) for (team, site), members in sorted(counts.items())],
+    )
 
 
 async def _state() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
 from app.core.i18n import _, ngettext
-from app.insights.rollups import DAY_FIGURES
+from app.insights.rollups import ALL, DAY_FIGURES
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightSettings
 from app.notifications.campaigns import shares_after_campaign
 from app.notifications.tables import Campaign, NotificationOpen
@@ -191,18 +191,20 @@ async def active_ambassadors(period: Period, filters: Filters) -> int | None:
     return int((row or {}).get("n") or 0)
 
 
-async def average_headcount(period: Period, filters: Filters) -> float:
-    """Members active at the end of each day of the period, on average over the days counted."""
-    rows = (
-        await InsightHeadcount.select(
-            InsightHeadcount.day, Sum(InsightHeadcount.members, alias="n")
-        )
-        .where(*_where_day(InsightHeadcount, period, filters, item=False))
-        .group_by(InsightHeadcount.day)
+async def average_headcount(period: Period, filters: Filters) -> float | None:
+    """Members active at the end of each day of the period, on average over the days counted
+    (None for a team and a site at once: the daily count is kept per team and per site)."""
+    if filters.team and filters.site:
+        return None
+    rows = await InsightHeadcount.select(InsightHeadcount.members).where(
+        InsightHeadcount.day >= period.first,
+        InsightHeadcount.day <= period.last,
+        InsightHeadcount.team == (filters.team or ALL),
+        InsightHeadcount.site == (filters.site or ALL),
     )
     if not rows:
         return 0.0
-    return sum(int(r["n"] or 0) for r in rows) / len(rows)
+    return sum(int(r["members"]) for r in rows) / len(rows)
 
 
 def ratio(top: float, bottom: float) -> float | None:
@@ -353,7 +355,9 @@ async def figures(period: Period, filters: Filters) -> Overview:
         "enrolled": enrolled,
         "active": active,
         "headcount": headcount,
-        "participation": ratio(active, headcount) if active is not None else None,
+        "participation": (
+            ratio(active, headcount) if active is not None and headcount is not None else None
+        ),
         "shares": referred["shares"],
         "clicks": referred["clicks"],
         "clicks_per_share": ratio(referred["clicks"], referred["shares"]),

@@ -56,8 +56,9 @@ class InsightMemberDay(Table):
 
 
 class InsightHeadcount(Table):
-    """Members who were active at the end of a UTC day, by team and site: the participation
-    rate of a past period stays right after people join and leave."""
+    """Members who were active at the end of a UTC day, per team (``site`` -1), per site
+    (``team`` -1) and in all (both -1): the participation rate of a past period stays right
+    after people join and leave."""
 
     id = NeverReusedSerial(primary_key=True)
 
