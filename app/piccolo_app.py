@@ -9,6 +9,7 @@ from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState,
 from app.core.settings import ROOT
 from app.insights.tables import (
     InsightDay,
+    InsightDigest,
     InsightHeadcount,
     InsightMemberDay,
     InsightSettings,
@@ -76,6 +77,7 @@ APP_CONFIG = AppConfig(
         InsightHeadcount,
         InsightState,
         InsightSettings,
+        InsightDigest,
     ],
     migration_dependencies=[],
     commands=[],

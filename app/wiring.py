@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.activity.service import ActivityRecorded
 from app.core.events import clear, subscribe
+from app.insights.digest import send_weekly_digests
 from app.insights.rollups import refresh as refresh_insights
 from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
 from app.notifications.jobs import Job
@@ -30,4 +31,5 @@ def wire() -> None:
 JOBS: tuple[Job, ...] = (
     *NOTIFICATION_JOBS,
     Job("roll up insights", lambda settings, now: refresh_insights(now)),
+    Job("send insights digests", send_weekly_digests),
 )

@@ -50,6 +50,14 @@ TABLES: dict[str, tuple[str, list[tuple[str, type[Column], dict[str, Any]]]]] = 
         "insight_state",
         [ID_COLUMN, ("last_activity", Integer, {}), ("refreshed_at", Timestamptz, {})],
     ),
+    "InsightDigest": (
+        "insight_digest",
+        [
+            ID_COLUMN,
+            ("member", Integer, {"unique": True}),
+            ("last_week", Varchar, {"length": 8, "default": ""}),
+        ],
+    ),
     "InsightSettings": (
         "insight_settings",
         [

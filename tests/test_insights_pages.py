@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -17,11 +17,12 @@ from app.content.demo import load_demo_content
 from app.core.clock import now
 from app.core.settings import Settings
 from app.demo import load_demo, load_demo_activity
-from app.insights import rollups
+from app.insights import digest, rollups
+from app.mail.tables import MailOutbox
 from app.points import corrections, ledger
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_team
-from tests.helpers import HTML, as_member, csrf_token_of, sign_in
+from tests.helpers import HTML, as_member, csrf_token_of, mail_settings, sign_in
 
 
 def figure(html: str, key: str) -> str:
@@ -270,3 +271,39 @@ async def test_every_table_exports_as_csv_and_the_workbook_has_a_sheet_per_table
     items = list(book["By content item"].iter_rows(values_only=True))
     assert items[1][0] == "'+cmd|' /C calc'!A0" and items[1][1] == 1
     assert book["By content item"]["A2"].data_type == "s"
+
+
+async def test_an_editor_asks_for_the_weekly_digest_and_gets_it_once_on_monday_morning(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    env: dict[str, str],
+) -> None:
+    sharer = await make_member()
+    item = await make_item()
+    monday = datetime(2026, 11, 30, 7, 30, tzinfo=UTC)  # 08:30 in Paris
+    await record_activity(
+        ActivityKind.share, "d1", member=sharer.id, item=item, at=monday - timedelta(days=3)
+    )
+    await rollups.refresh(monday)
+    editor = await sign_in(client, "editor")
+    page = await client.get("/insights", headers=HTML)
+    assert "Email me the week's overview" in page.text
+    saved = await client.post(
+        "/insights/digest",
+        data={"digest": "on"},
+        headers={"x-csrftoken": csrf_token_of(page.text), "HX-Request": "true"},
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text and "checked" in saved.text
+    settings = mail_settings(env, 2525)
+    assert await digest.send_weekly_digests(settings, monday - timedelta(hours=1)) == 0  # 07:30
+    assert await digest.send_weekly_digests(settings, monday) == 1
+    assert await digest.send_weekly_digests(settings, monday + timedelta(hours=2)) == 0
+    mails = await MailOutbox.select().where(MailOutbox.recipient == editor.email)
+    assert len(mails) == 1
+    assert mails[0]["subject"] == "Relay: the week of 2026-11-23"
+    assert "Shares: 1 (+1)" in mails[0]["text"] and "/insights?period=custom" in mails[0]["text"]
+
+    await sign_in(client, "employee")
+    refused = await client.post(
+        "/insights/digest", data={"digest": "on"}, headers={"x-csrftoken": csrf_token_of(page.text)}
+    )
+    assert refused.status_code == 403

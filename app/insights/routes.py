@@ -13,10 +13,10 @@ from app.candidates import pipeline
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.i18n import _
-from app.insights import export, service
+from app.insights import digest, export, service
 from app.notifications.preferences import preferences_of
 from app.org.tables import Site, Team
-from app.web.pages import render
+from app.web.pages import render, see_other
 from app.web.requests import AnyRequest
 
 TAB = {"tab": "insights"}
@@ -96,6 +96,19 @@ async def overview(request: AnyRequest) -> Response[str]:
         stage_names=pipeline.stage_names(),
         query=query_string(period, filters),
         filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
+        digest=await digest.wants_digest(request.user.id),
+    )
+
+
+@post("/insights/digest", status_code=200, name="insights_digest", guards=[editor], opt=TAB)
+async def set_digest(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+    """The overview's switch: the week's overview by email on Monday morning, or not."""
+    wanted = (data if isinstance(data, dict) else {}).get("digest", "") == "on"
+    await digest.set_digest(request.user.id, wanted)
+    if not request.htmx:
+        return see_other(request, "/insights")
+    return await render(
+        request, "insights/_digest.html", block="digest", digest=wanted, digest_saved=True
     )
 
 
@@ -235,4 +248,5 @@ ROUTES = [
     save_value_settings,
     export_csv,
     export_xlsx,
+    set_digest,
 ]

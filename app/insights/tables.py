@@ -87,3 +87,12 @@ class InsightSettings(Table):
     cost_per_hire = Integer(default=470_000)
     currency = Varchar(length=3, default="EUR")
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class InsightDigest(Table):
+    """An editor or admin who asked for the week's overview by email, and the last week sent."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    member = Integer(unique=True)
+    last_week = Varchar(length=8, default="")  # "2026-W48": the week last sent
