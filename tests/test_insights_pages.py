@@ -92,6 +92,7 @@ async def test_an_editor_sees_the_period_figures_against_the_previous_period(
         "site=abc",
         "item=-1",
         "team=99999999999999999999",
+        "team=%C2%B2",
     ],
 )
 async def test_bad_input_gets_a_sentence_and_the_default_never_a_500(

@@ -21,6 +21,7 @@ from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
 from app.core.i18n import _, ngettext
+from app.core.validation import parse_id
 from app.insights.rollups import ALL, DAY_FIGURES
 from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightSettings
 from app.notifications.campaigns import shares_after_campaign
@@ -146,8 +147,9 @@ async def parse_filters(values: dict[str, str | None]) -> tuple[Filters, list[st
         raw = (values.get(name) or "").strip()
         if not raw:
             continue
-        if raw.isdigit() and len(raw) < 10 and await table.exists().where(table.id == int(raw)):
-            filters = replace(filters, **{name: int(raw)})
+        row_id = parse_id(raw)
+        if row_id is not None and await table.exists().where(table.id == row_id):
+            filters = replace(filters, **{name: row_id})
         else:
             problems.append(messages[name])
     return filters, problems
