@@ -164,6 +164,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from app.notifications.jobs import NotificationJobs
+    from app.wiring import JOBS
     from push import PushWorker
 
     async def work() -> None:
@@ -179,7 +180,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, signalled.set)
         # Started in this order, stopped in reverse once signalled.
-        async with worker, NotificationJobs(settings):
+        async with worker, NotificationJobs(settings, jobs=JOBS):
             print(f"Relay push worker {worker.name} is running.", flush=True)
             await signalled.wait()
         print(f"Relay push worker {worker.name} stopped.", flush=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.accounts.tables import Member, Role
-from app.activity.service import record_activity
-from app.activity.tables import ActivityKind
 from app.candidates import applications, pipeline
+from app.candidates.visits import Noted, write_batch
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
@@ -15,6 +14,7 @@ from app.core.forms import FormResult
 from app.org.tables import Organisation, Site, Team
 from app.points import challenges, corrections
 from app.sharing import service as sharing
+from app.web.ratelimit import MemoryCounter
 
 TEAMS = ["Engineering", "Sales", "Operations", "People & Culture", "Marketing"]
 SITES = ["Paris", "Lyon", "Nantes", "Remote"]
@@ -84,6 +84,8 @@ DEMO_SHARERS = [
     ("noah.garcia@demo.relay", 1, 1),
 ]
 DEMO_NETWORKS = ["linkedin", "whatsapp", "native", "x", "copy"]
+# Where the demo's clicks came from, as their Referer told (app.candidates.visits).
+DEMO_CLICK_NETWORKS = ["linkedin", "linkedin", "unknown", "whatsapp", "x"]
 
 
 async def load_demo_activity(data_dir: Path) -> None:
@@ -116,15 +118,21 @@ async def load_demo_activity(data_dir: Path) -> None:
             continue
         for n, item in enumerate(items[:shares]):
             await sharing.share(member, item["id"], DEMO_NETWORKS[n % len(DEMO_NETWORKS)])
+        # Clicks the way visitors make them: a preview card fetched by the network, then
+        # page views whose beacon came back (app.candidates.visits), so the clicks page's
+        # page views, previews and genuine clicks agree.
+        batch: list[Noted] = []
         for n in range(clicks):
-            item = items[n % shares]["id"]
-            await record_activity(
-                ActivityKind.click,
-                f"demo:{member}:{n}",
-                member=member,
-                item=item,
-                at=moment - timedelta(hours=7 * n + 2),
-            )
+            code = await sharing.link_code(member, items[n % shares]["id"])
+            at = moment - timedelta(hours=7 * n + 2)
+            visitor = f"{member:08x}{n:08x}".ljust(32, "d")
+            network = DEMO_CLICK_NETWORKS[n % len(DEMO_CLICK_NETWORKS)]
+            batch += [
+                Noted("preview", code, visitor[::-1], at),
+                Noted("view", code, visitor, at),
+                Noted("beacon", code, visitor, at, address=visitor, network=network),
+            ]
+        await write_batch(batch, MemoryCounter())
     lea = people.get("lea.martin@demo.relay")
     if lea is not None:
         form = FormResult(

@@ -31,6 +31,7 @@ from app.core import db, i18n
 from app.core.i18n import _
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
+from app.insights.routes import ROUTES as INSIGHT_ROUTES
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -48,7 +49,7 @@ from app.web.security import security_headers_hook
 from app.web.templating import template_config
 from app.web.unavailable import asks_for_html, unavailable_page
 from app.web.validation import UNREADABLE_INPUT, refusal, screen_request
-from app.wiring import wire
+from app.wiring import JOBS, wire
 from push.worker import PushWorker
 
 log = logging.getLogger("relay")
@@ -136,7 +137,7 @@ def embedded_workers(settings: Settings) -> list[BackgroundTask]:
     processes, and `relay purge` from cron)."""
     return [
         PushWorker(settings),
-        NotificationJobs(settings),
+        NotificationJobs(settings, jobs=JOBS),
         EmbeddedMailSender(settings),
         PurgeSchedule(settings.data_dir),
     ]
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
+            *INSIGHT_ROUTES,
             *CANDIDATE_ROUTES,
             *POINTS_ROUTES,
             *REWARD_ROUTES,

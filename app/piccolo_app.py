@@ -7,6 +7,14 @@ from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.core.settings import ROOT
+from app.insights.tables import (
+    InsightDay,
+    InsightDigest,
+    InsightHeadcount,
+    InsightMemberDay,
+    InsightSettings,
+    InsightState,
+)
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -64,6 +72,12 @@ APP_CONFIG = AppConfig(
         Reward,
         Redemption,
         MailOutbox,
+        InsightDay,
+        InsightMemberDay,
+        InsightHeadcount,
+        InsightState,
+        InsightSettings,
+        InsightDigest,
     ],
     migration_dependencies=[],
     commands=[],

@@ -10,6 +10,10 @@ from __future__ import annotations
 from app.activity.service import ActivityRecorded
 from app.content.editing import ItemWithdrawn
 from app.core.events import clear, subscribe
+from app.insights.digest import send_weekly_digests
+from app.insights.rollups import refresh as refresh_insights
+from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
+from app.notifications.jobs import Job
 from app.notifications.nudges import on_points_gained, on_redemption_decided
 from app.points.awards import PointsGained, on_activity_recorded
 from app.rewards.service import RedemptionDecided
@@ -23,3 +27,12 @@ def wire() -> None:
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
     subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed
+
+
+# Every periodic job, in the order of a round: the notifications' jobs, then the later
+# domains' (they read what the earlier ones wrote).
+JOBS: tuple[Job, ...] = (
+    *NOTIFICATION_JOBS,
+    Job("roll up insights", lambda settings, now: refresh_insights(now)),
+    Job("send insights digests", send_weekly_digests),
+)

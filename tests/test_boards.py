@@ -21,7 +21,7 @@ from app.org.tables import Site, Team
 from app.points import ledger
 from app.points.awards import grant_badge
 from app.points.tables import (
-    SPENDING,
+    NOT_EARNED,
     Action,
     Badge,
     MemberBadge,
@@ -44,7 +44,7 @@ def expected_totals(lines: list[dict[str, Any]]) -> dict[str, dict[int, int]]:
     """Earned points per period and member, summed in Python from the ledger's lines."""
     totals: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for line in lines:
-        if line["reason"] in SPENDING:
+        if line["reason"] in NOT_EARNED:
             continue
         for period in ledger.periods(line["at"]):
             totals[period][line["member"]] += line["points"]

@@ -6,8 +6,8 @@ in index order, ranks by ``RANK()`` (ties share a rank: 1, 2, 2, 4), and a membe
 as one count of the members above them. Nothing loads every member into Python.
 
 Who is ranked: active members with more than zero earned points in the period (spending
-is not earning, see :data:`~app.points.tables.SPENDING`). A member who opted out of being
-named is still ranked, as an anonymous ambassador.
+is not earning, nor is an admin's correction: see :data:`~app.points.tables.NOT_EARNED`).
+A member who opted out of being named is still ranked, as an anonymous ambassador.
 """
 
 from __future__ import annotations

@@ -203,22 +203,22 @@ def pipeline_csv(title: str, rows: list[dict[str, Any]]) -> str:
             continue  # no consent yet: nothing of theirs leaves Relay
         writer.writerow(
             [
-                _safe(title),
+                safe_cell(title),
                 row["kind"],
-                _safe(row["name"]),
-                _safe(row["email"]),
-                _safe(row["phone"]),
-                _safe(row["linkedin"]),
-                _safe(row["referrer_name"] or ""),
+                safe_cell(row["name"]),
+                safe_cell(row["email"]),
+                safe_cell(row["phone"]),
+                safe_cell(row["linkedin"]),
+                safe_cell(row["referrer_name"] or ""),
                 names[row["stage"]],
                 row["created_at"].strftime("%Y-%m-%d %H:%M"),
-                _safe(row["notes"]),
+                safe_cell(row["notes"]),
             ]
         )
     return out.getvalue()
 
 
-def _safe(value: str) -> str:
+def safe_cell(value: str) -> str:
     """No spreadsheet formulas from what people typed (CSV injection): candidates' fields and
     the offer's title, which an editor wrote but a spreadsheet would run all the same."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

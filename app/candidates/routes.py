@@ -24,8 +24,10 @@ from app.candidates.visits import (
     VisitRecorder,
     beacon_is_valid,
     beacon_issued,
+    beacon_network,
     beacon_token,
     is_preview,
+    network_of_referer,
 )
 from app.content import editing, feed
 from app.content.markdown import plain_excerpt, render_markdown
@@ -75,7 +77,8 @@ async def note_landing(request: AnyRequest, code: str, view: bool) -> str | None
         recorder.note("preview", code, visitor)
         return None
     recorder.note("view", code, visitor, _viewer(request))
-    return beacon_token(settings_of(request).secret_key, code, visitor)
+    network = network_of_referer(request.headers.get("referer", ""))
+    return beacon_token(settings_of(request).secret_key, code, visitor, network=network)
 
 
 async def landing_context(view: bool) -> dict[str, Any]:
@@ -204,6 +207,7 @@ async def landing_beacon(
         visitor,
         _viewer(request),
         await recorder.address(client),
+        beacon_network(token),
         via if via in VIA else "",
     )
     return Response(None, status_code=204, cookies=[await referral_cookie(request, code)])
@@ -226,11 +230,13 @@ async def referral_cookie(request: AnyRequest, code: str) -> Cookie:
 
 @get("/admin/clicks", name="click_figures", guards=[admin])
 async def click_figures(request: AnyRequest) -> Response[str]:
-    """What Relay counts as a click, and the figures."""
+    """What Relay counts as a click, and the figures: over the insights overview's default
+    period (the last 4 weeks, today included, in UTC days as its rollups) and all time."""
+    today = datetime.combine(now().astimezone(UTC).date(), datetime.min.time(), UTC)
     return await render(
         request,
         "candidates/clicks.html",
-        week=await service.click_figures(now() - timedelta(days=7)),
+        week=await service.click_figures(today - timedelta(days=27)),
         total=await service.click_figures(),
     )
 

@@ -79,6 +79,53 @@ PREVIEW_AGENTS = re.compile(
 Kind = Literal["view", "preview", "beacon"]
 
 
+# Which network a visitor came from, told by the Referer host of the landing request (the
+# link's page, not the beacon's): the apps' link shorteners and web hosts below. A native
+# share sheet does not say which app was chosen, and many apps send no Referer at all: then
+# the network is "unknown". The beacon's signed token carries the network to the click.
+REFERER_NETWORKS: tuple[tuple[str, str], ...] = (
+    ("lnkd.in", "linkedin"),
+    ("linkedin.com", "linkedin"),
+    ("licdn.com", "linkedin"),
+    ("t.co", "x"),
+    ("x.com", "x"),
+    ("twitter.com", "x"),
+    ("facebook.com", "facebook"),
+    ("fb.com", "facebook"),
+    ("fb.me", "facebook"),
+    ("l.facebook.com", "facebook"),
+    ("messenger.com", "facebook"),
+    ("instagram.com", "instagram"),
+    ("l.instagram.com", "instagram"),
+    ("tiktok.com", "tiktok"),
+    ("whatsapp.com", "whatsapp"),
+    ("wa.me", "whatsapp"),
+    ("t.me", "telegram"),
+    ("telegram.org", "telegram"),
+    ("threads.net", "threads"),
+    ("bsky.app", "bluesky"),
+    ("reddit.com", "reddit"),
+    ("xing.com", "xing"),
+    ("teams.microsoft.com", "teams"),
+    ("slack.com", "slack"),
+    ("mail.google.com", "email"),
+    ("outlook.live.com", "email"),
+    ("outlook.office.com", "email"),
+)
+UNKNOWN_NETWORK = "unknown"
+
+
+@lru_cache(maxsize=1024)
+def network_of_referer(referer: str) -> str:
+    """The network a Referer header points at ("unknown" for none, another site, or junk)."""
+    host = referer.partition("://")[2].partition("/")[0].partition(":")[0].lower()
+    host = host.rpartition("@")[2].removeprefix("www.").removeprefix("m.")
+    for domain, network in REFERER_NETWORKS:
+        if host == domain or host.endswith("." + domain):
+            return network
+    return UNKNOWN_NETWORK
+
+
 def is_preview(method: str, user_agent: str) -> bool:
     return method == "HEAD" or _is_preview_agent(user_agent)
 
@@ -97,6 +144,7 @@ class Noted:
     at: datetime
     viewer: int | None = None  # the signed-in member who made the request, if any
     address: str = ""  # a beacon's keyed hash of the address alone (the hourly window)
+    network: str = UNKNOWN_NETWORK  # a beacon's network, from its landing request's Referer
     via: str = ""  # where the visitor came from, when the link says: "qr" (a shared image)
 
 
@@ -143,6 +191,7 @@ class VisitRecorder(BackgroundTask):
         visitor: str,
         viewer: int | None = None,
         address: str = "",
+        network: str = UNKNOWN_NETWORK,
         via: str = "",
     ) -> None:
         if len(self._pending) >= MAX_PENDING:
@@ -150,7 +199,7 @@ class VisitRecorder(BackgroundTask):
             self.dropped += 1
             if self.dropped == 1:
                 log.warning("Visit buffer full: the oldest visits are being dropped")
-        self._pending.append(Noted(kind, code, visitor, now(), viewer, address, via))
+        self._pending.append(Noted(kind, code, visitor, now(), viewer, address, network, via))
         if len(self._pending) >= BATCH_ROWS:
             self.wake()
 
@@ -303,7 +352,9 @@ async def write_batch(batch: list[Noted], store: Counter) -> None:
                     item=link["item"],
                     at=n.at,
                     # A click through a shared image's QR code counts the same, and says so.
-                    detail=json.dumps({"via": n.via}) if n.via else "{}",
+                    detail=json.dumps(
+                        {"network": n.network, "via": n.via} if n.via else {"network": n.network}
+                    ),
                 )
             )
         if clicks:
@@ -328,18 +379,32 @@ def click_key(link_id: int, beacon: Noted) -> str:
 # --- The beacon's token: proof that this visitor loaded this page a moment ago ------------
 
 
-def _signature(secret: str, code: str, visitor: str, issued: int) -> str:
-    message = f"beacon\n{code}\n{visitor}\n{issued}".encode()
+def _signature(secret: str, code: str, visitor: str, issued: int, network: str) -> str:
+    message = f"beacon\n{code}\n{visitor}\n{issued}\n{network}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def beacon_token(secret: str, code: str, visitor: str, issued: int | None = None) -> str:
+def beacon_token(
+    secret: str,
+    code: str,
+    visitor: str,
+    issued: int | None = None,
+    network: str = UNKNOWN_NETWORK,
+) -> str:
+    """``issued.signature.network``: the network the landing request's Referer showed,
+    signed with the rest so that a beacon cannot claim another."""
     issued = int(time.time()) if issued is None else issued
-    return f"{issued}.{_signature(secret, code, visitor, issued)}"
+    return f"{issued}.{_signature(secret, code, visitor, issued, network)}.{network}"
+
+
+def beacon_network(token: str) -> str:
+    """The network a beacon's token carries (checked by :func:`beacon_is_valid`)."""
+    network = token.split(".")[2] if token.count(".") == 2 else ""
+    return network if network.isalpha() and len(network) <= 20 else UNKNOWN_NETWORK
 
 
 def beacon_issued(token: str) -> int | None:
-    issued, _, signature = token.partition(".")
+    issued, signature, *_ = [*token.split("."), ""]
     if not issued.isdigit() or len(signature) != 32:
         return None
     age = time.time() - int(issued)
@@ -350,4 +415,5 @@ def beacon_is_valid(secret: str, code: str, visitor: str, token: str) -> bool:
     issued = beacon_issued(token)
     if issued is None:
         return False
-    return hmac.compare_digest(token, beacon_token(secret, code, visitor, issued))
+    expected = beacon_token(secret, code, visitor, issued, beacon_network(token))
+    return hmac.compare_digest(token, expected)

@@ -199,11 +199,14 @@ class NotificationJobs(BackgroundTask):
         settings: Settings,
         interval_s: float = JOB_INTERVAL_S,
         clock: Callable[[], datetime] | None = None,
+        jobs: Sequence[Job] = JOBS,
     ) -> None:
         super().__init__()
         self.settings = settings
+        # Later domains' jobs too, given by the entry point (app.wiring.JOBS).
+        self.jobs = jobs
         self.interval_s = interval_s
         self.clock = clock or (lambda: datetime.now(UTC))
 
     async def round(self) -> None:
-        await run_jobs(self.settings, self.clock())
+        await run_jobs(self.settings, self.clock(), self.jobs)

@@ -18,7 +18,7 @@ from piccolo.query.functions.aggregate import Sum
 from app.accounts.tables import Member
 from app.core import db
 from app.core.clock import now
-from app.points.tables import SPENDING, PointsLine, PointsTotal
+from app.points.tables import NOT_EARNED, PointsLine, PointsTotal
 
 
 def periods(at: datetime) -> list[str]:
@@ -88,7 +88,7 @@ async def credit(
         )
         if not rows:
             return None
-        if reason not in SPENDING and points:
+        if reason not in NOT_EARNED and points:
             for period in periods(at):
                 await PointsTotal.raw(
                     'INSERT INTO points_total ("key", member, period, points) '

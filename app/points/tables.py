@@ -39,6 +39,9 @@ class Reason(StrEnum):
 
 # Lines that are not earnings: they move the balance but not lifetime points or leaderboards.
 SPENDING = (Reason.redemption.value, Reason.refund.value)
+# Lines that are not earned either: an admin's correction (a welcome bonus, a fix) changes the
+# balance only, never leaderboards, levels nor the wall of fame (issue 11).
+NOT_EARNED = (*SPENDING, Reason.correction.value)
 
 
 class PointsRule(Table):

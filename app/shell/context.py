@@ -16,7 +16,7 @@ TAB = "tab"
 # Employees have Points and Rewards tabs; editors' and admins' tab bar is full of their own
 # work, and they reach their points and the shop from Me.
 EMPLOYEE_TABS = ("feed", "points", "rewards", "me")
-EDITOR_TABS = ("feed", "studio", "pipeline", "campaigns", "me")
+EDITOR_TABS = ("feed", "studio", "pipeline", "campaigns", "insights", "me")
 
 
 def tabs_for(member: Member | None) -> tuple[str, ...]:

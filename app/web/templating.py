@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -29,6 +31,11 @@ def number(value: float, decimals: int = 0) -> str:
     return text.replace(",", "\0").replace(".", point).replace("\0", group)
 
 
+def day(value: date) -> str:
+    """A date as the reader's language writes it briefly: "Nov 30, 2026", "30 nov. 2026"."""
+    return str(format_date(value, "medium", locale=i18n.current_language.get()))
+
+
 def make_environment(templates: Path, assets: Assets) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates),
@@ -40,6 +47,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = number
+    env.filters["day"] = day
     env.globals.update(
         static=assets.url,
         htmx_js=HTMX_JS,

@@ -1,0 +1,1 @@
+"""Insights: what the programme produces, read from daily rollups of the activity ledger."""

@@ -1,0 +1,98 @@
+"""Daily rollups of the activity ledger, the daily headcount, and the programme's value settings.
+
+The rollup tables hold plain ids (0 for none), never foreign keys: a past day's figures stay
+as they were when a team, a site, an item or a member is deleted later.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import Integer, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.core.db import NeverReusedSerial
+
+
+class InsightDay(Table):
+    """One UTC day's events for one team × site × item × network (the member's team and site)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    day = Varchar(length=10, index=True)  # "2026-11-26", a UTC day
+    team = Integer(default=0)
+    site = Integer(default=0)
+    item = Integer(default=0)
+    # Shares and clicks: the network shared to, or inferred from a click's Referer
+    # ("unknown" when it cannot be told); "" for the other events, which have none.
+    network = Varchar(length=20, default="")
+    # 1 when the events were credited to a member (a referral), 0 for applications and
+    # candidates who came without one.
+    referred = Integer(default=1)
+    shares = Integer(default=0)
+    clicks = Integer(default=0)
+    applications = Integer(default=0)
+    recommendations = Integer(default=0)
+    interviews = Integer(default=0)
+    hires = Integer(default=0)
+    apply_clicks = Integer(default=0)
+
+
+class InsightMemberDay(Table):
+    """One UTC day's events credited to one member (active ambassadors, the member table,
+    each employee's own impact)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    day = Varchar(length=10, index=True)
+    member = Integer(index=True)
+    team = Integer(default=0)
+    site = Integer(default=0)
+    shares = Integer(default=0)
+    clicks = Integer(default=0)
+    applications = Integer(default=0)
+    recommendations = Integer(default=0)
+    interviews = Integer(default=0)
+    hires = Integer(default=0)
+
+
+class InsightHeadcount(Table):
+    """Members who were active at the end of a UTC day, per team (``site`` -1), per site
+    (``team`` -1) and in all (both -1): the participation rate of a past period stays right
+    after people join and leave."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    day = Varchar(length=10, index=True)
+    team = Integer(default=0)
+    site = Integer(default=0)
+    members = Integer(default=0)
+
+
+class InsightState(Table):
+    """How far the rollups have read the ledger: one row."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    last_activity = Integer(default=0)  # the highest Activity id rolled up
+    refreshed_at = Timestamptz(default=TimestamptzNow())
+
+
+class InsightSettings(Table):
+    """What a genuine click and a referred hire are worth, set by an admin: one row."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    # In cents of the currency, so that every figure is an exact integer.
+    cost_per_click = Integer(default=300)
+    cost_per_hire = Integer(default=470_000)
+    currency = Varchar(length=3, default="EUR")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class InsightDigest(Table):
+    """An editor or admin who asked for the week's overview by email, and the last week sent."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    member = Integer(unique=True)
+    last_week = Varchar(length=8, default="")  # "2026-W48": the week last sent

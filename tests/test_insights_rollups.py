@@ -1,0 +1,151 @@
+"""Insights' daily rollups: which network a click came from, and rollups kept up to date
+round after round that equal a rebuild from scratch."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.accounts.tables import Member
+from app.activity.service import record_activity
+from app.activity.tables import Activity, ActivityKind
+from app.candidates.visits import network_of_referer
+from app.insights import rollups
+from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay
+from app.sharing import service as sharing
+from tests.factories import make_item, make_member, make_site, make_team, shared_offer
+from tests.helpers import HTML, PHONE, all_recorded
+from tests.reverse_proxy import client_behind_proxy
+
+NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def test_the_network_is_told_by_the_referer_host_and_is_unknown_otherwise() -> None:
+    assert network_of_referer("https://lnkd.in/eXaMple") == "linkedin"
+    assert network_of_referer("https://www.linkedin.com/feed/") == "linkedin"
+    assert network_of_referer("https://t.co/abc") == "x"
+    assert network_of_referer("https://l.instagram.com/?u=x") == "instagram"
+    assert network_of_referer("https://m.facebook.com/") == "facebook"
+    assert network_of_referer("https://www.tiktok.com/@someone") == "tiktok"
+    assert network_of_referer("https://web.whatsapp.com/") == "whatsapp"
+    assert network_of_referer("") == "unknown"
+    assert network_of_referer("https://notlinkedin.com/") == "unknown"
+    assert network_of_referer("https://linkedin.com.evil.example/") == "unknown"
+    assert network_of_referer("garbage\x00") == "unknown"
+
+
+async def test_a_click_records_the_network_its_landing_page_was_reached_from(
+    env: dict[str, str],
+) -> None:
+    _, _, code = await shared_offer()
+
+    async def visit(client: Any, address: str, referer: str | None, forge: bool = False) -> int:
+        forwarded = {"x-forwarded-for": address, "user-agent": PHONE}
+        headers = {**HTML, **forwarded, **({"referer": referer} if referer else {})}
+        page = await client.get(f"/r/{code}", headers=headers)
+        token = re.search(r'data-beacon-token="([^"]+)"', page.text)
+        assert token is not None
+        value = token.group(1)
+        if forge:  # a beacon claiming another network than its page was given
+            value = value.rsplit(".", 1)[0] + ".linkedin"
+        seen = await client.post(
+            f"/r/{code}/seen",
+            data={"token": value},
+            headers={**forwarded, "sec-fetch-site": "same-origin"},
+        )
+        return int(seen.status_code)
+
+    async with client_behind_proxy(env) as client:
+        assert await visit(client, "203.0.113.7", "https://lnkd.in/abc") == 204
+        assert await visit(client, "198.51.100.4", None) == 204
+        assert await visit(client, "192.0.2.9", None, forge=True) == 400
+        await all_recorded(client)
+    clicks = await Activity.select(Activity.detail).where(Activity.kind == "click")
+    assert sorted(json.loads(c["detail"])["network"] for c in clicks) == ["linkedin", "unknown"]
+
+
+async def rows_of_rollups() -> dict[str, list[tuple[Any, ...]]]:
+    tables: list[Any] = [InsightDay, InsightMemberDay, InsightHeadcount]
+    result = {}
+    for table in tables:
+        columns = [c for c in table._meta.columns if c._meta.name != "id"]
+        rows = await table.select(*columns)
+        result[table._meta.tablename] = sorted(tuple(r.values()) for r in rows)
+    return result
+
+
+async def random_activity(
+    rng: random.Random, members: list[Member], items: list[int], days: int
+) -> None:
+    for n in range(60):
+        member = rng.choice([*members, None])
+        kind = rng.choice(list(ActivityKind))
+        at = NOW - timedelta(days=rng.randrange(days), minutes=rng.randrange(1440))
+        detail: dict[str, Any] = {}
+        if kind in (ActivityKind.share, ActivityKind.click):
+            detail["network"] = rng.choice(["linkedin", "x", "unknown", "native"])
+        if kind == ActivityKind.stage:
+            detail["stage"] = rng.choice(["contacted", "interview", "offer", "hired"])
+        await record_activity(
+            kind,
+            f"random:{rng.random()}:{n}",
+            member=member.id if member else None,
+            item=rng.choice(items),
+            at=at,
+            **detail,
+        )
+
+
+async def test_rollups_kept_up_round_after_round_equal_a_rebuild_from_scratch(
+    database: str,
+) -> None:
+    rng = random.Random(11)
+    teams = [await make_team(), await make_team()]
+    sites = [await make_site()]
+    members = [
+        await make_member(team=rng.choice([*teams, None]), site=rng.choice([*sites, None]))
+        for _ in range(6)
+    ]
+    await Member.update({Member.created_at: NOW - timedelta(days=20)}, force=True)
+    items = [await make_item(title=f"Item {n}") for n in range(3)]
+    await rollups.refresh(NOW - timedelta(days=3))
+    for round_ in range(3):
+        await random_activity(rng, members, items, days=10)
+        await rollups.refresh(NOW + timedelta(minutes=round_))
+    kept = await rows_of_rollups()
+    assert kept["insight_day"] and kept["insight_member_day"] and kept["insight_headcount"]
+    await rollups.rebuild(NOW + timedelta(minutes=2))
+    assert await rows_of_rollups() == kept
+
+    # The rollups add up to the ledger.
+    shares = await Activity.count().where(Activity.kind == "share")
+    total = sum(r["shares"] for r in await InsightDay.select(InsightDay.shares))
+    assert total == shares
+
+
+async def test_the_headcount_counts_the_members_active_at_the_end_of_each_day(
+    database: str,
+) -> None:
+    team = await make_team()
+    stayed = await make_member(team=team)
+    left = await make_member(team=team)
+    await Member.update({Member.created_at: NOW - timedelta(days=5)}).where(
+        Member.id.is_in([stayed.id, left.id])
+    )
+    await Member.update(
+        {Member.active: False, Member.deactivated_at: NOW - timedelta(days=2)}
+    ).where(Member.id == left.id)
+    item = await make_item()
+    await sharing.record_share(stayed.id, item, "linkedin")
+    await rollups.refresh(NOW)
+    counts = {
+        r["day"]: r["members"]
+        for r in await InsightHeadcount.select().where(
+            InsightHeadcount.team == team, InsightHeadcount.site == -1
+        )
+    }
+    assert counts[(NOW - timedelta(days=4)).date().isoformat()] == 2
+    assert counts[(NOW - timedelta(days=1)).date().isoformat()] == 1
