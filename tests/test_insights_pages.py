@@ -198,7 +198,7 @@ async def test_an_admin_correction_changes_the_balance_but_is_not_earned(
 ) -> None:
     member = await make_member()
     admin = await make_member(role="admin")
-    assert await corrections.correct(member.id, "50", "Welcome bonus", "k1", by=admin.id) == {}
+    assert (await corrections.correct(member.id, "50", "Welcome bonus", "k1", by=admin.id)).ok
     assert await ledger.balance(member.id) == 50
     assert await ledger.earned(member.id) == 0
     await as_member(client, admin.id)

@@ -193,8 +193,10 @@ async def save_value_settings(
     request: AnyRequest, data: URLEncodedBody[dict[str, str]]
 ) -> Response[str]:
     form = data if isinstance(data, dict) else {}
-    values, errors = service.check_value_settings(form)
-    if not errors:
+    result = service.check_value_settings(form)
+    errors = result.errors
+    if result.ok:
+        values = result.values
         await service.save_value_settings(
             values["cost_per_click"], values["cost_per_hire"], values["currency"]
         )

@@ -20,6 +20,7 @@ from app.accounts.tables import Invitation, Member
 from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
+from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
 from app.insights.rollups import ALL, DAY_FIGURES
@@ -682,16 +683,19 @@ def parse_money(text: str | None) -> int | None:
     return int(whole) * 100 + int((cents + "00")[:2])
 
 
-def check_value_settings(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The form's values, and its errors by field."""
-    errors: dict[str, str] = {}
-    cpc = parse_money(form.get("cost_per_click"))
-    cph = parse_money(form.get("cost_per_hire"))
-    currency = (form.get("currency") or "").strip().upper()
-    if cpc is None:
-        errors["cost_per_click"] = _("Give an amount such as 3 or 2.50.")
-    if cph is None:
-        errors["cost_per_hire"] = _("Give an amount such as 4700.")
+def check_value_settings(form: dict[str, str]) -> FormResult:
+    """The form checked: amounts in cents and the currency code, or a sentence per field."""
+    result = FormResult.of(form)
+    for name, message in (
+        ("cost_per_click", _("Give an amount such as 3 or 2.50.")),
+        ("cost_per_hire", _("Give an amount such as 4700.")),
+    ):
+        cents = parse_money(result.raw(name))
+        if cents is None:
+            result.fail(name, message)
+        result.values[name] = cents
+    currency = result.raw("currency").upper()
     if not CURRENCY.fullmatch(currency):
-        errors["currency"] = _("Give a three-letter currency code such as EUR or USD.")
-    return {"cost_per_click": cpc, "cost_per_hire": cph, "currency": currency}, errors
+        result.fail("currency", _("Give a three-letter currency code such as EUR or USD."))
+    result.values["currency"] = currency
+    return result
