@@ -99,7 +99,6 @@ async def rows_of(
     header = [_("Name"), *columns.values(), _("Recommendations accepted")]
     if found is None:
         return [header]
-    found = service.sort_rows(found, "shares", True)
     return [
         header,
         *(
