@@ -19,7 +19,7 @@ INDEXES = {
         "insight_total (dim, span, key, network, team, site)",
     ),
     # One member's own figures (My impact).
-    "insight_total_member": ("INDEX", "insight_total (dim, key, span)"),
+    "insight_total_member": ("INDEX", "insight_total (key, dim, span)"),
     # A filtered overview or breakdown reads the fine rows of one team, site or item.
     "insight_day_team": ("INDEX", "insight_day (team, day)"),
     "insight_day_site": ("INDEX", "insight_day (site, day)"),

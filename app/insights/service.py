@@ -629,7 +629,8 @@ async def _grouped(by: str, period: Period, filters: Filters) -> tuple[str, list
             if getattr(filters, name):
                 source += f" AND t.{name} = {{}}"
                 args.append(getattr(filters, name))
-        key = "t.network" if by == "network" else 't."key"'
+        # "key" + 0: SQLite would otherwise walk the (key, dim, span) index to group by it.
+        key = "t.network" if by == "network" else 't."key" + 0'
     else:
         source = "FROM insight_day t WHERE t.day >= {} AND t.day <= {} AND t.referred = 1"
         args = [period.first, period.last]
@@ -677,7 +678,6 @@ async def breakdown_page(
         rows = [_row(r) | {"name": names.get(r["k"], r["k"])} for r in await Team.raw(query, *args)]
         rows = sort_rows(rows, sort, descending)
         return (rows if limit is None else rows[:limit]), len(rows)
-    counted = await Team.raw(f"SELECT COUNT(*) AS n FROM ({query}) g", *args)  # noqa: S608
     table, column = NAMED[by]
     hidden = by == "member" and not viewer_is_admin
     name = (
@@ -687,24 +687,37 @@ async def breakdown_page(
     )
     labels = [_("None"), _("Deleted"), *([_("Anonymous ambassador")] if hidden else [])]
     direction = "DESC" if descending else "ASC"
+    limited = " LIMIT {}" if limit is not None else ""
     if sort == "name":
         order = f"LOWER(x.name) {direction}, x.k"
+        source = f"(SELECT q.*, COUNT(*) OVER () AS total_rows FROM ({query}) q) g"  # noqa: S608
     else:
-        value = (
-            "CASE WHEN x.shares > 0 THEN x.clicks * 1.0 / x.shares END"
-            if sort == "clicks_per_share"
-            else f"x.{sort if sort in BREAKDOWN_FIGURES else 'shares'}"
+
+        def value(alias: str) -> str:
+            if sort == "clicks_per_share":
+                return (
+                    f"CASE WHEN {alias}.shares > 0 THEN {alias}.clicks * 1.0 / {alias}.shares END"
+                )
+            return f"{alias}.{sort if sort in BREAKDOWN_FIGURES else 'shares'}"
+
+        order = f"({value('x')}) IS NULL, {value('x')} {direction}, LOWER(x.name), x.k"
+        # The first rows by the figure, before their names are looked up (a member
+        # breakdown has as many rows as members who did something).
+        source = (
+            f"(SELECT f.*, COUNT(*) OVER () AS total_rows FROM ({query}) f "  # noqa: S608
+            f"ORDER BY ({value('f')}) IS NULL, "
+            f"{value('f')} {direction}, f.k{limited}) g"
         )
-        order = f"({value}) IS NULL, {value} {direction}, LOWER(x.name), x.k"
+        limited = ""
     rows = await Team.raw(
-        f"SELECT * FROM (SELECT g.*, {name} AS name FROM ({query}) g "  # noqa: S608
-        f"LEFT JOIN {table} n ON n.id = g.k) x ORDER BY {order}"
-        + (" LIMIT {}" if limit is not None else ""),
+        f"SELECT * FROM (SELECT g.*, {name} AS name FROM {source} "  # noqa: S608
+        f"LEFT JOIN {table} n ON n.id = g.k) x ORDER BY {order}{limited}",
         *labels,
         *args,
         *([limit] if limit is not None else []),
     )
-    return [_row(r) for r in rows], int(counted[0]["n"]) if counted else 0
+    # How many rows there are in all, counted by the window over the grouped rows.
+    return [_row(r) for r in rows], int(rows[0]["total_rows"]) if rows else 0
 
 
 async def breakdown(
