@@ -10,9 +10,9 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.sharing import service as sharing
 from app.sharing.tables import Share
 from tests.browser import SHARE_STUB, check_accessibility
-from app.sharing import service as sharing
 from tests.factories import make_item, make_member, stored_video, video_bytes
 
 pytestmark = pytest.mark.browser
