@@ -7,7 +7,10 @@ PYTHON ?= python3
 
 .PHONY: run test install lint format bench i18n chromium fonts ffmpeg clean
 
+# The font of the share images and ffmpeg for videos are installed when missing; where that
+# cannot be done (no root, no sudo), Relay still runs and says what is missing where it matters.
 run: install
+	@$(MAKE) --no-print-directory fonts ffmpeg || echo "Could not install fonts-dejavu-core and ffmpeg: share images fall back to Pillow's font and videos cannot be uploaded."
 	$(VENV)/bin/relay demo
 	$(VENV)/bin/relay serve
 
