@@ -521,6 +521,7 @@ def network_names() -> dict[str, str]:
     return {
         "native": _("Share sheet"),
         "native_image": _("Share sheet (with image)"),
+        "native_video": _("Share sheet (with video)"),
         "linkedin": "LinkedIn",
         "x": "X",
         "facebook": "Facebook",

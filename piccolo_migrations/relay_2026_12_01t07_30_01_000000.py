@@ -7,7 +7,7 @@ first time it runs on a database, so none is lost here.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-12-01T06:00:01:000000"
+ID = "2026-12-01T07:30:01:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Insights indexes"
 
