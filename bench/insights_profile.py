@@ -1,0 +1,182 @@
+"""The insights pages timed in this process, one request at a time, to iterate on their cost.
+
+    python -m bench.insights_profile [--members 5000] [--rows 200000] [--keep DIR]
+                                     [--database sqlite|postgresql] [--repeat 15]
+                                     [--profile PATH]
+
+Seeds and rolls up as ``bench.insights`` does (into DIR when given, and reuses it when it is
+already there: seeding is the slow part), then serves Relay's app in this process (no
+server, no network) and times each page: p50 and worst of ``--repeat`` requests, and the
+number of SQL queries one request runs. ``--profile PATH`` prints cProfile's 25 costliest
+functions (cumulative) over ``--repeat`` requests of that page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import pstats
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.insights import BROWSER, migrate, roll_up, seed_postgres, seed_sqlite
+from bench.insights import activity as ledger_rows
+
+PAGES = (
+    ("/insights last 4 weeks", "/insights?period=4weeks"),
+    ("/insights this year", "/insights?period=year"),
+    ("/insights this year, one team", "/insights?period=year&team=3"),
+    ("/me/impact", "/me/impact"),
+    ("breakdown by team, year", "/insights/breakdowns?period=year&by=team"),
+    ("breakdown by network, year", "/insights/breakdowns?period=year&by=network"),
+    ("breakdown by item, year", "/insights/breakdowns?period=year&by=item"),
+    ("breakdown by member, year", "/insights/breakdowns?period=year&by=member"),
+    ("breakdown by member, 4 weeks", "/insights/breakdowns?period=4weeks&by=member"),
+    ("breakdown by item, year, one site", "/insights/breakdowns?period=year&by=item&site=2"),
+    ("CSV of the year's items", "/insights/export.csv?period=year&table=item"),
+)
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=5_000)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--keep", type=Path, default=None)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/relay_bench_profile")
+    parser.add_argument("--profile", default=None)
+    return parser.parse_args()
+
+
+def prepare(args: argparse.Namespace, data_dir: Path) -> tuple[str, str]:
+    """(database URL, editor session): seeded and rolled up, or reused from ``--keep``."""
+    marker = data_dir / f"seeded-{args.database}"
+    url = f"sqlite:///{data_dir / 'relay.sqlite3'}" if args.database == "sqlite" else args.pg
+    if marker.exists():
+        return url, marker.read_text().strip()
+    moment = datetime.now(UTC).replace(microsecond=0)
+    if args.database == "postgresql":
+        asyncio.run(_fresh_postgres(url))
+    migrate(url, data_dir)
+    rows = ledger_rows(moment, args.members, args.rows)
+    if args.database == "sqlite":
+        seed_sqlite(data_dir / "relay.sqlite3", moment, args.members, rows)
+    else:
+        asyncio.run(seed_postgres(url, moment, args.members, rows))
+    del rows
+    days, seconds, session = asyncio.run(roll_up(url, moment))
+    print(f"seeded and rolled up ({days} days, rebuild {seconds:.1f}s)")
+    marker.write_text(session)
+    return url, session
+
+
+async def _fresh_postgres(url: str) -> None:
+    import asyncpg
+
+    base, _slash, name = url.rpartition("/")
+    conn = await asyncpg.connect(f"{base}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+class QueryCount:
+    """SQL statements run, counted at the engines' entry point."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def install(self) -> None:
+        from piccolo.engine.postgres import PostgresEngine
+        from piccolo.engine.sqlite import SQLiteEngine
+
+        for engine_class in (SQLiteEngine, PostgresEngine):
+            original = engine_class.run_querystring
+
+            async def counted(engine: Any, *a: Any, _original: Any = original, **kw: Any) -> Any:
+                self.n += 1
+                return await _original(engine, *a, **kw)
+
+            engine_class.run_querystring = counted  # type: ignore[method-assign, assignment]
+
+
+async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespace) -> None:
+    from app.core.settings import Settings
+    from app.main import create_app
+
+    env = {
+        "RELAY_DATA_DIR": str(data_dir),
+        "DATABASE_URL": url,
+        "PUBLIC_URL": "http://localhost:8000",
+        "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "RELAY_EMBEDDED_WORKER": "off",
+    }
+    app = create_app(Settings.from_env(env))
+    queries = QueryCount()
+    queries.install()
+    headers = {**BROWSER, "Cookie": f"relay_session={session}"}
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+            base_url="http://localhost:8000",
+        ) as client,
+    ):
+        for what, path in PAGES:
+            if args.profile and path != args.profile:
+                continue
+            response = await client.get(path, headers=headers)
+            if response.status_code != 200:
+                print(f"{what}: {response.status_code}")
+                continue
+            queries.n = 0
+            await client.get(path, headers=headers)
+            count = queries.n
+            times = []
+            profiler = cProfile.Profile() if args.profile else None
+            for _n in range(args.repeat):
+                started = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                await client.get(path, headers=headers)
+                if profiler:
+                    profiler.disable()
+                times.append((time.perf_counter() - started) * 1000)
+            print(
+                f"{what:<36} p50 {statistics.median(times):7.1f} ms  worst {max(times):7.1f} ms"
+                f"  {count:3d} queries"
+            )
+            if profiler:
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("cumulative").print_stats(r"app/|jinja|templates", 40)
+                stats.sort_stats("tottime").print_stats(20)
+
+
+def main() -> None:
+    args = arguments()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("RELAY_EMBEDDED_WORKER", "off")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        url, session = prepare(args, args.keep)
+        asyncio.run(measure(url, session, args.keep, args))
+        return
+    with tempfile.TemporaryDirectory(prefix="relay-bench-insights-") as tmp:
+        url, session = prepare(args, Path(tmp))
+        asyncio.run(measure(url, session, Path(tmp), args))
+
+
+if __name__ == "__main__":
+    main()
