@@ -41,8 +41,7 @@ def last_week(today: date) -> service.Period:
 
 async def digest_text(settings: Settings, period: service.Period) -> tuple[str, str]:
     """The subject and text of the digest of a week, in the current language."""
-    now = await service.figures(period, service.Filters())
-    before = await service.figures(period.previous(), service.Filters())
+    now, before = await service.compared(period, service.Filters())
     lines = []
     labels = {
         "active": _("Active ambassadors"),

@@ -71,8 +71,7 @@ async def rows_of(
 ) -> list[list[Any]]:
     """One table as rows, its header first."""
     if table == "overview":
-        now = await service.figures(period, filters)
-        before = await service.figures(period.previous(), filters)
+        now, before = await service.compared(period, filters)
         rows: list[list[Any]] = [
             [_("Figure"), period.first + " – " + period.last, _("Previous period")]
         ]

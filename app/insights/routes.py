@@ -100,8 +100,7 @@ async def overview(request: AnyRequest) -> Response[str]:
     """The overview: each figure against the previous period, the funnel and the trends."""
     asked = await read_query(request)
     period, filters = asked["period"], asked["filters"]
-    current = await service.figures(period, filters)
-    before = await service.figures(period.previous(), filters)
+    current, before = await service.compared(period, filters)
     changes = {
         name: service.change(value, before.figures.get(name))
         for name, value in current.figures.items()

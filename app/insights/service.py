@@ -219,143 +219,239 @@ def spans(period: Period, last_day: date | None) -> list[str]:
 SUMMED = (*DAY_FIGURES, "all_applications", "all_hires")
 
 
-async def _fine_sums(period: Period, filters: Filters, **where: Any) -> dict[str, int]:
-    clauses = _where_day(InsightDay, period, filters)
-    for name, value in where.items():
-        clauses.append(getattr(InsightDay, name) == value)
-    row = (
-        await InsightDay.select(*(Sum(getattr(InsightDay, f), alias=f) for f in DAY_FIGURES))
-        .where(*clauses)
-        .first()
+def _n(value: Any) -> int:
+    return int(value or 0)
+
+
+def _span_case(unit_lists: list[list[str]]) -> tuple[str, list[str]]:
+    """Which period (0, 1…) a span row belongs to; the periods' spans never overlap."""
+    sql = " ".join(f"WHEN span IN ({_in(units)}) THEN {n}" for n, units in enumerate(unit_lists))
+    return f"CASE {sql} END", [unit for units in unit_lists for unit in units]
+
+
+def _day_case(column: str, periods: list[Period]) -> tuple[str, list[str]]:
+    """Which period a day row belongs to, and the values to bind."""
+    sql = " ".join(
+        f"WHEN {column} >= {{}} AND {column} <= {{}} THEN {n}" for n in range(len(periods))
     )
-    return {f: int((row or {}).get(f) or 0) for f in DAY_FIGURES}
+    return f"CASE {sql} END", [d for p in periods for d in (p.first, p.last)]
 
 
-async def period_sums(period: Period, filters: Filters) -> dict[str, int]:
-    """The referred events' figures in the period, and every application and hire
-    (``all_applications``, ``all_hires``): one aggregate over a few spans' rows, or over the
-    fine day rows with a team, site or item filter."""
+def _instant_case(column: str, periods: list[Period]) -> tuple[str, list[datetime]]:
+    """Which period an instant belongs to (-1: none), and the values to bind."""
+    sql = " ".join(
+        f"WHEN {column} >= {{}} AND {column} < {{}} THEN {n}" for n in range(len(periods))
+    )
+    return f"CASE {sql} ELSE -1 END", [b for p in periods for b in p.bounds()]
+
+
+def _day_range(periods: list[Period]) -> tuple[str, str]:
+    return min(p.first for p in periods), max(p.last for p in periods)
+
+
+def _instant_range(periods: list[Period]) -> tuple[datetime, datetime]:
+    return min(p.bounds()[0] for p in periods), max(p.bounds()[1] for p in periods)
+
+
+def _fine_filters(filters: Filters, alias: str = "") -> tuple[str, list[int]]:
+    sql, args = "", []
+    for name, value in filters.query().items():
+        sql += f" AND {alias}{name} = {{}}"
+        args.append(value)
+    return sql, args
+
+
+async def period_sums(
+    periods: list[Period], filters: Filters, units: list[list[str]]
+) -> list[dict[str, int]]:
+    """The referred events' figures of each period, and every application and hire
+    (``all_applications``, ``all_hires``): one aggregate over the periods' spans' rows, or
+    over the fine day rows with a team, site or item filter."""
     if filters.query():
-        referred = await _fine_sums(period, filters, referred=1)
-        everything = await _fine_sums(period, filters)
-        return {
-            **referred,
-            "all_applications": everything["applications"],
-            "all_hires": everything["hires"],
-        }
-    units = spans(period, await last_rolled_day())
-    rows = await InsightTotal.raw(
-        "SELECT "  # noqa: S608 (our own column names and placeholders only)
-        + ", ".join(f"SUM({f}) AS {f}" for f in SUMMED)
-        + f" FROM insight_total WHERE dim = 'all' AND span IN ({_in(units)})",
-        *units,
-    )
-    row = rows[0] if rows else {}
-    return {f: int(row.get(f) or 0) for f in SUMMED}
+        case, args = _day_case("day", periods)
+        where, more = _fine_filters(filters)
+        referred = ", ".join(
+            f"SUM(CASE WHEN referred = 1 THEN {f} ELSE 0 END) AS {f}" for f in DAY_FIGURES
+        )
+        sql = (
+            f"SELECT {case} AS period_n, {referred}, SUM(applications) AS all_applications, "  # noqa: S608
+            "SUM(hires) AS all_hires FROM insight_day WHERE day >= {} AND day <= {}"
+            f"{where} GROUP BY period_n"
+        )
+        rows = await InsightDay.raw(sql, *args, *_day_range(periods), *more)
+    else:
+        case, args = _span_case(units)
+        rows = await InsightTotal.raw(
+            f"SELECT {case} AS period_n, "  # noqa: S608 (our own column names and placeholders)
+            + ", ".join(f"SUM({f}) AS {f}" for f in SUMMED)
+            + f" FROM insight_total WHERE dim = 'all' AND span IN ({_in(args)}) GROUP BY period_n",
+            *args,
+            *args,
+        )
+    found = {r["period_n"]: r for r in rows}
+    return [{f: _n(found.get(n, {}).get(f)) for f in SUMMED} for n in range(len(periods))]
 
 
-async def active_ambassadors(period: Period, filters: Filters) -> int | None:
-    """Members who shared at least once in the period (None with an item filter: the member
-    rollup is not kept per item). Distinct over the spans' member rows, so exact."""
+async def active_ambassadors(
+    periods: list[Period], filters: Filters, units: list[list[str]]
+) -> list[int | None]:
+    """Members who shared at least once in each period (None with an item filter: the
+    member rollup is not kept per item). Distinct over the spans' member rows, so exact."""
     if filters.item:
-        return None
-    units = spans(period, await last_rolled_day())
+        return [None for _p in periods]
+    case, args = _span_case(units)
     sql = (
-        "SELECT COUNT(DISTINCT \"key\") AS n FROM insight_total WHERE dim = 'member' "  # noqa: S608
-        f"AND span IN ({_in(units)}) AND shares > 0"
+        f'SELECT {case} AS period_n, COUNT(DISTINCT "key") AS n FROM insight_total '  # noqa: S608
+        f"WHERE dim = 'member' AND span IN ({_in(args)}) AND shares > 0"
     )
-    args: list[Any] = [*units]
+    more: list[Any] = []
     for name in ("team", "site"):
         if getattr(filters, name):
             sql += f" AND {name} = {{}}"
-            args.append(getattr(filters, name))
-    rows = await InsightTotal.raw(sql, *args)
-    return int(rows[0]["n"] or 0) if rows else 0
+            more.append(getattr(filters, name))
+    rows = await InsightTotal.raw(sql + " GROUP BY period_n", *args, *args, *more)
+    found = {r["period_n"]: _n(r["n"]) for r in rows}
+    return [found.get(n, 0) for n in range(len(periods))]
 
 
-async def average_headcount(period: Period, filters: Filters) -> float | None:
-    """Members active at the end of each day of the period, on average over the days counted
-    (None for a team and a site at once: the daily count is kept per team and per site)."""
+async def average_headcount(periods: list[Period], filters: Filters) -> list[float | None]:
+    """Members active at the end of each day of each period, on average over the days
+    counted (None for a team and a site at once: the daily count is kept per team and per
+    site)."""
     if filters.team and filters.site:
-        return None
-    row = (
-        await InsightHeadcount.select(
-            Sum(InsightHeadcount.members, alias="members"),
-            Count(InsightHeadcount.id, alias="days"),
-        )
-        .where(
-            InsightHeadcount.team == (filters.team or ALL),
-            InsightHeadcount.site == (filters.site or ALL),
-            InsightHeadcount.day >= period.first,
-            InsightHeadcount.day <= period.last,
-        )
-        .first()
+        return [None for _p in periods]
+    case, args = _day_case("day", periods)
+    rows = await InsightHeadcount.raw(
+        f"SELECT {case} AS period_n, SUM(members) AS members, COUNT(*) AS days "  # noqa: S608
+        "FROM insight_headcount WHERE team = {} AND site = {} AND day >= {} AND day <= {} "
+        "GROUP BY period_n",
+        *args,
+        filters.team or ALL,
+        filters.site or ALL,
+        *_day_range(periods),
     )
-    days = int((row or {}).get("days") or 0)
-    return int((row or {}).get("members") or 0) / days if days else 0.0
+    found = {r["period_n"]: r for r in rows}
+    result: list[float | None] = []
+    for n in range(len(periods)):
+        row = found.get(n, {})
+        result.append(_n(row.get("members")) / _n(row["days"]) if _n(row.get("days")) else 0.0)
+    return result
 
 
 def ratio(top: float, bottom: float) -> float | None:
     return top / bottom if bottom else None
 
 
-async def members_joined(period: Period, filters: Filters) -> tuple[int, int]:
-    """Invitations sent and used (enrolments) in the period, for the filtered team and site."""
-    start, end = period.bounds()
-    clauses = [Invitation.purpose == "invite"]
-    if filters.team:
-        clauses.append(Invitation.member.team == filters.team)
-    if filters.site:
-        clauses.append(Invitation.member.site == filters.site)
-    invited = await Invitation.count().where(
-        *clauses, Invitation.created_at >= start, Invitation.created_at < end
-    )
-    enrolled = await Invitation.count().where(
-        *clauses, Invitation.used_at >= start, Invitation.used_at < end
-    )
-    return invited, enrolled
+def _member_filters(filters: Filters, alias: str) -> tuple[str, list[int]]:
+    sql, args = "", []
+    for name in ("team", "site"):
+        if getattr(filters, name):
+            sql += f" AND {alias}.{name} = {{}}"
+            args.append(getattr(filters, name))
+    return sql, args
 
 
-def _candidate_clauses(filters: Filters) -> list[Any]:
+async def members_joined(periods: list[Period], filters: Filters) -> list[tuple[int, int]]:
+    """Invitations sent and used (enrolments) in each period, for the filtered team and site."""
+    created, created_args = _instant_case("i.created_at", periods)
+    used, used_args = _instant_case("i.used_at", periods)
+    start, end = _instant_range(periods)
+    where, more = _member_filters(filters, "m")
+    rows = await Invitation.raw(
+        f"SELECT created_n, used_n, COUNT(*) AS n FROM (SELECT {created} AS created_n, "  # noqa: S608
+        f"{used} AS used_n FROM invitation i{' JOIN member m ON m.id = i.member' if more else ''} "
+        "WHERE i.purpose = 'invite' AND ((i.created_at >= {} AND i.created_at < {}) "
+        f"OR (i.used_at >= {{}} AND i.used_at < {{}})){where}) x GROUP BY created_n, used_n",
+        *created_args,
+        *used_args,
+        start,
+        end,
+        start,
+        end,
+        *more,
+    )
+    invited = [0 for _p in periods]
+    enrolled = [0 for _p in periods]
+    for row in rows:
+        if row["created_n"] >= 0:
+            invited[row["created_n"]] += _n(row["n"])
+        if row["used_n"] >= 0:
+            enrolled[row["used_n"]] += _n(row["n"])
+    return list(zip(invited, enrolled, strict=True))
+
+
+def _candidate_filters(filters: Filters) -> tuple[str, list[int]]:
     # A recommendation the friend has not accepted yet is nobody's business.
-    clauses: list[Any] = [
-        (Candidate.kind == CandidateKind.application.value) | Candidate.consent_at.is_not_null()
-    ]
-    if filters.team:
-        clauses.append(Candidate.referrer.team == filters.team)
-    if filters.site:
-        clauses.append(Candidate.referrer.site == filters.site)
+    sql = f" AND (c.kind = '{CandidateKind.application.value}' OR c.consent_at IS NOT NULL)"
+    where, args = _member_filters(filters, "m")
     if filters.item:
-        clauses.append(Candidate.item == filters.item)
-    return clauses
+        where += " AND c.item = {}"
+        args.append(filters.item)
+    return sql + where, args
 
 
-async def candidates(period: Period, filters: Filters) -> dict[str, Any]:
-    """Candidates who came in the period, by stage now; the referred ones and those of them
+async def candidates(periods: list[Period], filters: Filters) -> list[dict[str, Any]]:
+    """Candidates who came in each period, by stage now; the referred ones and those of them
     hired; the median days from application to hire of those hired in the period."""
-    start, end = period.bounds()
-    clauses = _candidate_clauses(filters)
-    came = [*clauses, Candidate.created_at >= start, Candidate.created_at < end]
-    by_stage = {
-        r["stage"]: int(r["n"])
-        for r in await Candidate.select(Candidate.stage, Count(Candidate.id, alias="n"))
-        .where(*came)
-        .group_by(Candidate.stage)
-    }
-    referred = await Candidate.count().where(*came, Candidate.referrer.is_not_null())
-    referred_hired = await Candidate.count().where(
-        *came, Candidate.referrer.is_not_null(), Candidate.stage == Stage.hired.value
+    case, args = _instant_case("c.created_at", periods)
+    start, end = _instant_range(periods)
+    where, more = _candidate_filters(filters)
+    # A team or site filter is on the referrer: candidates without one are left out.
+    join = " JOIN member m ON m.id = c.referrer" if filters.team or filters.site else ""
+    came = await Candidate.raw(
+        f"SELECT {case} AS period_n, c.stage AS stage, "  # noqa: S608
+        "CASE WHEN c.referrer IS NULL THEN 0 ELSE 1 END AS referred, COUNT(*) AS n "
+        f"FROM candidate c{join} "
+        "WHERE c.created_at >= {} AND c.created_at < {}"
+        f"{where} GROUP BY period_n, c.stage, referred",
+        *args,
+        start,
+        end,
+        *more,
     )
-    hired = await Candidate.select(Candidate.created_at, Candidate.hired_at).where(
-        *clauses, Candidate.hired_at >= start, Candidate.hired_at < end
+    hired_case, hired_args = _instant_case("c.hired_at", periods)
+    hired = await Candidate.raw(
+        f"SELECT {hired_case} AS period_n, c.created_at AS created_at, "  # noqa: S608
+        f"c.hired_at AS hired_at FROM candidate c{join} "
+        "WHERE c.hired_at >= {} AND c.hired_at < {}" + where,
+        *hired_args,
+        start,
+        end,
+        *more,
     )
-    days = [(r["hired_at"] - r["created_at"]).total_seconds() / 86400 for r in hired]
-    return {
-        "by_stage": {stage.value: by_stage.get(stage.value, 0) for stage in Stage},
-        "referred": referred,
-        "referred_hired": referred_hired,
-        "median_days": statistics.median(days) if days else None,
-    }
+    result = []
+    for n in range(len(periods)):
+        by_stage: dict[str, int] = defaultdict(int)
+        referred = referred_hired = 0
+        for row in came:
+            if row["period_n"] != n:
+                continue
+            by_stage[row["stage"]] += _n(row["n"])
+            if row["referred"]:
+                referred += _n(row["n"])
+                if row["stage"] == Stage.hired.value:
+                    referred_hired += _n(row["n"])
+        days = [
+            (_instant(r["hired_at"]) - _instant(r["created_at"])).total_seconds() / 86400
+            for r in hired
+            if r["period_n"] == n
+        ]
+        result.append(
+            {
+                "by_stage": {stage.value: by_stage.get(stage.value, 0) for stage in Stage},
+                "referred": referred,
+                "referred_hired": referred_hired,
+                "median_days": statistics.median(days) if days else None,
+            }
+        )
+    return result
+
+
+def _instant(value: Any) -> datetime:
+    """A timestamp as a raw query returns it (a string on SQLite)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 async def campaigns(period: Period) -> dict[str, int]:
@@ -408,18 +504,64 @@ class Overview:
 
 async def figures(period: Period, filters: Filters) -> Overview:
     """Every figure of the overview for one period."""
-    referred = await period_sums(period, filters)
-    active = await active_ambassadors(period, filters)
-    headcount = await average_headcount(period, filters)
-    invited, enrolled = await members_joined(period, filters)
-    people = await candidates(period, filters)
-    push = await campaigns(period) if not filters.query() else None
+    return (await overviews([period], filters))[0]
+
+
+async def compared(period: Period, filters: Filters) -> tuple[Overview, Overview]:
+    """The period's overview and the previous period's, read together: each figure group is
+    one query for both."""
+    current, before = await overviews([period, period.previous()], filters)
+    return current, before
+
+
+async def overviews(periods: list[Period], filters: Filters) -> list[Overview]:
+    """Every figure of the overview for each period (periods that do not overlap)."""
+    last_day = await last_rolled_day()
+    units = [spans(p, last_day) for p in periods]
+    sums = await period_sums(periods, filters, units)
+    active = await active_ambassadors(periods, filters, units)
+    headcount = await average_headcount(periods, filters)
+    joined = await members_joined(periods, filters)
+    people = await candidates(periods, filters)
+    networks = await network_sums(periods, filters, units)
     settings = await value_settings()
+    found = []
+    for n, period in enumerate(periods):
+        push = await campaigns(period) if not filters.query() else None
+        found.append(
+            _overview(
+                period,
+                filters,
+                settings,
+                sums[n],
+                active[n],
+                headcount[n],
+                joined[n],
+                people[n],
+                networks[n],
+                push,
+            )
+        )
+    return found
+
+
+def _overview(
+    period: Period,
+    filters: Filters,
+    settings: dict[str, Any],
+    referred: dict[str, int],
+    active: int | None,
+    headcount: float | None,
+    joined: tuple[int, int],
+    people: dict[str, Any],
+    networks: dict[str, dict[str, int]],
+    push: dict[str, int] | None,
+) -> Overview:
     value = (
         referred["clicks"] * settings["cost_per_click"]
         + referred["hires"] * settings["cost_per_hire"]
     )
-    networks = await network_sums(period, filters)
+    invited, enrolled = joined
     result = {
         "invited": invited,
         "enrolled": enrolled,
@@ -456,34 +598,38 @@ async def figures(period: Period, filters: Filters) -> Overview:
     )
 
 
-async def network_sums(period: Period, filters: Filters) -> dict[str, dict[str, int]]:
-    """Shares and genuine clicks by network (referred ones)."""
+async def network_sums(
+    periods: list[Period], filters: Filters, units: list[list[str]]
+) -> list[dict[str, dict[str, int]]]:
+    """Shares and genuine clicks by network (referred ones), for each period."""
     if filters.query():
-        rows = (
-            await InsightDay.select(
-                InsightDay.network,
-                Sum(InsightDay.shares, alias="shares"),
-                Sum(InsightDay.clicks, alias="clicks"),
-            )
-            .where(
-                *_where_day(InsightDay, period, filters),
-                InsightDay.network != "",
-                InsightDay.referred == 1,
-            )
-            .group_by(InsightDay.network)
+        case, args = _day_case("day", periods)
+        where, more = _fine_filters(filters)
+        rows = await InsightDay.raw(
+            f"SELECT {case} AS period_n, network, SUM(shares) AS shares, "  # noqa: S608
+            "SUM(clicks) AS clicks FROM insight_day WHERE day >= {} AND day <= {} "
+            f"AND network != '' AND referred = 1{where} GROUP BY period_n, network",
+            *args,
+            *_day_range(periods),
+            *more,
         )
     else:
-        units = spans(period, await last_rolled_day())
+        case, args = _span_case(units)
         rows = await InsightTotal.raw(
-            "SELECT network, SUM(shares) AS shares, SUM(clicks) AS clicks FROM insight_total "  # noqa: S608
-            f"WHERE dim = 'network' AND span IN ({_in(units)}) GROUP BY network",
-            *units,
+            f"SELECT {case} AS period_n, network, SUM(shares) AS shares, "  # noqa: S608
+            "SUM(clicks) AS clicks FROM insight_total "
+            f"WHERE dim = 'network' AND span IN ({_in(args)}) GROUP BY period_n, network",
+            *args,
+            *args,
         )
-    return {
-        row["network"]: {"shares": int(row["shares"] or 0), "clicks": int(row["clicks"] or 0)}
-        for row in rows
-        if row["shares"] or row["clicks"]
-    }
+    found: list[dict[str, dict[str, int]]] = [{} for _p in periods]
+    for row in rows:
+        if row["shares"] or row["clicks"]:
+            found[row["period_n"]][row["network"]] = {
+                "shares": _n(row["shares"]),
+                "clicks": _n(row["clicks"]),
+            }
+    return found
 
 
 def change(now: float | None, before: float | None) -> dict[str, Any] | None:
