@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
-import threading
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
