@@ -20,6 +20,7 @@ from app.accounts.tables import Invitation
 from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
+from app.core.db import is_postgres
 from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
@@ -299,17 +300,24 @@ async def active_ambassadors(
     member rollup is not kept per item). Distinct over the spans' member rows, so exact."""
     if filters.item:
         return [None for _p in periods]
-    case, args = _span_case(units)
-    sql = (
-        f'SELECT {case} AS period_n, COUNT(DISTINCT "key") AS n FROM insight_total '  # noqa: S608
-        f"WHERE dim = 'member' AND span IN ({_in(args)}) AND shares > 0"
-    )
-    more: list[Any] = []
+    # Each period's distinct members on their own (a sort or hash of one period's keys, in
+    # key order already for one span), from the index of the rows with shares; SQLite's
+    # planner prefers the wider (dim, span) index unless told.
+    hint = "" if is_postgres() else " INDEXED BY insight_total_sharers"
+    where, more = "", []
     for name in ("team", "site"):
         if getattr(filters, name):
-            sql += f" AND {name} = {{}}"
+            where += f" AND {name} = {{}}"
             more.append(getattr(filters, name))
-    rows = await InsightTotal.raw(sql + " GROUP BY period_n", *args, *args, *more)
+    parts, args = [], []
+    for n, period_units in enumerate(units):
+        parts.append(
+            f'SELECT {n} AS period_n, COUNT(*) AS n FROM (SELECT DISTINCT "key" '  # noqa: S608
+            f"FROM insight_total{hint} WHERE dim = 'member' AND shares > 0 "
+            f"AND span IN ({_in(period_units)}){where}) p{n}"
+        )
+        args += [*period_units, *more]
+    rows = await InsightTotal.raw(" UNION ALL ".join(parts), *args)
     found = {r["period_n"]: _n(r["n"]) for r in rows}
     return [found.get(n, 0) for n in range(len(periods))]
 
