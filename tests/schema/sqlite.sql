@@ -107,4 +107,5 @@ CREATE INDEX share_item ON "share" ("item");
 CREATE INDEX share_link_item ON "share_link" ("item");
 CREATE INDEX share_link_member ON "share_link" ("member");
 CREATE INDEX share_member ON "share" ("member");
+CREATE INDEX share_member_item ON share (member, item);
 CREATE INDEX visit_link ON "visit" ("link");
