@@ -165,7 +165,11 @@ def page_size(base: str, path: str, headers: dict[str, str]) -> int:
 
 
 def row(label: str, relay: Load, bare: Load | None, size: int | None) -> str:
-    ratio = f"{relay.requests_per_s / bare.requests_per_s:6.2f}" if bare else "     -"
+    ratio = (
+        f"{relay.requests_per_s / bare.requests_per_s:6.2f}"
+        if bare and bare.requests_per_s
+        else "     -"
+    )
     bare_rps = f"{bare.requests_per_s:>8,.0f}" if bare else f"{'-':>8}"
     bare_p99 = f"{bare.p99_ms:>8.1f}" if bare else f"{'-':>8}"
     return (
