@@ -237,7 +237,11 @@ async def load_session(
     if moment - _aware(row["last_seen_at"]) > TOUCH_EVERY:
         await Session.update({Session.last_seen_at: moment}).where(Session.id == row["session_id"])
         row["last_seen_at"] = moment
-    member = Member(_ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS})
+    member = row.get("_member")
+    if member is None:  # built once per copy: no handler changes request.user
+        member = row["_member"] = Member(
+            _ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS}
+        )
     fresh = row["fresh_until"] is not None and _aware(row["fresh_until"]) > moment
     return CurrentSession(id=row["session_id"], member=member, fresh=fresh)
 
