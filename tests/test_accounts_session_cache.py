@@ -45,6 +45,23 @@ async def test_a_process_answers_from_its_copy_until_a_change_is_announced(
     assert await load_session(token) is None
 
 
+async def test_several_web_processes_without_redis_keep_no_session(
+    env: dict[str, str], database: str
+) -> None:
+    """`relay serve --workers 2` without REDIS_URL: no process would hear of the others'
+    changes, so each reads the session on every request."""
+    create_app(Settings.from_env({**env, "WEB_CONCURRENCY": "2"}))
+    try:
+        member = await make_member()
+        token = await create_session(member.id)
+        assert (await load_session(token)) is not None
+        await Member.update({Member.role: "editor"}).where(Member.id == member.id)
+        again = await load_session(token)
+        assert again is not None and again.member.role == "editor"
+    finally:
+        create_app(Settings.from_env(env))  # this test process keeps sessions again
+
+
 async def test_signing_out_ends_the_session_at_once_in_this_process(
     client: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:
