@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -109,6 +110,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.web_concurrency
     server = args.server or settings.server
     print(f"Relay is serving on {settings.public_url} (listening on {host}:{port}).", flush=True)
+    # The web processes learn how many they are (app.accounts.sessions keeps sessions in a
+    # process only when it is alone, or when Redis tells every process of changes).
+    os.environ["WEB_CONCURRENCY"] = str(workers)
     # Neither server may rewrite the client's address from proxy headers behind our back:
     # Relay reads them itself, only from FORWARDED_ALLOW_IPS (app.web.forwarded). Granian
     # leaves them alone unless wrapped; uvicorn trusts 127.0.0.1 by default and reads the

@@ -19,9 +19,9 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app.accounts.routes_people import ROUTES as PEOPLE_ROUTES
 from app.accounts.routes_security import ROUTES as SECURITY_ROUTES
 from app.accounts.routes_signin import ROUTES as SIGNIN_ROUTES
-from app.accounts.sessions import session_middleware
+from app.accounts.sessions import SessionBus, keep_sessions, session_middleware
 from app.boards.routes import ROUTES as BOARD_ROUTES
-from app.boards.service import TeamRankings
+from app.boards.service import MostShared, TeamRankings
 from app.candidates.pipeline import PurgeSchedule
 from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
 from app.candidates.visits import VisitRecorder
@@ -158,6 +158,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lambda _app: db.connection_pool(settings.database_pool_size),
         visits,
     ]
+    if settings.redis_url:
+        # Every process hears of session changes from the others (app.accounts.sessions).
+        lifespan.append(SessionBus(settings.redis_url))
+    # Without Redis a process keeps sessions only when it is the only web process.
+    keep_sessions(bool(settings.redis_url) or settings.web_concurrency == 1)
     if settings.embedded_worker:
         lifespan += embedded_workers(settings)
 
@@ -213,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "limiter": limiter,
                 "visits": visits,
                 "team_rankings": TeamRankings(),
+                "most_shared": MostShared(),
                 "page_context": page_context,
                 "time_zone_of": member_time_zone,
                 "person_points": person_points,

@@ -18,7 +18,7 @@ from webauthn.helpers import bytes_to_base64url
 from app.accounts import people
 from app.accounts.guards import admin, anyone, editor, signed_in
 from app.accounts.invitations import Person, invite
-from app.accounts.sessions import create_session
+from app.accounts.sessions import create_session, sessions_changed
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
 from app.core.clock import now
 from app.core.settings import Settings, SettingsError
@@ -714,6 +714,7 @@ async def test_an_operator_chooses_how_long_sessions_and_enrolment_links_last(
         await Session.update({Session.last_seen_at: now() - timedelta(days=1, minutes=1)}).where(
             Session.member.email == "tom@example.com"
         )
+        await sessions_changed()  # a day went by: the process kept no session that long
         ended = await client.get("/me", headers=HTML, follow_redirects=False)
         assert ended.status_code == 303 and ended.headers["location"] == "/signin?next=/me"
 

@@ -6,16 +6,19 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from app.accounts import invitations, people
+from app.accounts import invitations
 from app.accounts.invitations import Person
+from app.accounts.sessions import create_session
 from app.accounts.tables import Invitation, Member, Passkey
 from app.core.clock import now
 from tests.authenticator import VirtualAuthenticator
 from tests.browser import check_accessibility
 from tests.factories import make_site, make_team
+from tests.helpers import HTML, form_token
 
 pytestmark = pytest.mark.browser
 
@@ -226,14 +229,23 @@ def test_used_expired_and_unknown_links_get_a_page_that_leaks_nothing(
 
 
 def test_a_deactivated_member_is_signed_out_at_once_and_cannot_sign_in(
-    phone: Page, seed: Any
+    phone: Page, seed: Any, live_server: Any
 ) -> None:
     member_id, token = invite(seed)
     admin_id, _admin_token = invite(seed, "Camille Laurent", role="admin")
     VirtualAuthenticator(phone)
     enrol(phone, token)
 
-    seed(lambda: people.deactivate(member_id, by=admin_id))
+    # The admin deactivates them from their own device, through Relay's server.
+    admin_session = seed(lambda: create_session(admin_id, fresh=True))
+    with httpx.Client(base_url=live_server.url, cookies={"relay_session": admin_session}) as admin:
+        person = admin.get(f"/admin/people/{member_id}", headers=HTML)
+        done = admin.post(
+            f"/admin/people/{member_id}/deactivate",
+            data={"_csrf_token": form_token(person.text)},
+            headers=HTML,
+        )
+        assert done.status_code == 200 and "Deactivated" in done.text
     phone.goto("/me")
     expect(phone.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
     check_accessibility(phone)

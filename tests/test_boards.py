@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
+from app.accounts.sessions import sessions_changed
 from app.accounts.tables import AuditEvent, Member
 from app.boards import service
 from app.boards.service import Scope
@@ -278,6 +279,7 @@ async def test_the_me_page_shows_my_level_progress_and_badges(
     assert earned
     assert re.search(r'medal-card--locked">.*?First hire', page.text, re.S)
     await Member.update({Member.language: "fr"}).where(Member.id == member.id)
+    await sessions_changed()  # changed behind Relay's back: announced as Relay's changes are
     french = await client.get("/me", headers=HTML)
     assert "Premier partage" in french.text
 

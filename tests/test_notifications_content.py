@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
 from app.content import editing
-from app.notifications import campaigns
+from app.notifications import campaigns, nudges
 from app.notifications.campaigns import Audience, CampaignDraft
 from app.notifications.jobs import announce_new_content, weekly_share_figures
+from app.notifications.preferences import Preferences, save_preferences
 from app.notifications.tables import Nudge
 from app.sharing import service as sharing
 from app.sharing.tables import Share
-from tests.factories import make_item, make_member, make_team, subscribe
+from tests.factories import make_item, make_member, make_site, make_team, subscribe
 from tests.push_sink import fcm_browser
 
 
@@ -82,3 +85,40 @@ async def test_never_shared_and_the_shares_a_campaign_brought(database: str) -> 
         1,
     )
     assert (figures[ana.id].visits, figures[ana.id].applications) == (0, 0)
+
+
+async def test_a_rounds_publications_reach_each_active_member_once_in_their_language(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Announced by statements over the audience (a few members per statement here): the
+    round's two stories for everyone make one nudge per member that stands for both, the
+    story for Lyon another; each title in its member's language; none for who turned
+    content off or left."""
+    lyon = await make_site("Lyon")
+    monkeypatch.setattr(nudges, "AUDIENCE_BATCH", 2)
+    ana, ben = await make_member(language="fr"), await make_member(site=lyon)
+    quiet, gone = await make_member(), await make_member(active=False)
+    cleo = await make_member()
+    now = editing.now()
+    await save_preferences(quiet.id, Preferences(content=False), now)
+    await make_item(title="Our results", published=now - timedelta(minutes=3))
+    await make_item(title="Our plans", published=now - timedelta(minutes=2))
+    for_lyon = await make_item(
+        title="Lyon news", sites=[lyon], published=now - timedelta(minutes=1)
+    )
+
+    assert await announce_new_content(now) == 4
+    assert await announce_new_content(now + timedelta(minutes=1)) == 0
+    nudged = await Nudge.select(
+        Nudge.member, Nudge.title, Nudge.body, Nudge.url, Nudge.items, Nudge.due_at
+    )
+    assert sorted((r["member"], r["url"], r["title"], r["body"], r["items"]) for r in nudged) == [
+        (ana.id, "/", "2 nouvelles publications à partager", "Our results · Our plans", 2),
+        (ben.id, "/", "2 new posts to share", "Our results · Our plans", 2),
+        (ben.id, f"/items/{for_lyon}", "New to share", "Lyon news", 1),
+        (cleo.id, "/", "2 new posts to share", "Our results · Our plans", 2),
+    ]
+    assert {row["due_at"] for row in nudged} == {now + nudges.CONTENT_BATCH_WINDOW}
+    assert quiet.id not in {r["member"] for r in nudged} and gone.id not in {
+        r["member"] for r in nudged
+    }

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.accounts import audit
-from app.accounts.sessions import end_all_sessions
+from app.accounts.sessions import end_all_sessions, sessions_changed
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.accounts.tokens import hash_token, new_token
 from app.core.clock import now
@@ -392,6 +392,7 @@ async def enrolment_for_admin(
             )
         invited = await _new_invitation(member_id, None, "invite", lifetime=lifetime)
         await audit.record("invited", subject=member_id, role=Role.admin.value, via="command line")
+    await sessions_changed()
     return invited
 
 

@@ -34,6 +34,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from app.accounts.sessions import sessions_changed
 from app.accounts.tables import Ceremony, Invitation, Member, Passkey
 from app.accounts.tokens import new_token
 from app.core.clock import now
@@ -95,6 +96,7 @@ async def ensure_user_handle(member_id: int) -> bytes:
     await Member.update({Member.webauthn_user_id: bytes_to_base64url(handle)}).where(
         Member.id == member_id
     )
+    await sessions_changed()
     return handle
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.accounts import audit
-from app.accounts.sessions import end_all_sessions
+from app.accounts.sessions import end_all_sessions, sessions_changed
 from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.core.clock import now
 from app.core.db import write_transaction
@@ -110,6 +110,7 @@ async def change_role(member_id: int, role: str, by: int, client: str = "") -> N
             before=row["role"],
             after=role,
         )
+    await sessions_changed()  # the new role holds at once, in every process
 
 
 async def deactivate(member_id: int, by: int, client: str = "") -> None:
@@ -137,6 +138,7 @@ async def deactivate(member_id: int, by: int, client: str = "") -> None:
         await audit.record(
             "deactivated", actor=by, subject=member_id, client=client, sessions=ended
         )
+    await sessions_changed()  # committed now: no process may answer from a kept session
 
 
 async def reactivate(member_id: int, by: int, client: str = "") -> None:
@@ -145,3 +147,4 @@ async def reactivate(member_id: int, by: int, client: str = "") -> None:
             Member.id == member_id
         )
         await audit.record("reactivated", actor=by, subject=member_id, client=client)
+    await sessions_changed()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +20,18 @@ from litestar.types import ASGIApp, Scope
 
 from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
+from app.core.cache import TTLMap
 from app.core.clock import now
 from app.core.settings import SESSION_IDLE_LIFETIME, SESSION_LIFETIME
 
 FRESH_FOR = timedelta(minutes=5)
 TOUCH_EVERY = timedelta(minutes=5)
+# How long a process may answer from its copy of a session; any change to a session or a
+# member drops every copy at once (see SessionCache), so this bounds memory, not staleness.
+SESSION_CACHE_TTL_S = 30.0
+SESSION_CHANNEL = "relay:sessions"
+
+log = logging.getLogger("relay.accounts")
 
 
 def cookie_name(https: bool) -> str:
@@ -86,26 +96,152 @@ WHERE s.token_hash = {}
 """
 
 
+class SessionCache:
+    """The sessions a process read lately, by token hash: the lookup every signed-in request
+    makes, without a query while nothing changed.
+
+    A copy is never stale: every change to a session or to a member's row (sign-out, sign
+    out everywhere, deactivation, a role, a language, a confirmation) calls
+    :func:`sessions_changed` after it is committed, which drops every copy in this process
+    and, when ``REDIS_URL`` is set, in every other one through Redis pub/sub
+    (:class:`SessionBus`). A read that began before a change is not kept (the generation
+    moved on meanwhile). Without Redis a process keeps copies only when it is the only web
+    process (``WEB_CONCURRENCY`` 1, the default); with Redis, only while it is subscribed.
+    """
+
+    def __init__(self, ttl_s: float = SESSION_CACHE_TTL_S) -> None:
+        self._rows: TTLMap[str, dict[str, Any]] = TTLMap(ttl_s, max_size=10_000)
+        self.generation = 0
+        self.allowed = True
+        self.buses: list[SessionBus] = []
+
+    @property
+    def live(self) -> bool:
+        return self.allowed and all(bus.subscribed for bus in self.buses)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._rows.get(key) if self.live else None
+
+    def put(self, key: str, row: dict[str, Any], generation: int) -> None:
+        if self.live and generation == self.generation:
+            self._rows.put(key, row)
+
+    def forget(self, key: str) -> None:
+        self._rows.discard(key)
+
+    def drop_all(self) -> None:
+        self.generation += 1
+        self._rows.clear()
+
+
+_cache = SessionCache()
+
+
+def keep_sessions(allowed: bool) -> None:
+    """Whether this process may keep sessions (``create_app``: not without Redis when
+    several web processes serve, as none would hear of the others' changes)."""
+    _cache.allowed = allowed
+    _cache.drop_all()
+
+
+async def sessions_changed() -> None:
+    """A session or a member's row changed: every process forgets the sessions it kept.
+
+    Call it after the change is committed (a read made before the commit would keep the
+    old row otherwise)."""
+    _cache.drop_all()
+    for bus in list(_cache.buses):
+        await bus.publish()
+
+
+class SessionBus:
+    """Tells every process sharing ``REDIS_URL`` that sessions changed, and hears them.
+
+    A lifespan of the app: while it is not subscribed (starting, Redis unreachable) the
+    process keeps no session, so no change can be missed."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.subscribed = False
+        self._task: asyncio.Task[None] | None = None
+        self._client: Any = None
+
+    async def __aenter__(self) -> SessionBus:
+        import redis.asyncio as redis
+
+        self._client = redis.from_url(self.redis_url)
+        _cache.buses.append(self)
+        self._task = asyncio.create_task(self._listen())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self in _cache.buses:
+            _cache.buses.remove(self)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(SESSION_CHANNEL)
+                _cache.drop_all()  # what was kept while not listening may be stale
+                self.subscribed = True
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        _cache.drop_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away: keep nothing until it is back
+                log.warning("Session changes not heard from Redis (%s); retrying", exc)
+            finally:
+                self.subscribed = False
+                _cache.drop_all()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(1)
+
+    async def publish(self) -> None:
+        try:
+            await self._client.publish(SESSION_CHANNEL, b"changed")
+        except Exception as exc:
+            log.error("Could not tell other processes that sessions changed: %s", exc)
+
+
 async def load_session(
     token: str, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
 ) -> CurrentSession | None:
     """The live session behind a cookie, with its active member; None when it has ended
     (or when it went unused for longer than ``idle_lifetime``)."""
-    rows = await Session.raw(_LOAD_SESSION, hash_token(token))
-    if not rows:
-        return None
-    row = rows[0]
+    key = hash_token(token)
+    row = _cache.get(key)
+    if row is None:
+        generation = _cache.generation
+        rows = await Session.raw(_LOAD_SESSION, key)
+        if not rows:
+            return None
+        row = dict(rows[0])
+        _cache.put(key, row, generation)
     moment = now()
     if (
         _aware(row["expires_at"]) <= moment
         or moment - _aware(row["last_seen_at"]) > idle_lifetime
         or not row["active"]
     ):
+        _cache.forget(key)
         await Session.delete().where(Session.id == row["session_id"])
         return None
     if moment - _aware(row["last_seen_at"]) > TOUCH_EVERY:
         await Session.update({Session.last_seen_at: moment}).where(Session.id == row["session_id"])
-    member = Member(_ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS})
+        row["last_seen_at"] = moment
+    member = row.get("_member")
+    if member is None:  # built once per copy: no handler changes request.user
+        member = row["_member"] = Member(
+            _ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS}
+        )
     fresh = row["fresh_until"] is not None and _aware(row["fresh_until"]) > moment
     return CurrentSession(id=row["session_id"], member=member, fresh=fresh)
 
@@ -118,14 +254,19 @@ def _aware(value: datetime | str) -> datetime:
 
 async def mark_fresh(session_id: int) -> None:
     await Session.update({Session.fresh_until: now() + FRESH_FOR}).where(Session.id == session_id)
+    await sessions_changed()
 
 
 async def end_session(session_id: int) -> None:
     await Session.delete().where(Session.id == session_id)
+    await sessions_changed()
 
 
 async def end_all_sessions(member_id: int) -> int:
+    """Every session of the member ends (inside a transaction, call :func:`sessions_changed`
+    again once it is committed)."""
     ended = await Session.delete().where(Session.member == member_id).returning(Session.id)
+    await sessions_changed()
     return len(ended)
 
 

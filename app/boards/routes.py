@@ -154,7 +154,7 @@ async def wall_of_fame(
         month_name=format_date(start, "LLLL y", locale=current_language.get()),
         previous_month=service.shift_month(month, -1),
         next_month=service.shift_month(month, 1) if month < current else None,
-        **await service.wall_of_fame(month),
+        **await service.wall_of_fame(month, request.app.state.most_shared),
     )
 
 

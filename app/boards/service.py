@@ -13,10 +13,11 @@ A member who opted out of being named is still ranked, as an anonymous ambassado
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from app.accounts.tables import Member
 from app.candidates.tables import Candidate, Stage
@@ -25,6 +26,8 @@ from app.core.clock import now
 from app.points import ledger
 from app.points.rules import badges_shown, level_of, levels
 from app.points.tables import MemberBadge, PointsTotal
+
+V = TypeVar("V")
 
 PERIODS = ("week", "month", "all")
 SCOPES = ("everyone", "team", "site")
@@ -181,19 +184,19 @@ def rank_teams(totals: list[dict[str, Any]], by: str = "total") -> list[dict[str
     return teams
 
 
-class TeamRankings:
-    """The team ranking the page shows, recomputed at most every ``ttl`` seconds per process.
+class Recomputed(Generic[V]):
+    """A value per key recomputed at most every ``ttl`` seconds per process, in the background.
 
-    Unlike a member's board, which reads a few index entries, a team ranking sums every
-    active member's total of the period: a few hundred milliseconds with 50,000 members.
-    A page served while the ranking is being recomputed shows the previous one (at most
-    ``ttl`` seconds old); only a process's first request for a period waits for it.
-    Nothing here is needed by another process: each keeps its own copy.
+    A page served while the value is being recomputed shows the previous one (at most
+    ``ttl`` seconds old); only a process's first request for a key waits for it, and the
+    first requests for a key all wait for one computation, not one each. Nothing here is
+    needed by another process: each keeps its own copy.
     """
 
-    def __init__(self, ttl: float = 60.0) -> None:
-        self._cached: TTLMap[str, list[dict[str, Any]]] = TTLMap(ttl)
-        self._refreshing: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
+    def __init__(self, compute: Callable[[str], Awaitable[V]], ttl: float = 60.0) -> None:
+        self._compute = compute
+        self._cached: TTLMap[str, V] = TTLMap(ttl)
+        self._refreshing: dict[str, asyncio.Task[V]] = {}
 
     @property
     def ttl(self) -> float:
@@ -203,33 +206,54 @@ class TeamRankings:
     def ttl(self, seconds: float) -> None:
         self._cached.ttl_s = seconds
 
-    async def get(self, period: str, by: str = "total") -> list[dict[str, Any]]:
-        cached = self._cached.entry(period)
+    async def value(self, key: str) -> V:
+        cached = self._cached.entry(key)
         if cached is None:
-            # The first requests for a period all wait for one computation, not one each.
-            totals = await asyncio.shield(self._start(period))
-        else:
-            totals, fresh = cached
-            if not fresh:
-                self._start(period)
-        return rank_teams(totals, by)
+            return await asyncio.shield(self._start(key))
+        value, fresh = cached
+        if not fresh:
+            self._start(key)
+        return value
 
-    def _start(self, period: str) -> asyncio.Task[list[dict[str, Any]]]:
-        """The recomputation of a period under way, started if there is none."""
-        task = self._refreshing.get(period)
+    def _start(self, key: str) -> asyncio.Task[V]:
+        """The recomputation of a key under way, started if there is none."""
+        task = self._refreshing.get(key)
         if task is None:
-            task = self._refreshing[period] = asyncio.create_task(self._refresh(period))
+            task = self._refreshing[key] = asyncio.create_task(self._refresh(key))
         return task
 
     async def settle(self) -> None:
         """Wait for the recomputations under way (tests; a clean shutdown)."""
         await asyncio.gather(*self._refreshing.values())
 
-    async def _refresh(self, period: str) -> list[dict[str, Any]]:
+    async def _refresh(self, key: str) -> V:
         try:
-            return self._cached.put(period, await team_totals(period))
+            return self._cached.put(key, await self._compute(key))
         finally:
-            self._refreshing.pop(period, None)
+            self._refreshing.pop(key, None)
+
+
+class TeamRankings(Recomputed[list[dict[str, Any]]]):
+    """The team ranking the page shows, recomputed at most every ``ttl`` seconds per process.
+
+    Unlike a member's board, which reads a few index entries, a team ranking sums every
+    active member's total of the period: a few hundred milliseconds with 50,000 members.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        super().__init__(team_totals, ttl)
+
+    async def get(self, period: str, by: str = "total") -> list[dict[str, Any]]:
+        return rank_teams(await self.value(period), by)
+
+
+class MostShared(Recomputed[list[dict[str, Any]]]):
+    """The wall of fame's most shared content of a month, recomputed at most every ``ttl``
+    seconds per process: it counts every share of the month (150 ms for 200,000 shares on
+    SQLite), and the lobby's screen reloads the wall all day."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        super().__init__(most_shared, ttl)
 
 
 async def badges_of(member_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -354,9 +378,10 @@ async def most_shared(month: str, limit: int = WALL_CONTENT) -> list[dict[str, A
     return [{**r, "shares": int(r["shares"])} for r in rows]
 
 
-async def wall_of_fame(month: str) -> dict[str, Any]:
+async def wall_of_fame(month: str, content: MostShared | None = None) -> dict[str, Any]:
+    """The wall's three parts; ``content`` keeps the most shared content of a process."""
     return {
         "top": await decorate(await board(month, Scope(), limit=WALL_TOP)),
         "hires": await wall_hires(month),
-        "content": await most_shared(month),
+        "content": await (content.value(month) if content else most_shared(month)),
     }

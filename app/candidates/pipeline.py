@@ -45,9 +45,13 @@ async def offers_with_candidates() -> list[dict[str, Any]]:
         .where(ContentItem.kind == Kind.offer.value)
         .order_by(ContentItem.created_at, ascending=False)
     )
-    counts: dict[int, int] = {}
-    for row in await Candidate.select(Candidate.item):
-        counts[int(row["item"])] = counts.get(int(row["item"]), 0) + 1
+    # Counted by the database: reading every candidate's row to count them cost more.
+    counts = {
+        int(row["item"]): int(row["n"])
+        for row in await Candidate.raw(
+            "SELECT item, COUNT(*) AS n FROM candidate WHERE item IS NOT NULL GROUP BY item"
+        )
+    }
     return [{**o, "candidates": counts.get(int(o["id"]), 0)} for o in offers]
 
 

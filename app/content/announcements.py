@@ -2,42 +2,69 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.accounts.tables import Member
-from app.content.editing import targets_of
 from app.content.feed import published_where
-from app.content.tables import (
-    ContentItem,
-)
+from app.content.tables import ContentItem, ContentTarget
 
 
-async def audience_member_ids(item_id: int) -> list[int]:
-    """Active members an item is published for: everyone, or its teams' and sites' members."""
-    item = (
-        await ContentItem.select(ContentItem.audience_all).where(ContentItem.id == item_id).first()
+@dataclass(frozen=True)
+class Audience:
+    """Who an item is published for: everyone, or the members of some teams and sites."""
+
+    everyone: bool
+    teams: tuple[int, ...] = ()
+    sites: tuple[int, ...] = ()
+
+    def condition(self) -> tuple[str, list[Any]]:
+        """The SQL condition on a member ``m`` (and its arguments) that holds for the active
+        members of this audience, for set-based statements (app.notifications.nudges)."""
+        if self.everyone:
+            return "m.active = {}", [True]
+        parts, args = [], []
+        for column, ids in (("m.team", self.teams), ("m.site", self.sites)):
+            if ids:
+                parts.append(f"{column} IN ({', '.join(['{}'] * len(ids))})")
+                args += list(ids)
+        if not parts:
+            return "m.active = {} AND 1 = 0", [True]  # targeted at nobody (all removed)
+        return f"m.active = {{}} AND ({' OR '.join(parts)})", [True, *args]
+
+
+async def audiences(item_ids: list[int]) -> dict[int, Audience]:
+    """Each item's audience, in two queries whatever the number of items."""
+    if not item_ids:
+        return {}
+    rows = await ContentItem.select(ContentItem.id, ContentItem.audience_all).where(
+        ContentItem.id.is_in(item_ids)
     )
-    if item is None:
-        return []
-    query = Member.select(Member.id).where(Member.active.eq(True))
-    if not item["audience_all"]:
-        teams, sites = await targets_of(item_id)
-        if not teams and not sites:
-            return []
-        if teams and sites:
-            query = query.where(Member.team.is_in(teams) | Member.site.is_in(sites))
-        elif teams:
-            query = query.where(Member.team.is_in(teams))
-        else:
-            query = query.where(Member.site.is_in(sites))
-    return [row["id"] for row in await query]
+    targets: dict[int, tuple[set[int], set[int]]] = {}
+    for target in await ContentTarget.select(
+        ContentTarget.item, ContentTarget.team, ContentTarget.site
+    ).where(ContentTarget.item.is_in(item_ids)):
+        teams, sites = targets.setdefault(target["item"], (set(), set()))
+        if target["team"] is not None:
+            teams.add(target["team"])
+        if target["site"] is not None:
+            sites.add(target["site"])
+    found = {}
+    for row in rows:
+        teams, sites = targets.get(row["id"], (set(), set()))
+        everyone = bool(row["audience_all"])
+        found[row["id"]] = Audience(
+            everyone,
+            () if everyone else tuple(sorted(teams)),
+            () if everyone else tuple(sorted(sites)),
+        )
+    return found
 
 
 async def claim_unannounced(since: datetime, moment: datetime) -> list[dict[str, Any]]:
     """Items visible since ``since`` that nobody announced yet, now marked announced.
 
-    The conditional update makes each item announced by exactly one process.
+    One conditional update for all of them makes each item announced by exactly one process.
     """
     candidates = (
         await ContentItem.select(ContentItem.id, ContentItem.title)
@@ -48,13 +75,15 @@ async def claim_unannounced(since: datetime, moment: datetime) -> list[dict[str,
         )
         .order_by(ContentItem.publish_at)
     )
-    claimed = []
-    for item in candidates:
-        won = (
-            await ContentItem.update({ContentItem.announced_at: moment})
-            .where((ContentItem.id == item["id"]) & ContentItem.announced_at.is_null())
-            .returning(ContentItem.id)
+    if not candidates:
+        return []
+    won = await (
+        ContentItem.update({ContentItem.announced_at: moment})
+        .where(
+            ContentItem.id.is_in([item["id"] for item in candidates])
+            & ContentItem.announced_at.is_null()
         )
-        if won:
-            claimed.append(item)
-    return claimed
+        .returning(ContentItem.id)
+    )
+    claimed = {row["id"] for row in won}
+    return [item for item in candidates if item["id"] in claimed]

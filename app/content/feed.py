@@ -235,7 +235,13 @@ async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
 
 
 async def feed_state(member_id: int) -> dict[str, Any] | None:
-    return await FeedState.select().where(FeedState.member == member_id).first()
+    # Written out: every feed page reads it (Piccolo's builder cost more than the query).
+    rows = await FeedState.raw(
+        "SELECT id, member, seen_at, previous_seen_at, credit_by_name FROM feed_state "
+        "WHERE member = {} LIMIT 1",
+        member_id,
+    )
+    return dict(rows[0]) if rows else None
 
 
 # A visit that follows another within this window is the same visit (paging, coming back).

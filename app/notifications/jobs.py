@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
@@ -23,7 +24,7 @@ from app.activity.tables import Activity, ActivityKind
 from app.candidates import cvs
 from app.candidates.tables import Candidate
 from app.content import media, video
-from app.content.announcements import audience_member_ids, claim_unannounced
+from app.content.announcements import Audience, audiences, claim_unannounced
 from app.content.tables import ContentItem
 from app.core import files
 from app.core.settings import Settings
@@ -36,8 +37,8 @@ from .nudges import (
     WEEKLY_SUMMARY_HOUR,
     WEEKLY_SUMMARY_WEEKDAY,
     WeeklyFigures,
+    nudge_audience,
     nudge_inactive_members,
-    nudge_new_content,
     nudge_weekly_summary,
     send_due_nudges,
 )
@@ -100,13 +101,24 @@ async def send_weekly_summaries(now: datetime) -> int:
 
 
 async def announce_new_content(now: datetime) -> int:
-    """Nudge each newly visible story or offer's audience once (batched per member)."""
+    """Nudge the audience of each newly visible story or offer once, set-based: the round's
+    publications with the same audience become one nudge per member of it (written by
+    statements over the audience, never a loop over its members), standing for all of them.
+    Returns the nudges written."""
 
+    claimed = await claim_unannounced(now - NEW_CONTENT_LOOKBACK, now)
+    found = await audiences([item["id"] for item in claimed])
+    groups: dict[Audience, list[dict[str, Any]]] = {}
+    for item in claimed:
+        if item["id"] in found:
+            groups.setdefault(found[item["id"]], []).append(item)
     announced = 0
-    for item in await claim_unannounced(now - NEW_CONTENT_LOOKBACK, now):
-        members = await audience_member_ids(item["id"])
-        announced += await nudge_new_content(
-            members, [item["title"]], f"/items/{item['id']}", now, key=f"item{item['id']}"
+    for audience, items in groups.items():
+        first = items[0]["id"]
+        url = f"/items/{first}" if len(items) == 1 else "/"
+        key = f"item{first}" if len(items) == 1 else f"items{first}+{len(items) - 1}"
+        announced += await nudge_audience(
+            audience.condition(), [item["title"] for item in items], url, now, key=key
         )
     return announced
 

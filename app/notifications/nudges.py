@@ -23,6 +23,7 @@ backoff; after ``MAX_ATTEMPTS`` it is marked failed. The others of the round go 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -139,6 +140,67 @@ async def nudge_new_content(
         title = _in_language(languages.get(member_id, "en"), lambda: _("New to share"))
         items.append((member_id, f"content:{key}:{member_id}", title, " · ".join(titles), url))
     return await _write("content", items, now, delay=CONTENT_BATCH_WINDOW)
+
+
+# Members per statement when an audience is nudged: each INSERT … SELECT writes at most this
+# many rows, short enough that requests writing meanwhile wait little for SQLite's lock.
+AUDIENCE_BATCH = 5_000
+
+_AUDIENCE_NUDGES = """
+INSERT INTO nudge (member, kind, key, title, body, url, state, due_at, created_at, attempts, items)
+SELECT m.id, 'content', CAST({} AS TEXT) || CAST(m.id AS TEXT), TITLE, {}, {}, 'waiting', {}, {}, 0, {}
+FROM member m
+WHERE m.id > {} AND m.id <= {} AND AUDIENCE
+  AND NOT EXISTS (
+    SELECT 1 FROM notification_preference p WHERE p.member = m.id AND p.content = {}
+  )
+ON CONFLICT (key) DO NOTHING
+RETURNING id
+"""
+
+
+async def nudge_audience(
+    audience: tuple[str, Sequence[Any]], titles: Sequence[str], url: str, now: datetime, *, key: str
+) -> int:
+    """One nudge for these publications to every member an SQL condition on ``m`` selects
+    (an audience: app.content.announcements), set-based: one INSERT … SELECT per
+    :data:`AUDIENCE_BATCH` members, each in their language, skipping those who turned
+    content nudges off; the loop yields between statements. Returns the nudges written."""
+    if not titles:
+        return 0
+    condition, condition_args = audience
+    languages = sorted(i18n.LANGUAGES)
+    words = {
+        language: _in_language(language, lambda: _new_to_share(len(titles)))
+        for language in languages
+    }
+    title = "CASE m.language " + "WHEN {} THEN {} " * len(languages) + "ELSE {} END"
+    title_args: list[Any] = [arg for language in languages for arg in (language, words[language])]
+    title_args.append(words[i18n.DEFAULT_LANGUAGE])
+    sql = _AUDIENCE_NUDGES.replace("TITLE", title).replace("AUDIENCE", condition)
+    bounds = await Member.raw("SELECT MIN(id) AS low, MAX(id) AS high FROM member")
+    low, high = bounds[0]["low"], bounds[0]["high"]
+    if low is None:
+        return 0
+    written = 0
+    for start in range(int(low) - 1, int(high), AUDIENCE_BATCH):
+        rows = await Nudge.raw(
+            sql,
+            f"content:{key}:",
+            *title_args,
+            " · ".join(titles)[:400],
+            url,
+            now + CONTENT_BATCH_WINDOW,
+            now,
+            len(titles),
+            start,
+            start + AUDIENCE_BATCH,
+            *condition_args,
+            False,
+        )
+        written += len(rows)
+        await asyncio.sleep(0)  # a long announcement lets requests through between batches
+    return written
 
 
 async def nudge_referral_stage(
@@ -294,9 +356,19 @@ async def nudge_inactive_members(now: datetime, after_days: int) -> int:
     return await _write("reengage", items, now)
 
 
+def _new_to_share(count: int) -> str:
+    if count == 1:
+        return _("New to share")
+    return ngettext("%(num)d new post to share", "%(num)d new posts to share", count) % {
+        "num": count
+    }
+
+
 def _message(kind: str, nudges: list[dict[str, Any]], language: str) -> PushMessage:
-    """One notification for one member's nudges of one kind (several only for content)."""
+    """One notification for one member's nudges of one kind (several only for content; a
+    content nudge may stand for several publications: its ``items``)."""
     first = nudges[0]
+    count = sum(int(n.get("items") or 1) for n in nudges)
     if len(nudges) == 1:
         return PushMessage(
             title=first["title"],
@@ -309,10 +381,7 @@ def _message(kind: str, nudges: list[dict[str, Any]], language: str) -> PushMess
     titles = " · ".join(n["body"] for n in nudges)
     title = _in_language(
         language,
-        lambda: (
-            ngettext("%(num)d new post to share", "%(num)d new posts to share", len(nudges))
-            % {"num": len(nudges)}
-        ),
+        lambda: _new_to_share(count),
     )
     return PushMessage(
         title=title, body=titles[:300], url="/", icon=ICON, badge=BADGE, tag=f"nudge-{kind}"

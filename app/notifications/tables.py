@@ -59,6 +59,9 @@ class Nudge(Table):
     sent_at = Timestamptz(null=True, default=None)
     # Failed attempts at queueing it; each one moves ``due_at`` later (backoff).
     attempts = Integer(default=0)
+    # The publications a content nudge stands for (one nudge per member for a round's
+    # publications with the same audience: app.notifications.nudges.nudge_audience).
+    items = Integer(default=1)
 
 
 class CampaignState(StrEnum):

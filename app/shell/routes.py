@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
+from app.accounts.sessions import sessions_changed
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
 from app.content.feed import credits_by_name
@@ -72,6 +73,7 @@ async def set_language(
         )
     member: Member = request.user
     await Member.update({Member.language: language}).where(Member.id == member.id)
+    await sessions_changed()  # the member every process keeps with the session
     # The whole page again (with htmx too), now in the new language.
     response = see_other(request, "/me")
     response.cookies.append(

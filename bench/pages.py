@@ -1,0 +1,272 @@
+"""Every signed-in page against the bare baseline, on SQLite and PostgreSQL (issue 15).
+
+    python -m bench.pages [--seconds 4] [--connections 32] [--only sqlite] [--pages feed,me]
+
+Seeds bench/feed.py's data (50,000 members, 2,000 items, 200,000 shares) plus a little of
+what the other pages show (rewards, the benchmark member's points and redemptions, some
+leaders), then serves Relay (granian, one worker) and the bare baseline (bench/bare.py: the
+same stack without Relay or an ORM) on the same database, in the same run. For each page:
+Relay's requests/s, p50 and p99, the bare baseline doing that page's shape of work (the
+session lookup, the same number of rows, a page of the same size, gzip), and the ratio.
+Then /ping with and without a session cookie.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.feed import BROWSER, ITEMS, MEMBERS, SHARES, migrate, seed
+from bench.harness import ROOT, Load, RelayServer, free_port, load, on_each_database
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    rows: int  # rows the page lists: what the bare baseline reads
+    editor: bool = False
+    fragment: bool = False
+
+
+PAGES = [
+    Page("feed", "/", 20),
+    Page("feed-next", "{next}", 20, fragment=True),
+    Page("item", "/items/{item}", 1),
+    Page("me", "/me", 5),
+    Page("points", "/me/points", 20),
+    Page("leaderboard", "/leaderboard", 20),
+    Page("rewards", "/rewards", 12),
+    Page("my-rewards", "/me/rewards", 5),
+    Page("referrals", "/me/referrals", 5),
+    Page("wall-of-fame", "/wall-of-fame", 20),
+    # The editors' lists show every item (up to 500) and every offer.
+    Page("studio", "/studio", 500, editor=True),
+    Page("pipeline", "/pipeline", ITEMS // 3, editor=True),
+    Page("campaigns", "/campaigns", 20, editor=True),
+]
+
+
+async def seed_more(database_url: str, member_token: str) -> str:
+    """Rewards, points and redemptions for the pages beyond the feed; an editor's session."""
+    from app.accounts.sessions import create_session
+    from app.accounts.tables import Member, Session
+    from app.accounts.tokens import hash_token
+    from app.core import db
+    from app.points import ledger
+    from app.rewards.tables import Redemption, Reward
+
+    db.use_engine(db.engine_from_url(database_url))
+    await db.open_pool(4)
+    now = datetime.now(UTC).replace(microsecond=0)
+    session = (
+        await Session.select(Session.member)
+        .where(Session.token_hash == hash_token(member_token))
+        .first()
+    )
+    assert session is not None
+    me = session["member"]
+    for n in range(60):
+        await ledger.credit(me, 5, "share", f"bench:me:{n}", at=now - timedelta(hours=3 * n))
+    leaders = [r["id"] for r in await Member.select(Member.id).limit(300)]
+    for n, member in enumerate(leaders):
+        await ledger.credit(member, 5 + n % 40, "share", f"bench:lead:{member}", at=now)
+    rewards = [
+        r["id"]
+        for r in await Reward.insert(
+            *(
+                Reward(name=f"Reward {n}", description="A **reward** worth it.", cost=50 + 25 * n)
+                for n in range(12)
+            )
+        ).returning(Reward.id)
+    ]
+    await Redemption.insert(
+        *(
+            Redemption(reward=rewards[n], member=me, cost=50, state="requested", requested_at=now)
+            for n in range(3)
+        )
+    )
+    editor = leaders[-1]
+    await Member.update({Member.role: "editor"}).where(Member.id == editor)
+    token = await create_session(editor, "bench")
+    await db.close_pool()
+    return token
+
+
+class BareServer:
+    """bench/bare.py under granian, one worker, on the same database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "DATABASE_URL": database_url}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--factory",
+                "--workers",
+                "1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "bench.bare:create_app",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ping", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the bare baseline did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
+def resolve(path: str, base: str, cookie: str, item: int) -> str:
+    if path != "{next}":
+        return path.format(item=item)
+    with httpx.Client(base_url=base, headers={**BROWSER, "Cookie": cookie}) as client:
+        page = client.get("/")
+        more = re.search(r'hx-get="(/\?after=[^"]+)" hx-trigger="revealed"', page.text)
+        assert more, "no next page"
+        return more.group(1).replace("&amp;", "&")
+
+
+def page_size(base: str, path: str, headers: dict[str, str]) -> int:
+    response = httpx.get(
+        base + path, headers={**headers, "Accept-Encoding": "identity"}, follow_redirects=False
+    )
+    assert response.status_code == 200, (path, response.status_code)
+    return len(response.content)
+
+
+def row(label: str, relay: Load, bare: Load | None, size: int | None) -> str:
+    ratio = (
+        f"{relay.requests_per_s / bare.requests_per_s:6.2f}"
+        if bare and bare.requests_per_s
+        else "     -"
+    )
+    bare_rps = f"{bare.requests_per_s:>8,.0f}" if bare else f"{'-':>8}"
+    bare_p99 = f"{bare.p99_ms:>8.1f}" if bare else f"{'-':>8}"
+    return (
+        f"{label:<28} {size or 0:>7,} {relay.requests_per_s:>8,.0f} {relay.p50_ms:>7.1f} "
+        f"{relay.p99_ms:>8.1f} {bare_rps} {bare_p99} {ratio} {relay.errors:>5}"
+    )
+
+
+HEADER = (
+    f"{'page':<28} {'bytes':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>8} "
+    f"{'bare r/s':>8} {'bare p99':>8} {'ratio':>6} {'errs':>5}"
+)
+
+
+def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
+    wanted = set(args.pages.split(",")) if args.pages else None
+    with tempfile.TemporaryDirectory(prefix="relay-bench-pages-") as tmp:
+        data_dir = Path(args.keep) if args.keep and database_url is None else Path(tmp)
+        url = database_url or f"sqlite:///{data_dir / 'relay.sqlite3'}"
+        tokens = data_dir / "bench-tokens.json"
+        if tokens.exists():  # --keep: seeded by an earlier run
+            token, editor_token = json.loads(tokens.read_text())
+            migrate(url, data_dir)
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            migrate(url, data_dir)
+            started = time.monotonic()
+            token, _code = asyncio.run(seed(url))
+            editor_token = asyncio.run(seed_more(url, token))
+            if args.keep and database_url is None:
+                tokens.write_text(json.dumps([token, editor_token]))
+            print(
+                f"{label}: seeded {MEMBERS:,} members, {ITEMS:,} items, {SHARES:,} shares "
+                f"in {time.monotonic() - started:.1f}s"
+            )
+        cookies = {False: f"relay_session={token}", True: f"relay_session={editor_token}"}
+        # The worker off: its first rounds announce the seeded items (bench/announce.py).
+        extra = {} if args.worker else {"RELAY_EMBEDDED_WORKER": "0"}
+        with RelayServer(
+            server="granian", database_url=url, data_dir=data_dir, demo=False, extra_env=extra
+        ) as relay:
+            bare = BareServer(url)
+            try:
+                item = int(re.findall(r'href="/items/(\d+)"', httpx.get(
+                    relay.url + "/", headers={**BROWSER, "Cookie": cookies[False]}).text)[3])  # fmt: skip
+                print(HEADER)
+                common = {"seconds": args.seconds, "connections": args.connections}
+                for page in PAGES:
+                    if wanted and page.name not in wanted:
+                        continue
+                    headers = {**BROWSER, "Cookie": cookies[page.editor]}
+                    if page.fragment:
+                        headers["HX-Request"] = "true"
+                    path = resolve(page.path, relay.url, cookies[page.editor], item)
+                    size = page_size(relay.url, path, headers)
+                    relay_load = load(
+                        f"{label}: {page.name}", relay.url + path, headers=headers, **common
+                    )
+                    bare_load = load(
+                        "bare",
+                        f"{bare.url}/page?rows={page.rows}&size={size}",
+                        headers={**BROWSER, "Cookie": cookies[page.editor]},
+                        **common,
+                    )
+                    print(row(f"{page.name} {path[:18]}", relay_load, bare_load, size), flush=True)
+                if not wanted or "ping" in wanted:
+                    plain = load(f"{label}: /ping", relay.url + "/ping", **common)
+                    signed = load(
+                        f"{label}: /ping signed in",
+                        relay.url + "/ping",
+                        headers={"Cookie": cookies[False]},
+                        **common,
+                    )
+                    print(row("/ping, no cookie", plain, None, None))
+                    print(row("/ping, session cookie", signed, plain, None).replace(
+                        "       -", "   (vs)"))  # fmt: skip
+            finally:
+                bare.stop()
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--pages", default=None, help="comma-separated page names, and ping")
+    parser.add_argument("--keep", default=None, help="SQLite: seed once into this folder")
+    parser.add_argument("--worker", action="store_true", help="with the embedded worker on")
+    args = parser.parse_args()
+    print(
+        f"Pages benchmark: granian, 1 worker, {args.connections} connections, {args.seconds}s "
+        "per figure, wrk over loopback; ratio = Relay / bare baseline of the same shape\n"
+    )
+    on_each_database(args, "pages", lambda label, url: run(label, url, args))
+
+
+if __name__ == "__main__":
+    main()
