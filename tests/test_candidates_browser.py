@@ -223,3 +223,63 @@ def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_st
             finish_phone(employee)
     finally:
         server.stop()
+
+
+def test_the_candidate_reads_the_privacy_notice_they_consent_to_in_their_language(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def draft() -> int:
+        return await make_item("offer", "Cheffe de partie", published=False, language="fr")
+
+    offer = seed(draft)
+    editor = phone_as(browser, live_server, seed, role="editor")
+    try:
+        editor.goto(f"/studio/{offer}")
+        publish = editor.get_by_role("button", name="Publish now")
+        expect(publish).to_have_accessible_description(re.compile("the privacy notice"))
+        check_accessibility(editor)
+        publish.click()
+        expect(editor.locator("#publish-error")).to_contain_text("an admin writes it")
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
+
+    admin = phone_as(browser, live_server, seed, role="admin")
+    try:
+        admin.goto("/admin/candidates")
+        admin.get_by_label("Privacy notice in French").fill(
+            "Nous gardons vos informations **6 mois**."
+        )
+        admin.get_by_label("Privacy notice in English").fill(
+            "We keep your details for **6 months**."
+        )
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Saved.")).to_be_visible()
+        check_accessibility(admin)
+        admin.goto(f"/studio/{offer}")
+        admin.get_by_role("button", name="Publish now").click()
+        expect(admin.locator("[data-status]")).to_have_text("Published")
+        check_accessibility(admin)
+    finally:
+        finish_phone(admin)
+
+    async def link() -> str:
+        return await sharing.link_code((await make_member()).id, offer)
+
+    code = seed(link)
+    candidate = open_phone(browser, live_server.url, locale="fr-FR")
+    try:
+        candidate.goto(f"/r/{code}")
+        consent = candidate.get_by_label("J’accepte que l’entreprise conserve")
+        expect(consent).to_have_accessible_description(re.compile("Lire l’avis"))
+        check_accessibility(candidate)
+        with candidate.context.expect_page() as opened:
+            candidate.get_by_role("link", name="Lire l’avis de confidentialité").click()
+        notice = opened.value
+        expect(notice.get_by_role("heading", name="Avis de confidentialité")).to_be_visible()
+        expect(notice.locator("[data-privacy-notice]")).to_have_text(
+            "Nous gardons vos informations 6 mois."
+        )
+        check_accessibility(notice)
+    finally:
+        finish_phone(candidate)
