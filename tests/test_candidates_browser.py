@@ -283,3 +283,40 @@ def test_the_candidate_reads_the_privacy_notice_they_consent_to_in_their_languag
         check_accessibility(notice)
     finally:
         finish_phone(candidate)
+
+
+def test_htmx_swaps_apply_no_inline_style_the_csp_refuses(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    """htmx writes no <style> of its own and does not copy style attributes while settling a
+    swap: elements a script or the browser styled (autofill does) keep the CSP quiet."""
+
+    async def shared() -> str:
+        item_id = await make_item("offer", "Data engineer")
+        return await sharing.link_code((await make_member()).id, item_id)
+
+    code = seed(shared)
+    candidate = open_phone(browser, live_server.url)
+    try:
+        candidate.goto(f"/r/{code}")
+        assert candidate.evaluate("() => document.querySelectorAll('style').length") == 0
+        assert (
+            candidate.evaluate(
+                "() => getComputedStyle(Object.assign(document.body.appendChild("
+                "document.createElement('span')), {className: 'htmx-indicator'})).opacity"
+            )
+            == "0"
+        )  # its indicator styles come from app.css
+        for field in ["#apply-name", "#apply-email", "#apply-consent", "#apply-message"]:
+            candidate.locator(field).evaluate("(el) => { el.style.outlineOffset = '1px'; }")
+        candidate.get_by_label("Your name").fill("Jeanne Durand")
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Tick the box to agree")).to_be_visible()
+        candidate.locator("#apply-email").evaluate("(el) => { el.style.outlineOffset = '2px'; }")
+        candidate.get_by_label("Email").fill("jeanne.durand@example.org")
+        candidate.get_by_label("I agree that the company keeps my details").check()
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Your application has been sent")).to_be_visible()
+        check_accessibility(candidate)
+    finally:
+        finish_phone(candidate)  # fails on any console error, a CSP violation included
