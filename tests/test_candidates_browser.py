@@ -120,7 +120,7 @@ def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
         expect(admin.get_by_role("heading", name="What counts as a click")).to_be_visible()
         check_accessibility(admin)
         admin.get_by_role("link", name="Candidates").click()
-        admin.get_by_label("Privacy notice shown to candidates").fill("We keep your data 6 months.")
+        admin.get_by_label("Privacy notice in English").fill("We keep your data 6 months.")
         admin.get_by_label("Days a shared link keeps crediting its sharer").fill("0")
         admin.get_by_role("button", name="Save").click()
         expect(admin.get_by_text("Enter a number of days from 1 to 365.")).to_be_visible()
