@@ -5,13 +5,16 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 MO := app/translations/fr/LC_MESSAGES/messages.mo
 PYTHON ?= python3
 
-.PHONY: run test install lint format bench i18n chromium fonts clean
+.PHONY: run test install lint format bench i18n chromium fonts ffmpeg clean
 
+# The font of the share images and ffmpeg for videos are installed when missing; where that
+# cannot be done (no root, no sudo), Relay still runs and says what is missing where it matters.
 run: install
+	@$(MAKE) --no-print-directory fonts ffmpeg || echo "Could not install fonts-dejavu-core and ffmpeg: share images fall back to Pillow's font and videos cannot be uploaded."
 	$(VENV)/bin/relay demo
 	$(VENV)/bin/relay serve
 
-test: install chromium fonts
+test: install chromium fonts ffmpeg
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP) $(MO)
@@ -38,6 +41,13 @@ fonts:
 	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core; }
+
+# Uploaded videos are checked with ffprobe and their poster drawn with ffmpeg (Debian's
+# ffmpeg); without them editors are told that videos cannot be checked, the rest works.
+ffmpeg:
+	@command -v ffprobe >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; }
 
 lint: install
 	$(VENV)/bin/ruff check .

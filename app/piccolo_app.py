@@ -11,9 +11,9 @@ from app.insights.tables import (
     InsightDay,
     InsightDigest,
     InsightHeadcount,
-    InsightMemberDay,
     InsightSettings,
     InsightState,
+    InsightTotal,
 )
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
@@ -73,7 +73,7 @@ APP_CONFIG = AppConfig(
         Redemption,
         MailOutbox,
         InsightDay,
-        InsightMemberDay,
+        InsightTotal,
         InsightHeadcount,
         InsightState,
         InsightSettings,

@@ -1,9 +1,9 @@
 // Sharing. The Share button of a feed card or item page calls navigator.share inside the tap
 // (browsers require that user gesture) with the link and caption the page carries; only a
 // completed share is reported to the server: a cancel (AbortError) records nothing. "Edit and
-// share", or a tap where Web Share is missing, opens the share sheet over the page: a <dialog>
-// that htmx fills with the share page's sheet. Without JavaScript, both buttons are links to
-// the share page.
+// share", a long press on Share, or a tap where Web Share is missing, opens the share sheet
+// over the page: a <dialog> that htmx fills with the share page's sheet, whose story image
+// and video are shared as files. Without JavaScript, both buttons are links to the share page.
 
 import { postJSON } from "./relay.js";
 
@@ -99,23 +99,29 @@ function updateLinks(sheet) {
 }
 
 // A file to share must be in hand before the tap: fetch it when the sheet opens.
-async function fetchFile(url, name) {
+async function fetchFile(url, name, type) {
   const response = await fetch(url, { credentials: "same-origin" });
   if (!response.ok) throw new Error(`${response.status} for ${url}`);
   const blob = await response.blob();
-  return new File([blob], name, { type: blob.type || "image/jpeg" });
+  return new File([blob], name, { type: type || blob.type || "image/jpeg" });
 }
 
-// The story image for Instagram and TikTok, fetched when the sheet opens: a file shared
-// through Web Share must be in hand when the tap comes.
-async function loadStory(sheet) {
-  const link = sheet.querySelector("[data-share-story]");
-  if (!link || !navigator.canShare) return;
-  try {
-    const file = await fetchFile(link.getAttribute("href"), link.getAttribute("download"));
-    if (navigator.canShare({ files: [file] })) sheet.storyFile = file;
-  } catch (error) {
-    console.warn("Story image not available for sharing:", error);
+// The story image and the video for Instagram and TikTok, fetched when the sheet opens (as
+// sheet.storyFile and sheet.videoFile): a file shared through Web Share must be in hand when
+// the tap comes. Only where files can be shared; a video not when the member saves data.
+async function loadFiles(sheet) {
+  if (!navigator.canShare) return;
+  for (const link of sheet.querySelectorAll("[data-share-file]")) {
+    const kind = link.dataset.shareFile;
+    if (kind === "video" && navigator.connection && navigator.connection.saveData) continue;
+    try {
+      const file = await fetchFile(
+        link.getAttribute("href"), link.getAttribute("download"), link.dataset.type
+      );
+      if (navigator.canShare({ files: [file] })) sheet[`${kind}File`] = file;
+    } catch (error) {
+      console.warn(`The ${kind} is not available for sharing:`, error);
+    }
   }
 }
 
@@ -128,7 +134,7 @@ function setUp(root) {
       sheet.querySelector("[data-share-native]").hidden = false;
     }
     updateLinks(sheet);
-    loadStory(sheet);
+    loadFiles(sheet);
   }
 }
 
@@ -170,6 +176,54 @@ function setUpDialog() {
   });
 }
 
+// ---------------------------------------------------------------- long press
+
+// Holding a card's Share button opens the sheet, like "Edit and share" (which keyboard users
+// have); moving the finger or scrolling cancels, and the click that ends the press shares
+// nothing.
+const LONG_PRESS_MS = 500;
+const MOVE_SLOP = 10; // px a finger drifts without meaning to
+let press = null;
+let swallowUntil = 0;
+
+function cancelPress() {
+  if (press) clearTimeout(press.timer);
+  press = null;
+}
+
+document.addEventListener("pointerdown", (event) => {
+  cancelPress();
+  const button = event.target.closest("[data-share-now]");
+  if (!button || !event.isPrimary || event.button !== 0) return;
+  const started = { button, x: event.clientX, y: event.clientY, fired: false };
+  started.timer = setTimeout(() => {
+    started.fired = true;
+    openSheet(button.dataset.item, button);
+  }, LONG_PRESS_MS);
+  press = started;
+});
+
+document.addEventListener("pointermove", (event) => {
+  if (press && !press.fired
+      && Math.hypot(event.clientX - press.x, event.clientY - press.y) > MOVE_SLOP) {
+    cancelPress();
+  }
+});
+
+document.addEventListener("pointerup", () => {
+  if (press && press.fired) swallowUntil = performance.now() + 800;
+  cancelPress();
+});
+document.addEventListener("pointercancel", cancelPress);
+document.addEventListener("scroll", () => { if (press && !press.fired) cancelPress(); },
+  { capture: true, passive: true });
+// No link menu over a held Share button (Android shows one for a long press on a link).
+document.addEventListener("contextmenu", (event) => {
+  if (event.target.closest("[data-share-now]") && (press || performance.now() < swallowUntil)) {
+    event.preventDefault();
+  }
+});
+
 // ---------------------------------------------------------------- taps
 
 document.addEventListener("input", (event) => {
@@ -178,6 +232,12 @@ document.addEventListener("input", (event) => {
 });
 
 document.addEventListener("click", async (event) => {
+  if (performance.now() < swallowUntil) {
+    // The click ending a long press: the sheet is open, nothing is shared.
+    swallowUntil = 0;
+    if (event.target.closest("[data-share-now], [data-share-edit]")) event.preventDefault();
+    return;
+  }
   const now = event.target.closest("[data-share-now]");
   if (now) {
     if (typeof navigator.share !== "function") {
@@ -229,29 +289,30 @@ document.addEventListener("click", async (event) => {
     return;
   }
 
-  const story = event.target.closest("[data-share-story]");
-  if (story) {
+  const post = event.target.closest("[data-share-file]");
+  if (post) {
     // Instagram keeps no link in a caption: the image (its QR code) carries the link, and
-    // the caption with the link is copied, ready to paste. Without file sharing, the
-    // link downloads the image and the caption is copied all the same.
+    // the caption with the link is copied, ready to paste; a video likewise. Without file
+    // sharing, the link downloads the file and the caption is copied all the same.
+    const file = sheet[`${post.dataset.shareFile}File`];
     const words = caption(sheet);
     const copied = navigator.clipboard
       ? navigator.clipboard.writeText(`${words}\n\n${sheet.dataset.url}`).then(() => true, () => false)
       : Promise.resolve(false);
-    if (!sheet.storyFile) {
+    if (!file) {
       if (await copied) toast(sheet.dataset.captionCopied);
-      return; // the browser downloads the image
+      return; // the browser downloads the file
     }
     event.preventDefault();
     try {
-      await navigator.share({ files: [sheet.storyFile] });
+      await navigator.share({ files: [file] });
     } catch (error) {
       if (error && error.name === "AbortError") return;
       console.warn("Share failed:", error);
       return;
     }
     if (await copied) toast(sheet.dataset.captionCopied);
-    await reportInSheet(sheet, "native_image");
+    await reportInSheet(sheet, post.dataset.shareFile === "video" ? "native_video" : "native_image");
     return;
   }
 

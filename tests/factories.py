@@ -3,8 +3,11 @@ tables and services."""
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +19,7 @@ from app.accounts.sessions import cookie_name, create_session
 from app.accounts.tables import Member
 from app.content import editing
 from app.content.media import check_image, media_dir, store_image
+from app.content.video import store_video
 from app.core.files import StagedFiles
 from app.core.forms import FormResult
 from app.org.tables import Site, Team
@@ -81,6 +85,7 @@ async def make_item(
     pinned: bool = False,
     tags: list[str] | None = None,
     image: str | None = None,
+    video: str | None = None,
     language: str = "en",
     **offer: Any,
 ) -> int:
@@ -97,13 +102,59 @@ async def make_item(
     if kind == "offer":
         values |= {"contract": "permanent", "remote": "hybrid", "offer_status": "open", **offer}
     item_id = await editing.save_item(
-        None, FormResult({**values, "teams": teams or [], "sites": sites or []}), None, image=image
+        None,
+        FormResult({**values, "teams": teams or [], "sites": sites or []}),
+        None,
+        image=image,
+        video=video,
     )
     if published is True:
         await editing.publish(item_id, editing.now() - timedelta(minutes=1))
     elif isinstance(published, datetime):
         await editing.publish(item_id, published)
     return item_id
+
+
+# Tiny videos ffmpeg makes from its test pattern: (output options, file suffix). Low size and
+# frame rate, so that even the 61-second one takes a fraction of a second.
+PATTERN = ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10"]
+TONE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000"]
+VIDEOS: dict[str, tuple[list[str], str]] = {
+    # 2 s of H.264 with AAC sound, its index first, as phones record them.
+    "mp4": ([*PATTERN, *TONE, "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-movflags", "+faststart"], ".mp4"),
+    "webm": ([*PATTERN, "-t", "2", "-c:v", "libvpx-vp9", "-deadline", "realtime",
+              "-cpu-used", "8"], ".webm"),
+    "long": (["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1", "-t", "61",
+              "-c:v", "libx264", "-pix_fmt", "yuv420p"], ".mp4"),
+    # MPEG-4 Part 2 in an MP4 file: a real video many phones cannot play.
+    "mpeg4": ([*PATTERN, "-t", "2", "-c:v", "mpeg4"], ".mp4"),
+    # A WebM holding only sound.
+    "audio": ([*TONE, "-t", "2", "-c:a", "libopus"], ".webm"),
+}  # fmt: skip
+
+
+@functools.cache
+def video_bytes(kind: str = "mp4") -> bytes:
+    """A tiny video made by ffmpeg now (once per test process): see VIDEOS."""
+    options, suffix = VIDEOS[kind]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / f"video{suffix}"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-y", *options, str(out)],
+            check=True,
+            timeout=60,
+        )
+        return out.read_bytes()
+
+
+def stored_video(data_dir: Path, kind: str = "mp4") -> str:
+    """An uploaded video (and its poster) stored under final names, as after its row
+    committed; its file name."""
+    files = StagedFiles(media_dir(data_dir))
+    name = store_video(video_bytes(kind), files)
+    files.publish_blocking()
+    return name
 
 
 def jpeg_bytes(width: int = 800, height: int = 450, colour: str = "#4338ca") -> bytes:

@@ -191,10 +191,13 @@ async def create_in_studio(
     fields: dict[str, str | list[str]],
     image: tuple[str, bytes, str] | None = None,
     kind: str = "story",
+    video: tuple[str, bytes, str] | None = None,
 ) -> tuple[int, str]:
     """The signed-in editor creates an item in the studio: (status, location or body)."""
     headers = await csrf(client, "/studio")
     files = {"image": image or ("", b"", "application/octet-stream")}
+    if video:
+        files["video"] = video
     data: dict[str, str | list[str]] = {"kind": kind, **fields}
     response = await client.post(
         f"/studio/new?kind={kind}", data=data, files=files, headers=headers, follow_redirects=False

@@ -15,7 +15,7 @@ from app.accounts.tables import Member
 from app.activity.tables import Activity
 from app.insights import rollups, service
 from app.insights.service import Filters, Period
-from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightState
+from app.insights.tables import InsightDay, InsightHeadcount, InsightState, InsightTotal
 from app.org.tables import Site, Team
 from tests.factories import make_item, make_member, make_site, make_team
 
@@ -84,7 +84,7 @@ def recount(
 
 
 async def _clear() -> None:
-    for table in (InsightDay, InsightMemberDay, InsightHeadcount, InsightState, Activity, Member):
+    for table in (InsightDay, InsightTotal, InsightHeadcount, InsightState, Activity, Member):
         await table.delete(force=True)
     for table in (Team, Site):
         await table.delete(force=True)

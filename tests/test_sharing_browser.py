@@ -3,15 +3,17 @@ TikTok, in a real Chromium at phone size with Web Share stubbed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.sharing import service as sharing
 from app.sharing.tables import Share
 from tests.browser import SHARE_STUB, check_accessibility
-from tests.factories import make_item
+from tests.factories import make_item, make_member, stored_video, video_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -235,3 +237,108 @@ def test_without_file_sharing_the_story_image_downloads_and_the_caption_is_copie
     )
     assert len(phone.evaluate("window.__copied")) == 1
     check_accessibility(phone)
+
+
+def test_share_video_passes_the_video_file_and_copies_the_caption_and_link(
+    member_phone: Page, seed: Any, live_server: Any
+) -> None:
+    import base64
+
+    name = stored_video(Path(live_server.env["RELAY_DATA_DIR"]), "mp4")
+    item = seed(lambda: make_item(title="A day at the lab", video=name))
+    phone = member_phone
+    phone.add_init_script(FILE_SHARE_STUB)
+    phone.goto("/")
+    phone.get_by_role("link", name="Edit and share: A day at the lab").click()
+    sheet = phone.get_by_role("dialog", name="A day at the lab")
+    expect(sheet).to_be_visible()
+    url = sheet.locator("[data-share]").get_attribute("data-url")
+    # Fetched when the sheet opens, so that the tap shares it within its activation.
+    phone.wait_for_function("() => document.querySelector('[data-share]').videoFile")
+    check_accessibility(phone)
+    with phone.expect_response(lambda r: r.url.endswith(f"/items/{item}/shares")) as answer:
+        sheet.get_by_role("link", name="Share video").click()
+    assert answer.value.json()["recorded"] is True
+    shared = phone.evaluate("window.__shared")
+    assert len(shared) == 1 and len(shared[0]["files"]) == 1
+    file = shared[0]["files"][0]
+    assert file["type"] == "video/mp4"
+    assert file["name"] == f"{item}-video.mp4"
+    assert base64.b64decode(file["base64"]) == video_bytes("mp4")
+    assert phone.evaluate("window.__copied") == [f"Proud of this one #team\n\n{url}"]
+    expect(phone.locator("#toast")).to_have_text(
+        "Copied: your caption and link. Paste them in your post."
+    )
+    assert shares(seed, item) == ["native_video"]
+    check_accessibility(phone)
+    # The item page plays it too, from its poster.
+    phone.goto(f"/items/{item}")
+    player = phone.get_by_label("Video: A day at the lab")
+    expect(player).to_have_attribute("poster", "/videos/" + name.replace(".mp4", "-poster.jpg"))
+    check_accessibility(phone)
+
+
+def test_the_public_page_plays_the_video_from_its_poster_without_sound_on_its_own(
+    phone: Page, seed: Any, live_server: Any
+) -> None:
+    name = stored_video(Path(live_server.env["RELAY_DATA_DIR"]), "webm")
+    key = name.removesuffix(".webm")
+
+    async def link() -> str:
+        item = await make_item(title="Meet the team", video=name)
+        return await sharing.link_code((await make_member()).id, item)
+
+    code = seed(link)
+    phone.goto(f"/r/{code}")
+    player = phone.locator("video")
+    expect(player).to_be_visible()
+    expect(player).to_have_attribute("poster", f"/videos/{key}-poster.jpg")
+    expect(player).to_have_attribute("preload", "none")
+    assert player.get_attribute("autoplay") is None
+    assert player.evaluate("v => v.paused && v.controls")
+    # The poster is drawn: the browser loaded it.
+    assert (
+        phone.evaluate(
+            f"""() => new Promise((done) => {{
+          const image = new Image();
+          image.onload = () => done(image.naturalWidth);
+          image.onerror = () => done(0);
+          image.src = "/videos/{key}-poster.jpg";
+        }})"""
+        )
+        == 160
+    )
+    check_accessibility(phone)
+    # Played when asked, it plays: the server answers the player's byte ranges.
+    player.evaluate("v => { v.muted = true; return v.play(); }")
+    phone.wait_for_function("() => document.querySelector('video').currentTime > 0")
+
+
+def test_a_long_press_on_share_opens_the_sheet_and_shares_nothing(
+    member_phone: Page, seed: Any
+) -> None:
+    item = seed(lambda: make_item(title="Our new office"))
+    phone = member_phone
+    phone.add_init_script(SHARE_STUB)
+    phone.goto("/")
+    share = phone.get_by_role("link", name="Share: Our new office", exact=True)
+    box = share.bounding_box()
+    assert box
+    phone.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    phone.mouse.down()
+    # Held: after half a second the sheet opens under the finger.
+    sheet = phone.get_by_role("dialog", name="Our new office")
+    expect(sheet).to_be_visible()
+    phone.mouse.up()
+    expect(sheet.get_by_label("Your words")).to_be_focused()
+    assert phone.evaluate("window.__calls") == 0  # the press ended without a one-tap share
+    assert shares(seed, item) == []
+    check_accessibility(phone)
+    phone.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+    expect(share).to_be_focused()
+    # A tap still shares at once.
+    with phone.expect_response(lambda r: r.url.endswith(f"/items/{item}/shares")):
+        share.click()
+    assert phone.evaluate("window.__calls") == 1
+    assert shares(seed, item) == ["native"]

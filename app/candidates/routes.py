@@ -32,6 +32,7 @@ from app.candidates.visits import (
 from app.content import editing, feed
 from app.content.markdown import plain_excerpt, render_markdown
 from app.content.media import image_url
+from app.content.video import video_urls
 from app.core.clock import now
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.forms import FormResult
@@ -153,6 +154,7 @@ async def _landing_page(
         canonical=sharing.share_url(settings.public_url, item["code"]),
         image_absolute=f"{settings.public_url}{image}" if image else None,
         image=image,
+        video=video_urls(item["video"]),
         offers=await feed.open_offers() if (closed or gone) else [],
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,

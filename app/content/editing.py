@@ -201,6 +201,7 @@ async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
         "audience_all": audience_all,
         "pinned": form.raw("pinned") in {"on", "true", "1"},
         "expires_at": expires_at,
+        "remove_video": form.raw("remove_video") == "on",
     }
     if kind == Kind.offer:
         site = form.raw("site")
@@ -251,16 +252,25 @@ async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
 
 
 async def save_item(
-    item_id: int | None, checked: FormResult, by: int | None, image: str | None = None
+    item_id: int | None,
+    checked: FormResult,
+    by: int | None,
+    image: str | None = None,
+    video: str | None = None,
 ) -> int:
     """Create (item_id None) or update an item and its audience (``teams`` and ``sites``
-    among the values), in one transaction."""
+    among the values), in one transaction. ``image`` and ``video`` are new uploads' names
+    (None keeps the item's); a ``remove_video`` value of True takes its video off."""
     values = dict(checked.values)
     teams, sites = values.pop("teams", []), values.pop("sites", [])
     values["updated_at"] = now()
     values["excerpt"] = plain_excerpt(values.get("body", ""), 160)
     if image is not None:
         values["image"] = image
+    if values.pop("remove_video", False):
+        values["video"] = None
+    if video is not None:
+        values["video"] = video
     async with write_transaction():
         if item_id is None:
             rows = await ContentItem.insert(ContentItem(created_by=by, **values)).returning(

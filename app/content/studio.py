@@ -14,12 +14,9 @@ from app.content import apply_hosts as content_apply_hosts
 from app.content import editing, feed
 from app.content import guides as content_guides
 from app.content.markdown import render_markdown
-from app.content.media import (
-    MAX_BYTES,
-    image_url,
-    save_with_image,
-)
+from app.content.media import MAX_BYTES, image_url
 from app.content.tables import OfferStatus
+from app.content.video import MAX_VIDEO_BYTES, save_with_media, video_urls
 from app.core import events
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
@@ -103,7 +100,9 @@ async def _editor_page(
         status=editing.status_of(item) if item else "draft",
         statuses=editing.STATUS_NAMES,
         image=image_url(item["image"]) if item else None,
+        video=video_urls(item.get("video")) if item else None,
         max_mb=MAX_BYTES // (1024 * 1024),
+        max_video_mb=MAX_VIDEO_BYTES // (1024 * 1024),
         **await _choices(),
     )
 
@@ -137,12 +136,17 @@ async def _save(
     image = None
     if isinstance(upload, UploadFile) and upload.filename:
         image = (await upload.read(MAX_BYTES + 1), upload.filename)
-    item_id = await save_with_image(
+    upload = data.get("video")
+    video = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        video = await upload.read(MAX_VIDEO_BYTES + 1)
+    item_id = await save_with_media(
         settings_of(request).data_dir,
         image,
+        video,
         errors,
-        lambda key: editing.save_item(
-            item["id"] if item else None, checked, request.user.id, image=key
+        lambda key, name: editing.save_item(
+            item["id"] if item else None, checked, request.user.id, image=key, video=name
         ),
     )
     if item_id is not None:
@@ -150,7 +154,18 @@ async def _save(
     return await _editor_page(request, kind, item, _form_echo(data), errors, status_code=422)
 
 
-@post("/studio/new", status_code=200, name="studio_create", guards=[editor], opt={"tab": "studio"})
+# A form may carry a video and an image at their largest, and its text.
+FORM_MAX_BYTES = MAX_VIDEO_BYTES + MAX_BYTES + 1024 * 1024
+
+
+@post(
+    "/studio/new",
+    status_code=200,
+    name="studio_create",
+    guards=[editor],
+    opt={"tab": "studio"},
+    request_max_body_size=FORM_MAX_BYTES,
+)
 async def studio_create(
     request: AnyRequest, data: MultipartBody[dict[str, Any]], kind: FromQuery[str] = "story"
 ) -> Response[Any]:
@@ -183,6 +198,7 @@ async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[s
     name="studio_update",
     guards=[editor],
     opt={"tab": "studio"},
+    request_max_body_size=FORM_MAX_BYTES,
 )
 async def studio_update(
     request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]

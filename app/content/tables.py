@@ -54,6 +54,8 @@ class ContentItem(Table):
     image = Varchar(length=40, null=True, default=None)  # a media key (app.content.media)
     image_alt = Varchar(length=200, default="")
     video_url = Varchar(length=500, default="")
+    # An uploaded video's file name, "{key}.mp4" or "{key}.webm" (app.content.video).
+    video = Varchar(length=30, null=True, default=None)
     audience_all = Boolean(default=True)
     pinned = Boolean(default=False)
     publish_at = Timestamptz(null=True, default=None, index=True)

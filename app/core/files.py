@@ -104,6 +104,19 @@ class StagedFiles:
         _write_part(self.folder, name, data, self.mode)
         self.names.append(name)
 
+    def rename(self, name: str, new_name: str) -> None:
+        """Give a written file another name before it is published (blocking), as when what
+        it is, and so its name, is known only once written. Raises StorageUnavailable."""
+        try:
+            os.replace(self.folder / (name + PART), self.folder / (new_name + PART))
+        except OSError as exc:
+            raise StorageUnavailable(exc.errno or errno.EIO, exc.strerror or str(exc)) from exc
+        self.names[self.names.index(name)] = new_name
+
+    def part_path(self, name: str) -> Path:
+        """Where a written file is until it is published."""
+        return self.folder / (name + PART)
+
     async def write_async(self, name: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self.write, name, data)
 

@@ -11,11 +11,9 @@ import csv
 import io
 from typing import Any
 
-from openpyxl import Workbook
-
 from app.candidates.pipeline import safe_cell
 from app.core.i18n import _
-from app.insights import service
+from app.insights import service, xlsx
 from app.insights.service import Filters, Period
 
 TABLES = ("overview", "funnel", "trends", *service.BREAKDOWNS)
@@ -99,7 +97,6 @@ async def rows_of(
     header = [_("Name"), *columns.values(), _("Recommendations accepted")]
     if found is None:
         return [header]
-    found = service.sort_rows(found, "shares", True)
     return [
         header,
         *(
@@ -118,13 +115,15 @@ def as_csv(rows: list[list[Any]]) -> str:
 
 
 async def workbook(period: Period, filters: Filters, viewer_is_admin: bool) -> bytes:
-    """Every table, one sheet each, written as it goes (openpyxl's write-only mode)."""
-    book = Workbook(write_only=True)
+    """Every table, one sheet each (app.insights.xlsx: written as it goes)."""
     names = table_names()
+    sheets = []
     for table in TABLES:
-        sheet = book.create_sheet(title=names[table][:31])
-        for row in await rows_of(table, period, filters, viewer_is_admin):
-            sheet.append([safe_cell(v) if isinstance(v, str) else v for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        rows = await rows_of(table, period, filters, viewer_is_admin)
+        sheets.append(
+            (
+                names[table],
+                ([safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows),
+            )
+        )
+    return xlsx.workbook(sheets)

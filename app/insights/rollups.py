@@ -2,15 +2,20 @@
 
 Every page of insights reads these tables, never the ledger itself:
 
-- :class:`InsightDay`: per UTC day × team × site × item × network, the shares, genuine clicks,
-  applications, accepted recommendations, moves to Interview and to Hired, apply clicks;
-- :class:`InsightMemberDay`: the same per day and member (active ambassadors, the member
-  breakdown, each employee's own impact);
+- :class:`InsightTotal`: per span (a UTC day, a week from Monday, a month, a year) and per
+  dimension (everything, team, site, content item, network, member), the referred events'
+  shares, genuine clicks, applications, accepted recommendations, moves to Interview and to
+  Hired, apply clicks, and every application and hire: a period is read as a few spans (a
+  year is one row per key, not 365), each breakdown from its own dimension's rows;
+- :class:`InsightDay`: per UTC day × team × site × item × network × referred, the same
+  counts, for the pages filtered by a team, a site or an item (one dimension crossed with
+  another);
 - :class:`InsightHeadcount`: members active at the end of each day, per team, per site and
   in all.
 
-A day's rows are always computed whole from that day's ledger rows (:func:`roll_up_day`), so
-the periodic :func:`refresh` (the days of the rows written since the last round, plus today
+A day's rows are always computed whole from that day's ledger rows (:func:`roll_up_day`),
+and the change to them added to its week's, month's and year's rows, so the periodic
+:func:`refresh` (the days of the rows written since the last round, plus today
 and yesterday for rows committed late) and :func:`rebuild` (every day from the first) give
 the same rows. An event counts for the team and site its member had when its day was rolled
 up; a member deleted later leaves their past days as they were.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +36,7 @@ from piccolo.query.functions.aggregate import Count, Max, Min
 from app.accounts.tables import Member
 from app.activity.tables import Activity, ActivityKind
 from app.core import db
-from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightState
+from app.insights.tables import InsightDay, InsightHeadcount, InsightState, InsightTotal
 from app.notifications.campaigns import single_runner_lock
 
 log = logging.getLogger("relay.insights")
@@ -55,19 +61,41 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _driver() -> Any:
+    """The driver's connection of the transaction under way (aiosqlite or asyncpg)."""
+    engine = db.current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:  # pragma: no cover - the rollups always write in a transaction
+        raise RuntimeError("The insights rollups write inside a transaction.")
+    return transaction.connection
+
+
+async def execute_many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """One statement with ``?`` placeholders, run for each row by the driver itself inside
+    the transaction under way: building a Piccolo query per few hundred rows cost far more
+    than the database spent writing them (most of a rebuild's time, measured)."""
+    if not rows:
+        return
+    if db.is_postgres():
+        count = iter(range(1, sql.count("?") + 1))
+        await _driver().executemany(re.sub(r"\?", lambda _m: f"${next(count)}", sql), rows)
+    else:
+        await _driver().executemany(sql, rows)
+
+
 async def insert_rows(table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Plain multi-row INSERTs, a few hundred rows each: building a Piccolo object per row
-    cost far more than the database spent writing it (as in app.candidates.visits)."""
+    """Rows written in bulk: PostgreSQL's COPY, SQLite's executemany (inside the caller's
+    transaction)."""
+    if not rows:
+        return
+    name = table._meta.tablename
+    if db.is_postgres():
+        await _driver().copy_records_to_table(name, records=rows, columns=columns)
+        return
     names = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join(["{}"] * len(columns)) + ")"
-    for start in range(0, len(rows), 400):
-        chunk = rows[start : start + 400]
-        await table.raw(
-            # Only placeholders and our own column names are joined in: values are bound.
-            f"INSERT INTO {table._meta.tablename} ({names}) VALUES "  # noqa: S608
-            + ", ".join([one] * len(chunk)),
-            *(value for row in chunk for value in row),
-        )
+    marks = ", ".join("?" for _ in columns)
+    # Only our own table and column names are joined in: values are bound.
+    await execute_many(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def _figure(row: dict[str, Any]) -> tuple[str | None, str]:
@@ -88,52 +116,139 @@ def _figure(row: dict[str, Any]) -> tuple[str | None, str]:
     return KIND_FIGURE.get(kind), network
 
 
-async def roll_up_day(day: date) -> None:
-    """Write one day's rows again from that day's ledger rows (inside the caller's transaction)."""
-    start, end = day_bounds(day)
-    rows = await Activity.select(
-        Activity.kind,
-        Activity.member,
-        Activity.item,
-        Activity.detail,
-        Activity.member.team.as_alias("team"),
-        Activity.member.site.as_alias("site"),
-    ).where((Activity.at >= start) & (Activity.at < end))
-    cells: dict[tuple[int, int, int, str, int], dict[str, Any]] = defaultdict(
-        lambda: dict.fromkeys(DAY_FIGURES, 0)
+# The totals' columns: a span and a cell (dimension, key, network, team, site), then figures.
+TOTAL_FIGURES = (*DAY_FIGURES, "all_applications", "all_hires")
+TOTAL_CELL = ("dim", "key", "network", "team", "site")
+DIMENSIONS = ("all", "team", "site", "item", "network", "member")
+FIGURE_AT = {figure: n for n, figure in enumerate(TOTAL_FIGURES)}
+Cell = tuple[str, int, str, int, int]
+Counts = dict[Any, list[int]]
+
+
+def spans_of(day: date) -> tuple[str, str, str, str]:
+    """The day's span and those of its week (from Monday), month and year."""
+    monday = day - timedelta(days=day.weekday())
+    return (
+        f"d{day.isoformat()}",
+        f"w{monday.isoformat()}",
+        f"m{day.year:04d}-{day.month:02d}",
+        f"y{day.year:04d}",
     )
-    members: dict[int, dict[str, Any]] = {}
+
+
+def day_cells(rows: Iterable[dict[str, Any]]) -> tuple[Counts, Counts]:
+    """One day's ledger rows counted: the fine rows (team × site × item × network × referred)
+    and the totals per dimension (referred events; ``all`` also counts every application and
+    hire, with a referrer or without)."""
+    fine: Counts = defaultdict(lambda: [0] * len(DAY_FIGURES))
+    totals: Counts = defaultdict(lambda: [0] * len(TOTAL_FIGURES))
+    everything: Cell = ("all", 0, "", 0, 0)
     for row in rows:
         figure, network = _figure(row)
         if figure is None:
             continue
-        team, site = row["team"] or 0, row["site"] or 0
-        referred = int(row["member"] is not None)
-        cells[(team, site, row["item"] or 0, network, referred)][figure] += 1
-        if row["member"] is not None and figure in FIGURES:
-            mine = members.setdefault(
-                row["member"], {"team": team, "site": site, **dict.fromkeys(FIGURES, 0)}
-            )
-            mine[figure] += 1
+        team, site, item = row["team"] or 0, row["site"] or 0, row["item"] or 0
+        member = row["member"]
+        at = FIGURE_AT[figure]
+        fine[(team, site, item, network, int(member is not None))][at] += 1
+        if figure in ("applications", "hires"):
+            totals[everything][FIGURE_AT["all_" + figure]] += 1
+        if member is None:
+            continue
+        for cell in (everything, ("team", team, "", 0, 0), ("site", site, "", 0, 0)):
+            totals[cell][at] += 1
+        totals[("item", item, "", 0, 0)][at] += 1
+        if network:
+            totals[("network", 0, network, 0, 0)][at] += 1
+        if figure in FIGURES:
+            totals[("member", member, "", team, site)][at] += 1
+    return fine, totals
+
+
+async def ledger_rows(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The ledger's rows in [start, end), with their member's team and site now."""
+    return await Activity.select(
+        Activity.kind,
+        Activity.member,
+        Activity.item,
+        Activity.at,
+        Activity.detail,
+        Activity.member.team.as_alias("team"),
+        Activity.member.site.as_alias("site"),
+    ).where((Activity.at >= start) & (Activity.at < end))
+
+
+def _fine_rows(label: str, fine: Counts) -> list[tuple[Any, ...]]:
+    return [(label, *cell, *counts) for cell, counts in sorted(fine.items())]
+
+
+def _total_rows(span: str, totals: Counts) -> list[tuple[Any, ...]]:
+    return [(span, *cell, *counts) for cell, counts in sorted(totals.items()) if any(counts)]
+
+
+FINE_COLUMNS = ["day", "team", "site", "item", "network", "referred", *DAY_FIGURES]
+TOTAL_COLUMNS = ["span", *TOTAL_CELL, *TOTAL_FIGURES]
+
+
+async def add_to_totals(rows: list[tuple[Any, ...]]) -> None:
+    """Add each row's figures to its span and cell's row, creating it when missing (INSERT …
+    ON CONFLICT DO UPDATE, on SQLite and PostgreSQL alike)."""
+    table = InsightTotal._meta.tablename
+    names = ", ".join(f'"{c}"' for c in TOTAL_COLUMNS)
+    marks = ", ".join("?" for _ in TOTAL_COLUMNS)
+    updates = ", ".join(f'"{f}" = {table}."{f}" + excluded."{f}"' for f in TOTAL_FIGURES)
+    conflict = ", ".join(f'"{c}"' for c in ("dim", "span", "key", "network", "team", "site"))
+    await execute_many(
+        # Only our own table and column names are joined in: values are bound.
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+        rows,
+    )
+
+
+def _in(values: Iterable[Any]) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+async def roll_up_day(day: date) -> None:
+    """Write one day's rows again from that day's ledger rows, and add the change to its
+    week's, month's and year's totals (inside the caller's transaction)."""
+    start, end = day_bounds(day)
+    fine, totals = day_cells(await ledger_rows(start, end))
     label = day.isoformat()
+    day_span, *wider = spans_of(day)
+    kept = await InsightTotal.raw(
+        f"SELECT {', '.join(TOTAL_CELL + TOTAL_FIGURES)} FROM insight_total "  # noqa: S608
+        f"WHERE dim IN ({_in(DIMENSIONS)}) AND span = {{}}",
+        *DIMENSIONS,
+        day_span,
+    )
+    change: Counts = {cell: list(counts) for cell, counts in totals.items()}
+    for row in kept:
+        cell = tuple(row[c] for c in TOTAL_CELL)
+        counts = change.setdefault(cell, [0] * len(TOTAL_FIGURES))
+        for n, figure in enumerate(TOTAL_FIGURES):
+            counts[n] -= int(row[figure])
+    change = {cell: counts for cell, counts in change.items() if any(counts)}
     await InsightDay.delete().where(InsightDay.day == label)
-    await InsightMemberDay.delete().where(InsightMemberDay.day == label)
-    await insert_rows(
-        InsightDay,
-        ["day", "team", "site", "item", "network", "referred", *DAY_FIGURES],
-        [
-            (label, team, site, item, network, referred, *(counts[f] for f in DAY_FIGURES))
-            for (team, site, item, network, referred), counts in sorted(cells.items())
-        ],
+    await insert_rows(InsightDay, FINE_COLUMNS, _fine_rows(label, fine))
+    if not change:
+        return
+    await InsightTotal.delete().where(
+        InsightTotal.dim.is_in(list(DIMENSIONS)), InsightTotal.span == day_span
     )
-    await insert_rows(
-        InsightMemberDay,
-        ["day", "member", "team", "site", *FIGURES],
-        [
-            (label, member, mine["team"], mine["site"], *(mine[f] for f in FIGURES))
-            for member, mine in sorted(members.items())
-        ],
+    await insert_rows(InsightTotal, TOTAL_COLUMNS, _total_rows(day_span, totals))
+    await add_to_totals(
+        [(span, *cell, *counts) for span in wider for cell, counts in change.items()]
     )
+    if any(n < 0 for counts in change.values() for n in counts):
+        # A row whose figures all went back to zero goes, as a rebuild would not write it.
+        await InsightTotal.raw(
+            f"DELETE FROM insight_total WHERE dim IN ({_in(DIMENSIONS)}) "  # noqa: S608
+            f"AND span IN ({_in(wider)}) AND " + " AND ".join(f"{f} = 0" for f in TOTAL_FIGURES),
+            *DIMENSIONS,
+            *wider,
+        )
 
 
 async def count_heads(day: date) -> None:
@@ -232,9 +347,15 @@ async def rebuild(now: datetime) -> int:
         return await _rebuild(today, state["id"], int((top or {}).get("top") or 0), now)
 
 
+CHUNK_DAYS = 7  # the ledger is read a week at a time in a rebuild
+FLUSH_ROWS = 20_000
+
+
 async def _rebuild(today: date, state_id: int, top_id: int, now: datetime) -> int:
+    """Every rollup from the ledger's first day (or the first member's) to today, reading the
+    ledger a week at a time and writing in bulk; the same rows as round after round."""
     await InsightDay.delete(force=True)
-    await InsightMemberDay.delete(force=True)
+    await InsightTotal.delete(force=True)
     await InsightHeadcount.delete(force=True)
     first = await Activity.select(Min(Activity.at, alias="first")).first()
     joined = await Member.select(Min(Member.created_at, alias="first")).first()
@@ -244,13 +365,83 @@ async def _rebuild(today: date, state_id: int, top_id: int, now: datetime) -> in
         if value is not None
     ]
     start = min([*starts, today - timedelta(days=1)])
+    fine_rows: list[tuple[Any, ...]] = []
+    total_rows: list[tuple[Any, ...]] = []
+    # The week, month and year being summed, each with its span: written when the next starts.
+    wider: list[tuple[str, Counts]] = [("", {}), ("", {}), ("", {})]
+
+    async def flush(everything: bool = False) -> None:
+        if everything or len(fine_rows) + len(total_rows) >= FLUSH_ROWS:
+            await insert_rows(InsightDay, FINE_COLUMNS, fine_rows)
+            await insert_rows(InsightTotal, TOTAL_COLUMNS, total_rows)
+            fine_rows.clear()
+            total_rows.clear()
+
     written = 0
-    for day in _days(start, today):
-        await roll_up_day(day)
-        await count_heads(day)
-        written += 1
+    chunk = start
+    while chunk <= today:
+        last = min(chunk + timedelta(days=CHUNK_DAYS - 1), today)
+        by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+        for row in await ledger_rows(day_bounds(chunk)[0], day_bounds(last)[1]):
+            by_day[_as_datetime(row["at"]).astimezone(UTC).date()].append(row)
+        for day in _days(chunk, last):
+            fine, totals = day_cells(by_day.get(day, ()))
+            day_span, *spans = spans_of(day)
+            fine_rows.extend(_fine_rows(day.isoformat(), fine))
+            total_rows.extend(_total_rows(day_span, totals))
+            for level, span in enumerate(spans):
+                if wider[level][0] != span:
+                    total_rows.extend(_total_rows(*wider[level]))
+                    wider[level] = (span, {})
+                summed = wider[level][1]
+                for cell, counts in totals.items():
+                    into = summed.setdefault(cell, [0] * len(TOTAL_FIGURES))
+                    for n, value in enumerate(counts):
+                        into[n] += value
+            written += 1
+        await flush()
+        chunk = last + timedelta(days=1)
+    for span_counts in wider:
+        if span_counts[0]:
+            total_rows.extend(_total_rows(*span_counts))
+    await flush(everything=True)
+    await count_heads_between(start, today)
     await InsightState.update(
         {InsightState.last_activity: top_id, InsightState.refreshed_at: now}
     ).where(InsightState.id == state_id)
     log.info("Insights rebuilt: %d days", written)
     return written
+
+
+async def count_heads_between(first: date, last: date) -> None:
+    """:func:`count_heads` for every day from ``first`` to ``last`` at once: each member
+    counts from the day they joined to the day before they left (one read of the members)."""
+    members = await Member.select(
+        Member.team, Member.site, Member.created_at, Member.active, Member.deactivated_at
+    )
+    span = (last - first).days + 1
+    steps: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * (span + 1))
+    for member in members:
+        left = member["deactivated_at"]
+        if left is None and not member["active"]:
+            continue  # never counted (as count_heads' condition says)
+        joined = _as_datetime(member["created_at"]).astimezone(UTC).date()
+        since = max((joined - first).days, 0)
+        until = span
+        if left is not None:
+            until = min((_as_datetime(left).astimezone(UTC).date() - first).days, span)
+        if since >= until:
+            continue
+        team, site = member["team"] or 0, member["site"] or 0
+        for key in ((team, ALL), (ALL, site), (ALL, ALL)):
+            steps[key][since] += 1
+            steps[key][until] -= 1
+    rows = []
+    running = dict.fromkeys(steps, 0)
+    for offset, day in enumerate(_days(first, last)):
+        label = day.isoformat()
+        for key in sorted(steps):
+            running[key] += steps[key][offset]
+            if running[key]:
+                rows.append((label, *key, running[key]))
+    await insert_rows(InsightHeadcount, ["day", "team", "site", "members"], rows)

@@ -128,8 +128,9 @@ async def breakdowns(request: AnyRequest) -> Response[str]:
     asked = await read_query(request)
     period, filters = asked["period"], asked["filters"]
     by, sort, descending = read_sort(request)
-    rows = await service.breakdown(by, period, filters, request.user.role == "admin")
-    shown = service.sort_rows(rows, sort, descending) if rows is not None else None
+    found = await service.breakdown_page(
+        by, period, filters, request.user.role == "admin", sort, descending
+    )
     return await render(
         request,
         "insights/breakdowns.html",
@@ -142,8 +143,8 @@ async def breakdowns(request: AnyRequest) -> Response[str]:
         by=by,
         sort=sort,
         descending=descending,
-        rows=shown[: service.SHOWN_ROWS] if shown is not None else None,
-        total_rows=len(shown or []),
+        rows=found[0] if found is not None else None,
+        total_rows=found[1] if found is not None else 0,
         query=query_string(period, filters),
         filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
         extra_query=f"by={by}&sort={sort}&dir={'desc' if descending else 'asc'}",

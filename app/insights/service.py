@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Sum
 
-from app.accounts.tables import Invitation, Member
+from app.accounts.tables import Invitation
 from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidateKind, Stage
 from app.content.tables import ContentItem
@@ -24,7 +24,7 @@ from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
 from app.insights.rollups import ALL, DAY_FIGURES
-from app.insights.tables import InsightDay, InsightHeadcount, InsightMemberDay, InsightSettings
+from app.insights.tables import InsightDay, InsightHeadcount, InsightSettings, InsightTotal
 from app.notifications.campaigns import shares_after_campaign
 from app.notifications.tables import Campaign, NotificationOpen
 from app.org.tables import Site, Team
@@ -167,7 +167,59 @@ def _where_day(table: Any, period: Period, filters: Filters, item: bool = True) 
     return clauses
 
 
-async def _sums(period: Period, filters: Filters, **where: Any) -> dict[str, int]:
+def _in(values: list[Any]) -> str:
+    """Placeholders for an IN list; the values are bound."""
+    return ", ".join("{}" for _ in values)
+
+
+async def last_rolled_day() -> date | None:
+    """The last day with any event rolled up (a span may reach past a period's end when
+    nothing happened after it)."""
+    rows = await InsightTotal.raw(
+        "SELECT MAX(span) AS last FROM insight_total WHERE dim = 'all' "
+        "AND span >= 'd' AND span < 'e'"
+    )
+    last = rows[0]["last"] if rows else None
+    return date.fromisoformat(last[1:]) if last else None
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def spans(period: Period, last_day: date | None) -> list[str]:
+    """The fewest rollup spans that add up to the period: a year from 1 January, a month
+    from its 1st, a week from Monday (within one month), days otherwise. A span may end
+    after the period when no event was rolled up after the period's end ("this year" is one
+    year's rows)."""
+    cap = date.max if last_day is not None and period.end >= last_day else period.end
+    found = []
+    day = period.start
+    while day <= period.end:
+        if day.month == 1 and day.day == 1 and date(day.year, 12, 31) <= cap:
+            found.append(f"y{day.year:04d}")
+            day = date(day.year, 12, 31) + timedelta(days=1)
+        elif day.day == 1 and _month_end(day) <= cap:
+            found.append(f"m{day.year:04d}-{day.month:02d}")
+            day = _month_end(day) + timedelta(days=1)
+        elif (
+            day.weekday() == 0
+            and day + timedelta(days=6) <= cap
+            and (day + timedelta(days=6)).month == day.month
+        ):
+            found.append(f"w{day.isoformat()}")
+            day += timedelta(days=7)
+        else:
+            found.append(f"d{day.isoformat()}")
+            day += timedelta(days=1)
+    return found
+
+
+SUMMED = (*DAY_FIGURES, "all_applications", "all_hires")
+
+
+async def _fine_sums(period: Period, filters: Filters, **where: Any) -> dict[str, int]:
     clauses = _where_day(InsightDay, period, filters)
     for name, value in where.items():
         clauses.append(getattr(InsightDay, name) == value)
@@ -179,19 +231,46 @@ async def _sums(period: Period, filters: Filters, **where: Any) -> dict[str, int
     return {f: int((row or {}).get(f) or 0) for f in DAY_FIGURES}
 
 
+async def period_sums(period: Period, filters: Filters) -> dict[str, int]:
+    """The referred events' figures in the period, and every application and hire
+    (``all_applications``, ``all_hires``): one aggregate over a few spans' rows, or over the
+    fine day rows with a team, site or item filter."""
+    if filters.query():
+        referred = await _fine_sums(period, filters, referred=1)
+        everything = await _fine_sums(period, filters)
+        return {
+            **referred,
+            "all_applications": everything["applications"],
+            "all_hires": everything["hires"],
+        }
+    units = spans(period, await last_rolled_day())
+    rows = await InsightTotal.raw(
+        "SELECT "  # noqa: S608 (our own column names and placeholders only)
+        + ", ".join(f"SUM({f}) AS {f}" for f in SUMMED)
+        + f" FROM insight_total WHERE dim = 'all' AND span IN ({_in(units)})",
+        *units,
+    )
+    row = rows[0] if rows else {}
+    return {f: int(row.get(f) or 0) for f in SUMMED}
+
+
 async def active_ambassadors(period: Period, filters: Filters) -> int | None:
     """Members who shared at least once in the period (None with an item filter: the member
-    rollup is not kept per item)."""
+    rollup is not kept per item). Distinct over the spans' member rows, so exact."""
     if filters.item:
         return None
-    row = (
-        await InsightMemberDay.select(Count(distinct=[InsightMemberDay.member], alias="n"))
-        .where(
-            *_where_day(InsightMemberDay, period, filters, item=False), InsightMemberDay.shares > 0
-        )
-        .first()
+    units = spans(period, await last_rolled_day())
+    sql = (
+        "SELECT COUNT(DISTINCT \"key\") AS n FROM insight_total WHERE dim = 'member' "  # noqa: S608
+        f"AND span IN ({_in(units)}) AND shares > 0"
     )
-    return int((row or {}).get("n") or 0)
+    args: list[Any] = [*units]
+    for name in ("team", "site"):
+        if getattr(filters, name):
+            sql += f" AND {name} = {{}}"
+            args.append(getattr(filters, name))
+    rows = await InsightTotal.raw(sql, *args)
+    return int(rows[0]["n"] or 0) if rows else 0
 
 
 async def average_headcount(period: Period, filters: Filters) -> float | None:
@@ -199,15 +278,21 @@ async def average_headcount(period: Period, filters: Filters) -> float | None:
     (None for a team and a site at once: the daily count is kept per team and per site)."""
     if filters.team and filters.site:
         return None
-    rows = await InsightHeadcount.select(InsightHeadcount.members).where(
-        InsightHeadcount.day >= period.first,
-        InsightHeadcount.day <= period.last,
-        InsightHeadcount.team == (filters.team or ALL),
-        InsightHeadcount.site == (filters.site or ALL),
+    row = (
+        await InsightHeadcount.select(
+            Sum(InsightHeadcount.members, alias="members"),
+            Count(InsightHeadcount.id, alias="days"),
+        )
+        .where(
+            InsightHeadcount.team == (filters.team or ALL),
+            InsightHeadcount.site == (filters.site or ALL),
+            InsightHeadcount.day >= period.first,
+            InsightHeadcount.day <= period.last,
+        )
+        .first()
     )
-    if not rows:
-        return 0.0
-    return sum(int(r["members"]) for r in rows) / len(rows)
+    days = int((row or {}).get("days") or 0)
+    return int((row or {}).get("members") or 0) / days if days else 0.0
 
 
 def ratio(top: float, bottom: float) -> float | None:
@@ -323,8 +408,7 @@ class Overview:
 
 async def figures(period: Period, filters: Filters) -> Overview:
     """Every figure of the overview for one period."""
-    all_events = await _sums(period, filters)
-    referred = await _sums(period, filters, referred=1)
+    referred = await period_sums(period, filters)
     active = await active_ambassadors(period, filters)
     headcount = await average_headcount(period, filters)
     invited, enrolled = await members_joined(period, filters)
@@ -335,24 +419,7 @@ async def figures(period: Period, filters: Filters) -> Overview:
         referred["clicks"] * settings["cost_per_click"]
         + referred["hires"] * settings["cost_per_hire"]
     )
-    networks: dict[str, dict[str, int]] = defaultdict(lambda: {"shares": 0, "clicks": 0})
-    for row in (
-        await InsightDay.select(
-            InsightDay.network,
-            Sum(InsightDay.shares, alias="shares"),
-            Sum(InsightDay.clicks, alias="clicks"),
-        )
-        .where(
-            *_where_day(InsightDay, period, filters),
-            InsightDay.network != "",
-            InsightDay.referred == 1,
-        )
-        .group_by(InsightDay.network)
-    ):
-        networks[row["network"]] = {
-            "shares": int(row["shares"] or 0),
-            "clicks": int(row["clicks"] or 0),
-        }
+    networks = await network_sums(period, filters)
     result = {
         "invited": invited,
         "enrolled": enrolled,
@@ -365,11 +432,11 @@ async def figures(period: Period, filters: Filters) -> Overview:
         "clicks": referred["clicks"],
         "clicks_per_share": ratio(referred["clicks"], referred["shares"]),
         "applications": referred["applications"],
-        "all_applications": all_events["applications"],
+        "all_applications": referred["all_applications"],
         "recommendations": referred["recommendations"],
         "interviews": referred["interviews"],
         "hires": referred["hires"],
-        "all_hires": all_events["hires"],
+        "all_hires": referred["all_hires"],
         "apply_clicks": referred["apply_clicks"],
         "referred_candidates": people["referred"],
         "referral_to_hire": ratio(people["referred_hired"], people["referred"]),
@@ -387,6 +454,36 @@ async def figures(period: Period, filters: Filters) -> Overview:
         people["by_stage"],
         settings,
     )
+
+
+async def network_sums(period: Period, filters: Filters) -> dict[str, dict[str, int]]:
+    """Shares and genuine clicks by network (referred ones)."""
+    if filters.query():
+        rows = (
+            await InsightDay.select(
+                InsightDay.network,
+                Sum(InsightDay.shares, alias="shares"),
+                Sum(InsightDay.clicks, alias="clicks"),
+            )
+            .where(
+                *_where_day(InsightDay, period, filters),
+                InsightDay.network != "",
+                InsightDay.referred == 1,
+            )
+            .group_by(InsightDay.network)
+        )
+    else:
+        units = spans(period, await last_rolled_day())
+        rows = await InsightTotal.raw(
+            "SELECT network, SUM(shares) AS shares, SUM(clicks) AS clicks FROM insight_total "  # noqa: S608
+            f"WHERE dim = 'network' AND span IN ({_in(units)}) GROUP BY network",
+            *units,
+        )
+    return {
+        row["network"]: {"shares": int(row["shares"] or 0), "clicks": int(row["clicks"] or 0)}
+        for row in rows
+        if row["shares"] or row["clicks"]
+    }
 
 
 def change(now: float | None, before: float | None) -> dict[str, Any] | None:
@@ -424,6 +521,7 @@ def network_names() -> dict[str, str]:
     return {
         "native": _("Share sheet"),
         "native_image": _("Share sheet (with image)"),
+        "native_video": _("Share sheet (with video)"),
         "linkedin": "LinkedIn",
         "x": "X",
         "facebook": "Facebook",
@@ -446,13 +544,25 @@ def network_names() -> dict[str, str]:
 async def trends(period: Period, filters: Filters) -> dict[str, Any]:
     """Each trend figure by day (periods up to 31 days) or by week (from Monday)."""
     weekly = period.days > 31
-    rows = (
-        await InsightDay.select(
-            InsightDay.day, *(Sum(getattr(InsightDay, f), alias=f) for f in TRENDS)
+    if filters.query():
+        rows = (
+            await InsightDay.select(
+                InsightDay.day, *(Sum(getattr(InsightDay, f), alias=f) for f in TRENDS)
+            )
+            .where(*_where_day(InsightDay, period, filters), InsightDay.referred == 1)
+            .group_by(InsightDay.day)
         )
-        .where(*_where_day(InsightDay, period, filters), InsightDay.referred == 1)
-        .group_by(InsightDay.day)
-    )
+    else:
+        # The period's day rows of everything: at most a few hundred.
+        rows = [
+            {**row, "day": row["span"][1:]}
+            for row in await InsightTotal.raw(
+                f"SELECT span, {', '.join(TRENDS)} FROM insight_total "  # noqa: S608
+                "WHERE dim = 'all' AND span >= {} AND span <= {}",
+                "d" + period.first,
+                "d" + period.last,
+            )
+        ]
     by_day = {r["day"]: r for r in rows}
     buckets: dict[date, dict[str, int]] = {}
     for day in period.day_labels():
@@ -496,80 +606,127 @@ def column_names() -> dict[str, str]:
     }
 
 
-async def _names(by: str, ids: list[Any], viewer_is_admin: bool) -> dict[Any, str]:
-    """What each row is called; members who chose not to be named are an anonymous
-    ambassador, except to admins (who need the name for rewards)."""
-    if by == "network":
+BREAKDOWN_FIGURES = ("shares", "clicks", "applications", "interviews", "hires", "recommendations")
+# Where a breakdown's names are: table and column.
+NAMED = {
+    "team": ("team", "name"),
+    "site": ("site", "name"),
+    "item": ("content_item", "title"),
+    "member": ("member", "name"),
+}
+
+
+async def _grouped(by: str, period: Period, filters: Filters) -> tuple[str, list[Any]] | None:
+    """The breakdown's rows as one SQL query (key ``k`` and each figure) and the values to
+    bind: from the totals of the period's spans, or from the fine day rows with a filter."""
+    args: list[Any]
+    if by == "member" or not filters.query():
+        if by == "member" and filters.item:
+            return None
+        units = spans(period, await last_rolled_day())
+        source = f"FROM insight_total t WHERE t.dim = {{}} AND t.span IN ({_in(units)})"
+        args = [by, *units]
+        for name in ("team", "site") if by == "member" else ():
+            if getattr(filters, name):
+                source += f" AND t.{name} = {{}}"
+                args.append(getattr(filters, name))
+        # "key" + 0: SQLite would otherwise walk the (key, dim, span) index to group by it.
+        key = "t.network" if by == "network" else 't."key" + 0'
+    else:
+        source = "FROM insight_day t WHERE t.day >= {} AND t.day <= {} AND t.referred = 1"
+        args = [period.first, period.last]
+        for name, value in filters.query().items():
+            source += f" AND t.{name} = {{}}"
+            args.append(value)
+        if by == "network":
+            source += " AND t.network != ''"
+        key = f"t.{by}"
+    figures = ", ".join(f"SUM(t.{f}) AS {f}" for f in BREAKDOWN_FIGURES)
+    some = " + ".join(f"SUM(t.{f})" for f in BREAKDOWN_FIGURES)
+    return f"SELECT {key} AS k, {figures} {source} GROUP BY {key} HAVING {some} > 0", args
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    counts = {f: int(row[f] or 0) for f in BREAKDOWN_FIGURES}
+    return {
+        "key": row["k"],
+        **counts,
+        "clicks_per_share": ratio(counts["clicks"], counts["shares"]),
+        "name": row.get("name"),
+    }
+
+
+async def breakdown_page(
+    by: str,
+    period: Period,
+    filters: Filters,
+    viewer_is_admin: bool = False,
+    sort: str = "shares",
+    descending: bool = True,
+    limit: int | None = SHOWN_ROWS,
+) -> tuple[list[dict[str, Any]], int] | None:
+    """The first ``limit`` rows (all with None) of one breakdown, sorted by a column (a
+    missing ratio last, ties by name) or by name, in SQL, and how many rows there are.
+    Members who chose not to be named are an anonymous ambassador, except to admins (who
+    need the name for rewards). None: the member rollup is not kept per item, so there is
+    no member breakdown of one item."""
+    grouped = await _grouped(by, period, filters)
+    if grouped is None:
+        return None
+    query, args = grouped
+    if by == "network":  # a handful of rows, named in Python
         names = network_names()
-        return {key: names.get(key, key) for key in ids}
-    wanted = [i for i in ids if i]
-    found: dict[Any, str] = {0: _("None")}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        if by == "team":
-            rows = await Team.select(Team.id, Team.name).where(Team.id.is_in(chunk))
-            found |= {r["id"]: r["name"] for r in rows}
-        elif by == "site":
-            rows = await Site.select(Site.id, Site.name).where(Site.id.is_in(chunk))
-            found |= {r["id"]: r["name"] for r in rows}
-        elif by == "item":
-            rows = await ContentItem.select(ContentItem.id, ContentItem.title).where(
-                ContentItem.id.is_in(chunk)
-            )
-            found |= {r["id"]: r["title"] for r in rows}
-        else:
-            rows = await Member.select(Member.id, Member.name, Member.leaderboard_anonymous).where(
-                Member.id.is_in(chunk)
-            )
-            found |= {
-                r["id"]: (
-                    r["name"]
-                    if viewer_is_admin or not r["leaderboard_anonymous"]
-                    else _("Anonymous ambassador")
+        rows = [_row(r) | {"name": names.get(r["k"], r["k"])} for r in await Team.raw(query, *args)]
+        rows = sort_rows(rows, sort, descending)
+        return (rows if limit is None else rows[:limit]), len(rows)
+    table, column = NAMED[by]
+    hidden = by == "member" and not viewer_is_admin
+    name = (
+        "CASE WHEN g.k = 0 THEN {} WHEN n.id IS NULL THEN {} "
+        + ("WHEN n.leaderboard_anonymous THEN {} " if hidden else "")
+        + f"ELSE n.{column} END"
+    )
+    labels = [_("None"), _("Deleted"), *([_("Anonymous ambassador")] if hidden else [])]
+    direction = "DESC" if descending else "ASC"
+    limited = " LIMIT {}" if limit is not None else ""
+    if sort == "name":
+        order = f"LOWER(x.name) {direction}, x.k"
+        source = f"(SELECT q.*, COUNT(*) OVER () AS total_rows FROM ({query}) q) g"  # noqa: S608
+    else:
+
+        def value(alias: str) -> str:
+            if sort == "clicks_per_share":
+                return (
+                    f"CASE WHEN {alias}.shares > 0 THEN {alias}.clicks * 1.0 / {alias}.shares END"
                 )
-                for r in rows
-            }
-    return {i: found.get(i, _("Deleted")) for i in ids}
+            return f"{alias}.{sort if sort in BREAKDOWN_FIGURES else 'shares'}"
+
+        order = f"({value('x')}) IS NULL, {value('x')} {direction}, LOWER(x.name), x.k"
+        # The first rows by the figure, before their names are looked up (a member
+        # breakdown has as many rows as members who did something).
+        source = (
+            f"(SELECT f.*, COUNT(*) OVER () AS total_rows FROM ({query}) f "  # noqa: S608
+            f"ORDER BY ({value('f')}) IS NULL, "
+            f"{value('f')} {direction}, f.k{limited}) g"
+        )
+        limited = ""
+    rows = await Team.raw(
+        f"SELECT * FROM (SELECT g.*, {name} AS name FROM {source} "  # noqa: S608
+        f"LEFT JOIN {table} n ON n.id = g.k) x ORDER BY {order}{limited}",
+        *labels,
+        *args,
+        *([limit] if limit is not None else []),
+    )
+    # How many rows there are in all, counted by the window over the grouped rows.
+    return [_row(r) for r in rows], int(rows[0]["total_rows"]) if rows else 0
 
 
 async def breakdown(
     by: str, period: Period, filters: Filters, viewer_is_admin: bool = False
 ) -> list[dict[str, Any]] | None:
-    """One row per team, site, item, network or member, with its figures (None: the member
-    rollup is not kept per item, so there is no member breakdown of one item)."""
-    figures = ("shares", "clicks", "applications", "interviews", "hires", "recommendations")
-    if by == "member":
-        if filters.item:
-            return None
-        table: Any = InsightMemberDay
-        clauses = _where_day(table, period, filters, item=False)
-    else:
-        table = InsightDay
-        clauses = [*_where_day(table, period, filters), InsightDay.referred == 1]
-        if by == "network":
-            clauses.append(InsightDay.network != "")
-    key = getattr(table, by)
-    rows = (
-        await table.select(key, *(Sum(getattr(table, f), alias=f) for f in figures))
-        .where(*clauses)
-        .group_by(key)
-    )
-    result = []
-    for row in rows:
-        counts = {f: int(row[f] or 0) for f in figures}
-        if not any(counts.values()):
-            continue
-        result.append(
-            {
-                "key": row[by],
-                **counts,
-                "clicks_per_share": ratio(counts["clicks"], counts["shares"]),
-            }
-        )
-    names = await _names(by, [r["key"] for r in result], viewer_is_admin)
-    for row in result:
-        row["name"] = names[row["key"]]
-    return result
+    """Every row of one breakdown, most shares first (None: no member breakdown of one item)."""
+    found = await breakdown_page(by, period, filters, viewer_is_admin, limit=None)
+    return found[0] if found is not None else None
 
 
 def sort_rows(rows: list[dict[str, Any]], column: str, descending: bool) -> list[dict[str, Any]]:
@@ -589,15 +746,21 @@ IMPACT = ("shares", "clicks", "applications", "hires")
 
 async def member_totals(member_id: int, period: Period | None) -> dict[str, int]:
     """The member's own figures, in a period or all time, from the member rollup."""
-    clauses = [InsightMemberDay.member == member_id]
-    if period is not None:
-        clauses += [InsightMemberDay.day >= period.first, InsightMemberDay.day <= period.last]
-    row = (
-        await InsightMemberDay.select(*(Sum(getattr(InsightMemberDay, f), alias=f) for f in IMPACT))
-        .where(*clauses)
-        .first()
+    if period is None:  # every year's rows
+        where, args = "span >= 'y' AND span < 'z'", []
+    else:
+        units = spans(period, await last_rolled_day())
+        where, args = f"span IN ({_in(units)})", units
+    rows = await InsightTotal.raw(
+        "SELECT "  # noqa: S608 (our own column names and placeholders only)
+        + ", ".join(f"SUM({f}) AS {f}" for f in IMPACT)
+        + " FROM insight_total WHERE dim = 'member' AND \"key\" = {} AND "
+        + where,
+        member_id,
+        *args,
     )
-    return {f: int((row or {}).get(f) or 0) for f in IMPACT}
+    row = rows[0] if rows else {}
+    return {f: int(row.get(f) or 0) for f in IMPACT}
 
 
 async def best_item(member_id: int) -> dict[str, Any] | None:

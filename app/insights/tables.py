@@ -37,14 +37,24 @@ class InsightDay(Table):
     apply_clicks = Integer(default=0)
 
 
-class InsightMemberDay(Table):
-    """One UTC day's events credited to one member (active ambassadors, the member table,
-    each employee's own impact)."""
+class InsightTotal(Table):
+    """Pre-summed rows the pages read: one span (a UTC day, a week from Monday, a month or a
+    year) × one dimension and key, with its referred events' figures.
+
+    ``span`` is "d2026-11-30", "w2026-11-23" (the Monday), "m2026-11" or "y2026"; a week, a
+    month and a year hold the sums of their days. ``dim`` is "all" (key 0), "team", "site",
+    "item" (key: its id, 0 for none), "network" (key 0, ``network`` set) or "member" (key:
+    the member; ``team`` and ``site``: theirs when the day was rolled up, so a member
+    breakdown can be filtered by team and site). ``all_applications`` and ``all_hires`` count
+    every application and hire, with a referrer or without.
+    """
 
     id = NeverReusedSerial(primary_key=True)
 
-    day = Varchar(length=10, index=True)
-    member = Integer(index=True)
+    span = Varchar(length=11)
+    dim = Varchar(length=8)
+    key = Integer(default=0)
+    network = Varchar(length=20, default="")
     team = Integer(default=0)
     site = Integer(default=0)
     shares = Integer(default=0)
@@ -53,6 +63,9 @@ class InsightMemberDay(Table):
     recommendations = Integer(default=0)
     interviews = Integer(default=0)
     hires = Integer(default=0)
+    apply_clicks = Integer(default=0)
+    all_applications = Integer(default=0)
+    all_hires = Integer(default=0)
 
 
 class InsightHeadcount(Table):

@@ -22,7 +22,7 @@ from piccolo.query.functions.aggregate import Count
 from app.activity.tables import Activity, ActivityKind
 from app.candidates import cvs
 from app.candidates.tables import Candidate
-from app.content import media
+from app.content import media, video
 from app.content.announcements import audience_member_ids, claim_unannounced
 from app.content.tables import ContentItem
 from app.core import files
@@ -113,7 +113,7 @@ async def announce_new_content(now: datetime) -> int:
 
 async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
     """Stored files no row names (older than an hour) and renames a crash interrupted, in
-    the media folder (stories, offers, rewards) and the CV folder: see :mod:`app.core.files`.
+    the media folder (images and videos) and the CV folder: see :mod:`app.core.files`.
     The keys in use are read before the folders are listed, so an upload committing
     meanwhile has young files the sweep leaves alone. Returns the files removed."""
     import anyio.to_thread
@@ -123,11 +123,21 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
         for table in (ContentItem, Reward)
         for row in await table.select(table.image).where(table.image.is_not_null())
     }
+    videos = {
+        video.video_key(row["video"])
+        for row in await ContentItem.select(ContentItem.video).where(
+            ContentItem.video.is_not_null()
+        )
+    }
     cv_keys = {
         row["cv"] for row in await Candidate.select(Candidate.cv).where(Candidate.cv.is_not_null())
     }
     removed = await anyio.to_thread.run_sync(
-        files.sweep, media.media_dir(data_dir), media.key_of_file, images, now
+        files.sweep,
+        media.media_dir(data_dir),
+        lambda name: media.key_of_file(name) or video.key_of_file(name),
+        images | {key for key in videos if key},
+        now,
     )
     removed += await anyio.to_thread.run_sync(
         files.sweep, data_dir / "cvs", cvs.key_of_file, cv_keys, now

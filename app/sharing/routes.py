@@ -15,6 +15,7 @@ from litestar.params import FromPath, JSONBody
 from app.accounts.guards import anyone, member_of, signed_in
 from app.content import editing, feed
 from app.content.media import image_url, media_path
+from app.content.video import video_urls
 from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _, ngettext
 from app.org.service import organisation_colour, organisation_name
@@ -54,6 +55,7 @@ async def share_sheet(request: AnyRequest, item_id: FromPath[int]) -> Response[s
         # The link card LinkedIn builds from the landing page's Open Graph tags.
         preview={"title": item["title"], "image": image, "host": urlsplit(url).hostname or ""},
         posts=await image_urls(request, item, url),
+        video=video_urls(item["video"]),
         already=await service.shares_of(member.id, item_id),
         guides=editing.NETWORKS,
     )

@@ -20,11 +20,12 @@ from app.core import db
 from app.core.i18n import _
 from app.sharing.tables import Share, ShareLink
 
-# What the share button may report: the phone's share sheet, with or without the image,
-# or one of the fallback sheet's links.
+# What the share button may report: the phone's share sheet, with or without the image or
+# the video, or one of the fallback sheet's links.
 SHARE_NETWORKS = (
     "native",
     "native_image",
+    "native_video",
     "linkedin",
     "x",
     "facebook",
@@ -185,7 +186,7 @@ def network_links(url: str, title: str, caption: str) -> dict[str, str]:
 LANDING_SQL = """
 SELECT l.code AS code, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
        i.id AS id, i.kind AS kind, i.title AS title, i.body AS body, i.language AS language,
-       i.image AS image, i.image_alt AS image_alt, i.video_url AS video_url,
+       i.image AS image, i.image_alt AS image_alt, i.video_url AS video_url, i.video AS video,
        i.publish_at AS publish_at, i.expires_at AS expires_at, i.archived_at AS archived_at,
        i.contract AS contract, i.remote AS remote, i.salary_min AS salary_min,
        i.salary_max AS salary_max, i.offer_status AS offer_status, i.apply_url AS apply_url,

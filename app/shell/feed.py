@@ -13,6 +13,7 @@ from app.content import editing
 from app.content import feed as content_feed
 from app.content.markdown import render_markdown
 from app.content.media import image_url
+from app.content.video import video_urls
 from app.points.challenges import challenges_on
 from app.sharing.service import (
     default_caption,
@@ -87,6 +88,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
         caption=default_caption(item),
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
+        video=video_urls(item["video"]),
         tag_list=editing.tags_of(item["tags"]),
         networks_shared=await shares_of(member.id, item_id),
         clicks=clicks.get(item_id, 0),
