@@ -11,6 +11,7 @@ from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.forms import FormResult
+from app.core.i18n import typeset
 from app.org.tables import Organisation, Site, Team
 from app.points import challenges, corrections
 from app.sharing import service as sharing
@@ -35,6 +36,41 @@ MEMBERS = [
     ("james.walker@demo.relay", "James Walker", Role.employee, "Sales", "Remote", "en"),
 ]
 
+# The privacy notice candidates consent to (Markdown): what a real one says, in both languages.
+DEMO_PRIVACY_NOTICE = {
+    "privacy_notice": """**Atelier Nova** (12 rue de la Forge, 69002 Lyon) keeps the details you send
+us when you apply, or when a colleague recommends you and you agree, to consider your application
+for this job and similar ones.
+
+- **What we keep**: your name, email address, phone number, LinkedIn profile, CV and message,
+  who recommended you, and the stages of your application.
+- **Why**: to consider your application and contact you about it (our legitimate interest, and
+  your consent when you were recommended).
+- **Who sees it**: our recruiting team and the managers of the team you would join. Nobody
+  outside Atelier Nova. The colleague who recommended you only sees how far your application went.
+- **How long**: until the job is filled, then 6 months, after which everything is deleted.
+- **Your rights**: to see, correct or delete your details, or withdraw your consent, write to
+  privacy@ateliernova.example. You may also complain to the CNIL (www.cnil.fr).
+""",
+    "privacy_notice_fr": """**Atelier Nova** (12 rue de la Forge, 69002 Lyon) conserve les informations que vous
+nous envoyez en postulant, ou quand un·e collègue vous recommande et que vous l'acceptez, pour
+étudier votre candidature à ce poste et à des postes semblables.
+
+- **Ce que nous conservons** : vos nom, adresse e-mail, téléphone, profil LinkedIn, CV et message,
+  qui vous a recommandé·e, et les étapes de votre candidature.
+- **Pourquoi** : étudier votre candidature et vous contacter à son sujet (notre intérêt légitime,
+  et votre consentement quand vous avez été recommandé·e).
+- **Qui les voit** : notre équipe recrutement et les responsables de l'équipe que vous
+  rejoindriez. Personne en dehors d'Atelier Nova. Le ou la collègue qui vous a recommandé·e voit
+  seulement où en est votre candidature.
+- **Combien de temps** : jusqu'à ce que le poste soit pourvu, puis 6 mois ; ensuite tout est
+  supprimé.
+- **Vos droits** : pour consulter, corriger ou supprimer vos informations, ou retirer votre
+  consentement, écrivez à privacy@ateliernova.example. Vous pouvez aussi saisir la CNIL
+  (www.cnil.fr).
+""",
+}
+
 
 async def load_demo() -> bool:
     """Create the demo organisation once; False when an organisation already exists."""
@@ -42,6 +78,12 @@ async def load_demo() -> bool:
         if await Organisation.exists():
             return False
         await Organisation.insert(Organisation(name="Atelier Nova", default_language="fr")).run()
+        await applications.save_policy(
+            {
+                "privacy_notice": DEMO_PRIVACY_NOTICE["privacy_notice"],
+                "privacy_notice_fr": typeset("fr", DEMO_PRIVACY_NOTICE["privacy_notice_fr"]),
+            }
+        )
         teams = {
             name: row["id"]
             for name, row in zip(

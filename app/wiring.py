@@ -8,7 +8,8 @@ directly, so each of them reacts to an event in the same way.
 from __future__ import annotations
 
 from app.activity.service import ActivityRecorded
-from app.content.editing import ItemWithdrawn
+from app.candidates.applications import refuse_offers_without_notice
+from app.content.editing import ItemWithdrawn, OfferPublishing
 from app.core.events import clear, subscribe
 from app.insights.digest import send_weekly_digests
 from app.insights.rollups import refresh as refresh_insights
@@ -27,6 +28,7 @@ def wire() -> None:
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
     subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed
+    subscribe(OfferPublishing, refuse_offers_without_notice)  # candidates consent to a notice
 
 
 # Every periodic job, in the order of a round: the notifications' jobs, then the later

@@ -95,7 +95,7 @@ async def test_bad_applications_are_refused_with_a_message_and_nothing_stored(
         assert response.status_code == 422, field
         assert message in response.text
         assert f'id="apply-{field}" ' in response.text or f'id="apply-{field}"' in response.text
-        assert f'aria-describedby="apply-{field}-error"' in response.text
+        assert f'aria-describedby="apply-{field}-error' in response.text
         assert 'value="Jeanne Durand"' in response.text  # what was typed is kept
     assert await Candidate.count() == 0
     assert list(cvs.cv_folder(settings.data_dir).iterdir()) == []
@@ -137,6 +137,16 @@ async def test_an_offer_with_an_external_apply_url_sends_the_candidate_there_wit
 async def test_the_admin_writes_the_privacy_notice_candidates_see(
     client: AsyncTestClient,  # type: ignore[type-arg]
 ) -> None:
+    offer = await make_item("offer", "Chef", published=False)
+    await sign_in(client, "editor")
+    studio = await client.get(f"/studio/{offer}", headers=HTML)
+    assert "the privacy notice" in studio.text and 'id="publish-error"' in studio.text
+    refused = await client.post(
+        f"/studio/{offer}/publish", data={"_csrf_token": form_token(studio.text)}, headers=HTML
+    )
+    assert refused.status_code == 422 and 'id="publish-error"' in refused.text
+    assert "an admin writes it under Administration, Candidates" in refused.text
+    assert (await client.get("/privacy", headers=HTML)).status_code == 404
     await sign_in(client, "employee")
     assert (await client.get("/admin/candidates", headers=HTML)).status_code == 403
     await sign_in(client, "admin")
@@ -144,7 +154,8 @@ async def test_the_admin_writes_the_privacy_notice_candidates_see(
     token = form_token(page.text)
     fields = {
         "_csrf_token": token,
-        "privacy_notice": "We keep your data for 6 months.",
+        "privacy_notice": "We keep your data for **6 months**.",
+        "privacy_notice_fr": "Nous gardons vos données **6 mois**.",
         "referral_cookie_days": "0",
         "consent_days": "30",
         "retention_days": "180",
@@ -155,10 +166,25 @@ async def test_the_admin_writes_the_privacy_notice_candidates_see(
         "/admin/candidates", data={**fields, "referral_cookie_days": "45"}, headers=HTML
     )
     assert saved.status_code == 200 and "Saved." in saved.text
+    await sign_in(client, "editor")
+    studio = await client.get(f"/studio/{offer}", headers=HTML)
+    assert 'id="publish-error"' not in studio.text
+    published = await client.post(
+        f"/studio/{offer}/publish",
+        data={"_csrf_token": form_token(studio.text)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert published.status_code == 303
     client.cookies.clear()
-    code = await sharing.link_code((await make_member()).id, await make_item("offer", "Chef"))
+    code = await sharing.link_code((await make_member()).id, offer)
     landing = await open_link(client, code)
-    assert "We keep your data for 6 months." in landing.text
+    assert 'href="/privacy"' in landing.text and "Read the privacy notice" in landing.text
+    english = await client.get("/privacy", headers={**HTML, "accept-language": "en-GB"})
+    assert "We keep your data for <strong>6 months</strong>." in english.text
+    french = await client.get("/privacy", headers={**HTML, "accept-language": "fr-FR,fr"})
+    assert "Nous gardons vos données <strong>6 mois</strong>." in french.text
+    assert "Avis de confidentialité" in french.text
     assert "Max-Age=3888000" in str(client.cookies.jar) or client.cookies.get("relay_ref") == code
 
 

@@ -120,7 +120,7 @@ def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
         expect(admin.get_by_role("heading", name="What counts as a click")).to_be_visible()
         check_accessibility(admin)
         admin.get_by_role("link", name="Candidates").click()
-        admin.get_by_label("Privacy notice shown to candidates").fill("We keep your data 6 months.")
+        admin.get_by_label("Privacy notice in English").fill("We keep your data 6 months.")
         admin.get_by_label("Days a shared link keeps crediting its sharer").fill("0")
         admin.get_by_role("button", name="Save").click()
         expect(admin.get_by_text("Enter a number of days from 1 to 365.")).to_be_visible()
@@ -223,3 +223,100 @@ def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_st
             finish_phone(employee)
     finally:
         server.stop()
+
+
+def test_the_candidate_reads_the_privacy_notice_they_consent_to_in_their_language(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def draft() -> int:
+        return await make_item("offer", "Cheffe de partie", published=False, language="fr")
+
+    offer = seed(draft)
+    editor = phone_as(browser, live_server, seed, role="editor")
+    try:
+        editor.goto(f"/studio/{offer}")
+        publish = editor.get_by_role("button", name="Publish now")
+        expect(publish).to_have_accessible_description(re.compile("the privacy notice"))
+        check_accessibility(editor)
+        publish.click()
+        expect(editor.locator("#publish-error")).to_contain_text("an admin writes it")
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
+
+    admin = phone_as(browser, live_server, seed, role="admin")
+    try:
+        admin.goto("/admin/candidates")
+        admin.get_by_label("Privacy notice in French").fill(
+            "Nous gardons vos informations **6 mois**."
+        )
+        admin.get_by_label("Privacy notice in English").fill(
+            "We keep your details for **6 months**."
+        )
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_text("Saved.")).to_be_visible()
+        check_accessibility(admin)
+        admin.goto(f"/studio/{offer}")
+        admin.get_by_role("button", name="Publish now").click()
+        expect(admin.locator("[data-status]")).to_have_text("Published")
+        check_accessibility(admin)
+    finally:
+        finish_phone(admin)
+
+    async def link() -> str:
+        return await sharing.link_code((await make_member()).id, offer)
+
+    code = seed(link)
+    candidate = open_phone(browser, live_server.url, locale="fr-FR")
+    try:
+        candidate.goto(f"/r/{code}")
+        consent = candidate.get_by_label("J’accepte que l’entreprise conserve")
+        expect(consent).to_have_accessible_description(re.compile("Lire l’avis"))
+        check_accessibility(candidate)
+        with candidate.context.expect_page() as opened:
+            candidate.get_by_role("link", name="Lire l’avis de confidentialité").click()
+        notice = opened.value
+        expect(notice.get_by_role("heading", name="Avis de confidentialité")).to_be_visible()
+        expect(notice.locator("[data-privacy-notice]")).to_have_text(
+            "Nous gardons vos informations 6 mois."
+        )
+        check_accessibility(notice)
+    finally:
+        finish_phone(candidate)
+
+
+def test_htmx_swaps_apply_no_inline_style_the_csp_refuses(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    """htmx writes no <style> of its own and does not copy style attributes while settling a
+    swap: elements a script or the browser styled (autofill does) keep the CSP quiet."""
+
+    async def shared() -> str:
+        item_id = await make_item("offer", "Data engineer")
+        return await sharing.link_code((await make_member()).id, item_id)
+
+    code = seed(shared)
+    candidate = open_phone(browser, live_server.url)
+    try:
+        candidate.goto(f"/r/{code}")
+        assert candidate.evaluate("() => document.querySelectorAll('style').length") == 0
+        assert (
+            candidate.evaluate(
+                "() => getComputedStyle(Object.assign(document.body.appendChild("
+                "document.createElement('span')), {className: 'htmx-indicator'})).opacity"
+            )
+            == "0"
+        )  # its indicator styles come from app.css
+        for field in ["#apply-name", "#apply-email", "#apply-consent", "#apply-message"]:
+            candidate.locator(field).evaluate("(el) => { el.style.outlineOffset = '1px'; }")
+        candidate.get_by_label("Your name").fill("Jeanne Durand")
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Tick the box to agree")).to_be_visible()
+        candidate.locator("#apply-email").evaluate("(el) => { el.style.outlineOffset = '2px'; }")
+        candidate.get_by_label("Email").fill("jeanne.durand@example.org")
+        candidate.get_by_label("I agree that the company keeps my details").check()
+        candidate.get_by_role("button", name="Send my application").click()
+        expect(candidate.get_by_text("Your application has been sent")).to_be_visible()
+        check_accessibility(candidate)
+    finally:
+        finish_phone(candidate)  # fails on any console error, a CSP violation included

@@ -361,6 +361,9 @@ async def test_the_demo_fills_the_feed_with_stories_and_offers_in_both_languages
 async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
     client: AsyncTestClient,
 ) -> None:
+    from app.candidates.applications import save_policy
+
+    await save_policy({"privacy_notice": "We keep your details for 6 months."})  # offers need it
     await sign_in(client, "editor")
     story = await make_item(title="Draft story", published=False, tags=["culture"])
     offer = await make_item("offer", title="Draft offer", published=False, offer_status="draft")

@@ -20,6 +20,7 @@ from app.points import ledger
 from app.points.rules import rules
 from app.points.tables import Challenge, Level, PointsRule
 from app.sharing import service as sharing
+from app.web.templating import day
 from tests.factories import make_item, make_member
 from tests.helpers import GOOD, HTML, HTMX, apply, as_member, csrf, sign_in
 
@@ -217,8 +218,8 @@ async def test_a_correction_shows_on_the_members_points_page_with_its_note_and_i
     await as_member(client, member.id)
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     assert "30 points" in page
-    assert "Correction “Duplicate share” -20" in page.replace(f" {now():%Y-%m-%d}", "")
-    assert "Correction “Won the photo contest” +50" in page.replace(f" {now():%Y-%m-%d}", "")
+    assert "Correction “Duplicate share” -20" in page.replace(f" {day(now())}", "")
+    assert "Correction “Won the photo contest” +50" in page.replace(f" {day(now())}", "")
 
 
 async def test_an_admin_cannot_correct_their_own_points_but_another_admin_can(

@@ -92,7 +92,8 @@ async def test_concurrent_redemptions_through_the_route_succeed_once(
     assert codes == [200, 422, 422, 422, 422, 422]
     done = next(r for r in responses if r.status_code == 200)
     assert "Your request for A day off is sent" in done.text
-    assert "Your balance is now 20 points." in done.text
+    assert '<dd id="reward-balance" data-balance hx-swap-oob="true">20 points</dd>' in done.text
+    assert done.text.count("20 points") == 1  # one balance, the new one
     refused = next(r for r in responses if r.status_code == 422)
     assert "Not enough points: you need 80 more points." in refused.text
     assert await ledger.balance(member.id) == 20

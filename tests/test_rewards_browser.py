@@ -47,7 +47,8 @@ def test_an_employee_redeems_and_follows_approval_delivery_and_a_refund(
         check_accessibility(employee)
         employee.get_by_role("button", name="Confirm: spend 150 points").click()
         expect(employee.get_by_text("Your request for Café voucher is sent")).to_be_visible()
-        expect(employee.get_by_text("Your balance is now 850 points.")).to_be_visible()
+        expect(employee.locator("[data-balance]")).to_have_text("850 points")  # one balance
+        expect(employee.get_by_text("1000 points")).to_have_count(0)
         check_accessibility(employee)
 
         employee.goto("/rewards")
@@ -56,7 +57,9 @@ def test_an_employee_redeems_and_follows_approval_delivery_and_a_refund(
         check_accessibility(employee)
         employee.get_by_role("link", name="Redeem").click()
         employee.get_by_role("button", name="Confirm: spend 600 points").click()
-        expect(employee.get_by_text("Your balance is now 250 points.")).to_be_visible()
+        expect(employee.get_by_text("Your request for A day off is sent")).to_be_visible()
+        expect(employee.locator("[data-balance]")).to_have_text("250 points")
+        check_accessibility(employee)
         employee.get_by_role("link", name="Follow it in My rewards").click()
         expect(employee.get_by_role("heading", name="My rewards")).to_be_visible()
         expect(employee.get_by_text("Requested", exact=True)).to_have_count(2)
@@ -102,6 +105,30 @@ def test_an_employee_redeems_and_follows_approval_delivery_and_a_refund(
         check_accessibility(employee)
         employee.get_by_role("link", name="All rewards").click()
         expect(employee.get_by_text("850 points", exact=True)).to_be_visible()
+        check_accessibility(employee)
+    finally:
+        finish_phone(employee)
+
+
+def test_a_reward_out_of_reach_says_why_at_its_redeem_address_instead_of_a_confirm_button(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def shop() -> tuple[int, int]:
+        member = await make_member(name="Sarah Cohen")
+        await ledger.credit(member.id, 263, Reason.correction.value, "welcome", note="Welcome")
+        rows = await Reward.insert(Reward(name="A bike", cost=2000)).returning(Reward.id)
+        return member.id, rows[0]["id"]
+
+    member_id, bike = seed(shop)
+    employee = phone_as_member(browser, live_server, seed, member_id)
+    try:
+        employee.goto(f"/rewards/{bike}/redeem")
+        expect(employee.get_by_role("alert")).to_have_text("You cannot redeem this reward now.")
+        expect(employee.get_by_text("1737 more points to go")).to_be_visible()
+        expect(employee.get_by_role("button", name="Confirm: spend 2000 points")).to_have_count(0)
+        check_accessibility(employee)
+        employee.set_viewport_size({"width": 1280, "height": 900})
+        expect(employee.get_by_text("1737 more points to go")).to_be_visible()
         check_accessibility(employee)
     finally:
         finish_phone(employee)

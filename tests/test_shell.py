@@ -14,7 +14,7 @@ from PIL import Image
 
 from app.core.settings import Settings
 from app.sharing import service as sharing
-from app.translations.catalog import missing
+from app.translations.catalog import badly_spaced, french_typography, missing
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
 from tests.factories import make_item, make_member
 from tests.helpers import HTML, csrf_token_of, run_relay, sign_in
@@ -363,6 +363,14 @@ def test_demo_data_loads_once(env: dict[str, str]) -> None:
 
 def test_the_french_catalogue_translates_every_string() -> None:
     assert missing("fr") == []
+
+
+def test_french_punctuation_keeps_its_non_breaking_space() -> None:
+    assert french_typography("Niveau : Ambassadeur") == "Niveau\u00a0: Ambassadeur"
+    assert french_typography("« Bonjour » ? à 14:30, https://relay.example") == (
+        "«\u00a0Bonjour\u00a0»\u00a0? à 14:30, https://relay.example"
+    )
+    assert badly_spaced("fr") == []
 
 
 async def test_a_postgresql_app_opens_its_connection_pool_and_closes_it(

@@ -13,6 +13,7 @@ from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
 from app.candidates import cvs
 from app.candidates.tables import Candidate, CandidateKind, CandidatePolicy
+from app.content.editing import OfferPublishing
 from app.core import db
 from app.core.cache import TTLMap
 from app.core.clock import now
@@ -39,6 +40,30 @@ async def policy(fresh: bool = False) -> dict[str, Any]:
     return _kept_policy.put("policy", row)
 
 
+NOTICE_FIELDS = {"en": "privacy_notice", "fr": "privacy_notice_fr"}
+
+
+def privacy_notice(rules: Mapping[str, Any], language: str) -> tuple[str, str]:
+    """The privacy notice in ``language``, else in the other language, with the language it
+    is written in; ("", language) when the admin has written none."""
+    for lang in (language, *(other for other in NOTICE_FIELDS if other != language)):
+        text = str(rules.get(NOTICE_FIELDS.get(lang, "")) or "").strip()
+        if text:
+            return text, lang
+    return "", language
+
+
+async def refuse_offers_without_notice(event: OfferPublishing) -> None:
+    """An offer asks candidates to consent to the privacy notice: none, no offer."""
+    if not privacy_notice(await policy(fresh=True), "en")[0]:
+        event.refusals.append(
+            _(
+                "Candidates consent to the privacy notice when they apply, and it is empty: "
+                "an admin writes it under Administration, Candidates, before an offer is published."
+            )
+        )
+
+
 POLICY_DAYS = {
     "referral_cookie_days": (1, 365),
     "consent_days": (1, 90),
@@ -49,9 +74,8 @@ POLICY_DAYS = {
 def check_policy(data: Mapping[str, Any] | None) -> FormResult:
     """The admin's candidate policy form: the privacy notice and the days each rule keeps."""
     form = FormResult.of(data)
-    form.text(
-        "privacy_notice", max_length=20_000, too_long=_("Keep the notice under 20,000 characters.")
-    )
+    for name in NOTICE_FIELDS.values():
+        form.text(name, max_length=20_000, too_long=_("Keep the notice under 20,000 characters."))
     for name, (low, high) in POLICY_DAYS.items():
         form.integer(
             name,

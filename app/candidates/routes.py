@@ -325,6 +325,20 @@ async def apply_elsewhere(request: AnyRequest, code: FromPath[str]) -> Response[
     return Redirect(applications.with_utm(str(item["apply_url"]), code), status_code=303)
 
 
+@get("/privacy", name="privacy_notice", guards=[anyone])
+async def privacy_notice(request: AnyRequest) -> Response[str]:
+    """The privacy notice candidates consent to, a page of its own in the reader's language
+    (else in the language the admin wrote it in)."""
+    text, language = applications.privacy_notice(await applications.policy(), language_var.get())
+    return await render(
+        request,
+        "candidates/privacy.html",
+        status_code=200 if text else 404,
+        notice=render_markdown(text) if text else "",
+        notice_language=language,
+    )
+
+
 @get("/admin/candidates", name="candidate_policy", guards=[admin])
 async def candidate_policy(request: AnyRequest) -> Response[str]:
     return await _policy_page(request, await applications.policy(), {})
@@ -667,6 +681,7 @@ ROUTES = [
     click_figures,
     apply,
     apply_elsewhere,
+    privacy_notice,
     candidate_policy,
     save_candidate_policy,
     pipeline_offers,

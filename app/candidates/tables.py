@@ -103,7 +103,8 @@ class CandidatePolicy(Table):
 
     id = NeverReusedSerial(primary_key=True)
 
-    privacy_notice = Text(default="")
+    privacy_notice = Text(default="")  # in English (Markdown)
+    privacy_notice_fr = Text(default="")  # in French (Markdown)
     referral_cookie_days = Integer(default=30)
     consent_days = Integer(default=30)  # a recommendation not accepted by then is deleted
     retention_days = Integer(default=180)  # a candidate not hired is deleted after this

@@ -15,6 +15,7 @@ from app.content.media import media_dir, store_image
 from app.content.tables import ApplyHost, ContentItem, ContentTarget
 from app.core.db import write_transaction
 from app.core.files import StagedFiles
+from app.core.i18n import typeset
 from app.org.tables import Site, Team
 
 PALETTES = [
@@ -156,8 +157,12 @@ async def load_demo_content(data_dir: Path) -> bool:
     files = StagedFiles(media_dir(data_dir))
     rows: list[tuple[ContentItem, int | None]] = []
     for n, (language, title, body, tags, pinned, team) in enumerate(STORIES):
+        title, body = typeset(language, title), typeset(language, body)
         key = store_image(draw_image(title, n), files).key
-        captions = {k: [c.format(title=title) for c in cs] for k, cs in CAPTIONS[language].items()}
+        captions = {
+            k: [typeset(language, c.format(title=title)) for c in cs]
+            for k, cs in CAPTIONS[language].items()
+        }
         item = ContentItem(
             kind="story",
             title=title,
@@ -176,8 +181,12 @@ async def load_demo_content(data_dir: Path) -> bool:
     for n, (language, title, body, site, contract, remote, salary, bonus, tags) in enumerate(
         OFFERS
     ):
+        title, body = typeset(language, title), typeset(language, body)
         key = store_image(draw_image(title, n + 3), files).key
-        captions = {k: [c.format(title=title) for c in cs] for k, cs in CAPTIONS[language].items()}
+        captions = {
+            k: [typeset(language, c.format(title=title)) for c in cs]
+            for k, cs in CAPTIONS[language].items()
+        }
         item = ContentItem(
             kind="offer",
             title=title,

@@ -21,6 +21,7 @@ from app.content.tables import (
     Kind,
     OfferStatus,
 )
+from app.core import events
 from app.core.clock import now as clock_now
 from app.core.db import write_transaction
 from app.core.forms import FormResult
@@ -74,6 +75,25 @@ class ItemWithdrawn:
 
     item_id: int
     data_dir: Path
+
+
+@dataclass(frozen=True)
+class OfferPublishing:
+    """An offer is about to be published (or its studio page shown): later domains add to
+    ``refusals`` the sentences saying why it may not be yet (no privacy notice for the
+    candidates who will apply)."""
+
+    item_id: int
+    refusals: list[str]
+
+
+async def publish_refusals(item: dict[str, Any]) -> list[str]:
+    """Why this item may not be published yet, in sentences; none for a story."""
+    if item.get("kind") != Kind.offer.value:
+        return []
+    asked = OfferPublishing(int(item["id"]), [])
+    await events.publish(asked)
+    return asked.refusals
 
 
 def now() -> datetime:

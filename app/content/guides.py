@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.content.editing import now
 from app.content.tables import ShareGuide
 from app.core.db import write_transaction
+from app.core.i18n import typeset
 
 _CONFIDENTIAL_EN = """
 **What stays inside**: figures that are not public, clients' names unless they agreed,
@@ -130,7 +131,7 @@ DEFAULT_GUIDES: dict[str, dict[str, str]] = {
 
 def default_guide(network: str, language: str) -> str:
     texts = DEFAULT_GUIDES.get(network) or DEFAULT_GUIDES["linkedin"]
-    return texts.get(language) or texts["en"]
+    return typeset(language, texts[language]) if language in texts else texts["en"]
 
 
 async def guide_text(network: str, language: str) -> str:

@@ -86,6 +86,7 @@ async def _editor_page(
     status_code: int = 200,
     saved: bool = False,
 ) -> Response[str]:
+    refusals = await editing.publish_refusals(item) if item else []
     return await render(
         request,
         "content/studio/edit.html",
@@ -95,6 +96,7 @@ async def _editor_page(
         values=values,
         errors=errors or {},
         saved=saved,
+        publish_refusals=refusals,
         status=editing.status_of(item) if item else "draft",
         statuses=editing.STATUS_NAMES,
         image=image_url(item["image"]) if item else None,
@@ -216,6 +218,8 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
     item = await _item_or_404(item_id)
     form = FormResult.of(data)
     at = form.datetime("publish_at", message=_("Enter a date and time for the schedule."))
+    for refusal in await editing.publish_refusals(item):
+        form.fail("publish", refusal)
     if not form.ok:
         teams, sites = await editing.targets_of(item_id)
         return await _editor_page(

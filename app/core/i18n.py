@@ -7,6 +7,7 @@ in the language of the request being served, whatever else runs concurrently.
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from functools import cache
 from gettext import NullTranslations
@@ -45,6 +46,22 @@ _ = gettext
 def lazy(message: str) -> str:
     """Mark a string for extraction where it is defined; translate it where it is shown."""
     return message
+
+
+NBSP = "\u00a0"
+# French typography: a non-breaking space before : ; ! ? and » and after «, so that the mark
+# never starts a line. One kind of space everywhere (U+00A0), whoever typed the text.
+_FRENCH_SPACES = re.compile(r"(?<=\S)[ \u202f]?(?=[:;!?»](?:\s|$|<|\.))|(?<=«)[ \u202f]?(?=\S)")
+
+
+def french_typography(text: str) -> str:
+    """``text`` with French spacing around its punctuation: "Niveau : Ambassadeur"."""
+    return _FRENCH_SPACES.sub(NBSP, text)
+
+
+def typeset(language: str, text: str) -> str:
+    """Text of our own (a default, the demo's) with its language's punctuation spacing."""
+    return french_typography(text) if language == "fr" else text
 
 
 def negotiate(accept_language: str | None) -> str | None:

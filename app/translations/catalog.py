@@ -19,6 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from app.core.i18n import french_typography
 from app.core.settings import ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +41,19 @@ def extract() -> Catalog:
     ):
         catalog.add(message, None, [], auto_comments=comments, context=context)
     return catalog
+
+
+def badly_spaced(language: str) -> list[str]:
+    """French translations whose punctuation lacks its non-breaking space."""
+    if language != "fr":
+        return []
+    found: list[str] = []
+    for message in load(language):
+        if not message.id:
+            continue  # the header
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        found.extend(str(s) for s in strings if s and french_typography(str(s)) != s)
+    return found
 
 
 def po_path(language: str) -> Path:
@@ -86,6 +100,11 @@ def update(fill: dict[str, str]) -> None:
             elif key in fill:
                 value = fill[key]
                 message.string = value if isinstance(message.id, str) else tuple(value)
+            if language == "fr" and message.string:
+                if isinstance(message.string, str):
+                    message.string = french_typography(message.string)
+                else:
+                    message.string = tuple(french_typography(s) for s in message.string)
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         catalog.fuzzy = False

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
@@ -44,6 +45,43 @@ def _day(value: date, language: str) -> str:
     return str(format_date(value, "medium", locale=language))
 
 
+def moment(value: datetime) -> str:
+    """A date and time (UTC) as the reader's language writes them: "Nov 30, 2026, 2:30 PM",
+    "30 nov. 2026, 14:30"."""
+    language = i18n.current_language.get()
+    when = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    pattern = str(Locale.parse(language).datetime_formats["medium"])
+    return pattern.replace("{1}", format_date(when, "medium", locale=language)).replace(
+        "{0}", format_time(when, "short", tzinfo=UTC, locale=language)
+    )
+
+
+@cache
+def _whole_currency_pattern(language: str) -> str:
+    """The language's currency pattern without cents: "¤#,##0", "#,##0 ¤"."""
+    pattern = Locale.parse(language).currency_formats["standard"].pattern
+    return pattern.split(";")[0].replace(".00", "")
+
+
+def money(value: float, currency: str = "EUR") -> str:
+    """An amount in whole units as the reader's language writes it: "€48,000", "48 000 €"."""
+    language = i18n.current_language.get()
+    return str(
+        format_currency(
+            value,
+            currency,
+            format=_whole_currency_pattern(language),
+            locale=language,
+            currency_digits=False,
+        )
+    )
+
+
+def label(text: str) -> str:
+    """A label and its colon: "Level:" in English, "Niveau :" (non-breaking space) in French."""
+    return f"{text}\u00a0:" if i18n.current_language.get() == "fr" else f"{text}:"
+
+
 def make_environment(templates: Path, assets: Assets) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates),
@@ -56,6 +94,9 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = number
     env.filters["day"] = day
+    env.filters["moment"] = moment
+    env.filters["money"] = money
+    env.filters["label"] = label
     env.globals.update(
         static=assets.url,
         htmx_js=HTMX_JS,
