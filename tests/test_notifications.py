@@ -289,7 +289,7 @@ async def test_a_referral_nudge_goes_at_once_but_waits_for_the_end_of_quiet_hour
     assert await send_due_nudges(AFTERNOON, daily_cap=3) == 1
     [sent] = await payloads()
     assert sent["title"] == "Des nouvelles de votre recommandation"
-    assert sent["body"] == "Chloé : entretien prévu"
+    assert sent["body"] == "Chloé\u00a0: entretien prévu"  # French puts a no-break space before ":"
     assert sent["url"] == "/referrals/3" and sent["kind"] == "referral"
 
     await nudge_referral_stage(member.id, "Chloé", "offre faite", "/referrals/3", NIGHT, key="h2")
@@ -447,7 +447,7 @@ async def test_editor_previews_tests_schedules_and_cancels_a_campaign(
     assert scheduled.status_code == 204
     target = scheduled.headers["hx-redirect"]
     shown = await client.get(target, headers=HTML)
-    assert "Scheduled for 2099-01-01 08:00 UTC" in shown.text  # 09:00 in Paris
+    assert "Scheduled for Jan 1, 2099, 8:00\u202fAM UTC" in shown.text  # 09:00 in Paris
     cancelled = await client.post(f"{target}/cancel", headers=headers)
     assert cancelled.status_code == 204
     assert "Cancelled" in (await client.get(target, headers=HTML)).text
