@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import subprocess
 import tempfile
 import threading
@@ -24,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.feed import BROWSER, ITEMS, migrate, seed
-from bench.harness import RelayServer, _ms, on_each_database
+from bench.harness import RelayServer, on_each_database, read_wrk
 
 
 async def _run(url: str, statements: list[tuple[str, tuple[object, ...]]]) -> list[object]:
@@ -97,17 +96,7 @@ def feed_under_load(
     for name, value in {**BROWSER, "Cookie": cookie}.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, f"{relay.url}/"], capture_output=True, text=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    errors = 0
-    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        errors += int(match.group(1))
-    if match := re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    ):
-        errors += sum(int(g) for g in match.groups())
-    return rps, _ms(p50.group(1)) if p50 else 0.0, _ms(p99.group(1)) if p99 else 0.0, errors
+    return read_wrk(out)
 
 
 def watch(count: Callable[[], int], stop: threading.Event, started: float) -> dict[str, float]:

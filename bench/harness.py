@@ -172,6 +172,11 @@ def load(
     # warm up: the first requests pay for imports and caches
     subprocess.run([*cmd[:3], "-d2s", *cmd[5:], url], capture_output=True, check=True)
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    return Load(label, *read_wrk(out))
+
+
+def read_wrk(out: str) -> tuple[float, float, float, int]:
+    """wrk's report as (req/s, p50 ms, p99 ms, errors); a missing percentile is NaN."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     # Lines of the latency distribution only: "+/- Stdev" figures such as 90.50% end alike.
     p50_match = re.search(r"^\s+50%\s+(\S+)", out, re.M)
@@ -185,7 +190,7 @@ def load(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     ):
         errors += sum(int(g) for g in match.groups())
-    return Load(label, rps, p50, p99, errors)
+    return rps, p50, p99, errors
 
 
 def page_bench_args(title: str) -> argparse.Namespace:
