@@ -395,3 +395,30 @@ async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
     assert "Draft story" in archived.text
     member = await make_member()
     assert not (await content_feed.feed_page(member)).cards
+
+
+async def test_a_kept_card_shows_each_reader_their_own_share_state_and_link_and_any_edit_at_once(
+    client: AsyncTestClient,
+) -> None:
+    """Cards are rendered once per item and language (app.content.cards); what is the
+    reader's own stays theirs, and an edit is a new card."""
+    item_id = await make_item(title="Summer party")
+    lea = await sign_in(client, name="Léa Martin")
+    assert await sharing.record_share(lea.id, item_id, "linkedin") is True
+    first = (await client.get("/", headers=HTML)).text
+    lea_url = re.search(r'data-url="([^"]+)"', first).group(1)  # type: ignore[union-attr]
+    assert "You shared it" in first and "Summer party" in first
+    omar = await sign_in(client, name="Omar Haddad")
+    second = (await client.get("/", headers=HTML)).text
+    omar_url = re.search(r'data-url="([^"]+)"', second).group(1)  # type: ignore[union-attr]
+    assert "You shared it" not in second and "0 clicks on your link" in second
+    assert omar_url != lea_url
+    assert await ShareLink.count().where(ShareLink.member == omar.id) == 1
+    await ContentItem.update({ContentItem.title: "Summer party <moved>"}).where(
+        ContentItem.id == item_id
+    )
+    edited = (await client.get("/", headers=HTML)).text
+    assert "Summer party &lt;moved&gt;" in edited and "<moved>" not in edited
+    assert omar_url in edited
+    french = (await client.get("/", headers={**HTML, "Accept-Language": "fr"})).text
+    assert omar_url in french

@@ -13,6 +13,7 @@ from app.accounts.guards import admin, editor
 from app.content import apply_hosts as content_apply_hosts
 from app.content import editing, feed
 from app.content import guides as content_guides
+from app.content.cards import member_bits
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, image_url
 from app.content.tables import OfferStatus
@@ -271,7 +272,7 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
 async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
     card = feed.card_view(item)
-    card |= {"shared": False, "clicks": 0, "is_new": False}
+    card |= member_bits(is_new=False, challenge=None, shared=False, clicks=0, share_url="")
     return await render(
         request,
         "content/studio/preview.html",
