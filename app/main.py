@@ -43,7 +43,7 @@ from app.shell.context import page_context
 from app.shell.feed import ROUTES as FEED_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web.assets import Assets
-from app.web.pages import SKIP_COMPRESSION, page, see_other, wants_fragment
+from app.web.pages import GZIP_LEVEL, SKIP_COMPRESSION, page, see_other, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip",
             minimum_size=512,
-            gzip_compress_level=6,
+            gzip_compress_level=GZIP_LEVEL,
             exclude=["/static/"],
             exclude_opt_key=SKIP_COMPRESSION,
         ),
