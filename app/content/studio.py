@@ -21,9 +21,9 @@ from app.content.video import MAX_VIDEO_BYTES, save_with_media, video_urls
 from app.core import events
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
-from app.core.validation import parse_ids
+from app.core.validation import parse_id, parse_ids
 from app.org.tables import Site, Team
-from app.web.pages import render, see_other
+from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
@@ -51,12 +51,16 @@ async def studio(
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     tag: FromQuery[str | None] = None,
+    before: FromQuery[str | None] = None,
 ) -> Response[str]:
-    items = await editing.studio_items(kind, status, tag)
+    older = parse_id(before)
+    items, next_before = await editing.studio_items(kind, status, tag, older)
     return await render(
         request,
         "content/studio/list.html",
+        block="items" if older is not None and wants_fragment(request) else "app",
         items=items,
+        next_before=next_before,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=editing.STATUS_NAMES,
         tags=await feed.all_tags(),
