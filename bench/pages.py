@@ -269,7 +269,48 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
                     print(f"RSS of web process {pid} after the run: {rss / 1024:,.0f} MB")
             finally:
                 bare.stop()
+        if args.compare_workers:
+            compare_workers(label, url, data_dir, extra, cookies[False], args)
         print()
+
+
+def compare_workers(
+    label: str,
+    url: str,
+    data_dir: Path,
+    extra: dict[str, str],
+    cookie: str,
+    args: argparse.Namespace,
+) -> None:
+    """The feed's throughput with one web process and with ``--compare-workers`` of them,
+    one after the other on the same data (each process keeps sessions through Redis when
+    ``--redis`` is given, as several processes must)."""
+    headers = {**BROWSER, "Cookie": cookie}
+    figures = {}
+    for workers in (1, args.compare_workers):
+        with RelayServer(
+            server="granian",
+            workers=workers,
+            database_url=url,
+            data_dir=data_dir,
+            demo=False,
+            extra_env=extra,
+        ) as relay:
+            figures[workers] = load(
+                f"{label}: feed, {workers} worker(s)",
+                relay.url + "/",
+                headers=headers,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
+            sizes = [rss for _pid, rss in worker_rss(relay.process.pid)]
+        one = figures[1].requests_per_s
+        print(
+            f"feed with {workers} worker(s): {figures[workers].requests_per_s:,.0f} req/s, "
+            f"p99 {figures[workers].p99_ms:.1f} ms, {figures[workers].requests_per_s / one:.2f}× "
+            f"one worker; RSS {', '.join(f'{kb / 1024:,.0f} MB' for kb in sizes)}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -283,6 +324,9 @@ def main() -> None:
     parser.add_argument("--worker", action="store_true", help="with the embedded worker on")
     parser.add_argument("--workers", type=int, default=1, help="web processes (relay serve)")
     parser.add_argument("--redis", default=None, help="REDIS_URL for the web processes")
+    parser.add_argument(
+        "--compare-workers", type=int, default=0, help="then the feed with 1 and N workers"
+    )
     args = parser.parse_args()
     print(
         f"Pages benchmark: granian, {args.workers} worker(s), {args.connections} connections, {args.seconds}s "
