@@ -29,6 +29,7 @@ from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.core import db, i18n
 from app.core.i18n import _
+from app.core.memory import MemoryTrim
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     lifespan: list[Lifespan] = [
         lambda _app: db.connection_pool(settings.database_pool_size),
         visits,
+        MemoryTrim(),
     ]
     if settings.redis_url:
         # Every process hears of session changes from the others (app.accounts.sessions).
