@@ -4,9 +4,10 @@
 
 DIR holds bench/pages.py's seeded SQLite data (``python -m bench.pages --only sqlite
 --keep DIR`` seeds it). Relay's app is served in this process (no server, no network) and
-each page of bench/pages.py is requested ``--repeat`` times: the median CPU time of this
-process per request (``time.process_time``, which a loaded machine disturbs far less than
-wall time; SQLite's own work in its threads is counted too) and how many SQL statements
+each page of bench/pages.py is requested ``--repeat`` times: the median and least CPU time
+of this process per request (``time.process_time``, which a loaded machine disturbs far
+less than wall time, the least figure least of all; SQLite's own work in its threads is
+counted too) and how many SQL statements
 one request runs. ``--profile PATH`` prints cProfile's costliest functions for that page.
 """
 
@@ -80,8 +81,8 @@ async def measure(data_dir: Path, args: argparse.Namespace) -> None:
                     profiler.disable()
                 times.append((time.process_time() - started) * 1000)
             print(
-                f"{page.name:<14} {first.status_code} {statistics.median(times):6.2f} ms CPU "
-                f"a request, {count:2d} queries",
+                f"{page.name:<14} {first.status_code} CPU a request: median "
+                f"{statistics.median(times):6.2f} ms, least {min(times):6.2f} ms; {count:2d} queries",
                 flush=True,
             )
             if profiler:
