@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 MO := app/translations/fr/LC_MESSAGES/messages.mo
 PYTHON ?= python3
 
-.PHONY: run test install lint format bench i18n chromium fonts ffmpeg clean
+.PHONY: run test install lint format bench loadtest i18n chromium fonts ffmpeg clean
 
 # The font of the share images and ffmpeg for videos are installed when missing; where that
 # cannot be done (no root, no sudo), Relay still runs and says what is missing where it matters.
@@ -66,6 +66,11 @@ i18n: install
 bench: install
 	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
 	$(PY) -m bench.shell
+
+# Locust against two web processes and a push worker on PostgreSQL and Redis (both must run;
+# see bench/loadtest.py): 2 minutes, then the check that nothing was lost or doubled.
+loadtest: install
+	$(PY) -m bench.loadtest --seconds $${SECONDS_LOADTEST:-120}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,7 @@ from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
 from app.core import db, i18n
 from app.core.i18n import _
+from app.core.memory import MemoryTrim
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
@@ -45,7 +46,7 @@ from app.shell.context import page_context
 from app.shell.feed import ROUTES as FEED_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.web.assets import Assets
-from app.web.pages import SKIP_COMPRESSION, page, see_other, wants_fragment
+from app.web.pages import GZIP_LEVEL, SKIP_COMPRESSION, page, see_other, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
 from app.web.templating import template_config
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     lifespan: list[Lifespan] = [
         lambda _app: db.connection_pool(settings.database_pool_size),
         visits,
+        MemoryTrim(),
     ]
     if settings.redis_url:
         # Every process hears of session changes from the others (app.accounts.sessions).
@@ -207,7 +209,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip",
             minimum_size=512,
-            gzip_compress_level=6,
+            gzip_compress_level=GZIP_LEVEL,
             exclude=["/static/"],
             exclude_opt_key=SKIP_COMPRESSION,
         ),

@@ -27,6 +27,8 @@ from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.exceptions import NotAuthorizedException
 
+from app.web.pages import GZIP_LEVEL  # the level Relay uses
+
 SESSION_SQL = """
 SELECT s.id AS session_id, s.expires_at, s.last_seen_at, s.fresh_until,
        m.id, m.email, m.name, m.role, m.team, m.site, m.language, m.active,
@@ -133,7 +135,7 @@ def create_app() -> Litestar:
         on_startup=[database.start],
         on_shutdown=[database.stop],
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=512, gzip_compress_level=6
+            backend="gzip", minimum_size=512, gzip_compress_level=GZIP_LEVEL
         ),
         openapi_config=None,
         debug=False,

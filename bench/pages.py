@@ -52,9 +52,9 @@ PAGES = [
     Page("my-rewards", "/me/rewards", 5),
     Page("referrals", "/me/referrals", 5),
     Page("wall-of-fame", "/wall-of-fame", 20),
-    # The editors' lists show every item (up to 500) and every offer.
-    Page("studio", "/studio", 500, editor=True),
-    Page("pipeline", "/pipeline", ITEMS // 3, editor=True),
+    # The editors' lists show 50 rows a page (the studio's items, the pipeline's offers).
+    Page("studio", "/studio", 50, editor=True),
+    Page("pipeline", "/pipeline", 50, editor=True),
     Page("campaigns", "/campaigns", 20, editor=True),
 ]
 
@@ -146,6 +146,18 @@ class BareServer:
         self.process.wait(timeout=15)
 
 
+def worker_rss(pid: int) -> list[tuple[int, int]]:
+    """(pid, resident KB) of the server's worker processes (its children under granian)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    out = []
+    for child in [int(p) for p in found.split()] or [pid]:
+        status = Path(f"/proc/{child}/status").read_text()
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        if match:
+            out.append((child, int(match.group(1))))
+    return out
+
+
 def resolve(path: str, base: str, cookie: str, item: int) -> str:
     if path != "{next}":
         return path.format(item=item)
@@ -208,8 +220,15 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
         cookies = {False: f"relay_session={token}", True: f"relay_session={editor_token}"}
         # The worker off: its first rounds announce the seeded items (bench/announce.py).
         extra = {} if args.worker else {"RELAY_EMBEDDED_WORKER": "0"}
+        if args.redis:
+            extra["REDIS_URL"] = args.redis
         with RelayServer(
-            server="granian", database_url=url, data_dir=data_dir, demo=False, extra_env=extra
+            server="granian",
+            workers=args.workers,
+            database_url=url,
+            data_dir=data_dir,
+            demo=False,
+            extra_env=extra,
         ) as relay:
             bare = BareServer(url)
             try:
@@ -246,9 +265,52 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
                     print(row("/ping, no cookie", plain, None, None))
                     print(row("/ping, session cookie", signed, plain, None).replace(
                         "       -", "   (vs)"))  # fmt: skip
+                for pid, rss in worker_rss(relay.process.pid):
+                    print(f"RSS of web process {pid} after the run: {rss / 1024:,.0f} MB")
             finally:
                 bare.stop()
+        if args.compare_workers:
+            compare_workers(label, url, data_dir, extra, cookies[False], args)
         print()
+
+
+def compare_workers(
+    label: str,
+    url: str,
+    data_dir: Path,
+    extra: dict[str, str],
+    cookie: str,
+    args: argparse.Namespace,
+) -> None:
+    """The feed's throughput with one web process and with ``--compare-workers`` of them,
+    one after the other on the same data (each process keeps sessions through Redis when
+    ``--redis`` is given, as several processes must)."""
+    headers = {**BROWSER, "Cookie": cookie}
+    figures = {}
+    for workers in (1, args.compare_workers):
+        with RelayServer(
+            server="granian",
+            workers=workers,
+            database_url=url,
+            data_dir=data_dir,
+            demo=False,
+            extra_env=extra,
+        ) as relay:
+            figures[workers] = load(
+                f"{label}: feed, {workers} worker(s)",
+                relay.url + "/",
+                headers=headers,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
+            sizes = [rss for _pid, rss in worker_rss(relay.process.pid)]
+        one = figures[1].requests_per_s
+        print(
+            f"feed with {workers} worker(s): {figures[workers].requests_per_s:,.0f} req/s, "
+            f"p99 {figures[workers].p99_ms:.1f} ms, {figures[workers].requests_per_s / one:.2f}× "
+            f"one worker; RSS {', '.join(f'{kb / 1024:,.0f} MB' for kb in sizes)}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -260,9 +322,14 @@ def main() -> None:
     parser.add_argument("--pages", default=None, help="comma-separated page names, and ping")
     parser.add_argument("--keep", default=None, help="SQLite: seed once into this folder")
     parser.add_argument("--worker", action="store_true", help="with the embedded worker on")
+    parser.add_argument("--workers", type=int, default=1, help="web processes (relay serve)")
+    parser.add_argument("--redis", default=None, help="REDIS_URL for the web processes")
+    parser.add_argument(
+        "--compare-workers", type=int, default=0, help="then the feed with 1 and N workers"
+    )
     args = parser.parse_args()
     print(
-        f"Pages benchmark: granian, 1 worker, {args.connections} connections, {args.seconds}s "
+        f"Pages benchmark: granian, {args.workers} worker(s), {args.connections} connections, {args.seconds}s "
         "per figure, wrk over loopback; ratio = Relay / bare baseline of the same shape\n"
     )
     on_each_database(args, "pages", lambda label, url: run(label, url, args))

@@ -15,6 +15,7 @@ from app.activity.tables import Activity
 from app.candidates import cvs
 from app.candidates.pipeline import purge
 from app.candidates.tables import Candidate
+from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.settings import Settings
 from app.sharing import service as sharing
@@ -267,3 +268,19 @@ async def test_an_editor_cannot_move_their_own_referral_but_another_editor_or_an
     )
     assert fame.status_code == 403 and "Your own referral" in fame.text
     assert (await pipeline.candidate(candidate_id))["wall_of_fame"] is False  # type: ignore[index]
+
+
+async def test_the_pipeline_lists_fifty_offers_a_page_with_their_candidate_counts(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    _sharer_id, item_id, _candidate_id = await applied(client)
+    await ContentItem.insert(
+        *(ContentItem(kind="offer", title=f"Opening {n:03d}") for n in range(50))
+    )
+    await sign_in(client, "editor")
+    first = await client.get("/pipeline", headers=HTML)
+    assert "Opening 049" in first.text and "Opening 000" in first.text
+    more = re.search(r'hx-get="(/pipeline\?before=\d+)"', first.text).group(1)  # type: ignore[union-attr]
+    rest = await client.get(more, headers={**HTML, "HX-Request": "true"})
+    assert f'href="/pipeline/{item_id}"' in rest.text and "1 candidate" in rest.text
+    assert "Opening" not in rest.text and "before=" not in rest.text

@@ -419,3 +419,56 @@ async def test_the_story_editor_shows_the_saved_card_beside_its_fields(
     assert "Our new office" in aside and "Changed" not in aside
     new = await client.get("/studio/new?kind=story", headers=HTML)
     assert "The card in the feed appears here once the draft is saved." in new.text
+
+
+async def test_a_kept_card_shows_each_reader_their_own_share_state_and_link_and_any_edit_at_once(
+    client: AsyncTestClient,
+) -> None:
+    """Cards are rendered once per item and language (app.content.cards); what is the
+    reader's own stays theirs, and an edit is a new card."""
+    item_id = await make_item(title="Summer party")
+    lea = await sign_in(client, name="Léa Martin")
+    assert await sharing.record_share(lea.id, item_id, "linkedin") is True
+    first = (await client.get("/", headers=HTML)).text
+    lea_url = re.search(r'data-url="([^"]+)"', first).group(1)  # type: ignore[union-attr]
+    assert "You shared it" in first and "Summer party" in first
+    omar = await sign_in(client, name="Omar Haddad")
+    second = (await client.get("/", headers=HTML)).text
+    omar_url = re.search(r'data-url="([^"]+)"', second).group(1)  # type: ignore[union-attr]
+    assert "You shared it" not in second and "0 clicks on your link" in second
+    assert omar_url != lea_url
+    assert await ShareLink.count().where(ShareLink.member == omar.id) == 1
+    await ContentItem.update({ContentItem.title: "Summer party <moved>"}).where(
+        ContentItem.id == item_id
+    )
+    edited = (await client.get("/", headers=HTML)).text
+    assert "Summer party &lt;moved&gt;" in edited and "<moved>" not in edited
+    assert omar_url in edited
+    french = (await client.get("/", headers={**HTML, "Accept-Language": "fr"})).text
+    assert omar_url in french
+
+
+async def test_the_studio_lists_fifty_items_a_page_and_loads_the_next_on_demand(
+    client: AsyncTestClient,
+) -> None:
+    await sign_in(client, "editor")
+    moment = editing.now()
+    await ContentItem.insert(
+        *(ContentItem(kind="story", title=f"Bulk {n:03d}", publish_at=moment) for n in range(52))
+    )
+    expired = await make_item(title="Gone by now")
+    await ContentItem.update({ContentItem.expires_at: moment - timedelta(hours=1)}).where(
+        ContentItem.id == expired
+    )
+    first = await client.get("/studio", headers=HTML)
+    assert first.text.count('class="list__link"') == 50
+    assert "Gone by now" in first.text and "Bulk 000" not in first.text
+    more = re.search(r'hx-get="(/studio\?before=\d+)"', first.text).group(1)  # type: ignore[union-attr]
+    rest = await client.get(more, headers={**HTML, "HX-Request": "true"})
+    assert rest.text.count('class="list__link"') == 3 and "Bulk 000" in rest.text
+    assert "<h1" not in rest.text and "before=" not in rest.text
+    assert "Bulk 000" in (await client.get(more, headers=HTML)).text  # without JavaScript
+    published = await client.get("/studio?status=published", headers=HTML)
+    assert "Gone by now" not in published.text and "before=" in published.text
+    gone = await client.get("/studio?status=expired", headers=HTML)
+    assert f'href="/studio/{expired}"' in gone.text and "Bulk" not in gone.text

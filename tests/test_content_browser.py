@@ -224,3 +224,34 @@ def test_without_web_share_the_sheet_links_carry_the_encoded_tracked_url(
     email = sheet.get_by_role("link", name="Email").get_attribute("href") or ""
     assert email.startswith("mailto:?subject=Backend%20engineer&body=") and encoded in email
     check_accessibility(phone)
+
+
+def test_an_editor_pages_through_a_long_studio_list_with_more(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def items() -> None:
+        moment = editing.now()
+        await ContentItem.insert(
+            *(
+                ContentItem(kind="story", title=f"Story {n:02d}", publish_at=moment)
+                for n in range(55)
+            )
+        )
+
+    seed(items)
+    editor = phone_as(browser, live_server, seed, role="editor")
+    try:
+        editor.goto("/studio")
+        rows = editor.locator(".list__link")
+        expect(rows).to_have_count(50)
+        expect(editor.get_by_text("Story 54")).to_be_visible()
+        check_accessibility(editor)
+        editor.get_by_role("link", name="More").click()
+        expect(rows).to_have_count(55)
+        expect(editor.get_by_text("Story 00", exact=True)).to_be_visible()
+        expect(editor.get_by_role("link", name="More")).to_have_count(0)
+        titles = rows.evaluate_all("(els) => els.map((e) => e.textContent)")
+        assert len(set(titles)) == 55
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)

@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from app.accounts.sessions import create_session
 from app.accounts.tables import Session
+from app.core.clock import now
 from app.core.settings import Settings
 from app.notifications import campaigns, devices, preferences
 from app.notifications.campaigns import Audience
@@ -558,3 +559,19 @@ async def test_job_runners_in_several_processes_never_send_a_nudge_twice(
     await asyncio.gather(*(run_jobs(settings, AFTERNOON) for _ in range(4)))
     assert await PushDelivery.count() == 5
     assert await Nudge.count().where(Nudge.state == "sent") == 5
+
+
+async def test_the_campaigns_list_shows_fifty_a_page_and_the_older_ones_on_demand(
+    client: AsyncTestClient,
+) -> None:
+    await sign_in(client, "editor")
+    await Campaign.insert(
+        *(Campaign(title=f"Campaign {n:03d}", state="sent", sent_at=now()) for n in range(53))
+    )
+    first = await client.get("/campaigns", headers=HTML)
+    assert "Campaign 052" in first.text and "Campaign 002" not in first.text
+    more = re.search(r'hx-get="(/campaigns\?before=\d+)"', first.text).group(1)  # type: ignore[union-attr]
+    rest = await client.get(more, headers={**HTML, "HX-Request": "true"})
+    assert "Campaign 002" in rest.text and "Campaign 000" in rest.text
+    assert "Campaign 003" not in rest.text and "before=" not in rest.text
+    assert "compose" not in rest.text

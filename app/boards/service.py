@@ -288,7 +288,8 @@ async def standing(member_id: int) -> dict[str, Any]:
     """What the profile shows: lifetime points, level and progress, badges (earned or not)."""
     lifetime = await ledger.earned(member_id)
     reached = level_of(lifetime, await levels())
-    rows = await MemberBadge.select(MemberBadge.badge).where(MemberBadge.member == member_id)
+    # Written out, as is_anonymous(): the Me page reads both on every view.
+    rows = await MemberBadge.raw("SELECT badge FROM member_badge WHERE member = {}", member_id)
     return {
         "lifetime": lifetime,
         **reached,
@@ -297,8 +298,8 @@ async def standing(member_id: int) -> dict[str, Any]:
 
 
 async def is_anonymous(member_id: int) -> bool:
-    row = await Member.select(Member.leaderboard_anonymous).where(Member.id == member_id).first()
-    return bool(row and row["leaderboard_anonymous"])
+    rows = await Member.raw("SELECT leaderboard_anonymous FROM member WHERE id = {}", member_id)
+    return bool(rows and rows[0]["leaderboard_anonymous"])
 
 
 async def set_anonymous(member_id: int, anonymous: bool) -> None:

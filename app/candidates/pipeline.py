@@ -38,21 +38,38 @@ def stage_names() -> dict[str, str]:
     }
 
 
-async def offers_with_candidates() -> list[dict[str, Any]]:
-    """Every offer, newest first, with how many candidates it has (pending ones included)."""
-    offers = (
-        await ContentItem.select(ContentItem.id, ContentItem.title, ContentItem.offer_status)
-        .where(ContentItem.kind == Kind.offer.value)
-        .order_by(ContentItem.created_at, ascending=False)
-    )
-    # Counted by the database: reading every candidate's row to count them cost more.
+OFFERS_PAGE = 50
+
+
+async def offers_with_candidates(
+    before: int | None = None, limit: int = OFFERS_PAGE
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the offers older than ``before`` (ids are never reused: newest first), each
+    with how many candidates it has (pending ones included); the next page's ``before``."""
+    older = "AND id < {} " if before is not None else ""
+    offers = [
+        dict(r)
+        for r in await ContentItem.raw(
+            f"SELECT id, title, offer_status FROM content_item WHERE kind = {{}} {older}"  # noqa: S608 (placeholders only)
+            "ORDER BY id DESC LIMIT {}",
+            *[Kind.offer.value, *([before] if before is not None else []), limit + 1],
+        )
+    ]
+    more = len(offers) > limit
+    offers = offers[:limit]
+    if not offers:
+        return [], None
+    # Counted by the database, for this page's offers only (candidate.item is indexed).
+    marks = ", ".join(["{}"] * len(offers))
     counts = {
         int(row["item"]): int(row["n"])
         for row in await Candidate.raw(
-            "SELECT item, COUNT(*) AS n FROM candidate WHERE item IS NOT NULL GROUP BY item"
+            f"SELECT item, COUNT(*) AS n FROM candidate WHERE item IN ({marks}) GROUP BY item",  # noqa: S608 (placeholders only)
+            *[o["id"] for o in offers],
         )
     }
-    return [{**o, "candidates": counts.get(int(o["id"]), 0)} for o in offers]
+    page = [{**o, "candidates": counts.get(int(o["id"]), 0)} for o in offers]
+    return page, (page[-1]["id"] if more else None)
 
 
 async def offer_title(item_id: int) -> str | None:
@@ -231,19 +248,16 @@ def safe_cell(value: str) -> str:
 async def referrals_of(member_id: int) -> list[dict[str, Any]]:
     """Everyone the member brought (through their links) or recommended, newest first (the
     points each earned them: :func:`app.points.history.referrals_with_points`)."""
-    rows = (
-        await Candidate.select(
-            Candidate.id,
-            Candidate.kind,
-            Candidate.name,
-            Candidate.stage,
-            Candidate.consent_at,
-            Candidate.created_at,
-            Candidate.item.title.as_alias("offer_title"),
+    # Written out: the builder's join cost more than the query (the member's page).
+    rows = [
+        dict(r)
+        for r in await Candidate.raw(
+            "SELECT c.id, c.kind, c.name, c.stage, c.consent_at, c.created_at, "
+            "i.title AS offer_title FROM candidate c LEFT JOIN content_item i ON i.id = c.item "
+            "WHERE c.referrer = {} ORDER BY c.created_at DESC",
+            member_id,
         )
-        .where(Candidate.referrer == member_id)
-        .order_by(Candidate.created_at, ascending=False)
-    )
+    ]
     for row in rows:
         row["pending"] = row["consent_at"] is None
         if row["kind"] == CandidateKind.application.value:

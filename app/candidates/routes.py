@@ -10,7 +10,7 @@ from litestar import Response, get, head, post
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, MultipartBody, URLEncodedBody
+from litestar.params import Body, FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
@@ -38,6 +38,7 @@ from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.i18n import current_language as language_var
+from app.core.validation import parse_id
 from app.mail.service import MailNotConfigured
 from app.org.service import organisation_name
 from app.sharing import service as sharing
@@ -372,11 +373,17 @@ async def save_candidate_policy(
 
 
 @get("/pipeline", name="pipeline_offers", guards=[editor], opt={"tab": "pipeline"})
-async def pipeline_offers(request: AnyRequest) -> Response[str]:
+async def pipeline_offers(
+    request: AnyRequest, before: FromQuery[str | None] = None
+) -> Response[str]:
+    older = parse_id(before)
+    offers, next_before = await pipeline.offers_with_candidates(older)
     return await render(
         request,
         "candidates/pipeline/list.html",
-        offers=await pipeline.offers_with_candidates(),
+        block="offers" if older is not None and wants_fragment(request) else "app",
+        offers=offers,
+        next_before=next_before,
         offer_statuses=editing.OFFER_STATUS_NAMES,
     )
 

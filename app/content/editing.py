@@ -365,10 +365,18 @@ def status_of(item: dict[str, Any], at: datetime | None = None) -> str:
     return "published"
 
 
+STUDIO_PAGE = 50
+
+
 async def studio_items(
-    kind: str | None = None, status: str | None = None, tag: str | None = None
-) -> list[dict[str, Any]]:
-    """The studio's list, newest first, filtered by kind, status and tag."""
+    kind: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    before: int | None = None,
+    limit: int = STUDIO_PAGE,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the studio's list, newest first, filtered by kind, status and tag, of the
+    items older than ``before``; and the next page's ``before`` (None on the last page)."""
     moment = now()
     query = ContentItem.select(
         ContentItem.id,
@@ -395,10 +403,18 @@ async def studio_items(
         query = query.where(ContentItem.archived_at.is_not_null())
     elif status in {"published", "expired"}:
         query = query.where((ContentItem.publish_at <= moment) & ContentItem.archived_at.is_null())
-    rows = await query.limit(500)
+        if status == "published":
+            query = query.where(
+                ContentItem.expires_at.is_null() | (ContentItem.expires_at > moment)
+            )
+        else:
+            query = query.where(ContentItem.expires_at <= moment)
+    if before is not None:
+        query = query.where(ContentItem.id < before)
+    rows = await query.limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
     for row in rows:
         row["status"] = status_of(row, moment)
         row["tag_list"] = tags_of(row["tags"])
-    if status in {"published", "expired"}:
-        rows = [r for r in rows if r["status"] == status]
-    return rows
+    return rows, (rows[-1]["id"] if more else None)

@@ -13,6 +13,7 @@ from app.accounts.guards import admin, editor
 from app.content import apply_hosts as content_apply_hosts
 from app.content import editing, feed
 from app.content import guides as content_guides
+from app.content.cards import member_bits
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, image_url
 from app.content.tables import OfferStatus
@@ -20,9 +21,9 @@ from app.content.video import MAX_VIDEO_BYTES, save_with_media, video_urls
 from app.core import events
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
-from app.core.validation import parse_ids
+from app.core.validation import parse_id, parse_ids
 from app.org.tables import Site, Team
-from app.web.pages import render, see_other
+from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
@@ -50,12 +51,16 @@ async def studio(
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     tag: FromQuery[str | None] = None,
+    before: FromQuery[str | None] = None,
 ) -> Response[str]:
-    items = await editing.studio_items(kind, status, tag)
+    older = parse_id(before)
+    items, next_before = await editing.studio_items(kind, status, tag, older)
     return await render(
         request,
         "content/studio/list.html",
+        block="items" if older is not None and wants_fragment(request) else "app",
         items=items,
+        next_before=next_before,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=editing.STATUS_NAMES,
         tags=await feed.all_tags(),
@@ -80,7 +85,9 @@ def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> di
 def _preview_card(item: dict[str, Any]) -> dict[str, Any]:
     """The item's feed card as a member would first see it (the preview page's and the
     editor's phone preview)."""
-    return feed.card_view(item) | {"shared": False, "clicks": 0, "is_new": False}
+    return feed.card_view(item) | member_bits(
+        is_new=False, challenge=None, shared=False, clicks=0, share_url=""
+    )
 
 
 async def _editor_page(

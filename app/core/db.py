@@ -67,16 +67,22 @@ class RelaySQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine, keeping a few connections open for single queries.
 
     Piccolo opens a connection (and a thread) for every query outside a transaction:
-    about a millisecond each, most of a small query's cost. Here idle connections are
-    kept per event loop and reused. Their threads are daemons, so an engine nobody closed
-    never holds up the interpreter's exit. Transactions still get connections of their own.
+    about a millisecond each, most of a small query's cost. Here at most ``MAX_OPEN``
+    connections per event loop serve single queries, kept open and reused; a query waits
+    for one rather than opening a ninth (under 32 concurrent requests of five queries each,
+    opening and closing the extra ones cost more than the wait). Their threads are daemons,
+    so an engine nobody closed never holds up the interpreter's exit. Transactions still
+    get connections of their own.
     """
 
-    MAX_IDLE = 8
+    MAX_OPEN = 8
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -97,18 +103,20 @@ class RelaySQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: Any = None,
     ) -> Any:
-        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
-        connection = idle.pop() if idle else await self._open_connection()
-        try:
-            async with connection.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
-        except BaseException:
-            await connection.close()
-            raise
-        if len(idle) < self.MAX_IDLE:
+        loop = asyncio.get_running_loop()
+        idle = self._idle.setdefault(loop, [])
+        opened = self._open.get(loop)
+        if opened is None:
+            opened = self._open[loop] = asyncio.Semaphore(self.MAX_OPEN)
+        async with opened:
+            connection = idle.pop() if idle else await self._open_connection()
+            try:
+                async with connection.execute(query, args or []) as cursor:
+                    rows = await cursor.fetchall()
+            except BaseException:
+                await connection.close()
+                raise
             idle.append(connection)
-        else:
-            await connection.close()
         return rows
 
     async def close_idle(self) -> None:

@@ -349,9 +349,16 @@ async def campaign_report(campaign_id: int) -> CampaignReport | None:
     )
 
 
-async def recent_campaigns(limit: int = 50) -> list[dict[str, Any]]:
-    return (
-        await Campaign.select(
+CAMPAIGNS_PAGE = 50
+
+
+async def recent_campaigns(
+    before: int | None = None, limit: int = CAMPAIGNS_PAGE
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the campaigns older than ``before`` (ids are never reused: newest first),
+    and the next page's ``before`` (None on the last page)."""
+    query = (
+        Campaign.select(
             Campaign.id,
             Campaign.title,
             Campaign.state,
@@ -359,9 +366,13 @@ async def recent_campaigns(limit: int = 50) -> list[dict[str, Any]]:
             Campaign.sent_at,
             Campaign.members_targeted,
         )
-        .order_by(Campaign.created_at, ascending=False)
-        .limit(limit)
+        .order_by(Campaign.id, ascending=False)
+        .limit(limit + 1)
     )
+    if before is not None:
+        query = query.where(Campaign.id < before)
+    rows = await query
+    return rows[:limit], (rows[limit - 1]["id"] if len(rows) > limit else None)
 
 
 async def single_runner_lock(name: str) -> bool:

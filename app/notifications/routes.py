@@ -6,18 +6,19 @@ from typing import Any
 
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 
 from app.accounts.guards import anyone, editor, signed_in
 from app.accounts.tables import Role
 from app.core.clock import now
 from app.core.i18n import _, ngettext
+from app.core.validation import parse_id
 from app.notifications import campaigns, devices
 from app.notifications import preferences as notifications_preferences
 from app.notifications.campaigns import CampaignDraft
 from app.notifications.preferences import Preferences
 from app.org.tables import Site, Team
-from app.web.pages import render, see_other
+from app.web.pages import render, see_other, wants_fragment
 from app.web.ratelimit import Limit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 from push import (
@@ -262,13 +263,16 @@ async def _campaigns_page(
     form: dict[str, Any] | None = None,
     preview: CampaignDraft | None = None,
     notice: str = "",
+    before: int | None = None,
 ) -> Any:
+    listed, next_before = await campaigns.recent_campaigns(before)
     return await render(
         request,
         "notifications/campaigns/list.html",
         block=block,
         status_code=status_code,
-        campaigns=await campaigns.recent_campaigns(),
+        campaigns=listed,
+        next_before=next_before,
         errors=errors or {},
         form=form or {"url": "/", "days": "30", "when": "now"},
         preview=preview,
@@ -278,8 +282,11 @@ async def _campaigns_page(
 
 
 @get("/campaigns", name="campaigns", guards=[editor], opt={"tab": "campaigns"})
-async def campaigns_page(request: AnyRequest) -> Any:
-    return await _campaigns_page(request)
+async def campaigns_page(request: AnyRequest, before: FromQuery[str | None] = None) -> Any:
+    older = parse_id(before)
+    if older is not None and wants_fragment(request):
+        return await _campaigns_page(request, block="campaign_items", before=older)
+    return await _campaigns_page(request, before=older)
 
 
 async def _compose_form(request: AnyRequest) -> dict[str, Any]:

@@ -4,6 +4,8 @@ import any domain; content comes before them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -11,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from app.accounts.guards import signed_in
 from app.content import editing
 from app.content import feed as content_feed
+from app.content.cards import cards_html, member_bits
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.content.video import video_urls
@@ -24,6 +27,11 @@ from app.sharing.service import (
 )
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
+
+
+def card_view(row: dict[str, Any]) -> dict[str, Any]:
+    """What a card shows of its item, the same for every reader in a language."""
+    return {**content_feed.card_view(row), "caption": default_caption(row)}
 
 
 @get("/", name="feed", guards=[signed_in], opt={"tab": "feed"})
@@ -48,15 +56,18 @@ async def feed(
     challenges = await challenges_on(ids, editing.now())
     codes = await link_codes(member.id, ids)
     public_url = settings_of(request).public_url
-    cards = []
-    for row in page.cards:
-        card = content_feed.card_view(row)
-        card["share_url"] = share_url(public_url, codes[row["id"]])
-        card["caption"] = default_caption(row)
-        card["clicks"] = clicks.get(row["id"], 0)
-        card["challenge"] = challenges.get(row["id"])
-        card["is_new"] = since is not None and row["publish_at"] > since
-        cards.append(card)
+    bits = [
+        member_bits(
+            is_new=since is not None and row["publish_at"] > since,
+            challenge=challenges.get(row["id"]),
+            shared=row["shared"],
+            clicks=clicks.get(row["id"], 0),
+            share_url=share_url(public_url, codes[row["id"]]),
+        )
+        for row in page.cards
+    ]
+    env = request.app.template_engine.engine  # type: ignore[union-attr]
+    cards = cards_html(env, page.cards, bits, card_view)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
     return await render(
         request,
