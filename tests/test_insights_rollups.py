@@ -14,7 +14,7 @@ from app.activity.service import record_activity
 from app.activity.tables import Activity, ActivityKind
 from app.candidates.visits import network_of_referer
 from app.insights import rollups
-from app.insights.tables import InsightDay, InsightHeadcount, InsightTotal
+from app.insights.tables import InsightDay, InsightHeadcount, InsightState, InsightTotal
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_site, make_team, shared_offer
 from tests.helpers import HTML, PHONE, all_recorded
@@ -159,3 +159,54 @@ async def test_the_headcount_counts_the_members_active_at_the_end_of_each_day(
     }
     assert counts[(NOW - timedelta(days=4)).date().isoformat()] == 2
     assert counts[(NOW - timedelta(days=1)).date().isoformat()] == 1
+
+
+async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
+    database: str, monkeypatch: Any
+) -> None:
+    rng = random.Random(12)
+    team = await make_team()
+    members = [await make_member(team=rng.choice([team, None])) for _ in range(5)]
+    await Member.update({Member.created_at: NOW - timedelta(days=100)}, force=True)
+    items = [await make_item(title=f"Item {n}") for n in range(2)]
+    for _ in range(3):  # over three months and more: weeks across a month's end
+        await random_activity(rng, members, items, days=95)
+    await rollups.refresh(NOW - timedelta(days=1))  # the first round rebuilds
+    await random_activity(rng, members, items, days=2)
+    await rollups.refresh(NOW)
+    kept = await rows_of_rollups()
+
+    # A rebuild that stops on its third month (a crash): two months are written and kept,
+    # and the state says where to go on.
+    months = []
+    real = rollups.rebuild_month
+
+    async def crashing(first: Any, last: Any, today: Any) -> int:
+        months.append(first)
+        if len(months) == 3:
+            raise RuntimeError("the process died")
+        return await real(first, last, today)
+
+    monkeypatch.setattr(rollups, "rebuild_month", crashing)
+    try:
+        await rollups.rebuild(NOW)
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the rebuild did not stop")
+    state = await InsightState.select().first()
+    assert state is not None and state["rebuild_next"] == months[2].isoformat()
+    partial = await rows_of_rollups()
+    assert partial["insight_day"] and partial != kept
+    assert max(row[0] for row in partial["insight_day"]) < months[2].isoformat()
+
+    # The next round of the periodic job goes on from there, a month per transaction, and
+    # the rows equal those kept round after round (and so a rebuild from scratch).
+    monkeypatch.setattr(rollups, "rebuild_month", real)
+    await rollups.refresh(NOW)
+    state = await InsightState.select().first()
+    assert state is not None and state["rebuild_next"] == ""
+    assert await rows_of_rollups() == kept
+    # It had begun on the first member's day, then went a calendar month at a time.
+    assert months[0] == (NOW - timedelta(days=100)).date()
+    assert [m.day for m in months[1:]] == [1, 1]
