@@ -210,3 +210,32 @@ async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
     # It had begun on the first member's day, then went a calendar month at a time.
     assert months[0] == (NOW - timedelta(days=100)).date()
     assert [m.day for m in months[1:]] == [1, 1]
+
+
+async def test_figures_kept_in_memory_change_with_the_rollups_and_names_show_at_once(
+    database: str,
+) -> None:
+    from app.insights import service
+
+    member = await make_member(name="Ada Example")
+    item = await make_item(title="Kept item")
+    await sharing.record_share(member.id, item, "linkedin")
+    now = datetime.now(UTC)  # shares are recorded now
+    await rollups.refresh(now)
+    period = service.Period("custom", now.date() - timedelta(days=3), now.date())
+    first = await service.breakdown_page("member", period, service.Filters())
+    assert first is not None and [(r["name"], r["shares"]) for r in first[0]] == [
+        ("Ada Example", 1)
+    ]
+    # A member who chooses not to be named is anonymous on the next read, kept figures or not.
+    await Member.update({Member.leaderboard_anonymous: True}).where(Member.id == member.id)
+    hidden = await service.breakdown_page("member", period, service.Filters())
+    assert hidden is not None and hidden[0][0]["name"] == "Anonymous ambassador"
+    # A round of the periodic job that changes the rollups drops what was kept.
+    await sharing.record_share(member.id, item, "x")
+    before = await service.figures(period, service.Filters())
+    await rollups.refresh(now + timedelta(seconds=1))
+    after = await service.figures(period, service.Filters())
+    assert (before.figures["shares"], after.figures["shares"]) == (1, 2)
+    again = await service.breakdown_page("member", period, service.Filters())
+    assert again is not None and again[0][0]["shares"] == 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -337,6 +338,7 @@ async def refresh(now: datetime) -> int:
                 {
                     InsightState.last_activity: max(top_id, state["last_activity"]),
                     InsightState.refreshed_at: now,
+                    InsightState.generation: uuid.uuid4().hex,
                 }
             ).where(InsightState.id == state["id"])
             return len(days)
@@ -377,7 +379,11 @@ async def _begin_rebuild(today: date, state_id: int, top_id: int) -> None:
     ]
     start = min([*starts, today - timedelta(days=1)])
     await InsightState.update(
-        {InsightState.rebuild_next: start.isoformat(), InsightState.rebuild_top: top_id}
+        {
+            InsightState.rebuild_next: start.isoformat(),
+            InsightState.rebuild_top: top_id,
+            InsightState.generation: uuid.uuid4().hex,
+        }
     ).where(InsightState.id == state_id)
 
 
@@ -399,15 +405,19 @@ async def continue_rebuild(now: datetime) -> int:
                 written += await rebuild_month(first, last, today)
             following = last + timedelta(days=1)
             if following <= today:
-                await InsightState.update({InsightState.rebuild_next: following.isoformat()}).where(
-                    InsightState.id == state["id"]
-                )
+                await InsightState.update(
+                    {
+                        InsightState.rebuild_next: following.isoformat(),
+                        InsightState.generation: uuid.uuid4().hex,
+                    }
+                ).where(InsightState.id == state["id"])
                 continue
             await InsightState.update(
                 {
                     InsightState.rebuild_next: "",
                     InsightState.last_activity: state["rebuild_top"],
                     InsightState.refreshed_at: now,
+                    InsightState.generation: uuid.uuid4().hex,
                 }
             ).where(InsightState.id == state["id"])
             log.info("Insights rebuilt to %s", today.isoformat())

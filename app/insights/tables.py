@@ -93,6 +93,9 @@ class InsightState(Table):
     # it ends: rows written meanwhile are rolled up by the rounds after it).
     rebuild_next = Varchar(length=10, default="")
     rebuild_top = Integer(default=0)
+    # A new random value each time the rollups' rows change (every round, every month of a
+    # rebuild): the pages' figures are kept in memory for as long as it stays the same.
+    generation = Varchar(length=32, default="")
 
 
 class InsightSettings(Table):
