@@ -239,3 +239,42 @@ async def test_figures_kept_in_memory_change_with_the_rollups_and_names_show_at_
     assert (before.figures["shares"], after.figures["shares"]) == (1, 2)
     again = await service.breakdown_page("member", period, service.Filters())
     assert again is not None and again[0][0]["shares"] == 2
+
+
+async def test_days_are_utc_days_for_the_rollups_and_the_live_tables_alike(
+    database: str,
+) -> None:
+    """An event at 23:30 UTC on 29 November (00:30 on the 30th in Paris) is on the 29th for
+    every viewer: the viewer's zone only says which dates "this week" or "today" are."""
+    from zoneinfo import ZoneInfo
+
+    from app.accounts.tables import Invitation
+    from app.insights import service
+
+    member = await make_member()
+    await Member.update({Member.created_at: NOW - timedelta(days=5)}, force=True)
+    item = await make_item()
+    late = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)
+    paris = late.astimezone(ZoneInfo("Europe/Paris"))  # 00:30 on the 30th
+    await record_activity(ActivityKind.share, "late", member=member.id, item=item, at=paris)
+    await Invitation.insert(
+        Invitation(
+            member=member.id,
+            token_hash="utc-days",
+            purpose="invite",
+            created_at=paris,
+            expires_at=paris + timedelta(days=7),
+        )
+    )
+    await rollups.refresh(NOW)
+    day = {
+        d: (await service.figures(service.Period("custom", d, d), service.Filters())).figures
+        for d in (late.date(), late.date() + timedelta(days=1))
+    }
+    assert [day[d]["shares"] for d in sorted(day)] == [1, 0]
+    assert [day[d]["invited"] for d in sorted(day)] == [1, 0]
+    trend = await service.trends(
+        service.Period("custom", late.date(), late.date() + timedelta(days=1)),
+        service.Filters(),
+    )
+    assert [p["shares"] for p in trend["points"]] == [1, 0]
