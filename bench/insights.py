@@ -2,6 +2,7 @@
 
     python -m bench.insights [--members 50000] [--rows 2000000] [--seconds 8]
                              [--connections 8] [--workers 1] [--only sqlite]
+                             [--keep DIR [--keep-pg URL]]
 
 Seeds members (in 250 teams and 12 sites), 600 items and activity rows over two years
 (shares and genuine clicks with their networks, applications, accepted recommendations,
@@ -12,6 +13,12 @@ Then, with wrk through the harness, as an editor: the overview (last 4 weeks, th
 each breakdown for this year, and the CSV export of the year's per-item rows, each with
 requests/s, p50 and p99 and the ratio to /ping measured in the same run; and, in this
 process, the XLSX workbook of a year (every table) with its time and peak Python memory.
+
+The pages keep what they read from the rollups in memory until the next round of the
+periodic job changes them (``app.insights.service.kept``; no round runs during the bench):
+the first request of each page pays the rollup reads and is printed on its own, wrk's
+figures are those of the requests after it. ``--keep DIR`` seeds and rolls up into DIR once
+(as ``bench.insights_profile --keep`` does, PostgreSQL in ``--keep-pg``) and reuses it.
 """
 
 from __future__ import annotations
@@ -62,6 +69,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="seed once into DIR, reuse it")
+    parser.add_argument(
+        "--keep-pg", default="postgresql://postgres@127.0.0.1:5432/relay_bench_insights_kept"
+    )
     args = parser.parse_args()
     print(
         f"Insights benchmark: {args.members:,} members, {args.rows:,} activity rows over "
@@ -231,7 +242,14 @@ def run(label: str, database_url: str, data_dir: Path, args: argparse.Namespace)
         f"{label}: seeded {args.members:,} members and {args.rows:,} activity rows in "
         f"{seeded:.1f}s; rollups rebuilt ({days} days) in {rebuilt:.1f}s and equal the ledger"
     )
-    xlsx_s, xlsx_mb, xlsx_bytes = asyncio.run(workbook(database_url, moment.date()))
+    measure_pages(label, database_url, data_dir, session, moment.date(), args)
+
+
+def measure_pages(
+    label: str, database_url: str, data_dir: Path, session: str, today: date, args: Any
+) -> None:
+    """The XLSX workbook in this process, then each page with wrk through a granian server."""
+    xlsx_s, xlsx_mb, xlsx_bytes = asyncio.run(workbook(database_url, today))
     print(
         f"{label}: XLSX workbook of this year (every table): {xlsx_s:.2f}s, "
         f"{xlsx_mb:.1f} MB peak Python memory, {xlsx_bytes / 1e6:.2f} MB file"
@@ -243,8 +261,12 @@ def run(label: str, database_url: str, data_dir: Path, args: argparse.Namespace)
         headers = {**BROWSER, "Cookie": f"relay_session={session}"}
         figures: list[Load] = []
 
+        firsts: list[str] = []
+
         def measure(what: str, path: str) -> None:
+            started = time.monotonic()
             status = httpx.get(relay.url + path, headers=headers, timeout=60).status_code
+            firsts.append(f"{what} {(time.monotonic() - started) * 1000:,.0f} ms")
             if status != 200:
                 print(f"{label}: GET {path} answers {status}: not measured")
                 return
@@ -274,6 +296,10 @@ def run(label: str, database_url: str, data_dir: Path, args: argparse.Namespace)
             "/insights/breakdowns?period=year&by=item&site=2",
         )
         measure("CSV of the year's items", "/insights/export.csv?period=year&table=item")
+    print(
+        f"{label}: first request of each page (before its rollup figures are kept in memory): "
+        + "; ".join(firsts)
+    )
     print(HEADER)
     print(ceiling.row())
     for figure in figures:
@@ -281,8 +307,33 @@ def run(label: str, database_url: str, data_dir: Path, args: argparse.Namespace)
     print()
 
 
+def kept(args: argparse.Namespace) -> None:
+    """``--keep DIR``: the databases seeded and rolled up once in DIR (bench.insights_profile's
+    own), measured again as often as wanted."""
+    from bench.insights_profile import prepare
+
+    for database in ("sqlite", "postgresql"):
+        if args.only not in (None, database):
+            continue
+        label = "SQLite" if database == "sqlite" else "PostgreSQL"
+        options = argparse.Namespace(
+            database=database,
+            pg=args.keep_pg,
+            members=args.members,
+            rows=args.rows,
+            seed_only=False,
+        )
+        url, session = prepare(options, args.keep)
+        print(f"{label}: seeded and rolled up in {args.keep}")
+        measure_pages(label, url, args.keep, session, datetime.now(UTC).date(), args)
+
+
 def main() -> None:
     args = arguments()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        kept(args)
+        return
 
     def on(label: str, url: str | None) -> None:
         with tempfile.TemporaryDirectory(prefix="relay-bench-insights-") as tmp:

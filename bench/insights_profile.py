@@ -2,13 +2,15 @@
 
     python -m bench.insights_profile [--members 5000] [--rows 200000] [--keep DIR]
                                      [--database sqlite|postgresql] [--repeat 15]
-                                     [--profile PATH]
+                                     [--profile PATH] [--seed-only]
 
 Seeds and rolls up as ``bench.insights`` does (into DIR when given, and reuses it when it is
 already there: seeding is the slow part), then serves Relay's app in this process (no
 server, no network) and times each page: p50 and worst of ``--repeat`` requests, and the
-number of SQL queries one request runs. ``--profile PATH`` prints cProfile's 25 costliest
-functions (cumulative) over ``--repeat`` requests of that page.
+number of SQL queries one request runs; "first" is the first request of a page, before the
+figures it reads from the rollups are kept in memory (app.insights.service.kept).
+``--profile PATH`` prints cProfile's 25 costliest functions (cumulative) over ``--repeat``
+requests of that page.
 """
 
 from __future__ import annotations
@@ -55,29 +57,42 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/relay_bench_profile")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--seed-only", action="store_true", help="seed DIR, roll nothing up")
     return parser.parse_args()
 
 
 def prepare(args: argparse.Namespace, data_dir: Path) -> tuple[str, str]:
-    """(database URL, editor session): seeded and rolled up, or reused from ``--keep``."""
-    marker = data_dir / f"seeded-{args.database}"
+    """(database URL, editor session): seeded and rolled up, or reused from ``--keep``.
+
+    Seeding and the rollups' rebuild are kept apart (a marker each): a database seeded once
+    is migrated again (a new migration lands on it) and rolled up again when the rollups'
+    marker is missing, without seeding again."""
+    seeded = data_dir / f"seeded-{args.database}"
+    rolled = data_dir / f"rolled-{args.database}"
     url = f"sqlite:///{data_dir / 'relay.sqlite3'}" if args.database == "sqlite" else args.pg
-    if marker.exists():
-        return url, marker.read_text().strip()
-    moment = datetime.now(UTC).replace(microsecond=0)
-    if args.database == "postgresql":
-        asyncio.run(_fresh_postgres(url))
+    if not seeded.exists():
+        moment = datetime.now(UTC).replace(microsecond=0)
+        if args.database == "postgresql":
+            asyncio.run(_fresh_postgres(url))
+        migrate(url, data_dir)
+        rows = ledger_rows(moment, args.members, args.rows)
+        started = time.monotonic()
+        if args.database == "sqlite":
+            seed_sqlite(data_dir / "relay.sqlite3", moment, args.members, rows)
+        else:
+            asyncio.run(seed_postgres(url, moment, args.members, rows))
+        del rows
+        print(f"seeded in {time.monotonic() - started:.1f}s")
+        seeded.write_text(moment.isoformat())
     migrate(url, data_dir)
-    rows = ledger_rows(moment, args.members, args.rows)
-    if args.database == "sqlite":
-        seed_sqlite(data_dir / "relay.sqlite3", moment, args.members, rows)
-    else:
-        asyncio.run(seed_postgres(url, moment, args.members, rows))
-    del rows
-    days, seconds, session = asyncio.run(roll_up(url, moment))
-    print(f"seeded and rolled up ({days} days, rebuild {seconds:.1f}s)")
-    marker.write_text(session)
-    return url, session
+    if args.seed_only:
+        return url, ""
+    if not rolled.exists():
+        moment = datetime.fromisoformat(seeded.read_text().strip())
+        days, seconds, session = asyncio.run(roll_up(url, moment))
+        print(f"rolled up ({days} days, rebuild {seconds:.1f}s)")
+        rolled.write_text(session)
+    return url, rolled.read_text().strip()
 
 
 async def _fresh_postgres(url: str) -> None:
@@ -137,7 +152,9 @@ async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespa
         for what, path in PAGES:
             if args.profile and path != args.profile:
                 continue
+            started = time.perf_counter()
             response = await client.get(path, headers=headers)
+            first = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 print(f"{what}: {response.status_code}")
                 continue
@@ -155,8 +172,8 @@ async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespa
                     profiler.disable()
                 times.append((time.perf_counter() - started) * 1000)
             print(
-                f"{what:<36} p50 {statistics.median(times):7.1f} ms  worst {max(times):7.1f} ms"
-                f"  {count:3d} queries"
+                f"{what:<36} first {first:7.1f} ms  p50 {statistics.median(times):7.1f} ms  "
+                f"worst {max(times):7.1f} ms  {count:3d} queries"
             )
             if profiler:
                 stats = pstats.Stats(profiler)
@@ -171,7 +188,8 @@ def main() -> None:
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         url, session = prepare(args, args.keep)
-        asyncio.run(measure(url, session, args.keep, args))
+        if not args.seed_only:
+            asyncio.run(measure(url, session, args.keep, args))
         return
     with tempfile.TemporaryDirectory(prefix="relay-bench-insights-") as tmp:
         url, session = prepare(args, Path(tmp))

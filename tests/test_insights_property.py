@@ -192,6 +192,14 @@ async def test_every_figure_equals_a_recount_from_the_ledger(
             r["key"]: {f: r[f] for f in ("shares", "clicks", "applications", "interviews", "hires")}
             for r in rows
         } == expected, by
+        # The page the browser gets (figures kept in memory, names looked up at once): the
+        # same rows, read twice (the second time from memory).
+        for _twice in range(2):
+            page = await service.breakdown_page(by, period, filters, viewer_is_admin=True)
+            assert page is not None and page[1] == len(rows)
+            assert sorted(tuple(r.values()) for r in page[0]) == sorted(
+                tuple(r.values()) for r in rows
+            ), by
     trends = await service.trends(period, filters)
     for figure in service.TRENDS:
         assert sum(p[figure] for p in trends["points"]) == want["counts"][figure]

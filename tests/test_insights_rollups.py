@@ -14,7 +14,7 @@ from app.activity.service import record_activity
 from app.activity.tables import Activity, ActivityKind
 from app.candidates.visits import network_of_referer
 from app.insights import rollups
-from app.insights.tables import InsightDay, InsightHeadcount, InsightTotal
+from app.insights.tables import InsightDay, InsightHeadcount, InsightState, InsightTotal
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_site, make_team, shared_offer
 from tests.helpers import HTML, PHONE, all_recorded
@@ -159,3 +159,122 @@ async def test_the_headcount_counts_the_members_active_at_the_end_of_each_day(
     }
     assert counts[(NOW - timedelta(days=4)).date().isoformat()] == 2
     assert counts[(NOW - timedelta(days=1)).date().isoformat()] == 1
+
+
+async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
+    database: str, monkeypatch: Any
+) -> None:
+    rng = random.Random(12)
+    team = await make_team()
+    members = [await make_member(team=rng.choice([team, None])) for _ in range(5)]
+    await Member.update({Member.created_at: NOW - timedelta(days=100)}, force=True)
+    items = [await make_item(title=f"Item {n}") for n in range(2)]
+    for _ in range(3):  # over three months and more: weeks across a month's end
+        await random_activity(rng, members, items, days=95)
+    await rollups.refresh(NOW - timedelta(days=1))  # the first round rebuilds
+    await random_activity(rng, members, items, days=2)
+    await rollups.refresh(NOW)
+    kept = await rows_of_rollups()
+
+    # A rebuild that stops on its third month (a crash): two months are written and kept,
+    # and the state says where to go on.
+    months = []
+    real = rollups.rebuild_month
+
+    async def crashing(first: Any, last: Any, today: Any) -> int:
+        months.append(first)
+        if len(months) == 3:
+            raise RuntimeError("the process died")
+        return await real(first, last, today)
+
+    monkeypatch.setattr(rollups, "rebuild_month", crashing)
+    try:
+        await rollups.rebuild(NOW)
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the rebuild did not stop")
+    state = await InsightState.select().first()
+    assert state is not None and state["rebuild_next"] == months[2].isoformat()
+    partial = await rows_of_rollups()
+    assert partial["insight_day"] and partial != kept
+    assert max(row[0] for row in partial["insight_day"]) < months[2].isoformat()
+
+    # The next round of the periodic job goes on from there, a month per transaction, and
+    # the rows equal those kept round after round (and so a rebuild from scratch).
+    monkeypatch.setattr(rollups, "rebuild_month", real)
+    await rollups.refresh(NOW)
+    state = await InsightState.select().first()
+    assert state is not None and state["rebuild_next"] == ""
+    assert await rows_of_rollups() == kept
+    # It had begun on the first member's day, then went a calendar month at a time.
+    assert months[0] == (NOW - timedelta(days=100)).date()
+    assert [m.day for m in months[1:]] == [1, 1]
+
+
+async def test_figures_kept_in_memory_change_with_the_rollups_and_names_show_at_once(
+    database: str,
+) -> None:
+    from app.insights import service
+
+    member = await make_member(name="Ada Example")
+    item = await make_item(title="Kept item")
+    await sharing.record_share(member.id, item, "linkedin")
+    now = datetime.now(UTC)  # shares are recorded now
+    await rollups.refresh(now)
+    period = service.Period("custom", now.date() - timedelta(days=3), now.date())
+    first = await service.breakdown_page("member", period, service.Filters())
+    assert first is not None and [(r["name"], r["shares"]) for r in first[0]] == [
+        ("Ada Example", 1)
+    ]
+    # A member who chooses not to be named is anonymous on the next read, kept figures or not.
+    await Member.update({Member.leaderboard_anonymous: True}).where(Member.id == member.id)
+    hidden = await service.breakdown_page("member", period, service.Filters())
+    assert hidden is not None and hidden[0][0]["name"] == "Anonymous ambassador"
+    # A round of the periodic job that changes the rollups drops what was kept.
+    await sharing.record_share(member.id, item, "x")
+    before = await service.figures(period, service.Filters())
+    await rollups.refresh(now + timedelta(seconds=1))
+    after = await service.figures(period, service.Filters())
+    assert (before.figures["shares"], after.figures["shares"]) == (1, 2)
+    again = await service.breakdown_page("member", period, service.Filters())
+    assert again is not None and again[0][0]["shares"] == 2
+
+
+async def test_days_are_utc_days_for_the_rollups_and_the_live_tables_alike(
+    database: str,
+) -> None:
+    """An event at 23:30 UTC on 29 November (00:30 on the 30th in Paris) is on the 29th for
+    every viewer: the viewer's zone only says which dates "this week" or "today" are."""
+    from zoneinfo import ZoneInfo
+
+    from app.accounts.tables import Invitation
+    from app.insights import service
+
+    member = await make_member()
+    await Member.update({Member.created_at: NOW - timedelta(days=5)}, force=True)
+    item = await make_item()
+    late = datetime(2026, 11, 29, 23, 30, tzinfo=UTC)
+    paris = late.astimezone(ZoneInfo("Europe/Paris"))  # 00:30 on the 30th
+    await record_activity(ActivityKind.share, "late", member=member.id, item=item, at=paris)
+    await Invitation.insert(
+        Invitation(
+            member=member.id,
+            token_hash="utc-days",
+            purpose="invite",
+            created_at=paris,
+            expires_at=paris + timedelta(days=7),
+        )
+    )
+    await rollups.refresh(NOW)
+    day = {
+        d: (await service.figures(service.Period("custom", d, d), service.Filters())).figures
+        for d in (late.date(), late.date() + timedelta(days=1))
+    }
+    assert [day[d]["shares"] for d in sorted(day)] == [1, 0]
+    assert [day[d]["invited"] for d in sorted(day)] == [1, 0]
+    trend = await service.trends(
+        service.Period("custom", late.date(), late.date() + timedelta(days=1)),
+        service.Filters(),
+    )
+    assert [p["shares"] for p in trend["points"]] == [1, 0]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.query.functions.aggregate import Count, Sum
 
@@ -25,7 +26,13 @@ from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
 from app.insights.rollups import ALL, DAY_FIGURES
-from app.insights.tables import InsightDay, InsightHeadcount, InsightSettings, InsightTotal
+from app.insights.tables import (
+    InsightDay,
+    InsightHeadcount,
+    InsightSettings,
+    InsightState,
+    InsightTotal,
+)
 from app.notifications.campaigns import shares_after_campaign
 from app.notifications.tables import Campaign, NotificationOpen
 from app.org.tables import Site, Team
@@ -171,6 +178,51 @@ def _where_day(table: Any, period: Period, filters: Filters, item: bool = True) 
 def _in(values: list[Any]) -> str:
     """Placeholders for an IN list; the values are bound."""
     return ", ".join("{}" for _ in values)
+
+
+# --- Figures kept in memory until the rollups change --------------------------------------
+#
+# The rollups change only when a round of the periodic job writes them (every minute), and
+# each round sets a new ``insight_state.generation``. What the pages read from the rollups
+# (never names, never the live tables: invitations, candidates, campaigns) is kept in this
+# process under that generation, and dropped all at once when it changes; nothing is kept
+# while a rebuild is under way.
+
+KEPT_ENTRIES = 256
+T = TypeVar("T")
+_kept: OrderedDict[Any, Any] = OrderedDict()
+_kept_generation = ""
+
+
+async def rollup_generation() -> str:
+    """The rollups' current generation ("" while none, or while a rebuild is under way)."""
+    row = await InsightState.select(InsightState.generation, InsightState.rebuild_next).first()
+    if row is None or row["rebuild_next"]:
+        return ""
+    return str(row["generation"] or "")
+
+
+async def kept(key: Any, compute: Callable[[], Awaitable[T]]) -> T:
+    """``compute()``'s value, kept under ``key`` for as long as the rollups stay the same.
+    The generation is read first, so a value is never older than the generation it is kept
+    under."""
+    global _kept_generation
+    generation = await rollup_generation()
+    if not generation:
+        return await compute()
+    if generation != _kept_generation:
+        _kept.clear()
+        _kept_generation = generation
+    if key in _kept:
+        _kept.move_to_end(key)
+        value: T = _kept[key]
+        return value
+    value = await compute()
+    if generation == _kept_generation:
+        _kept[key] = value
+        while len(_kept) > KEPT_ENTRIES:
+            _kept.popitem(last=False)
+    return value
 
 
 async def last_rolled_day() -> date | None:
@@ -524,14 +576,11 @@ async def compared(period: Period, filters: Filters) -> tuple[Overview, Overview
 
 async def overviews(periods: list[Period], filters: Filters) -> list[Overview]:
     """Every figure of the overview for each period (periods that do not overlap)."""
-    last_day = await last_rolled_day()
-    units = [spans(p, last_day) for p in periods]
-    sums = await period_sums(periods, filters, units)
-    active = await active_ambassadors(periods, filters, units)
-    headcount = await average_headcount(periods, filters)
+    sums, active, headcount, networks = await kept(
+        ("overview", tuple(periods), filters), lambda: rolled_up(periods, filters)
+    )
     joined = await members_joined(periods, filters)
     people = await candidates(periods, filters)
-    networks = await network_sums(periods, filters, units)
     settings = await value_settings()
     found = []
     for n, period in enumerate(periods):
@@ -551,6 +600,19 @@ async def overviews(periods: list[Period], filters: Filters) -> list[Overview]:
             )
         )
     return found
+
+
+async def rolled_up(periods: list[Period], filters: Filters) -> tuple[Any, Any, Any, Any]:
+    """The overview's figures read from the rollups, for each period: the referred events'
+    sums, active ambassadors, the average headcount and the sums by network."""
+    last_day = await last_rolled_day()
+    units = [spans(p, last_day) for p in periods]
+    return (
+        await period_sums(periods, filters, units),
+        await active_ambassadors(periods, filters, units),
+        await average_headcount(periods, filters),
+        await network_sums(periods, filters, units),
+    )
 
 
 def _overview(
@@ -697,6 +759,10 @@ def network_names() -> dict[str, str]:
 
 async def trends(period: Period, filters: Filters) -> dict[str, Any]:
     """Each trend figure by day (periods up to 31 days) or by week (from Monday)."""
+    return await kept(("trends", period, filters), lambda: _trends(period, filters))
+
+
+async def _trends(period: Period, filters: Filters) -> dict[str, Any]:
     weekly = period.days > 31
     if filters.query():
         rows = (
@@ -824,6 +890,10 @@ async def breakdown_page(
     Members who chose not to be named are an anonymous ambassador, except to admins (who
     need the name for rewards). None: the member rollup is not kept per item, so there is
     no member breakdown of one item."""
+    if by == "member" and filters.item:
+        return None
+    if by != "network" and sort != "name" and limit is not None:
+        return await _named_page(by, period, filters, viewer_is_admin, sort, descending, limit)
     grouped = await _grouped(by, period, filters)
     if grouped is None:
         return None
@@ -873,6 +943,73 @@ async def breakdown_page(
     )
     # How many rows there are in all, counted by the window over the grouped rows.
     return [_row(r) for r in rows], int(rows[0]["total_rows"]) if rows else 0
+
+
+def _sort_value(alias: str, sort: str) -> str:
+    """The SQL of a breakdown's sort column (a ratio is NULL without shares)."""
+    if sort == "clicks_per_share":
+        return f"CASE WHEN {alias}.shares > 0 THEN {alias}.clicks * 1.0 / {alias}.shares END"
+    return f"{alias}.{sort if sort in BREAKDOWN_FIGURES else 'shares'}"
+
+
+async def _top_figures(
+    by: str, period: Period, filters: Filters, sort: str, descending: bool, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` rows of a breakdown by a figure (ties by key), without names, and
+    how many rows there are."""
+    grouped = await _grouped(by, period, filters)
+    assert grouped is not None
+    query, args = grouped
+    value = _sort_value("f", sort)
+    rows = await Team.raw(
+        f"SELECT f.*, COUNT(*) OVER () AS total_rows FROM ({query}) f "  # noqa: S608
+        f"ORDER BY ({value}) IS NULL, {value} {'DESC' if descending else 'ASC'}, f.k LIMIT {{}}",
+        *args,
+        limit,
+    )
+    return [dict(r) for r in rows], int(rows[0]["total_rows"]) if rows else 0
+
+
+async def _named_page(
+    by: str,
+    period: Period,
+    filters: Filters,
+    viewer_is_admin: bool,
+    sort: str,
+    descending: bool,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of a breakdown sorted by a figure: its rows' figures kept until the rollups
+    change (:func:`kept`), their names looked up now (a rename, a member's choice not to be
+    named, shows at once), the page sorted as the SQL of :func:`breakdown_page` sorts it."""
+    found, total = await kept(
+        ("breakdown", by, period, filters, sort, descending, limit),
+        lambda: _top_figures(by, period, filters, sort, descending, limit),
+    )
+    table, column = NAMED[by]
+    hidden = by == "member" and not viewer_is_admin
+    ids = sorted({r["k"] for r in found if r["k"]})
+    names: dict[int, str] = {}
+    if ids:
+        anonymous = ", n.leaderboard_anonymous AS hide" if hidden else ""
+        for row in await Team.raw(
+            f"SELECT n.id AS id, n.{column} AS name{anonymous} FROM {table} n "  # noqa: S608
+            f"WHERE n.id IN ({_in(ids)})",
+            *ids,
+        ):
+            names[row["id"]] = _("Anonymous ambassador") if row.get("hide") else row["name"]
+    rows = []
+    for row in found:
+        name = _("None") if not row["k"] else names.get(row["k"], _("Deleted"))
+        rows.append(_row({**row, "name": name}))
+
+    def order(row: dict[str, Any]) -> tuple[Any, ...]:
+        value = row[sort if sort in (*BREAKDOWN_FIGURES, "clicks_per_share") else "shares"]
+        if value is None:
+            return (1, 0, str(row["name"]).lower(), row["key"])
+        return (0, -value if descending else value, str(row["name"]).lower(), row["key"])
+
+    return sorted(rows, key=order), total
 
 
 async def breakdown(

@@ -88,6 +88,14 @@ class InsightState(Table):
 
     last_activity = Integer(default=0)  # the highest Activity id rolled up
     refreshed_at = Timestamptz(default=TimestamptzNow())
+    # A rebuild under way, a month per transaction: the first day not rebuilt yet ("" when
+    # none is under way), and the highest Activity id when it began (``last_activity`` once
+    # it ends: rows written meanwhile are rolled up by the rounds after it).
+    rebuild_next = Varchar(length=10, default="")
+    rebuild_top = Integer(default=0)
+    # A new random value each time the rollups' rows change (every round, every month of a
+    # rebuild): the pages' figures are kept in memory for as long as it stays the same.
+    generation = Varchar(length=32, default="")
 
 
 class InsightSettings(Table):
