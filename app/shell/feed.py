@@ -4,6 +4,8 @@ import any domain; content comes before them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -14,6 +16,7 @@ from app.content import feed as content_feed
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.content.video import video_urls
+from app.events.service import events_by_item, my_signups
 from app.points.challenges import challenges_on
 from app.sharing.service import (
     default_caption,
@@ -22,7 +25,7 @@ from app.sharing.service import (
     share_url,
     shares_of,
 )
-from app.web.pages import render, wants_fragment
+from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -47,6 +50,8 @@ async def feed(
     clicks = await genuine_clicks_by_item(member.id, ids)
     challenges = await challenges_on(ids, editing.now())
     codes = await link_codes(member.id, ids)
+    events = await events_by_item([c["id"] for c in page.cards if c["kind"] == "event"])
+    signed_up = await my_signups(member.id) if events else {}
     public_url = settings_of(request).public_url
     cards = []
     for row in page.cards:
@@ -56,6 +61,9 @@ async def feed(
         card["clicks"] = clicks.get(row["id"], 0)
         card["challenge"] = challenges.get(row["id"])
         card["is_new"] = since is not None and row["publish_at"] > since
+        card["event"] = events.get(row["id"])
+        if card["event"] is not None:
+            card["event"]["signed_up"] = card["event"]["id"] in signed_up
         cards.append(card)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
     return await render(
@@ -73,11 +81,15 @@ async def feed(
 
 
 @get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
-async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     member = request.user
     item = await content_feed.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
+    if item["kind"] == "event":  # an event's page is its own, with its sign-ups
+        event = (await events_by_item([item_id])).get(item_id)
+        if event is not None:
+            return see_other(request, f"/events/{event['id']}")
     clicks = await genuine_clicks_by_item(member.id, [item_id])
     codes = await link_codes(member.id, [item_id])
     return await render(
