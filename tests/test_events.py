@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -264,16 +265,27 @@ async def test_reminders_go_out_the_day_before_and_an_hour_before_once_each(
     await preferences.save_preferences(
         member.id, Preferences(quiet_start=0, quiet_end=0), datetime.now(UTC)
     )
-    quiet = await make_member()  # quiet all day long: no reminder can reach them in time
+    # Quiet from two hours before the start to an hour after it (Paris, the default zone):
+    # the day-before reminder waits for the end of that evening's quiet hours, the
+    # hour-before one would only come after the start, so it is not written.
+    local = start.astimezone(ZoneInfo("Europe/Paris"))
+    quiet_start, quiet_end = local - timedelta(hours=2), local + timedelta(hours=1)
+    quiet = await make_member()
     await subscribe(quiet.id, push_sink.new_browser())
     await preferences.save_preferences(
-        quiet.id, Preferences(quiet_start=0, quiet_end=23 * 60 + 59), datetime.now(UTC)
+        quiet.id,
+        Preferences(
+            quiet_start=quiet_start.hour * 60 + quiet_start.minute,
+            quiet_end=quiet_end.hour * 60 + quiet_end.minute,
+        ),
+        datetime.now(UTC),
     )
     muted = await make_member()  # turned event reminders off
     await subscribe(muted.id, push_sink.new_browser())
     await preferences.save_preferences(muted.id, Preferences(event=False), datetime.now(UTC))
     for someone in (member, quiet, muted):
         assert await service.sign_up(event_id, someone.id, "volunteer") == SignupOutcome.signed_up
+
     def reminders() -> list[Any]:
         # The event was also announced as new content to everyone: not a reminder.
         return [r for r in push_sink.accepted() if r.payload["tag"] == "nudge-event"]
@@ -297,11 +309,21 @@ async def test_reminders_go_out_the_day_before_and_an_hour_before_once_each(
     assert len(accepted) == 2
     assert accepted[1].payload["title"] == "Dans une heure\u00a0: Masterclass: data at scale"
     assert {r.endpoint for r in accepted} == {device.endpoint}
-    keys = sorted(row["key"] for row in await Nudge.select(Nudge.key))
-    assert keys == [f"event:{event_id}:{member.id}:day", f"event:{event_id}:{member.id}:hour"]
+    rows = await Nudge.select(Nudge.key).where(Nudge.kind == "event")
+    keys = sorted(row["key"] for row in rows)
+    assert keys == sorted(
+        [
+            f"event:{event_id}:{member.id}:day",
+            f"event:{event_id}:{member.id}:hour",
+            f"event:{event_id}:{quiet.id}:day",
+        ]
+    )
     assert await PushDelivery.count().where(PushDelivery.kind == "event") == 2
     await round_at(start + timedelta(minutes=1))  # started: nothing more
     assert len(reminders()) == 2
+    # The quiet member's reminder, still held by their quiet hours, will not come late.
+    [held] = await Nudge.select(Nudge.state).where(Nudge.key == f"event:{event_id}:{quiet.id}:day")
+    assert held["state"] == "dropped"
 
 
 # --- Attendance and points -------------------------------------------------------------------

@@ -116,8 +116,8 @@ async def event_signup(request: AnyRequest, event_id: FromPath[int], data: Form)
         event,
         block="signup",
         status_code=200 if ok else 409,
-        signup_notice=str(OUTCOME_SENTENCES[outcome]) if ok else None,
-        signup_error=None if ok else str(OUTCOME_SENTENCES[outcome]),
+        signup_notice=_(OUTCOME_SENTENCES[outcome]) if ok else None,
+        signup_error=None if ok else _(OUTCOME_SENTENCES[outcome]),
     )
 
 

@@ -36,6 +36,7 @@ from app.core.settings import Settings
 from app.notifications.campaigns import Audience, create_campaign, parse_campaign
 from app.notifications.nudges import nudge_event_reminders
 from app.notifications.preferences import is_time_zone, preferences_of_members, quiet_until
+from app.notifications.tables import Nudge, NudgeState
 from app.web.pagecache import public_pages_changed
 
 from .tables import Event, EventKind, EventSignup, SignupRole
@@ -266,7 +267,7 @@ def with_facts(event: dict[str, Any], at: datetime | None = None) -> dict[str, A
     """Add what pages show: the kind's name, local start and end, whether sign-ups are open."""
     moment = at or now()
     zone = ZoneInfo(event["time_zone"])
-    event["kind_name"] = str(KIND_NAMES.get(event["kind"], event["kind"]))
+    event["kind_name"] = _(KIND_NAMES.get(event["kind"], event["kind"]))
     event["local_start"] = event["starts_at"].astimezone(zone)
     event["local_end"] = event["ends_at"].astimezone(zone)
     event["local_deadline"] = event["signup_deadline"].astimezone(zone)
@@ -494,12 +495,27 @@ def _reminder_words(event: Mapping[str, Any], which: str) -> tuple[str, str]:
     }
 
 
+async def _drop_late_reminders(moment: datetime) -> None:
+    """Reminders still waiting (quiet hours, the daily cap) when their event has started
+    would only come after it: dropped, before this round sends what is due."""
+    started = await Event.select(Event.id).where(
+        Event.starts_at <= moment, Event.starts_at > moment - DAY_BEFORE
+    )
+    for row in started:
+        await Nudge.update({Nudge.state: NudgeState.dropped.value}).where(
+            Nudge.kind == "event",
+            Nudge.state == NudgeState.waiting.value,
+            Nudge.key.like(f"event:{row['id']}:%"),
+        )
+
+
 async def remind_signups(at: datetime | None = None) -> int:
     """The job: a reminder push the day before (24 hours) and an hour before each event, to
     everyone signed up, once each (the nudge's key), through the member's switches and quiet
     hours. A reminder the member's quiet hours would hold until the event has started is not
     written (it would come too late). Returns the reminders written."""
     moment = at or now()
+    await _drop_late_reminders(moment)
     events = await Event.select(*EVENT_COLUMNS).where(
         _published(moment), Event.starts_at > moment, Event.starts_at <= moment + DAY_BEFORE
     )
