@@ -82,6 +82,7 @@ async def test_an_editor_creates_an_event_and_a_time_zone_that_does_not_exist_is
     assert refused.status_code == 422
     assert "“Europe/Atlantis” is not a time zone we know" in refused.text
     assert 'aria-invalid="true" aria-describedby="event-zone-error' in refused.text
+    assert 'value="2099-06-12T18:00"' in refused.text  # what was typed stays in the form
     for bad, field, sentence in [
         ({"ends_at": "2099-06-12T17:00"}, "event-ends", "The end must come after the start."),
         (

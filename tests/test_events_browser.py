@@ -160,3 +160,73 @@ def test_a_member_volunteers_gets_the_calendar_file_the_reminder_and_the_points(
         check_accessibility(phone)
     finally:
         finish_phone(phone)
+
+
+def test_an_editor_creates_an_event_in_french_and_a_candidate_registers_interest(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def setup() -> tuple[tuple[str, str], tuple[str, str]]:
+        editor = await make_member(role="editor", name="Hélène RH", language="fr")
+        member = await make_member(name="Paul Martin")
+        return await session_cookie(editor), await session_cookie(member)
+
+    editor_cookie, member_cookie = seed(setup)
+    editor = signed_in_phone(browser, live_server.url, editor_cookie, "fr-FR")
+    try:
+        editor.goto("/studio/events/new")
+        check_accessibility(editor)
+        editor.get_by_label("Titre").fill("Portes ouvertes à Lyon")
+        editor.get_by_label("Type d’événement").select_option(label="Portes ouvertes")
+        editor.get_by_label("Lieu").fill("12 rue de la République, Lyon")
+        editor.get_by_label("Fuseau horaire de l’événement").fill("Europe/Atlantide")
+        editor.get_by_label("Début").fill("2099-06-12T18:00")
+        editor.get_by_label("Fin").fill("2099-06-12T21:00")
+        editor.get_by_label("Clôture des inscriptions").fill("2099-06-11T12:00")
+        editor.get_by_label("Places (bénévoles et participants)").fill("30")
+        editor.get_by_role("button", name="Créer et publier").click()
+        zone = editor.get_by_label("Fuseau horaire de l’événement")
+        expect(zone).to_have_attribute("aria-invalid", "true")
+        expect(editor.locator("#event-zone-error")).to_have_text(
+            "« Europe/Atlantide » n’est pas un fuseau horaire que nous connaissons\u00a0: "
+            "choisissez-en un dans la liste, comme Europe/Paris."
+        )
+        check_accessibility(editor)
+        zone.fill("Europe/Paris")
+        editor.get_by_role("button", name="Créer et publier").click()
+        expect(editor.get_by_role("status")).to_have_text(
+            "Enregistré. Les membres le voient dans leur fil."
+        )
+        check_accessibility(editor)
+        event_url = editor.get_by_role("link", name="Voir sa page publique").get_attribute("href")
+        assert event_url is not None
+    finally:
+        finish_phone(editor)
+
+    # Paul, in English, finds it among the coming events.
+    member = signed_in_phone(browser, live_server.url, member_cookie, "en-GB")
+    try:
+        member.goto("/events")
+        expect(member.get_by_role("link", name="Portes ouvertes à Lyon")).to_contain_text(
+            "Jun 12, 2099, 6:00\u202fPM (Europe/Paris)"
+        )
+        check_accessibility(member)
+    finally:
+        finish_phone(member)
+
+    # A candidate opens the public page, forgets to consent, then registers.
+    candidate = open_phone(browser, live_server.url)
+    try:
+        candidate.goto(event_url)
+        expect(candidate.get_by_role("heading", name="Portes ouvertes à Lyon")).to_be_visible()
+        check_accessibility(candidate)
+        candidate.get_by_label("Your name").fill("Jeanne Durand")
+        candidate.get_by_label("Email").fill("jeanne@example.org")
+        candidate.get_by_role("button", name="Register my interest").click()
+        expect(candidate.locator("#interest-consent-error")).to_contain_text("Tick the box")
+        check_accessibility(candidate)
+        candidate.get_by_label("I agree that the company keeps my details").check()
+        candidate.get_by_role("button", name="Register my interest").click()
+        expect(candidate.get_by_role("status")).to_contain_text("Thank you!")
+        check_accessibility(candidate)
+    finally:
+        finish_phone(candidate)

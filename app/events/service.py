@@ -109,6 +109,9 @@ def check_event(data: Mapping[str, Any] | None) -> FormResult:
             if zone_name
             else _("Choose the event's time zone, such as Europe/Paris."),
         )
+        # The times cannot be read without their zone: kept as typed for the form.
+        for name in ("starts_at", "ends_at", "signup_deadline"):
+            form.values[name] = form.raw(name)
         return form
     zone = ZoneInfo(zone_name)
     starts = form.datetime(
