@@ -32,8 +32,9 @@ def wire() -> None:
     subscribe(OfferPublishing, refuse_offers_without_notice)  # candidates consent to a notice
 
 
-# Every periodic job, in the order of a round: the notifications' jobs, then the later
-# domains' (they read what the earlier ones wrote).
+# Every periodic job, in the order of a round: event reminders first (they are nudges, sent
+# by the notifications' jobs that follow in the same round), the notifications' jobs, then
+# the later domains' (they read what the earlier ones wrote).
 JOBS: tuple[Job, ...] = (
     # First, so that the reminders it writes go out with this round's nudges.
     Job("remind event sign-ups", lambda settings, now: remind_signups(now)),
