@@ -33,6 +33,8 @@ from app.core.i18n import _
 from app.core.memory import MemoryTrim
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
+from app.events.routes import ROUTES as EVENT_ROUTES
+from app.events.service import event_of_item
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
@@ -195,6 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *POINTS_ROUTES,
             *REWARD_ROUTES,
             *BOARD_ROUTES,
+            *EVENT_ROUTES,
         ],
         lifespan=lifespan,
         template_config=template_config(settings.root / "templates", assets),
@@ -235,6 +238,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "page_context": page_context,
                 "time_zone_of": member_time_zone,
                 "person_points": person_points,
+                "event_of_item": event_of_item,
             }
         ),
         openapi_config=None,

@@ -7,6 +7,7 @@ from app.activity.tables import Activity
 from app.candidates.tables import Candidate, CandidatePolicy, Visit, VisitorKey
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.core.settings import ROOT
+from app.events.tables import Event, EventSignup
 from app.insights.tables import (
     InsightDay,
     InsightDigest,
@@ -78,6 +79,8 @@ APP_CONFIG = AppConfig(
         InsightState,
         InsightSettings,
         InsightDigest,
+        Event,
+        EventSignup,
     ],
     migration_dependencies=[],
     commands=[],

@@ -11,6 +11,7 @@ from app.activity.service import ActivityRecorded
 from app.candidates.applications import refuse_offers_without_notice
 from app.content.editing import ItemWithdrawn, OfferPublishing
 from app.core.events import clear, subscribe
+from app.events.service import remind_signups
 from app.insights.digest import send_weekly_digests
 from app.insights.rollups import refresh as refresh_insights
 from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
@@ -31,9 +32,12 @@ def wire() -> None:
     subscribe(OfferPublishing, refuse_offers_without_notice)  # candidates consent to a notice
 
 
-# Every periodic job, in the order of a round: the notifications' jobs, then the later
-# domains' (they read what the earlier ones wrote).
+# Every periodic job, in the order of a round: event reminders first (they are nudges, sent
+# by the notifications' jobs that follow in the same round), the notifications' jobs, then
+# the later domains' (they read what the earlier ones wrote).
 JOBS: tuple[Job, ...] = (
+    # First, so that the reminders it writes go out with this round's nudges.
+    Job("remind event sign-ups", lambda settings, now: remind_signups(now)),
     *NOTIFICATION_JOBS,
     Job("roll up insights", lambda settings, now: refresh_insights(now)),
     Job("send insights digests", send_weekly_digests),

@@ -206,3 +206,49 @@ async def subscribe_many(member_id: int, browsers: Sequence[FakeBrowser]) -> Non
                 for b in browsers[start : start + 500]
             )
         )
+
+
+async def make_event(
+    title: str = "Job fair at INSA Lyon",
+    *,
+    starts: datetime | None = None,
+    hours: int = 3,
+    capacity: int = 10,
+    time_zone: str = "Europe/Paris",
+    deadline_before: timedelta = timedelta(hours=2),
+    by: int | None = None,
+    **fields: str,
+) -> int:
+    """An event published now, through the editors' form check and save (times typed in the
+    event's zone), starting in two days unless ``starts`` (UTC) says otherwise."""
+    from zoneinfo import ZoneInfo
+
+    from app.events import service as events
+
+    zone = ZoneInfo(time_zone)
+    start = starts or (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+    form = events.check_event(
+        {
+            "title": title,
+            "body": "Meet students and tell them about **your work**.",
+            "kind": "job_fair",
+            "language": "en",
+            "place": "INSA Lyon, 20 avenue Albert Einstein, Villeurbanne",
+            "online_url": "",
+            "needs": "2 engineers to talk about their work on the stand",
+            "capacity": str(capacity),
+            "time_zone": time_zone,
+            "starts_at": local(start),
+            "ends_at": local(start + timedelta(hours=hours)),
+            "signup_deadline": local(start - deadline_before),
+            **fields,
+        }
+    )
+    assert form.ok, form.errors
+    if by is None:
+        by = (await make_member(role="editor")).id
+    return await events.save_event(None, form, by)

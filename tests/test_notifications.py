@@ -225,6 +225,7 @@ async def test_member_sets_switches_quiet_hours_and_time_zone(
         referral=False,
         reward=True,
         campaign=False,
+        event=False,  # unticked: event reminders are a switch of their own
         quiet_start=22 * 60 + 30,
         quiet_end=7 * 60 + 15,
         time_zone="Europe/Lisbon",

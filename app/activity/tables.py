@@ -21,6 +21,7 @@ class ActivityKind(StrEnum):
     recommendation = "recommendation"  # a recommended friend accepted to be contacted
     stage = "stage"  # a candidate moved through the pipeline
     apply_click = "apply_click"  # a candidate left for the offer's external apply URL
+    event_attended = "event_attended"  # a confirmed volunteer took part in an event
 
 
 class Activity(Table):

@@ -54,7 +54,7 @@ from app.web.pages import (
     wants_fragment,
 )
 from app.web.ratelimit import APPLY_PER_CLIENT, RECOMMEND_PER_MEMBER
-from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, event_of_item, limiter_of, settings_of
 
 # One byte more than a CV may weigh: enough to tell it is too large without reading on.
 MAX_UPLOAD_READ = cvs.MAX_CV_BYTES + 1
@@ -160,6 +160,7 @@ async def _landing_page(
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
         page_language=item["language"] or language_var.get(),
+        event=await event_of_item(request, int(item["id"])) if item["kind"] == "event" else None,
         **await landing_context(view),
     )
 

@@ -60,6 +60,7 @@ STAGE_ORDER = tuple(
 class CandidateKind(StrEnum):
     application = "application"  # the candidate applied on the offer's public page
     recommendation = "recommendation"  # an employee recommended a friend
+    event_interest = "event_interest"  # a candidate registered interest in an event (app.events)
 
 
 class Candidate(Table):

@@ -18,7 +18,7 @@ At most ``max_size`` cards are kept (the oldest put goes first).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment
@@ -116,10 +116,18 @@ def cards_html(
     rows: Sequence[dict[str, Any]],
     bits: Sequence[dict[str, Markup]],
     view: Callable[[dict[str, Any]], Any],
+    whole: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[Markup]:
-    """Each row's card, its pieces from the cache joined with that row's member bits."""
+    """Each row's card, its pieces from the cache joined with that row's member bits; the
+    rows in ``whole`` (an event's, by item id) are rendered entire with what it maps them to,
+    since they show more of the reader's own than the four bits."""
     cards = []
     for row, own in zip(rows, bits, strict=True):
+        if whole and row["id"] in whole:
+            card = {**view(row), **own, "event": whole[row["id"]]}
+            html = env.get_template(TEMPLATE).render(card=card, contracts=CONTRACTS, remote=REMOTE)
+            cards.append(Markup(html))  # noqa: S704 - the template escapes
+            continue
         pieces = _kept.pieces(env, row, view)
         parts = [pieces[0]]
         for n, slot in enumerate(SLOTS, start=1):

@@ -393,6 +393,8 @@ async def studio_items(
     ).order_by(ContentItem.id, ascending=False)
     if kind in {k.value for k in Kind}:
         query = query.where(ContentItem.kind == kind)
+    else:  # events are edited with their sign-ups, under Studio, Events (app.events)
+        query = query.where(ContentItem.kind != Kind.event.value)
     if tag and TAG.match(tag):
         query = query.where(ContentItem.tags.like(f"%,{tag},%"))
     if status == "draft":

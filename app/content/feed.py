@@ -76,7 +76,7 @@ def published_where(moment: datetime) -> Any:
         & ContentItem.archived_at.is_null()
         & (ContentItem.expires_at.is_null() | (ContentItem.expires_at > moment))
         & (
-            (ContentItem.kind == Kind.story.value)
+            (ContentItem.kind != Kind.offer.value)
             | (ContentItem.offer_status == OfferStatus.open.value)
         )
     )
@@ -115,7 +115,7 @@ def _visible_where(member: Member, moment: datetime) -> tuple[list[str], list[An
         "i.publish_at <= {}",
         "i.archived_at IS NULL",
         "(i.expires_at IS NULL OR i.expires_at > {})",
-        "(i.kind = 'story' OR i.offer_status = 'open')",
+        "(i.kind <> 'offer' OR i.offer_status = 'open')",
     ]
     args: list[Any] = [moment, moment]
     if member.team is not None or member.site is not None:

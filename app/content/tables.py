@@ -24,6 +24,7 @@ from app.org.tables import Site, Team
 class Kind(StrEnum):
     story = "story"
     offer = "offer"
+    event = "event"  # an event's item: app.events gives its time, place and sign-ups
 
 
 class OfferStatus(StrEnum):

@@ -50,6 +50,10 @@ class Audience:
     activity: str = ""  # "active" or "inactive" in the last `days` days, or "" for either
     days: int = 30
     never_shared: bool = False
+    # Chosen members (an event's sign-ups, picked by app.events), with words saying who they
+    # are; None: no such choice.
+    members: list[int] | None = None
+    named: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -92,6 +96,8 @@ async def shares_after_campaign(campaign_id: int, since: datetime, hours: int = 
 async def audience_member_ids(audience: Audience, now: datetime) -> list[int]:
     """Active members in the audience who have not turned campaign notifications off."""
     query = Member.select(Member.id).where(Member.active.eq(True))
+    if audience.members is not None:
+        query = query.where(Member.id.is_in(audience.members or [0]))
     if audience.team_ids:
         query = query.where(Member.team.is_in(audience.team_ids))
     if audience.site_ids:

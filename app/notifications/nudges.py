@@ -53,6 +53,7 @@ DAY = timedelta(hours=24)
 PRIORITY = {
     "referral": 0,
     "redemption": 0,
+    "event": 0,
     "reward": 1,
     "content": 2,
     "summary": 3,
@@ -219,6 +220,14 @@ async def nudge_referral_stage(
         ),
     )
     return await _write("referral", [(member_id, f"referral:{key}", title, body, url)], now)
+
+
+async def nudge_event_reminders(
+    reminders: Sequence[tuple[int, str, str, str, str]], now: datetime
+) -> int:
+    """Reminders of events (member, key, title, body, url), written by app.events in each
+    member's language; once per key (an event, a member and which reminder)."""
+    return await _write("event", reminders, now)
 
 
 async def nudge_reward_affordable(

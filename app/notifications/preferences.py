@@ -21,7 +21,7 @@ from app.core.i18n import _
 
 from .tables import NotificationPreference
 
-KIND_SWITCHES = ("content", "referral", "reward", "campaign")
+KIND_SWITCHES = ("content", "referral", "reward", "campaign", "event")
 # Which switch governs each kind of push (summary and re-engagement follow "new content").
 SWITCH_OF_KIND = {
     "content": "content",
@@ -31,6 +31,7 @@ SWITCH_OF_KIND = {
     "reward": "reward",
     "redemption": "reward",
     "campaign": "campaign",
+    "event": "event",
 }
 DEFAULT_TIME_ZONE = "Europe/Paris"
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -45,6 +46,7 @@ class Preferences:
     referral: bool = True
     reward: bool = True
     campaign: bool = True
+    event: bool = True  # reminders of the events the member signed up for
     quiet_start: int = 21 * 60
     quiet_end: int = 8 * 60
     time_zone: str = DEFAULT_TIME_ZONE
@@ -80,6 +82,7 @@ def _preferences_from_row(row: dict[str, Any] | None) -> Preferences:
         referral=row["referral"],
         reward=row["reward"],
         campaign=row["campaign"],
+        event=row["event"],
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
         time_zone=zone,

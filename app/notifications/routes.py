@@ -172,6 +172,11 @@ async def _page(
             ("referral", _("Referral progress"), _("When a friend you recommended moves on.")),
             ("reward", _("Rewards"), _("When you have enough points for a reward.")),
             ("campaign", _("Company announcements"), _("Messages from HR and communication.")),
+            (
+                "event",
+                _("Event reminders"),
+                _("The day before and an hour before an event you signed up for."),
+            ),
         ],
         time_zones=sorted(notifications_preferences.time_zones()),
         devices=await devices_of(member.id),
@@ -367,6 +372,8 @@ def _describe(audience: campaigns.Audience, choices: dict[str, Any]) -> str:
         parts.append(_("inactive in the last {days} days").format(days=audience.days))
     if audience.never_shared:
         parts.append(_("never shared"))
+    if audience.members is not None:
+        parts.insert(0, audience.named or _("chosen members"))
     return " · ".join(parts) or _("everyone")
 
 

@@ -24,6 +24,7 @@ class NotificationPreference(Table):
     referral = Boolean(default=True)
     reward = Boolean(default=True)
     campaign = Boolean(default=True)
+    event = Boolean(default=True)  # reminders of the events the member signed up for
     # Minutes after local midnight; start == end means no quiet hours.
     quiet_start = Integer(default=21 * 60)
     quiet_end = Integer(default=8 * 60)

@@ -33,6 +33,7 @@ SIMPLE = {
     ActivityKind.click.value: Action.click,
     ActivityKind.application.value: Action.application,
     ActivityKind.recommendation.value: Action.recommendation,
+    ActivityKind.event_attended.value: Action.event_attended,
 }
 
 FIRST_BADGES = {

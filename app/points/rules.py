@@ -26,6 +26,8 @@ DEFAULT_RULES: dict[Action, tuple[int, int | None, int | None]] = {
     Action.offer: (150, None, None),
     Action.hired: (500, None, None),
     Action.weekly_bonus: (5, None, None),
+    # An editor ticks attendance, once per volunteer and event: no cap needed.
+    Action.event_attended: (40, None, None),
 }
 
 DEFAULT_LEVELS = [
@@ -46,6 +48,7 @@ ACTION_NAMES = {
     Action.offer.value: lazy("Candidate offered the job"),
     Action.hired.value: lazy("Hire"),
     Action.weekly_bonus.value: lazy("First share of the week"),
+    Action.event_attended.value: lazy("Volunteered at an event"),
 }
 
 REASON_NAMES = {

@@ -26,6 +26,7 @@ class Action(StrEnum):
     offer = "offer"
     hired = "hired"
     weekly_bonus = "weekly_bonus"  # the member's first share of an ISO week
+    event_attended = "event_attended"  # a confirmed volunteer took part in an event
 
 
 class Reason(StrEnum):

@@ -17,6 +17,7 @@ from app.content.cards import cards_html, member_bits
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.content.video import video_urls
+from app.events.service import events_by_item, my_signups
 from app.points.challenges import challenges_on
 from app.sharing.service import (
     default_caption,
@@ -25,7 +26,7 @@ from app.sharing.service import (
     share_url,
     shares_of,
 )
-from app.web.pages import render, wants_fragment
+from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -55,6 +56,8 @@ async def feed(
     clicks = await genuine_clicks_by_item(member.id, ids)
     challenges = await challenges_on(ids, editing.now())
     codes = await link_codes(member.id, ids)
+    events = await events_by_item([c["id"] for c in page.cards if c["kind"] == "event"])
+    signed_up = await my_signups(member.id) if events else {}
     public_url = settings_of(request).public_url
     bits = [
         member_bits(
@@ -66,8 +69,13 @@ async def feed(
         )
         for row in page.cards
     ]
+    # An event's card shows its time, place and the reader's sign-up: rendered whole.
+    whole = {
+        item_id: event | {"signed_up": event["id"] in signed_up}
+        for item_id, event in events.items()
+    }
     env = request.app.template_engine.engine  # type: ignore[union-attr]
-    cards = cards_html(env, page.cards, bits, card_view)
+    cards = cards_html(env, page.cards, bits, card_view, whole=whole)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
     return await render(
         request,
@@ -84,11 +92,15 @@ async def feed(
 
 
 @get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
-async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
+async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     member = request.user
     item = await content_feed.visible_item(member, item_id)
     if item is None:
         raise NotFoundException()
+    if item["kind"] == "event":  # an event's page is its own, with its sign-ups
+        event = (await events_by_item([item_id])).get(item_id)
+        if event is not None:
+            return see_other(request, f"/events/{event['id']}")
     clicks = await genuine_clicks_by_item(member.id, [item_id])
     codes = await link_codes(member.id, [item_id])
     return await render(

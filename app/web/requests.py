@@ -38,6 +38,13 @@ async def person_points(request: AnyRequest, member_id: int) -> dict[str, Any]:
     return dict(await request.app.state.person_points(member_id))
 
 
+async def event_of_item(request: AnyRequest, item_id: int) -> dict[str, Any] | None:
+    """The event an item of kind ``event`` stands for, with its time and place (the page
+    behind a tracked link shows them)."""
+    event = await request.app.state.event_of_item(item_id)
+    return dict(event) if event is not None else None
+
+
 def client_of(request: AnyRequest) -> str:
     """The client's address, the one every rate limit, visitor hash and audit line uses:
     the socket's peer, or behind a proxy in FORWARDED_ALLOW_IPS the address it forwarded."""

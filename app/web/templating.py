@@ -56,6 +56,16 @@ def moment(value: datetime) -> str:
     )
 
 
+def local_moment(value: datetime) -> str:
+    """A date and time in their own time zone (an event's), as the reader's language writes
+    them: "Dec 3, 2026, 2:30 PM", "3 déc. 2026, 14:30"."""
+    language = i18n.current_language.get()
+    pattern = str(Locale.parse(language).datetime_formats["medium"])
+    return pattern.replace("{1}", format_date(value, "medium", locale=language)).replace(
+        "{0}", format_time(value, "short", tzinfo=value.tzinfo, locale=language)
+    )
+
+
 @cache
 def _whole_currency_pattern(language: str) -> str:
     """The language's currency pattern without cents: "¤#,##0", "#,##0 ¤"."""
@@ -95,6 +105,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     env.filters["number"] = number
     env.filters["day"] = day
     env.filters["moment"] = moment
+    env.filters["local_moment"] = local_moment
     env.filters["money"] = money
     env.filters["label"] = label
     env.globals.update(
