@@ -27,7 +27,17 @@ from push.tables import OPEN_STATES, DeliveryState, PushDelivery, PushSubscripti
 # Every kind of push Relay writes; a nudge of another kind is refused when it is written
 # (app.notifications.nudges), and tests check that each kind the app writes is here.
 KINDS = frozenset(
-    {"campaign", "content", "referral", "reward", "redemption", "summary", "reengage", "test"}
+    {
+        "campaign",
+        "content",
+        "referral",
+        "reward",
+        "redemption",
+        "summary",
+        "reengage",
+        "test",
+        "voice",
+    }
 )
 MAX_TTL_S = 28 * 24 * 3600
 # RFC 8030 §5.4: a topic is at most 32 characters of the URL-safe base64 alphabet.

@@ -32,6 +32,7 @@ LAYERS = [
     "app.rewards",
     "app.boards",
     "app.notifications",
+    "app.voice",
     "app.insights",
 ]
 TOP = len(LAYERS)  # everything else under app/: main, cli, wiring, shell, demo…

@@ -21,6 +21,8 @@ class ActivityKind(StrEnum):
     recommendation = "recommendation"  # a recommended friend accepted to be contacted
     stage = "stage"  # a candidate moved through the pipeline
     apply_click = "apply_click"  # a candidate left for the offer's external apply URL
+    story_proposed = "story_proposed"  # a member proposed their own story (app.voice)
+    story_published = "story_published"  # an editor published a member's story
 
 
 class Activity(Table):

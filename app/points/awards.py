@@ -33,6 +33,8 @@ SIMPLE = {
     ActivityKind.click.value: Action.click,
     ActivityKind.application.value: Action.application,
     ActivityKind.recommendation.value: Action.recommendation,
+    ActivityKind.story_proposed.value: Action.story_proposed,
+    ActivityKind.story_published.value: Action.story_published,
 }
 
 FIRST_BADGES = {

@@ -26,6 +26,8 @@ class Action(StrEnum):
     offer = "offer"
     hired = "hired"
     weekly_bonus = "weekly_bonus"  # the member's first share of an ISO week
+    story_proposed = "story_proposed"  # a member proposed a story (off by default)
+    story_published = "story_published"  # a member's story was published
 
 
 class Reason(StrEnum):

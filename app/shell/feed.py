@@ -22,6 +22,9 @@ from app.sharing.service import (
     share_url,
     shares_of,
 )
+from app.voice import programme as voice_programme
+from app.voice import questions as voice_questions
+from app.voice import stories as voice_stories
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
@@ -58,6 +61,15 @@ async def feed(
         card["is_new"] = since is not None and row["publish_at"] > since
         cards.append(card)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
+    voice = None
+    if not next_page:
+        # The employees' voice above the cards: news of the member's own stories and
+        # questions (the in-app side of their notifications) and the review sites' card.
+        voice = {
+            "news": await voice_stories.unread_news(member.id)
+            + await voice_questions.unread_answers(member.id),
+            "review_sites": await voice_programme.review_sites(),
+        }
     return await render(
         request,
         "content/feed.html",
@@ -67,6 +79,7 @@ async def feed(
         filters=filters,
         tags=await content_feed.feed_tags() if not next_page else [],
         filtered=bool(kind or tag or q),
+        voice=voice,
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
     )
@@ -88,6 +101,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
         caption=default_caption(item),
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
+        gallery=[image_url(key, 1200) for key in (item.get("gallery") or "").split()],
         video=video_urls(item["video"]),
         tag_list=editing.tags_of(item["tags"]),
         networks_shared=await shares_of(member.id, item_id),
