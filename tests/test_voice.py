@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from app.activity.tables import Activity
 from app.content.tables import ContentItem
 from app.notifications.tables import Nudge
+from app.points.rules import rules
 from app.points.tables import PointsLine
 from app.voice import programme, questions, stories
 from app.voice.tables import Proposal, Question, ReviewSite
@@ -69,8 +71,9 @@ async def test_a_story_approved_unchanged_is_published_with_its_authors_byline_a
     proposal_id = proposal_id_of(response)
     row = await Proposal.select().where(Proposal.id == proposal_id).first()
     assert row["state"] == "submitted" and len(row["photos"].split()) == 2
-    # A submission alone earns nothing: its rule is off by default.
+    # A submission alone earns nothing: its rule is off by default (the admin may turn it on).
     assert not await PointsLine.exists().where(PointsLine.member == author.id)
+    assert not (await rules())["story_proposed"].enabled
 
     editor = await make_member(role="editor")
     await as_member(client, editor.id)
@@ -112,6 +115,11 @@ async def test_an_edited_story_waits_for_its_author_who_publishes_or_withdraws_i
         state = await stories.approve(proposal_id, editor.id, "Night shift", "Edited text.")
         assert state == "edited"
     assert not await ContentItem.exists().where(ContentItem.title == "Night shift")
+    # Approved again as it stands, an edited version still waits for its author.
+    later = stories.now() + timedelta(seconds=5)
+    assert await stories.approve(first, editor.id, "Night shift", "Edited text.", at=later) == (
+        "edited"
+    )
 
     page = await client.get(f"/voice/stories/{first}", headers=HTML)
     assert "Edited text." in page.text and "Publish this version" in page.text
@@ -124,7 +132,7 @@ async def test_an_edited_story_waits_for_its_author_who_publishes_or_withdraws_i
     assert states == {first: "published", second: "withdrawn"}
     assert await ContentItem.count().where(ContentItem.byline == "Malik") == 1
     kinds = await Nudge.select(Nudge.key).where(Nudge.member == author.id)
-    assert len(kinds) == 3  # edited twice, published once
+    assert len(kinds) == 4  # the first edited twice, the second once, the first published
 
 
 async def test_a_declined_story_tells_its_author_why_in_their_language(

@@ -333,17 +333,22 @@ async def approve(
     waits for the author's yes. The new state, or None when it was no longer waiting."""
     moment = at or now()
     async with write_transaction():
-        current = await Proposal.select(Proposal.title, Proposal.body).where(
-            (Proposal.id == proposal_id) & (Proposal.state == ProposalState.submitted.value)
-        )
-        if not current:
-            # Edited again while the author has not answered yet: the new edit replaces it.
-            current = await Proposal.select(Proposal.title, Proposal.body).where(
-                (Proposal.id == proposal_id) & (Proposal.state == ProposalState.edited.value)
+        current = (
+            await Proposal.select(Proposal.title, Proposal.body, Proposal.state)
+            .where(
+                (Proposal.id == proposal_id)
+                & Proposal.state.is_in([ProposalState.submitted.value, ProposalState.edited.value])
             )
-            if not current:
-                return None
-        changed = current[0]["title"] != title or current[0]["body"] != body
+            .first()
+        )
+        if current is None:
+            return None
+        # An edited version never goes out without its author's yes, even approved again.
+        changed = (
+            current["title"] != title
+            or current["body"] != body
+            or current["state"] == ProposalState.edited.value
+        )
         state = ProposalState.edited if changed else ProposalState.published
         row = await _move(
             proposal_id,
