@@ -84,7 +84,7 @@ async def questions_of(asker: int) -> list[dict[str, Any]]:
 QUESTION_COLUMNS = (
     *Question.all_columns(),
     Question.asker.name.as_alias("asker_name"),
-    Question.asker.team.name.as_alias("asker_team"),
+    Question.asker._.team._.name.as_alias("asker_team"),
 )
 
 

@@ -188,7 +188,7 @@ PROPOSAL_COLUMNS = (
     *Proposal.all_columns(),
     Proposal.author.name.as_alias("author_name"),
     Proposal.author.email.as_alias("author_email"),
-    Proposal.author.team.name.as_alias("author_team"),
+    Proposal.author._.team._.name.as_alias("author_team"),
     Proposal.about_offer.title.as_alias("about_offer_title"),
     Proposal.about_team.name.as_alias("about_team_name"),
 )
