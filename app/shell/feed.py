@@ -22,9 +22,7 @@ from app.sharing.service import (
     share_url,
     shares_of,
 )
-from app.voice import programme as voice_programme
-from app.voice import questions as voice_questions
-from app.voice import stories as voice_stories
+from app.voice.feed import feed_panel
 from app.web.pages import render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
@@ -65,11 +63,7 @@ async def feed(
     if not next_page:
         # The employees' voice above the cards: news of the member's own stories and
         # questions (the in-app side of their notifications) and the review sites' card.
-        voice = {
-            "news": await voice_stories.unread_news(member.id)
-            + await voice_questions.unread_answers(member.id),
-            "review_sites": await voice_programme.review_sites(),
-        }
+        voice = await feed_panel(member.id)
     return await render(
         request,
         "content/feed.html",

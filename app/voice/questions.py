@@ -197,14 +197,5 @@ async def faq(search: str = "") -> list[dict[str, Any]]:
     return rows
 
 
-async def unread_answers(asker: int) -> int:
-    rows = await Question.raw(
-        "SELECT COUNT(*) AS n FROM question WHERE asker = {} AND answered_at IS NOT NULL "
-        "AND (asker_seen_at IS NULL OR asker_seen_at < answered_at)",
-        asker,
-    )
-    return int(rows[0]["n"]) if rows else 0
-
-
 async def mark_read(asker: int, at: datetime | None = None) -> None:
     await Question.update({Question.asker_seen_at: at or now()}).where(Question.asker == asker)

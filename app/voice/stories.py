@@ -508,17 +508,6 @@ async def remove(author: int, proposal_id: int, data_dir: Path, at: datetime | N
 # ---------------------------------------------------------------- the in-app notice
 
 
-async def unread_news(author: int) -> int:
-    """Proposals the author has news of they have not read yet."""
-    rows = await Proposal.raw(
-        "SELECT COUNT(*) AS n FROM proposal WHERE author = {} AND state IN ({}, {}, {}) "
-        "AND (author_seen_at IS NULL OR author_seen_at < changed_at)",
-        author,
-        *NEWS_STATES,
-    )
-    return int(rows[0]["n"]) if rows else 0
-
-
 async def mark_read(author: int, at: datetime | None = None) -> None:
     await Proposal.update({Proposal.author_seen_at: at or now()}).where(Proposal.author == author)
 
