@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,16 @@ from litestar.testing import AsyncTestClient
 
 from app.activity.tables import Activity
 from app.content.tables import ContentItem
+from app.notifications.nudges import send_due_nudges
 from app.notifications.tables import Nudge
 from app.points.rules import rules
 from app.points.tables import PointsLine
 from app.voice import programme, questions, stories
 from app.voice.tables import Proposal, Question, ReviewSite
-from tests.factories import jpeg_bytes, make_item, make_member, make_team
+from push.tables import PushDelivery
+from tests.factories import jpeg_bytes, make_item, make_member, make_team, subscribe
 from tests.helpers import HTML, as_member, csrf, sign_in
+from tests.push_sink import fcm_browser
 
 NO_FILE = ("", b"", "application/octet-stream")
 
@@ -437,3 +441,44 @@ async def test_a_story_about_an_open_offer_names_it_for_the_editor(
     await sign_in(client, "editor")
     page = await client.get(f"/studio/voice/stories/{proposal_id}", headers=HTML)
     assert "About the job: Data engineer" in page.text
+
+
+# --- Push ------------------------------------------------------------------------------------
+
+
+async def payloads() -> list[dict[str, Any]]:
+    """What the push outbox holds for devices, oldest first (sending is push/'s own test)."""
+    rows = await PushDelivery.select(PushDelivery.payload).order_by(PushDelivery.id)
+    return [json.loads(row["payload"]) for row in rows]
+
+
+async def test_the_author_and_the_asker_are_told_by_push_in_their_language(
+    database: str,
+) -> None:
+    afternoon = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # outside quiet hours in Paris
+    author = await make_member(language="fr")
+    await subscribe(author.id, fcm_browser())
+    checked = await stories.check_proposal({"title": "Salon", "body": "Texte."})
+    with tempfile.TemporaryDirectory() as folder:
+        proposal_id = await stories.save_proposal(
+            Path(folder), author.id, checked, stories.Uploads([], None)
+        )
+    assert proposal_id is not None
+    editor = await make_member(role="editor")
+    await stories.approve(proposal_id, editor.id, "Salon", "Texte.", at=afternoon)
+    question_id = await questions.ask(author.id, questions.check_question({"text": "Q ?"}))
+    form = questions.check_answer({"answer": "Oui."}, may_publish=False)
+    await questions.answer(question_id, editor.id, form, at=afternoon)
+    # Both due at once: one notification naming each, in her language.
+    assert await send_due_nudges(afternoon, daily_cap=3) == 1
+    [sent] = await payloads()
+    assert sent["title"] == "Des nouvelles de l’équipe du programme"
+    assert sent["body"] == "Votre histoire est publiée · L’équipe du programme vous a répondu"
+    assert sent["url"].endswith("/me/voice")
+    # One alone says itself.
+    later = afternoon + timedelta(hours=1)
+    await stories.remove(author.id, proposal_id, Path(tempfile.gettempdir()), at=later)
+    question_id = await questions.ask(author.id, questions.check_question({"text": "Et ?"}))
+    await questions.answer(question_id, editor.id, form, at=later)
+    assert await send_due_nudges(later, daily_cap=3) == 1
+    assert (await payloads())[1]["title"] == "L’équipe du programme vous a répondu"

@@ -391,6 +391,14 @@ def _message(kind: str, nudges: list[dict[str, Any]], language: str) -> PushMess
             badge=BADGE,
             tag=f"nudge-{kind}",
         )
+    if kind == "voice":
+        # Several replies about the member's own stories and questions: one notification
+        # naming each, opening the page that lists them.
+        title = _in_language(language, lambda: _("News from the programme team"))
+        body = " · ".join(n["title"] for n in nudges)[:300]
+        return PushMessage(
+            title=title, body=body, url="/me/voice", icon=ICON, badge=BADGE, tag=f"nudge-{kind}"
+        )
     titles = " · ".join(n["body"] for n in nudges)
     title = _in_language(
         language,
