@@ -22,7 +22,14 @@ from app.points.tables import PointsLine
 from app.voice import programme, questions, stories
 from app.voice.tables import Proposal, Question, ReviewSite
 from push.tables import PushDelivery
-from tests.factories import jpeg_bytes, make_item, make_member, make_team, subscribe
+from tests.factories import (
+    jpeg_bytes,
+    make_item,
+    make_member,
+    make_team,
+    subscribe,
+    video_bytes,
+)
 from tests.helpers import HTML, as_member, csrf, sign_in
 from tests.push_sink import fcm_browser
 
@@ -482,3 +489,37 @@ async def test_the_author_and_the_asker_are_told_by_push_in_their_language(
     await questions.answer(question_id, editor.id, form, at=later)
     assert await send_due_nudges(later, daily_cap=3) == 1
     assert (await payloads())[1]["title"] == "L’équipe du programme vous a répondu"
+
+
+async def test_a_proposed_video_is_checked_shown_to_editors_then_public_once_published(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    await sign_in(client)
+    headers = await csrf(client, "/voice/stories/new")
+    fields = {"title": "A minute with us", "body": "Watch."}
+    refused = await client.post(
+        "/voice/stories/new",
+        data=fields,
+        files=[("photos", NO_FILE), ("video", ("v.mp4", video_bytes("mpeg4"), "video/mp4"))],
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422 and "story-video-error" in refused.text
+    sent = await client.post(
+        "/voice/stories/new",
+        data=fields,
+        files=[("photos", NO_FILE), ("video", ("v.mp4", video_bytes("mp4"), "video/mp4"))],
+        headers=headers,
+        follow_redirects=False,
+    )
+    proposal_id = proposal_id_of(sent)
+    url = f"/studio/voice/stories/{proposal_id}/video"
+    assert (await client.get(url)).status_code == 403
+    editor = await sign_in(client, "editor")
+    watched = await client.get(url)
+    assert watched.status_code == 200 and watched.headers["content-type"] == "video/mp4"
+    await stories.approve(proposal_id, editor.id, "A minute with us", "Watch.")
+    row = await Proposal.select(Proposal.video).first()
+    client.cookies.clear()
+    public = await client.get(f"/videos/{row['video']}")
+    assert public.status_code == 200 and public.content == watched.content

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -13,11 +14,11 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from app.accounts.guards import admin, editor, signed_in
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, image_url
-from app.content.video import MAX_VIDEO_BYTES
+from app.content.video import MAX_VIDEO_BYTES, video_file
 from app.core.forms import FormResult
 from app.voice import programme, questions, stories
 from app.voice.tables import QuestionVisibility
-from app.web.pages import render, see_other
+from app.web.pages import SKIP_COMPRESSION, render, see_other
 from app.web.requests import AnyRequest, settings_of
 
 Form = URLEncodedBody[dict[str, str]]
@@ -277,6 +278,25 @@ async def studio_proposal(request: AnyRequest, proposal_id: FromPath[int]) -> Re
     return await _moderation_page(request, found, notice=request.query_params.get("notice", ""))
 
 
+@get(
+    "/studio/voice/stories/{proposal_id:int}/video",
+    name="studio_proposal_video",
+    guards=[editor],
+    opt={SKIP_COMPRESSION: True},
+)
+async def studio_proposal_video(request: AnyRequest, proposal_id: FromPath[int]) -> Response[bytes]:
+    """A proposal's video for the editors deciding on it (``/videos/`` serves only the
+    videos of items; a proposal is not one yet). Whole, not in ranges: editors watch it at a
+    desk, and a proposal's video is at most a minute long."""
+    found = await _proposal_or_404(proposal_id)
+    located = video_file(settings_of(request).data_dir, found["video"] or "")
+    if located is None:
+        raise NotFoundException()
+    path, media_type, _names = located
+    content = await anyio.Path(path).read_bytes()
+    return Response(content, media_type=media_type, headers={"Cache-Control": "private"})
+
+
 @post(
     "/studio/voice/stories/{proposal_id:int}/approve",
     status_code=200,
@@ -438,6 +458,7 @@ ROUTES = [
     kit_page,
     studio_voice,
     studio_proposal,
+    studio_proposal_video,
     studio_proposal_approve,
     studio_proposal_decline,
     studio_question,
