@@ -47,6 +47,7 @@ from app.shell.compose import member_time_zone, person_points
 from app.shell.context import page_context
 from app.shell.feed import ROUTES as FEED_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
+from app.voice.routes import ROUTES as VOICE_ROUTES
 from app.web.assets import Assets
 from app.web.pages import GZIP_LEVEL, SKIP_COMPRESSION, page, see_other, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *SHARING_ROUTES,
             *STUDIO_ROUTES,
             *NOTIFICATION_ROUTES,
+            *VOICE_ROUTES,
             *INSIGHT_ROUTES,
             *CANDIDATE_ROUTES,
             *POINTS_ROUTES,

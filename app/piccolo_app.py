@@ -30,6 +30,7 @@ from app.points.tables import (
 )
 from app.rewards.tables import Redemption, Reward
 from app.sharing.tables import Share, ShareLink
+from app.voice.tables import ProgrammeContact, Proposal, Question, ReviewSite
 from push.tables import PushDelivery, PushSubscription
 
 APP_CONFIG = AppConfig(
@@ -81,6 +82,10 @@ APP_CONFIG = AppConfig(
         InsightDigest,
         Event,
         EventSignup,
+        Proposal,
+        Question,
+        ReviewSite,
+        ProgrammeContact,
     ],
     migration_dependencies=[],
     commands=[],

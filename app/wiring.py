@@ -10,6 +10,7 @@ from __future__ import annotations
 from app.activity.service import ActivityRecorded
 from app.candidates.applications import refuse_offers_without_notice
 from app.content.editing import ItemWithdrawn, OfferPublishing
+from app.content.media import MediaInUse
 from app.core.events import clear, subscribe
 from app.events.service import remind_signups
 from app.insights.digest import send_weekly_digests
@@ -20,6 +21,7 @@ from app.notifications.nudges import on_points_gained, on_redemption_decided
 from app.points.awards import PointsGained, on_activity_recorded
 from app.rewards.service import RedemptionDecided
 from app.sharing.images import forget_withdrawn_item
+from app.voice.stories import keep_proposal_media
 
 
 def wire() -> None:
@@ -30,6 +32,7 @@ def wire() -> None:
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
     subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed
     subscribe(OfferPublishing, refuse_offers_without_notice)  # candidates consent to a notice
+    subscribe(MediaInUse, keep_proposal_media)  # proposed stories' photos are kept
 
 
 # Every periodic job, in the order of a round: event reminders first (they are nudges, sent

@@ -37,6 +37,7 @@ KINDS = frozenset(
         "reengage",
         "event",
         "test",
+        "voice",
     }
 )
 MAX_TTL_S = 28 * 24 * 3600

@@ -32,6 +32,7 @@ LAYERS = [
     "app.rewards",
     "app.boards",
     "app.notifications",
+    "app.voice",
     "app.events",
     "app.insights",
 ]

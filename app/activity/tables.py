@@ -22,6 +22,8 @@ class ActivityKind(StrEnum):
     stage = "stage"  # a candidate moved through the pipeline
     apply_click = "apply_click"  # a candidate left for the offer's external apply URL
     event_attended = "event_attended"  # a confirmed volunteer took part in an event
+    story_proposed = "story_proposed"  # a member proposed their own story (app.voice)
+    story_published = "story_published"  # an editor published a member's story
 
 
 class Activity(Table):

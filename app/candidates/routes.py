@@ -155,6 +155,7 @@ async def _landing_page(
         canonical=sharing.share_url(settings.public_url, item["code"]),
         image_absolute=f"{settings.public_url}{image}" if image else None,
         image=image,
+        gallery=[image_url(key, 1200) for key in (item.get("gallery") or "").split()],
         video=video_urls(item["video"]),
         offers=await feed.open_offers() if (closed or gone) else [],
         contracts=editing.CONTRACTS,

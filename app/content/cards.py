@@ -32,7 +32,7 @@ SLOTS = ("new_badge", "challenge_line", "stats", "share_url")
 # The columns a card shows: any change to one of them is a new card.
 SHOWN = (
     "id", "kind", "title", "excerpt", "language", "image", "image_alt", "pinned",
-    "contract", "remote", "bonus_text", "site_name", "captions",
+    "contract", "remote", "bonus_text", "site_name", "captions", "byline",
 )  # fmt: skip
 
 # A marker no text of an item can hold: its bytes are drawn once per process.

@@ -102,7 +102,8 @@ SELECT i.id AS id, i.kind AS kind, i.title AS title, i.excerpt AS excerpt,
        i.language AS language, i.tags AS tags, i.image AS image,
        i.image_alt AS image_alt, i.pinned AS pinned, i.publish_at AS publish_at,
        i.contract AS contract, i.remote AS remote, i.bonus_text AS bonus_text,
-       i.offer_status AS offer_status, i.captions AS captions, s.name AS site_name,
+       i.offer_status AS offer_status, i.captions AS captions, i.byline AS byline,
+       s.name AS site_name,
        EXISTS (SELECT 1 FROM share sh WHERE sh.member = {} AND sh.item = i.id) AS shared
 FROM content_item i
 LEFT JOIN site s ON s.id = i.site

@@ -50,6 +50,15 @@ IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"GIF8")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 
 
+@dataclass(frozen=True)
+class MediaInUse:
+    """Asked before unused media files are swept: later domains add the image keys and
+    video names their own rows hold (an employee's proposed story), so they are kept."""
+
+    images: set[str]
+    videos: set[str]
+
+
 class ImageRefused(ValueError):
     """An upload that is not an image Relay can use; the message says why, for the editor."""
 

@@ -57,6 +57,12 @@ class ContentItem(Table):
     video_url = Varchar(length=500, default="")
     # An uploaded video's file name, "{key}.mp4" or "{key}.webm" (app.content.video).
     video = Varchar(length=30, null=True, default=None)
+    # More photos after ``image``, space-separated media keys (an employee's story has up to 4).
+    gallery = Varchar(length=200, default="")
+    # An employee's story: "Léa, Data team", shown in the feed; on the public page only when
+    # ``byline_public`` (the author agreed to be named there).
+    byline = Varchar(length=160, default="")
+    byline_public = Boolean(default=False)
     audience_all = Boolean(default=True)
     pinned = Boolean(default=False)
     publish_at = Timestamptz(null=True, default=None, index=True)

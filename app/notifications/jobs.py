@@ -26,7 +26,7 @@ from app.candidates.tables import Candidate
 from app.content import media, video
 from app.content.announcements import Audience, audiences, claim_unannounced
 from app.content.tables import ContentItem
-from app.core import files
+from app.core import events, files
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.mail.service import deliver_due
@@ -135,11 +135,20 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
         for table in (ContentItem, Reward)
         for row in await table.select(table.image).where(table.image.is_not_null())
     }
+    for row in await ContentItem.select(ContentItem.gallery).where(ContentItem.gallery != ""):
+        images.update(row["gallery"].split())
+    in_use = media.MediaInUse(set(), set())
+    await events.publish(in_use)  # later domains' rows (proposed stories) name files too
+    images |= in_use.images
     videos = {
-        video.video_key(row["video"])
-        for row in await ContentItem.select(ContentItem.video).where(
-            ContentItem.video.is_not_null()
-        )
+        video.video_key(name)
+        for name in {
+            row["video"]
+            for row in await ContentItem.select(ContentItem.video).where(
+                ContentItem.video.is_not_null()
+            )
+        }
+        | in_use.videos
     }
     cv_keys = {
         row["cv"] for row in await Candidate.select(Candidate.cv).where(Candidate.cv.is_not_null())

@@ -9,6 +9,7 @@ Other parts of Relay call one function per event:
   on :class:`~app.points.awards.PointsGained` (:func:`on_points_gained`);
 - :func:`nudge_redemption_update` when an editor approves, delivers or rejects a redemption,
   on :class:`~app.rewards.service.RedemptionDecided` (:func:`on_redemption_decided`);
+- :func:`nudge_voice_reply` when editors act on a member's own story or question (app.voice);
 - :func:`nudge_weekly_summary` with the figures of a member's shares for a week;
 
 and the job runner (``app.notifications.jobs``) calls :func:`nudge_inactive_members` and
@@ -26,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,7 @@ PRIORITY = {
     "content": 2,
     "summary": 3,
     "reengage": 4,
+    "voice": 0,
 }
 # The weekly summary goes out on Monday morning (member's time zone, after quiet hours).
 WEEKLY_SUMMARY_WEEKDAY = 0
@@ -272,6 +274,17 @@ async def nudge_redemption_update(
     return await _write("redemption", [(member_id, key, title, body, "/me/rewards")], now)
 
 
+async def nudge_voice_reply(
+    member_id: int, key: str, words: Callable[[], tuple[str, str]], url: str, now: datetime
+) -> int:
+    """The programme team did something with the member's own story or question (edited,
+    published, declined it; answered it): at once, once per ``key``. ``words`` gives the
+    title and body, called in the member's language."""
+    languages = await _language_of([member_id])
+    title, body = _in_language(languages.get(member_id, "en"), words)
+    return await _write("voice", [(member_id, f"voice:{key}", title, body, url)], now)
+
+
 async def on_points_gained(event: PointsGained) -> None:
     """Tell the member of the rewards they can now afford (once per reward, ever: the nudge's
     key says so). Runs in the transaction that credited the points, so the nudge is written
@@ -386,6 +399,14 @@ def _message(kind: str, nudges: list[dict[str, Any]], language: str) -> PushMess
             icon=ICON,
             badge=BADGE,
             tag=f"nudge-{kind}",
+        )
+    if kind == "voice":
+        # Several replies about the member's own stories and questions: one notification
+        # naming each, opening the page that lists them.
+        title = _in_language(language, lambda: _("News from the programme team"))
+        body = " · ".join(n["title"] for n in nudges)[:300]
+        return PushMessage(
+            title=title, body=body, url="/me/voice", icon=ICON, badge=BADGE, tag=f"nudge-{kind}"
         )
     titles = " · ".join(n["body"] for n in nudges)
     title = _in_language(

@@ -28,6 +28,7 @@ SWITCH_OF_KIND = {
     "summary": "content",
     "reengage": "content",
     "referral": "referral",
+    "voice": "referral",
     "reward": "reward",
     "redemption": "reward",
     "campaign": "campaign",

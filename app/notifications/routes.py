@@ -169,7 +169,14 @@ async def _page(
         stored=await notifications_preferences.preferences_stored(member.id),
         kinds=[
             ("content", _("New content to share"), _("Stories and job offers for you.")),
-            ("referral", _("Referral progress"), _("When a friend you recommended moves on.")),
+            (
+                "referral",
+                _("Referral progress"),
+                _(
+                    "When a friend you recommended moves on, and when the team replies "
+                    "to your story or question."
+                ),
+            ),
             ("reward", _("Rewards"), _("When you have enough points for a reward.")),
             ("campaign", _("Company announcements"), _("Messages from HR and communication.")),
             (

@@ -34,6 +34,8 @@ SIMPLE = {
     ActivityKind.application.value: Action.application,
     ActivityKind.recommendation.value: Action.recommendation,
     ActivityKind.event_attended.value: Action.event_attended,
+    ActivityKind.story_proposed.value: Action.story_proposed,
+    ActivityKind.story_published.value: Action.story_published,
 }
 
 FIRST_BADGES = {

@@ -28,7 +28,12 @@ DEFAULT_RULES: dict[Action, tuple[int, int | None, int | None]] = {
     Action.weekly_bonus: (5, None, None),
     # An editor ticks attendance, once per volunteer and event: no cap needed.
     Action.event_attended: (40, None, None),
+    Action.story_published: (50, None, 2),
+    Action.story_proposed: (5, 1, 2),
 }
+# Rules that start switched off: paying for a proposal nobody published pays for noise
+# (issue 13); an admin may still switch it on.
+OFF_BY_DEFAULT = {Action.story_proposed}
 
 DEFAULT_LEVELS = [
     (0, lazy("Newcomer")),
@@ -49,6 +54,8 @@ ACTION_NAMES = {
     Action.hired.value: lazy("Hire"),
     Action.weekly_bonus.value: lazy("First share of the week"),
     Action.event_attended.value: lazy("Volunteered at an event"),
+    Action.story_published.value: lazy("Your story published"),
+    Action.story_proposed.value: lazy("Story proposed"),
 }
 
 REASON_NAMES = {
@@ -104,7 +111,13 @@ async def rules() -> dict[str, Rule]:
     if len(rows) < len(Action):
         have = {r["action"] for r in rows}
         missing = [
-            PointsRule(action=a.value, points=p, daily_cap=d, weekly_cap=w)
+            PointsRule(
+                action=a.value,
+                points=p,
+                daily_cap=d,
+                weekly_cap=w,
+                enabled=a not in OFF_BY_DEFAULT,
+            )
             for a, (p, d, w) in DEFAULT_RULES.items()
             if a.value not in have
         ]

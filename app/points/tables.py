@@ -27,6 +27,8 @@ class Action(StrEnum):
     hired = "hired"
     weekly_bonus = "weekly_bonus"  # the member's first share of an ISO week
     event_attended = "event_attended"  # a confirmed volunteer took part in an event
+    story_proposed = "story_proposed"  # a member proposed a story (off by default)
+    story_published = "story_published"  # a member's story was published
 
 
 class Reason(StrEnum):

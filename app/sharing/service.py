@@ -194,6 +194,7 @@ SELECT l.code AS code, m.name AS sharer_name, f.credit_by_name AS credit_by_name
        i.publish_at AS publish_at, i.expires_at AS expires_at, i.archived_at AS archived_at,
        i.contract AS contract, i.remote AS remote, i.salary_min AS salary_min,
        i.salary_max AS salary_max, i.offer_status AS offer_status, i.apply_url AS apply_url,
+       i.gallery AS gallery, i.byline AS byline, i.byline_public AS byline_public,
        s.name AS site_name
 FROM share_link l
 JOIN content_item i ON i.id = l.item
@@ -215,4 +216,7 @@ async def landing(code: str) -> dict[str, Any] | None:
     credit = row.pop("credit_by_name")
     first_name = (row.pop("sharer_name") or "").split(" ")[0]
     row["sharer_first_name"] = first_name if credit in (None, True, 1, "1") else None
+    # An employee's story names its author only if they agreed to it (app.voice).
+    if row.pop("byline_public") not in (True, 1, "1"):
+        row["byline"] = ""
     return row

@@ -26,6 +26,7 @@ from app.sharing.service import (
     share_url,
     shares_of,
 )
+from app.voice.feed import feed_panel
 from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
@@ -77,6 +78,11 @@ async def feed(
     env = request.app.template_engine.engine  # type: ignore[union-attr]
     cards = cards_html(env, page.cards, bits, card_view, whole=whole)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
+    voice = None
+    if not next_page:
+        # The employees' voice above the cards: news of the member's own stories and
+        # questions (the in-app side of their notifications) and the review sites' card.
+        voice = await feed_panel(member.id)
     return await render(
         request,
         "content/feed.html",
@@ -86,6 +92,7 @@ async def feed(
         filters=filters,
         tags=await content_feed.feed_tags() if not next_page else [],
         filtered=bool(kind or tag or q),
+        voice=voice,
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
     )
@@ -111,6 +118,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any
         caption=default_caption(item),
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
+        gallery=[image_url(key, 1200) for key in (item.get("gallery") or "").split()],
         video=video_urls(item["video"]),
         tag_list=editing.tags_of(item["tags"]),
         networks_shared=await shares_of(member.id, item_id),
