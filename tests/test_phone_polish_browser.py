@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import check_accessibility, finish_phone, open_phone
-from tests.factories import make_member, session_cookie
+from tests.factories import make_item, make_member, session_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -85,5 +85,28 @@ def test_the_welcome_on_an_android_phone_offers_notifications_and_no_ios_guide(
         expect(phone.get_by_role("heading", name="Bienvenue sur Relay, Zoé")).to_be_visible()
         expect(phone.get_by_text("Ouvrez Relay dans Safari.")).to_be_hidden()
         check_accessibility(phone)
+    finally:
+        finish_phone(phone)
+
+
+def test_a_feed_card_keeps_the_list_items_of_its_story_apart(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def story() -> None:
+        await make_item(
+            title="Our 2027 kick-off",
+            body="We met to plan 2027.\n\n- Workshops on our product roadmap\n- A hike",
+        )
+
+    seed(story)
+    phone = signed_in(browser, live_server, seed)
+    try:
+        phone.goto("/")
+        card = phone.get_by_role("article", name="Our 2027 kick-off")
+        expect(card.locator(".feed-card__excerpt")).to_have_text(
+            "We met to plan 2027. Workshops on our product roadmap · A hike"
+        )
+        check_accessibility(phone)
+        at_desk(phone)
     finally:
         finish_phone(phone)
