@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from app.points import ledger
 from tests.browser import check_accessibility, finish_phone, open_phone
-from tests.factories import make_item, make_member, session_cookie
+from tests.factories import make_item, make_member, make_team, session_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -106,6 +107,32 @@ def test_a_feed_card_keeps_the_list_items_of_its_story_apart(
         expect(card.locator(".feed-card__excerpt")).to_have_text(
             "We met to plan 2027. Workshops on our product roadmap · A hike"
         )
+        check_accessibility(phone)
+        at_desk(phone)
+    finally:
+        finish_phone(phone)
+
+
+def test_the_team_ranking_shows_points_per_member_as_people_write_them(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    async def teams() -> tuple[str, str]:
+        sales, support = await make_team("Sales"), await make_team("Support")
+        for n, points in enumerate((271, 271)):
+            await ledger.credit((await make_member(team=sales)).id, points, "share", f"s{n}")
+        for n, points in enumerate((271, 272)):
+            await ledger.credit((await make_member(team=support)).id, points, "share", f"u{n}")
+        return await session_cookie(await make_member(language="fr"))
+
+    name, value = seed(teams)
+    phone = open_phone(browser, live_server.url, locale="fr-FR")
+    phone.context.add_cookies([{"name": name, "value": value, "url": live_server.url}])
+    try:
+        phone.goto("/leaderboard?scope=teams&by=average")
+        ranking = phone.locator(".board")
+        expect(ranking).to_contain_text("271 par membre")
+        expect(ranking).to_contain_text("271,5 par membre")
+        expect(ranking).not_to_contain_text("271,0")
         check_accessibility(phone)
         at_desk(phone)
     finally:

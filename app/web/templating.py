@@ -32,6 +32,12 @@ def number(value: float, decimals: int = 0) -> str:
     return text.replace(",", "\0").replace(".", point).replace("\0", group)
 
 
+def average(value: float) -> str:
+    """An average as people write one: at most one decimal, none when it is whole ("271",
+    "271.5"; "271,5" in French), by Babel in the reader's language."""
+    return str(format_decimal(value, format="#,##0.#", locale=i18n.current_language.get()))
+
+
 def day(value: date) -> str:
     """A date as the reader's language writes it briefly: "Nov 30, 2026", "30 nov. 2026"."""
     if type(value) is not date:  # a datetime, or None (Babel's today): not cached
@@ -93,6 +99,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = number
+    env.filters["average"] = average
     env.filters["day"] = day
     env.filters["moment"] = moment
     env.filters["money"] = money
