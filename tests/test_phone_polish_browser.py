@@ -223,7 +223,8 @@ def test_an_editor_picks_a_file_with_a_styled_button_and_sees_one_kind_of_back_l
         check_accessibility(phone)
         at_desk(phone)
         phone.goto("/me/referrals")
-        back = phone.locator("main").get_by_role("link", name="Me", exact=True)
+        expect(phone.get_by_role("heading", name="My referrals")).to_be_visible()
+        back = phone.locator("#main").get_by_role("link", name="Me", exact=True)
         expect(back).to_have_class("back-link")
         check_accessibility(phone)
     finally:
