@@ -281,6 +281,7 @@ def test_an_admin_copies_or_shares_an_enrolment_link_from_a_phone(
     phone.add_init_script(SHARE_STUB)
     try:
         phone.goto(f"/admin/people/{newcomer}")
+        check_accessibility(phone)
         phone.get_by_role("button", name="Créer un nouveau lien d’inscription").click()
         link_box = phone.get_by_role("region", name="Lien d’inscription pour Noa Petit")
         expect(link_box).to_contain_text("la personne invitée scanne le code")
