@@ -95,3 +95,9 @@ async def test_the_time_zone_search_works_without_javascript(
     )
     everything = await client.get("/notifications", headers=HTML)
     assert everything.text.count("<optgroup") == 11  # suggested, 9 regions, UTC
+
+
+def test_an_excerpt_keeps_the_no_break_space_of_french_punctuation() -> None:
+    assert plain_excerpt("Merci à toutes et tous\u00a0!\n\n**Stack**\u00a0: Python") == (
+        "Merci à toutes et tous\u00a0! Stack\u00a0: Python"
+    )

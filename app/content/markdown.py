@@ -6,6 +6,7 @@ a future change of parser options might let through (event handlers, javascript:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -43,6 +44,7 @@ def render_markdown(text: str) -> Markup:
 _SENTENCE_END = (".", "!", "?", "…", ":", ";")
 _INLINE_TEXT = {"text", "code_inline"}
 _INLINE_BREAKS = {"softbreak", "hardbreak"}
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
 
 
 def _plain_blocks(text: str) -> list[str]:
@@ -62,7 +64,9 @@ def _plain_blocks(text: str) -> list[str]:
             words = token.content
         else:
             continue
-        words = " ".join(words.split())
+        # Runs of ordinary white space become one space; a no-break space stays (French
+        # typography: "Stack\u00a0: Python").
+        words = _SPACES.sub(" ", words).strip(" ")
         if words:
             blocks.append(words)
     return blocks
