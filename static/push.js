@@ -79,16 +79,44 @@ async function subscribe(button) {
   }
 }
 
-// A time zone select left at its default takes the browser's own zone.
+// The time zone picker: the browser's own zone suggested first (and taken while the member
+// has not chosen one), and the search box filtering the zones as one types.
 function detectTimeZone() {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   document.querySelectorAll("select[data-time-zone]").forEach((select) => {
     if (select.dataset.detected) return;
     select.dataset.detected = "1";
     const known = [...select.options].some((option) => option.value === zone);
-    if (known && select.dataset.stored !== "1") select.value = zone;
+    if (!known) return;
+    const suggested = select.querySelector("[data-zone-suggested]");
+    if (suggested && ![...suggested.children].some((option) => option.value === zone)) {
+      const option = new Option(suggested.dataset.browserLabel.replace("%(zone)s", zone), zone);
+      suggested.append(option);
+    }
+    if (select.dataset.stored !== "1") select.value = zone;
   });
 }
+
+const folded = (text) =>
+  text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/_/g, " ").toLowerCase();
+
+document.addEventListener("input", (event) => {
+  const find = event.target.closest("[data-zone-find]");
+  if (!find) return;
+  const select = document.getElementById(find.getAttribute("aria-controls"));
+  if (!select) return;
+  const needle = folded(find.value.trim());
+  select.querySelectorAll("optgroup").forEach((group) => {
+    let shown = 0;
+    group.querySelectorAll("option").forEach((option) => {
+      const match = group.matches("[data-zone-suggested]") || !needle ||
+        folded(`${option.value} ${option.textContent}`).includes(needle);
+      option.hidden = !match;
+      if (match) shown += 1;
+    });
+    group.hidden = shown === 0;
+  });
+});
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-push='subscribe']");

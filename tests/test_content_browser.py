@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -46,8 +47,12 @@ def test_an_editor_schedules_a_story_with_an_image_for_one_team(
         editor.get_by_role("button", name="Create the draft").click()
         expect(editor.get_by_text("Saved.")).to_be_visible()
         check_accessibility(editor)
-        in_an_hour = (editing.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-        editor.get_by_label("Publish at (UTC)").fill(in_an_hour)
+        # Times are typed in the editor's time zone (Europe/Paris until their browser says).
+        paris = ZoneInfo("Europe/Paris")
+        in_an_hour = (editing.now() + timedelta(hours=1)).astimezone(paris)
+        editor.get_by_label("Publish at (Europe/Paris time)").fill(
+            in_an_hour.strftime("%Y-%m-%dT%H:%M")
+        )
         editor.get_by_role("button", name="Schedule").click()
         expect(editor.locator("[data-status]")).to_have_text("Scheduled")
         check_accessibility(editor)

@@ -212,7 +212,7 @@ def test_a_member_turns_a_device_off_on_the_notifications_page(
     sink.wait_for(lambda: len(sink.accepted()) == 1)
     assert sink.accepted()[0].payload["title"] == "Notifications work"
 
-    switch = phone.get_by_role("checkbox", name="Notifications on Chrome on Android")
+    switch = phone.get_by_role("switch", name="Notifications on Chrome on Android")
     switch.uncheck()
     expect(phone.locator("#devices .badge--off")).to_be_visible()
     phone.get_by_role("button", name="Send me a test").click()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +144,10 @@ def load_captions(captions_json: str) -> dict[str, list[str]]:
     return value if isinstance(value, dict) else {}
 
 
-async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
+async def check_item(kind: str, data: dict[str, Any], zone: tzinfo = UTC) -> FormResult:
     """Validate the studio's form for a story or an offer: ``values`` are the item's columns,
-    with ``teams`` and ``sites`` for its audience."""
+    with ``teams`` and ``sites`` for its audience. Times are typed in the editor's ``zone``
+    and kept in UTC."""
     form = FormResult.of(data)
     title = form.text(
         "title",
@@ -183,7 +184,9 @@ async def check_item(kind: str, data: dict[str, Any]) -> FormResult:
     else:
         teams, sites = [], []
 
-    expires_at = form.datetime("expires_at", message=_("Enter a date and time, or leave it empty."))
+    expires_at = form.datetime(
+        "expires_at", zone=zone, message=_("Enter a date and time, or leave it empty.")
+    )
     video_url = form.url(
         "video_url",
         message=_("Enter the https:// address of the video, or leave it empty."),

@@ -6,6 +6,7 @@ a future change of parser options might let through (event handlers, javascript:
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -37,12 +38,52 @@ def render_markdown(text: str) -> Markup:
     return Markup(clean)  # noqa: S704 - cleaned by nh3 just above
 
 
+# Where one block of text ends and the next begins, an excerpt puts a space after a sentence
+# and a middle dot otherwise: "…plan 2027. Workshops on our roadmap · A hike…", never
+# "roadmap A hike".
+_SENTENCE_END = (".", "!", "?", "…", ":", ";")
+_INLINE_TEXT = {"text", "code_inline"}
+_INLINE_BREAKS = {"softbreak", "hardbreak"}
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def _plain_blocks(text: str) -> list[str]:
+    """The text of each block (paragraph, heading, list item, code block…), in order."""
+    blocks: list[str] = []
+    for token in _parser.parse(text or ""):
+        if token.type == "inline":
+            words = "".join(
+                child.content
+                if child.type in _INLINE_TEXT
+                else " "
+                if child.type in _INLINE_BREAKS
+                else ""
+                for child in token.children or []
+            )
+        elif token.type in {"code_block", "fence"}:
+            words = token.content
+        else:
+            continue
+        # Runs of ordinary white space become one space; a no-break space stays (French
+        # typography: "Stack\u00a0: Python").
+        words = _SPACES.sub(" ", words).strip(" ")
+        if words:
+            blocks.append(words)
+    return blocks
+
+
 @lru_cache(maxsize=1024)
 def plain_excerpt(text: str, length: int = 180) -> str:
-    """The first words of the body as plain text: card teasers and link previews."""
-    plain = nh3.clean(_parser.render(text or ""), tags=set()).replace("\n", " ")
-    plain = " ".join(plain.split())
-    import html
-
-    plain = html.unescape(plain)
+    """The first words of the body as plain text: card teasers and link previews. Built from
+    the Markdown's blocks, so list items and paragraphs stay apart."""
+    plain = ""
+    for block in _plain_blocks(text):
+        if not plain:
+            plain = block
+        elif plain.endswith(_SENTENCE_END):
+            plain = f"{plain} {block}"
+        else:
+            plain = f"{plain} · {block}"
+        if len(plain) > length:
+            break
     return plain if len(plain) <= length else plain[: length - 1].rsplit(" ", 1)[0] + "…"

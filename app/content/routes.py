@@ -23,7 +23,7 @@ from app.content.tables import ContentItem
 from app.content.video import video_file
 from app.core.i18n import current_language as language_var
 from app.web.assets import IMMUTABLE
-from app.web.pages import SKIP_COMPRESSION, render
+from app.web.pages import SKIP_COMPRESSION, render, see_other
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -131,6 +131,8 @@ async def set_credit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) 
     member = request.user
     credit = data.get("credit", "") == "on"
     await content_feed.set_credit_by_name(member.id, credit)
+    if not request.htmx:  # the Save button, without JavaScript: the Me page again
+        return see_other(request, "/me")
     return await render(
         request,
         "shell/me.html",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Response, get, post
 from litestar.datastructures import UploadFile
@@ -24,7 +25,7 @@ from app.core.i18n import LANGUAGES, _
 from app.core.validation import parse_id, parse_ids
 from app.org.tables import Site, Team
 from app.web.pages import render, see_other, wants_fragment
-from app.web.requests import AnyRequest, settings_of
+from app.web.requests import AnyRequest, settings_of, time_zone_of
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -67,7 +68,9 @@ async def studio(
     )
 
 
-def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> dict[str, Any]:
+def _form_values(
+    item: dict[str, Any], teams: list[int], sites: list[int], zone: str
+) -> dict[str, Any]:
     values = {k: ("" if v is None else v) for k, v in item.items()}
     values["tags"] = " ".join(editing.tags_of(item.get("tags", "")))
     for network, text in editing.captions_text(item.get("captions", "{}")).items():
@@ -76,7 +79,9 @@ def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> di
     values["teams"] = teams
     values["sites"] = sites
     values["expires_at"] = (
-        item["expires_at"].strftime("%Y-%m-%dT%H:%M") if item.get("expires_at") else ""
+        item["expires_at"].astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+        if item.get("expires_at")
+        else ""
     )
     values["site"] = str(item.get("site") or "")
     return values
@@ -103,6 +108,7 @@ async def _editor_page(
     return await render(
         request,
         "content/studio/edit.html",
+        zone=await time_zone_of(request),
         status_code=status_code,
         kind=kind,
         item=item,
@@ -144,7 +150,7 @@ def _form_echo(data: dict[str, Any]) -> dict[str, Any]:
 async def _save(
     request: AnyRequest, kind: str, item: dict[str, Any] | None, data: dict[str, Any]
 ) -> Response[Any]:
-    checked = await editing.check_item(kind, data)
+    checked = await editing.check_item(kind, data, ZoneInfo(await time_zone_of(request)))
     errors = dict(checked.errors)
     upload = data.get("image")
     image = None
@@ -201,9 +207,8 @@ async def studio_item(request: AnyRequest, item_id: FromPath[int]) -> Response[s
     item = await _item_or_404(item_id)
     teams, sites = await editing.targets_of(item_id)
     saved = request.query_params.get("saved") == "1"
-    return await _editor_page(
-        request, item["kind"], item, _form_values(item, teams, sites), saved=saved
-    )
+    values = _form_values(item, teams, sites, await time_zone_of(request))
+    return await _editor_page(request, item["kind"], item, values, saved=saved)
 
 
 @post(
@@ -231,7 +236,10 @@ async def studio_update(
 async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form) -> Response[Any]:
     item = await _item_or_404(item_id)
     form = FormResult.of(data)
-    at = form.datetime("publish_at", message=_("Enter a date and time for the schedule."))
+    zone = await time_zone_of(request)
+    at = form.datetime(
+        "publish_at", zone=ZoneInfo(zone), message=_("Enter a date and time for the schedule.")
+    )
     for refusal in await editing.publish_refusals(item):
         form.fail("publish", refusal)
     if not form.ok:
@@ -240,7 +248,7 @@ async def studio_publish(request: AnyRequest, item_id: FromPath[int], data: Form
             request,
             item["kind"],
             item,
-            _form_values(item, teams, sites),
+            _form_values(item, teams, sites, zone),
             form.errors,
             status_code=422,
         )

@@ -6,6 +6,7 @@ Plain functions, no HTTP.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, time, timedelta
@@ -17,7 +18,7 @@ from piccolo.columns import Column
 
 from app.core.db import write_transaction
 from app.core.forms import FormResult
-from app.core.i18n import _
+from app.core.i18n import _, lazy
 
 from .tables import NotificationPreference
 
@@ -72,6 +73,63 @@ def time_zones() -> frozenset[str]:
 
 def is_time_zone(name: str) -> bool:
     return name in time_zones()
+
+
+# The time zone picker's groups: the IANA regions people look under, in this order. Other
+# names (legacy aliases such as "US/Eastern", "Etc/GMT+5") stay valid but are not listed.
+ZONE_REGIONS = {
+    "Europe": lazy("Europe"),
+    "America": lazy("Americas"),
+    "Africa": lazy("Africa"),
+    "Asia": lazy("Asia"),
+    "Australia": lazy("Australia"),
+    "Pacific": lazy("Pacific"),
+    "Atlantic": lazy("Atlantic"),
+    "Indian": lazy("Indian Ocean"),
+    "Antarctica": lazy("Antarctica"),
+}
+
+
+def zone_label(name: str) -> str:
+    """What a person reads for a zone in its region's group: "Buenos Aires (Argentina)"
+    for America/Argentina/Buenos_Aires, "Paris" for Europe/Paris."""
+    parts = name.replace("_", " ").split("/")[1:] or [name]
+    return parts[-1] + (f" ({' / '.join(parts[:-1])})" if len(parts) > 1 else "")
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.replace("_", " ").casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _zones_by_region() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    grouped: dict[str, list[tuple[str, str]]] = {region: [] for region in ZONE_REGIONS}
+    for name in time_zones():
+        region = name.split("/", 1)[0]
+        if region in grouped and "/" in name:
+            grouped[region].append((name, zone_label(name)))
+    return tuple(
+        (region, tuple(sorted(zones, key=lambda z: _folded(z[1]))))
+        for region, zones in grouped.items()
+    )
+
+
+def zone_groups(find: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
+    """The picker's zones by region, translated region names, as (region, [(zone, label)]);
+    only those whose name or city contains ``find`` (case and accents aside) when given:
+    the picker's search without JavaScript."""
+    needle = _folded(find.strip())
+    groups = []
+    for region, zones in _zones_by_region():
+        kept = [
+            z for z in zones if not needle or needle in _folded(z[0]) or needle in _folded(z[1])
+        ]
+        if kept:
+            groups.append((_(ZONE_REGIONS[region]), kept))
+    if not needle or needle in "utc":
+        groups.append(("UTC", [("UTC", "UTC")]))
+    return groups
 
 
 def _preferences_from_row(row: dict[str, Any] | None) -> Preferences:

@@ -157,6 +157,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     notice: str = "",
+    find: str = "",
 ) -> Any:
     member = request.user
     preferences = preferences or await notifications_preferences.preferences_of(member.id)
@@ -185,7 +186,9 @@ async def _page(
                 _("The day before and an hour before an event you signed up for."),
             ),
         ],
-        time_zones=sorted(notifications_preferences.time_zones()),
+        zone_groups=notifications_preferences.zone_groups(find),
+        zone_find=find,
+        zone_label=notifications_preferences.zone_label,
         devices=await devices_of(member.id),
         errors=errors or {},
         form=form or {},
@@ -194,8 +197,10 @@ async def _page(
 
 
 @get("/notifications", name="notifications", guards=[signed_in])
-async def notifications_page(request: AnyRequest) -> Any:
-    return await _page(request)
+async def notifications_page(request: AnyRequest, zone_find: FromQuery[str] = "") -> Any:
+    """``zone_find``: the time zone picker's search, sent by its Find button without
+    JavaScript (with it, the list filters as one types)."""
+    return await _page(request, find=zone_find[:60])
 
 
 @post("/notifications/preferences", status_code=200, name="save_notifications", guards=[signed_in])

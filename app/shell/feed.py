@@ -19,6 +19,8 @@ from app.content.media import image_url
 from app.content.video import video_urls
 from app.events.service import events_by_item, my_signups
 from app.points.challenges import challenges_on
+from app.points.rules import rules
+from app.points.tables import Action
 from app.sharing.service import (
     default_caption,
     genuine_clicks_by_item,
@@ -43,11 +45,19 @@ async def feed(
     tag: FromQuery[str | None] = None,
     q: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
+    welcome: FromQuery[str | None] = None,
 ) -> Response[str]:
     member = request.user
     kind = kind if kind in {"story", "offer"} else None
     page = await content_feed.feed_page(member, kind=kind, tag=tag, search=q, after=after)
     next_page = after is not None and wants_fragment(request)
+    first_run = None
+    if welcome == "1" and after is None:
+        # Enrolment lands here; the welcome shows on the member's first visit to the feed
+        # only (a recovery link lands here too, and a reload must not bring it back).
+        state = await content_feed.feed_state(member.id)
+        if state is None or state["seen_at"] is None:
+            first_run = await welcome_context(request)
     if after is None:
         since = await content_feed.mark_feed_visit(member.id)
     else:
@@ -95,7 +105,28 @@ async def feed(
         voice=voice,
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
+        welcome=first_run,
     )
+
+
+# What the welcome says earns points, in this order, when the admin left the rule on.
+WELCOME_ACTIONS = (Action.share, Action.click, Action.application, Action.hired)
+
+
+async def welcome_context(request: AnyRequest) -> dict[str, object]:
+    """The first-run welcome: the points the rules give now, and whether the phone is an
+    iPhone or iPad (the install guide is then open, since iOS has no install prompt and
+    allows push only from the installed app)."""
+    current = await rules()
+    points = {
+        action.value: current[action.value].points
+        for action in WELCOME_ACTIONS
+        if action.value in current
+        and current[action.value].enabled
+        and current[action.value].points > 0
+    }
+    agent = request.headers.get("user-agent", "")
+    return {"points": points, "on_ios": any(d in agent for d in ("iPhone", "iPad", "iPod"))}
 
 
 @get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})

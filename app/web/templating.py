@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -32,6 +33,12 @@ def number(value: float, decimals: int = 0) -> str:
     return text.replace(",", "\0").replace(".", point).replace("\0", group)
 
 
+def average(value: float) -> str:
+    """An average as people write one: at most one decimal, none when it is whole ("271",
+    "271.5"; "271,5" in French), by Babel in the reader's language."""
+    return str(format_decimal(value, format="#,##0.#", locale=i18n.current_language.get()))
+
+
 def day(value: date) -> str:
     """A date as the reader's language writes it briefly: "Nov 30, 2026", "30 nov. 2026"."""
     if type(value) is not date:  # a datetime, or None (Babel's today): not cached
@@ -45,14 +52,15 @@ def _day(value: date, language: str) -> str:
     return str(format_date(value, "medium", locale=language))
 
 
-def moment(value: datetime) -> str:
-    """A date and time (UTC) as the reader's language writes them: "Nov 30, 2026, 2:30 PM",
-    "30 nov. 2026, 14:30"."""
+def moment(value: datetime, zone: str | None = None) -> str:
+    """A date and time as the reader's language writes them: "Nov 30, 2026, 2:30 PM",
+    "30 nov. 2026, 14:30"; in UTC, or in the time zone ``zone`` names (an IANA name)."""
     language = i18n.current_language.get()
-    when = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    where = ZoneInfo(zone) if zone else UTC
+    when = value.astimezone(where) if value.tzinfo else value.replace(tzinfo=UTC).astimezone(where)
     pattern = str(Locale.parse(language).datetime_formats["medium"])
     return pattern.replace("{1}", format_date(when, "medium", locale=language)).replace(
-        "{0}", format_time(when, "short", tzinfo=UTC, locale=language)
+        "{0}", format_time(when, "short", tzinfo=where, locale=language)
     )
 
 
@@ -103,6 +111,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = number
+    env.filters["average"] = average
     env.filters["day"] = day
     env.filters["moment"] = moment
     env.filters["local_moment"] = local_moment
