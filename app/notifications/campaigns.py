@@ -20,6 +20,7 @@ from app.core.clock import now as clock_now
 from app.core.db import is_postgres, write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _
+from app.core.search import contains_pattern
 from app.core.settings import Settings
 from app.core.validation import parse_ids
 from app.notifications.devices import BADGE, ICON, message_refusal
@@ -320,9 +321,9 @@ async def link_choices(search: str, limit: int = 8) -> list[dict[str, Any]]:
         .order_by(ContentItem.publish_at, ascending=False)
         .limit(limit)
     )
-    term = search.strip()[:100].replace("%", "").replace("_", " ").lower()
-    if term:
-        query = query.where(ContentItem.title.ilike(f"%{term}%"))
+    pattern = contains_pattern(search)
+    if pattern:
+        query = query.where(ContentItem.search_text.like(pattern))  # folded: app.core.search
     return await query
 
 
