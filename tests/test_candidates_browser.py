@@ -435,3 +435,34 @@ def test_without_mail_an_employee_sends_a_single_use_link_and_the_friend_answers
         check_accessibility(editor)
     finally:
         finish_phone(editor)
+
+
+def test_a_candidate_reading_a_shared_story_goes_on_to_an_open_offer_credited_to_the_sharer(
+    phone: Page, seed: Any
+) -> None:
+    async def shared() -> str:
+        from app.candidates.tables import CandidatePolicy
+
+        sharer = await make_member(name="Léa Martin")
+        story = await make_item("story", "We are hiring in Lyon")
+        await make_item("offer", "Data engineer")
+        await CandidatePolicy.insert(CandidatePolicy(careers_url="https://jobs.example.com/"))
+        return await sharing.link_code(sharer.id, story)
+
+    code = seed(shared)
+    phone.goto(f"/r/{code}")
+    expect(phone.get_by_role("heading", name="We are hiring in Lyon")).to_be_visible()
+    offers = phone.get_by_role("region", name="Open offers")
+    expect(
+        offers.get_by_role("link", name="See all our jobs on our careers site")
+    ).to_have_attribute("href", "https://jobs.example.com/")
+    check_accessibility(phone)
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    expect(offers.get_by_role("link", name="Data engineer")).to_be_visible()
+    check_accessibility(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
+    offers.get_by_role("link", name="Data engineer").click()
+    expect(phone.get_by_role("heading", name="Data engineer")).to_be_visible()
+    expect(phone.get_by_text("Shared by Léa")).to_be_visible()
+    assert re.search(r"/r/[\w-]+$", phone.url) and not phone.url.endswith(code)
+    check_accessibility(phone)

@@ -110,6 +110,9 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
                 "content/landing_missing.html",
                 status_code=404,
                 offers=await feed.open_offers(),
+                careers_url=applications.careers_url(
+                    await applications.policy(), language_var.get()
+                ),
                 contracts=editing.CONTRACTS,
             )
         page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
@@ -155,12 +158,31 @@ async def _landing_page(
         image_absolute=f"{settings.public_url}{image}" if image else None,
         image=image,
         video=video_urls(item["video"]),
-        offers=await feed.open_offers() if (closed or gone) else [],
+        # A story, or an offer no longer open, leads on to the open offers: each through
+        # the same sharer's tracked link, so whoever applies from there is credited to them.
+        offers=await credited_offers(item, settings.public_url)
+        if (closed or gone or item["kind"] == "story")
+        else [],
+        careers_url=applications.careers_url(
+            await applications.policy(), item["language"] or language_var.get()
+        )
+        if (closed or gone or item["kind"] == "story")
+        else "",
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
         page_language=item["language"] or language_var.get(),
         **await landing_context(view),
     )
+
+
+async def credited_offers(item: dict[str, Any], public_url: str) -> list[dict[str, Any]]:
+    """The open offers (the page's own aside), each with the sharer's tracked link to it."""
+    offers = [offer for offer in await feed.open_offers() if offer["id"] != item["id"]]
+    if offers and item.get("sharer_id") is not None:
+        codes = await sharing.link_codes(int(item["sharer_id"]), [o["id"] for o in offers])
+        for offer in offers:
+            offer["url"] = sharing.share_url(public_url, codes[offer["id"]])
+    return offers
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])

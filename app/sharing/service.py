@@ -198,7 +198,7 @@ def message_links(url: str, subject: str, text: str) -> dict[str, str]:
 # The public page's one query: the link, its item, the sharer's name and whether they
 # are credited, the offer's site.
 LANDING_SQL = """
-SELECT l.code AS code, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
+SELECT l.code AS code, l.member AS sharer_id, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
        i.id AS id, i.kind AS kind, i.title AS title, i.body AS body, i.language AS language,
        i.image AS image, i.image_alt AS image_alt, i.video_url AS video_url, i.video AS video,
        i.publish_at AS publish_at, i.expires_at AS expires_at, i.archived_at AS archived_at,

@@ -4,16 +4,20 @@ import any domain; content comes before them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from app.accounts.guards import signed_in
+from app.candidates import applications
 from app.content import editing
 from app.content import feed as content_feed
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.content.video import video_urls
+from app.core.i18n import current_language
 from app.points.challenges import challenges_on
 from app.sharing.service import (
     default_caption,
@@ -94,7 +98,23 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[str
         clicks=clicks.get(item_id, 0),
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
+        **(await _story_aside(item)),
     )
+
+
+async def _story_aside(item: dict[str, Any]) -> dict[str, Any]:
+    """Under a story: the open offers (their pages, which the member can share in turn) and
+    the careers site an admin set."""
+    if item["kind"] != "story":
+        return {"offers": [], "careers_url": ""}
+    offers = await content_feed.open_offers()
+    for offer in offers:
+        offer["url"] = f"/items/{offer['id']}"
+    rules = await applications.policy()
+    return {
+        "offers": offers,
+        "careers_url": applications.careers_url(rules, current_language.get()),
+    }
 
 
 ROUTES = [feed, item_page]
