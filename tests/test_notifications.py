@@ -586,6 +586,7 @@ async def test_a_campaign_links_only_to_a_page_that_exists_chosen_from_published
         ("/offers/12", "No page of Relay is at /offers/12"),
         (f"/items/{draft}", f"/items/{draft} is not a published item"),
         ("/items/999999", "/items/999999 is not a published item"),
+        ("/items/99999999999999999999", "is not a published item"),
         ("/rewards/424242", "/rewards/424242 is not an available reward."),
         ("/pipeline/1", "Members cannot open /pipeline/1"),
         ("https://evil.example/x", "Link to a page of Relay"),

@@ -255,7 +255,9 @@ def audience_of(data: dict[str, Any]) -> Audience:
         site_ids=_ids(many("sites")),
         roles=[role for role in many("roles") if role in {r.value for r in Role}],
         activity=activity if activity in ACTIVITIES else "",
-        days=int(days) if days.isdigit() and 1 <= int(days) <= 365 else 30,
+        days=int(days)
+        if len(days) <= 3 and days.isascii() and days.isdigit() and int(days) >= 1
+        else 30,
         never_shared=data.get("never_shared") == "on",
     )
 
@@ -293,14 +295,15 @@ async def link_problem(path: str, route: tuple[str, dict[str, Any]] | None) -> s
     if not params:
         return None
     if template in ITEM_PAGES:
-        if not await is_published_item(int(params["item_id"])):
+        if not await is_published_item(int(params["item_id"])):  # an id out of range: False
             return _("%(path)s is not a published item: members would find nothing there.") % {
                 "path": path
             }
         return None
     if template in REWARD_PAGES:
-        if not await Reward.exists().where(
-            Reward.id == int(params["reward_id"]), Reward.active.eq(True)
+        reward_id = int(params["reward_id"])
+        if not 0 < reward_id < 2**31 or not await Reward.exists().where(
+            Reward.id == reward_id, Reward.active.eq(True)
         ):
             return _("%(path)s is not an available reward.") % {"path": path}
         return None
@@ -310,6 +313,8 @@ async def link_problem(path: str, route: tuple[str, dict[str, Any]] | None) -> s
 
 
 async def is_published_item(item_id: int) -> bool:
+    if not 0 < item_id < 2**31:  # no such id, and more than PostgreSQL's integer holds
+        return False
     return await ContentItem.exists().where(ContentItem.id == item_id, published_where(clock_now()))
 
 

@@ -324,7 +324,8 @@ async def compose_campaign(request: AnyRequest) -> Any:
     picked = str(form.get("pick") or "")
     if picked or form.get("action") == "find":
         # A published item chosen in the picker: its page becomes the link, nothing is sent.
-        if picked.isdigit() and await campaigns.is_published_item(int(picked)):
+        is_id = picked.isascii() and picked.isdigit() and len(picked) < 10
+        if is_id and await campaigns.is_published_item(int(picked)):
             form["url"] = f"/items/{picked}"
         return await _campaigns_page(request, block="compose", form=form)
     time_zone = (await notifications_preferences.preferences_of(member.id)).time_zone
