@@ -122,7 +122,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         from granian.server import Server
 
         Server(
-            "app.main:create_app",
+            "app.main:serve_app",
             address=host,
             port=port,
             interface=Interfaces.ASGI,
@@ -134,7 +134,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         import uvicorn
 
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:serve_app",
             factory=True,
             host=host,
             port=port,

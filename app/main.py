@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
@@ -37,6 +38,7 @@ from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
 from app.rewards.routes import ROUTES as REWARD_ROUTES
+from app.sharing import images as share_images
 from app.sharing.routes import ROUTES as SHARING_ROUTES
 from app.shell.compose import member_time_zone, person_points
 from app.shell.context import page_context
@@ -141,6 +143,15 @@ def embedded_workers(settings: Settings) -> list[BackgroundTask]:
         EmbeddedMailSender(settings),
         PurgeSchedule(settings.data_dir),
     ]
+
+
+def serve_app() -> Litestar:
+    """The app as `relay serve` runs it in each web process: :func:`create_app`, and a
+    thread that loads meanwhile what first requests would otherwise wait for (the share
+    images' fonts and encoder). Tests build apps with :func:`create_app` and skip it."""
+    app = create_app()
+    threading.Thread(target=share_images.warm_up, name="warm-up", daemon=True).start()
+    return app
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

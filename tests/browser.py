@@ -1,4 +1,5 @@
-"""Chromium, driven by Playwright, at phone size; every page visited is checked by axe-core.
+"""Chromium, driven by Playwright, at phone size (or a desk's); every page visited is checked
+by axe-core.
 
 Each test's page records the pages it visits; when the test ends, the page it is on is
 checked, and any page visited but never checked fails the test, as do console errors
@@ -32,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 900}
 ANDROID_UA = (
     "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/156.0.0.0 Mobile Safari/537.36"
@@ -107,7 +109,17 @@ def open_phone(browser: Browser, base_url: str, locale: str = "en-GB", **options
         base_url=base_url,
         **{"user_agent": ANDROID_UA, **options},
     )
-    page = context.new_page()
+    return watched(context.new_page())
+
+
+def open_desk(browser: Browser, base_url: str, locale: str = "en-GB") -> Page:
+    """A desktop browser window (1280 × 900, a mouse, no touch), watched as a phone is."""
+    context = browser.new_context(viewport=DESK, locale=locale, base_url=base_url)
+    return watched(context.new_page())
+
+
+def watched(page: Page) -> Page:
+    """Record the pages ``page`` visits and its console errors, for finish_phone."""
     watch = PageWatch()
     page._relay_watch = watch  # type: ignore[attr-defined]
 

@@ -395,3 +395,27 @@ async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
     assert "Draft story" in archived.text
     member = await make_member()
     assert not (await content_feed.feed_page(member)).cards
+
+
+async def test_the_story_editor_shows_the_saved_card_beside_its_fields(
+    client: AsyncTestClient,
+) -> None:
+    await sign_in(client, "editor")
+    story = await make_item(title="Our new office", body="Come and see it.", published=False)
+    page = await client.get(f"/studio/{story}", headers=HTML)
+    preview = page.text[page.text.index('<aside class="editor__preview"') :]
+    assert "The card in the feed, from the last save." in preview
+    assert f'data-card-id="{story}"' in preview and "Come and see it." in preview
+    # Refused changes leave the preview on what is saved.
+    headers = await csrf(client, f"/studio/{story}")
+    refused = await client.post(
+        f"/studio/{story}",
+        data={"kind": "story", "title": "", "body": "Changed"},
+        files={"image": ("", b"", "application/octet-stream")},
+        headers=headers,
+    )
+    assert refused.status_code == 422
+    aside = refused.text[refused.text.index('<aside class="editor__preview"') :]
+    assert "Our new office" in aside and "Changed" not in aside
+    new = await client.get("/studio/new?kind=story", headers=HTML)
+    assert "The card in the feed appears here once the draft is saved." in new.text

@@ -399,6 +399,7 @@ async def pipeline_offers(request: AnyRequest) -> Response[str]:
         request,
         "candidates/pipeline/list.html",
         offers=await pipeline.offers_with_candidates(),
+        offer_statuses=editing.OFFER_STATUS_NAMES,
     )
 
 

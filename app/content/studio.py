@@ -77,6 +77,12 @@ def _form_values(item: dict[str, Any], teams: list[int], sites: list[int]) -> di
     return values
 
 
+def _preview_card(item: dict[str, Any]) -> dict[str, Any]:
+    """The item's feed card as a member would first see it (the preview page's and the
+    editor's phone preview)."""
+    return feed.card_view(item) | {"shared": False, "clicks": 0, "is_new": False}
+
+
 async def _editor_page(
     request: AnyRequest,
     kind: str,
@@ -103,6 +109,7 @@ async def _editor_page(
         video=video_urls(item.get("video")) if item else None,
         max_mb=MAX_BYTES // (1024 * 1024),
         max_video_mb=MAX_VIDEO_BYTES // (1024 * 1024),
+        card=_preview_card(item) if item else None,
         **await _choices(),
     )
 
@@ -270,13 +277,11 @@ async def studio_close(request: AnyRequest, item_id: FromPath[int], data: Form) 
 @get("/studio/{item_id:int}/preview", name="studio_preview", guards=[editor], opt={"tab": "studio"})
 async def studio_preview(request: AnyRequest, item_id: FromPath[int]) -> Response[str]:
     item = await _item_or_404(item_id)
-    card = feed.card_view(item)
-    card |= {"shared": False, "clicks": 0, "is_new": False}
     return await render(
         request,
         "content/studio/preview.html",
         item=item,
-        card=card,
+        card=_preview_card(item),
         body_html=render_markdown(item["body"]),
         image=image_url(item["image"], 1200),
         contracts=editing.CONTRACTS,

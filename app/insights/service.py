@@ -982,7 +982,8 @@ def impact_sentence(figures: dict[str, int], period_name: str) -> str:
         return _("%(period)s: nothing shared yet. Share an item from the feed to start.") % {
             "period": period_name
         }
-    return f"{period_name}: {text % {'num': n}}"
+    # Through the catalogue, so French puts its no-break space before the colon.
+    return _("%(period)s: %(what)s") % {"period": period_name, "what": text % {"num": n}}
 
 
 # --- What a click and a hire are worth -------------------------------------------------------

@@ -142,6 +142,17 @@ def font(bold: bool, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
+def warm_up() -> None:
+    """Load what the first image made in a process would otherwise pay for: the fonts at
+    their sizes, the glyph checks of common Latin characters, Pillow's JPEG encoder and
+    segno (about 50 ms of a first request's 110 ms, measured in bench/share_images.py)."""
+    for bold, size in ((True, 76), (True, 54), (True, 44), (True, 40), (True, 36), (True, 32)):
+        font(bold, size)
+    for char in "".join(map(chr, range(0x20, 0x7F))) + "àâäçéèêëîïôöùûüÿœæÀÂÇÉÈÊÎÔÙÛŒ’«»…–—€":
+        _drawable(char, True)
+    _qr("https://localhost/warm-up", 300).save(io.BytesIO(), "JPEG")
+
+
 @cache
 def _notdef(bold: bool) -> bytes:
     return bytes(font(bold, 40).getmask("\ue000"))
