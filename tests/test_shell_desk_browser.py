@@ -120,7 +120,7 @@ def test_at_a_desk_the_editors_pages_have_a_side_navigation_tables_and_a_two_col
         )
         lea = people.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Léa Martin"))
         expect(lea.get_by_role("cell")).to_have_text(
-            ["lea.martin@demo.relay", "employee", "Engineering", "Lyon", "Invited"]
+            ["lea.martin@demo.relay", "Employee", "Engineering", "Lyon", "Invited"]
         )
         # The search still swaps the table's rows.
         page.get_by_label("Search by name or email").fill("lea.martin")
