@@ -52,6 +52,11 @@ function problem(error, element) {
   if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) {
     return element.dataset.cancelled || "";
   }
+  // The authenticator holds one of the passkeys the server listed in excludeCredentials:
+  // this device already has a passkey for Relay, which is no failure to try again.
+  if (error && error.name === "InvalidStateError" && element.dataset.exists) {
+    return element.dataset.exists;
+  }
   return element.dataset.failed || String(error);
 }
 

@@ -340,3 +340,53 @@ document.addEventListener("htmx:load", (event) => {
   setUp(event.target);
   setUpDialog();
 });
+
+// ---------------------------------------------------------------- a link for one person
+
+// A recommended friend's consent link works once: the member sends it in a private message,
+// through the phone's share sheet, or one of the message links, or copies it.
+function setUpSendLinks(root) {
+  const boxes = [...root.querySelectorAll("[data-send-link]")];
+  if (root.matches && root.matches("[data-send-link]")) boxes.push(root);
+  for (const box of boxes) {
+    const button = box.querySelector("[data-send-native]");
+    if (button && typeof navigator.share === "function") button.hidden = false;
+  }
+}
+
+async function copyMessage(box) {
+  if (!navigator.clipboard) return false;
+  try {
+    await navigator.clipboard.writeText(`${box.dataset.text}\n\n${box.dataset.url}`);
+    return true;
+  } catch (error) {
+    console.warn("Copy failed:", error);
+    return false;
+  }
+}
+
+document.addEventListener("click", async (event) => {
+  const box = event.target.closest("[data-send-link]");
+  if (!box) return;
+  if (event.target.closest("[data-send-native]")) {
+    try {
+      await navigator.share({ title: box.dataset.title, text: box.dataset.text, url: box.dataset.url });
+    } catch (error) {
+      if (error && error.name !== "AbortError") console.warn("Share failed:", error);
+      return;
+    }
+    box.querySelector("[data-send-status]").hidden = false;
+    return;
+  }
+  if (event.target.closest("[data-copy-message]")) {
+    if (await copyMessage(box)) toast(box.dataset.copied);
+    return;
+  }
+  if (event.target.closest("[data-copy-first]")) {
+    // LinkedIn takes no text in its link: the message is on the clipboard, ready to paste.
+    if (await copyMessage(box)) toast(box.dataset.copied);
+  }
+});
+
+setUpSendLinks(document);
+document.addEventListener("htmx:load", (event) => setUpSendLinks(event.target));

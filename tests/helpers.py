@@ -50,8 +50,6 @@ GOOD = {
 FRIEND = {
     "name": "Paul Lefèvre",
     "email": "Paul.Lefevre@example.org",
-    "phone": "",
-    "linkedin": "",
     "message": "We built the billing system together.",
 }
 
@@ -175,11 +173,27 @@ async def recommend(
     item_id: int,
     fields: dict[str, str],
 ):  # type: ignore[no-untyped-def]
-    """The signed-in member recommends a friend (``fields``) for an offer, with a CV."""
+    """The signed-in member recommends a friend (``fields``: a name, why them, and an
+    email address when Relay can send mail) for an offer."""
     page = await client.get(f"/items/{item_id}/recommend", headers=HTML)
     assert page.status_code == 200
     return await client.post(
         f"/items/{item_id}/recommend",
+        data={"_csrf_token": form_token(page.text), **fields},
+        headers={"hx-request": "true"},
+    )
+
+
+async def answer_recommendation(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    path: str,
+    fields: dict[str, str],
+):  # type: ignore[no-untyped-def]
+    """The recommended friend opens their link (``path``) and sends their details with a CV."""
+    page = await client.get(path, headers=HTML)
+    assert page.status_code == 200, page.text
+    return await client.post(
+        path,
         data={"_csrf_token": form_token(page.text), **fields},
         files={"cv": ("paul.pdf", PDF, "application/pdf")},
         headers={"hx-request": "true"},

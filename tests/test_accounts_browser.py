@@ -137,6 +137,33 @@ def test_a_member_adds_a_second_passkey_signs_in_with_it_and_removes_the_first(
     check_accessibility(phone)
 
 
+def test_adding_a_passkey_on_a_device_that_has_one_says_so(phone: Page, seed: Any) -> None:
+    """The server lists the member's passkeys in excludeCredentials; the device holding one
+    refuses to make a second (InvalidStateError), and the page says why, not "try again"."""
+    _member_id, token = invite(seed)
+    authenticator = VirtualAuthenticator(phone)
+    enrol(phone, token)
+    phone.goto("/me/security")
+    check_accessibility(phone)
+    with phone.expect_response("**/me/passkeys/options") as options:
+        phone.get_by_role("button", name="Add a passkey").click()
+    [passkey] = authenticator.credentials()
+    excluded = options.value.json()["publicKey"]["excludeCredentials"]
+    assert [c["id"] for c in excluded] == [
+        passkey["credentialId"].replace("+", "-").replace("/", "_").rstrip("=")
+    ]
+    expect(phone.get_by_role("alert")).to_have_text(
+        "This device already has a passkey for Relay: you sign in with it. "
+        "To add one, use another phone or computer, or a security key."
+    )
+    assert len(authenticator.credentials()) == 1
+    expect(phone.get_by_text("Chrome on Android", exact=True)).to_have_count(1)
+    check_accessibility(phone)
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    expect(phone.get_by_role("alert")).to_be_visible()
+    check_accessibility(phone)
+
+
 def test_the_only_passkey_cannot_be_removed_and_renaming_checks_the_name(
     phone: Page, seed: Any
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 
@@ -275,3 +276,56 @@ async def test_the_sixth_application_of_a_day_through_a_link_earns_nothing(
     # Over the cap, an application is still recorded and credited to her: it just earns nothing.
     assert await credited("candidate5@example.org") == (sharer.id, sharer.id)
     assert await Activity.count().where(Activity.kind == "application") == 6
+
+
+async def test_a_shared_story_leads_on_to_the_open_offers_through_the_same_sharer(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """A story's public page lists the open offers, each through the sharer's own tracked
+    link (a candidate applying from there is credited to them), and the careers site an
+    admin set, in the reader's language; the item page shows the same to members."""
+    story = await make_item("story", "We are hiring in Lyon")
+    offer = await make_item("offer", "Data engineer")
+    lea = await make_member(name="Léa Martin")
+    code = await sharing.link_code(lea.id, story)
+
+    # Before any careers site is set: the offers only.
+    page = await open_link(client, code)
+    offer_link = re.search(r'href="http://localhost:8000/r/([\w-]+)">Data engineer<', page.text)
+    assert offer_link is not None, page.text
+    assert await sharing.landing(offer_link.group(1)) is not None
+    assert (await sharing.link_codes(lea.id, [offer]))[offer] == offer_link.group(1)
+    assert "careers site" not in page.text
+
+    await sign_in(client, "admin")
+    policy = await client.get("/admin/candidates", headers=HTML)
+    fields = {
+        "_csrf_token": form_token(policy.text),
+        "privacy_notice": "We keep your data for 6 months.",
+        "privacy_notice_fr": "",
+        "careers_url": "http://jobs.example.com",
+        "careers_url_fr": "https://emplois.example.com/fr",
+        "referral_cookie_days": "30",
+        "consent_days": "30",
+        "retention_days": "180",
+    }
+    refused = await client.post("/admin/candidates", data=fields, headers=HTML)
+    assert refused.status_code == 422
+    assert "Enter the careers site&#39;s address, starting with https://." in refused.text
+    assert 'aria-describedby="policy-careers_url-error"' in refused.text
+    fields["careers_url"] = "https://jobs.example.com/en"
+    saved = await client.post("/admin/candidates", data=fields, headers=HTML)
+    assert saved.status_code == 200 and "Saved." in saved.text
+
+    client.cookies.clear()
+    english = await client.get(f"/r/{code}", headers={**HTML, "accept-language": "en-GB"})
+    assert 'href="https://jobs.example.com/en"' in english.text
+    assert "See all our jobs on our careers site" in english.text
+
+    # A member reading the story in the app: the offers' pages and the careers site.
+    await sign_in(client, "employee")
+    item = await client.get(f"/items/{story}", headers={**HTML, "accept-language": "en-GB"})
+    assert f'href="/items/{offer}">Data engineer<' in item.text
+    assert 'href="https://jobs.example.com/en"' in item.text
+    offer_page = await client.get(f"/items/{offer}", headers=HTML)
+    assert "See all our jobs" not in offer_page.text

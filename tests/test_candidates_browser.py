@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.sharing import service as sharing
-from tests.browser import check_accessibility, finish_phone, open_phone, phone_as, phone_as_member
+from tests.browser import (
+    SHARE_STUB,
+    check_accessibility,
+    finish_phone,
+    open_phone,
+    phone_as,
+    phone_as_member,
+)
 from tests.conftest import LiveServer
 from tests.factories import make_item, make_member
 from tests.helpers import eventually
@@ -139,11 +147,11 @@ def test_the_admin_pages_and_the_recommendation_pages_work_at_phone_size(
         employee.get_by_role("link", name="Recommend a friend").click()
         expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
         check_accessibility(employee)
-        employee.get_by_label("Their name").fill("Paul Lefèvre")
-        employee.get_by_label("Their email").fill("paul@")
-        employee.get_by_role("button", name="Send the recommendation").click()
-        expect(employee.get_by_text("Enter an email address such as")).to_be_visible()
-        expect(employee.get_by_label("Their email")).to_have_attribute("aria-invalid", "true")
+        employee.get_by_role("button", name="Make their link").click()
+        expect(employee.get_by_text("Enter your friend's name.")).to_be_visible()
+        expect(employee.get_by_label("Your friend's name")).to_have_attribute(
+            "aria-invalid", "true"
+        )
         check_accessibility(employee)
         employee.goto("/recommendations/not-a-real-token")
         expect(employee.get_by_text("This link can no longer be used")).to_be_visible()
@@ -174,10 +182,12 @@ def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_st
             employee.get_by_role("link", name="Recommend a friend").click()
             expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
             check_accessibility(employee)
-            employee.get_by_label("Their name").fill("Paul Lefèvre")
-            employee.get_by_label("Their email").fill("paul.lefevre@example.org")
+            employee.get_by_label("Your friend's name").fill("Paul Lefèvre")
+            employee.get_by_label("Their email, if you want Relay to send them the link").fill(
+                "paul.lefevre@example.org"
+            )
             employee.get_by_label("Why them?").fill("We built the billing system together.")
-            employee.get_by_role("button", name="Send the recommendation").click()
+            employee.get_by_role("button", name="Make their link").click()
             expect(employee.get_by_text("We have asked Paul Lefèvre")).to_be_visible()
             check_accessibility(employee)
             employee.get_by_role("link", name="My referrals").click()
@@ -194,7 +204,9 @@ def test_a_friend_recommended_by_email_accepts_and_the_referrer_follows_their_st
             try:
                 friend.goto(link.group(1))
                 expect(friend.get_by_text("Léa Martin recommended you")).to_be_visible()
+                expect(friend.get_by_label("Email")).to_have_value("paul.lefevre@example.org")
                 check_accessibility(friend)
+                friend.get_by_label("I agree that the company contacts me").check()
                 friend.get_by_role("button", name="Yes, you may contact me").click()
                 expect(friend.get_by_text("will contact you")).to_be_visible()
                 check_accessibility(friend)
@@ -320,3 +332,137 @@ def test_htmx_swaps_apply_no_inline_style_the_csp_refuses(
         check_accessibility(candidate)
     finally:
         finish_phone(candidate)  # fails on any console error, a CSP violation included
+
+
+SHARE_STUB_AND_CLIPBOARD = (
+    SHARE_STUB
+    + """
+window.__copied = [];
+Object.defineProperty(navigator, "clipboard", {
+  value: { writeText: async (text) => { window.__copied.push(text); } },
+});
+"""
+)
+
+
+def test_without_mail_an_employee_sends_a_single_use_link_and_the_friend_answers_with_it(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    """A default install (no SMTP_URL): the employee makes a link and sends it through the
+    phone's share sheet; the friend fills in their details and agrees; HR saw only "pending"
+    until then; the link then says it can no longer be used."""
+    item_id = seed(lambda: make_item("offer", "Data engineer"))
+    employee = phone_as(browser, live_server, seed, name="Léa Martin")
+    employee.add_init_script(SHARE_STUB_AND_CLIPBOARD)
+    try:
+        employee.goto(f"/items/{item_id}")
+        check_accessibility(employee)
+        employee.get_by_role("link", name="Recommend a friend").click()
+        expect(employee.get_by_role("heading", name="Recommend a friend")).to_be_visible()
+        expect(employee.get_by_label("Their email", exact=False)).to_have_count(0)
+        check_accessibility(employee)
+        employee.get_by_label("Your friend's name").fill("Paul Lefèvre")
+        employee.get_by_label("Why them?").fill("We built the billing system together.")
+        employee.get_by_role("button", name="Make their link").click()
+        expect(
+            employee.get_by_role("heading", name="Send this link to Paul Lefèvre")
+        ).to_be_visible()
+        link = employee.get_by_label("Their link").input_value()
+        assert re.fullmatch(rf"{re.escape(live_server.url)}/recommendations/[\w-]+", link)
+        check_accessibility(employee)
+        employee.get_by_role("button", name="Send the link…").click()
+        expect(
+            employee.get_by_text("Sent. Follow Paul Lefèvre under My referrals.")
+        ).to_be_visible()
+        [shared] = employee.evaluate("window.__shared")
+        assert shared["url"] == link and "Hello Paul Lefèvre" in shared["text"]
+        # The message links, for a phone without a share sheet: private messages only.
+        whatsapp = employee.get_by_role("link", name="WhatsApp").get_attribute("href") or ""
+        assert whatsapp.startswith("https://wa.me/?text=") and quote(link, safe="") in whatsapp
+        sms = employee.get_by_role("link", name="SMS").get_attribute("href") or ""
+        assert sms.startswith("sms:") and quote(link, safe="") in sms
+        employee.get_by_role("button", name="Copy the message").click()
+        expect(employee.get_by_text("Message and link copied.")).to_be_visible()
+        assert employee.evaluate("window.__copied")[0].endswith(link)
+        employee.set_viewport_size({"width": 1280, "height": 900})
+        expect(
+            employee.get_by_role("heading", name="Send this link to Paul Lefèvre")
+        ).to_be_visible()
+        check_accessibility(employee)
+        employee.set_viewport_size({"width": 390, "height": 844})
+        employee.get_by_role("link", name="My referrals").click()
+        expect(employee.get_by_text("Waiting for them to agree")).to_be_visible()
+        check_accessibility(employee)
+    finally:
+        finish_phone(employee)
+
+    editor = phone_as(browser, live_server, seed, role="editor", name="Inès Moreau")
+    try:
+        editor.goto(f"/pipeline/{item_id}")
+        expect(editor.get_by_text("A recommendation is pending")).to_be_visible()
+        expect(editor.get_by_text("Paul")).to_have_count(0)
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
+
+    friend = open_phone(browser, live_server.url)  # Paul's own phone
+    try:
+        friend.goto(link)
+        expect(friend.get_by_text("Léa Martin recommended you")).to_be_visible()
+        expect(friend.get_by_label("Your name")).to_have_value("Paul Lefèvre")
+        check_accessibility(friend)
+        friend.get_by_label("Email").fill("paul@")
+        friend.get_by_role("button", name="Yes, you may contact me").click()
+        expect(friend.get_by_text("Enter an email address such as")).to_be_visible()
+        expect(friend.get_by_text("Tick the box to agree")).to_be_visible()
+        check_accessibility(friend)
+        friend.get_by_label("Email").fill("paul.lefevre@example.org")
+        friend.get_by_label("I agree that the company contacts me").check()
+        friend.get_by_role("button", name="Yes, you may contact me").click()
+        expect(friend.get_by_text("will contact you")).to_be_visible()
+        check_accessibility(friend)
+        friend.goto(link)
+        expect(friend.get_by_text("This link can no longer be used")).to_be_visible()
+        check_accessibility(friend)
+    finally:
+        finish_phone(friend)
+
+    editor = phone_as(browser, live_server, seed, role="editor", name="Inès Moreau")
+    try:
+        editor.goto(f"/pipeline/{item_id}")
+        expect(editor.get_by_text("Paul Lefèvre")).to_be_visible()
+        expect(editor.get_by_text("Referred by Léa Martin")).to_be_visible()
+        check_accessibility(editor)
+    finally:
+        finish_phone(editor)
+
+
+def test_a_candidate_reading_a_shared_story_goes_on_to_an_open_offer_credited_to_the_sharer(
+    phone: Page, seed: Any
+) -> None:
+    async def shared() -> str:
+        from app.candidates.tables import CandidatePolicy
+
+        sharer = await make_member(name="Léa Martin")
+        story = await make_item("story", "We are hiring in Lyon")
+        await make_item("offer", "Data engineer")
+        await CandidatePolicy.insert(CandidatePolicy(careers_url="https://jobs.example.com/"))
+        return await sharing.link_code(sharer.id, story)
+
+    code = seed(shared)
+    phone.goto(f"/r/{code}")
+    expect(phone.get_by_role("heading", name="We are hiring in Lyon")).to_be_visible()
+    offers = phone.get_by_role("region", name="Open offers")
+    expect(
+        offers.get_by_role("link", name="See all our jobs on our careers site")
+    ).to_have_attribute("href", "https://jobs.example.com/")
+    check_accessibility(phone)
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    expect(offers.get_by_role("link", name="Data engineer")).to_be_visible()
+    check_accessibility(phone)
+    phone.set_viewport_size({"width": 390, "height": 844})
+    offers.get_by_role("link", name="Data engineer").click()
+    expect(phone.get_by_role("heading", name="Data engineer")).to_be_visible()
+    expect(phone.get_by_text("Shared by Léa")).to_be_visible()
+    assert re.search(r"/r/[\w-]+$", phone.url) and not phone.url.endswith(code)
+    check_accessibility(phone)

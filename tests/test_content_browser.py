@@ -260,3 +260,25 @@ def test_an_editor_pages_through_a_long_studio_list_with_more(
         check_accessibility(editor)
     finally:
         finish_phone(editor)
+
+
+def test_searching_the_feed_without_accents_finds_the_offer_with_them(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    """`developpeur` typed on a phone keyboard finds "Développeur Python" (issue 18)."""
+    seed(lambda: make_item("offer", "Développeur Python"))
+    seed(lambda: make_item("story", "Hackathon photos"))
+    phone = phone_as(browser, live_server, seed, name="Léa Martin")
+    try:
+        phone.goto("/")
+        check_accessibility(phone)
+        phone.get_by_label("Search the feed").fill("developpeur")
+        phone.get_by_role("button", name="Search").click()
+        expect(phone.get_by_role("heading", name="Développeur Python")).to_be_visible()
+        expect(phone.get_by_role("heading", name="Hackathon photos")).to_have_count(0)
+        check_accessibility(phone)
+        phone.set_viewport_size({"width": 1280, "height": 900})
+        expect(phone.get_by_role("heading", name="Développeur Python")).to_be_visible()
+        check_accessibility(phone)
+    finally:
+        finish_phone(phone)

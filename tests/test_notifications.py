@@ -36,7 +36,7 @@ from app.notifications.preferences import Preferences
 from app.notifications.tables import Campaign, Nudge, NudgeState
 from push.subscriptions import SubscriptionError
 from push.tables import PushDelivery, PushSubscription
-from tests.factories import make_member, make_site, make_team, subscribe
+from tests.factories import make_item, make_member, make_site, make_team, subscribe
 from tests.helpers import HTML, csrf, sign_in
 from tests.push_sink import PushSink, fcm_browser
 
@@ -476,18 +476,19 @@ async def test_a_campaign_to_a_team_is_delivered_counted_and_reported(
     ana_phone, ben_phone = push_sink.new_browser(), push_sink.new_browser()
     await subscribe(ana.id, ana_phone)
     await subscribe(ben.id, ben_phone)
+    offer = await make_item("offer", "Data engineer")
     await sign_in(client, "editor")
     headers = {**(await csrf(client, "/me", accept=None)), "hx-request": "true"}
     sent = await client.post(
         "/campaigns",
-        data=compose(action="send", when="now", teams=str(sales), url="/offers/12"),
+        data=compose(action="send", when="now", teams=str(sales), url=f"/items/{offer}"),
         headers=headers,
     )
     assert sent.status_code == 204, sent.text
     await wait_for_sink(push_sink, 1)
     [received] = push_sink.accepted()
     assert received.endpoint == ana_phone.endpoint
-    assert received.payload["url"] == "/offers/12"
+    assert received.payload["url"] == f"/items/{offer}"
     assert received.payload["title"] == "Our Lyon office opens"
     [campaign] = await Campaign.select()
     assert received.payload["tag"] == f"campaign-{campaign['id']}"
@@ -545,6 +546,8 @@ async def test_employees_cannot_reach_campaigns(
     refused = await client.post("/campaigns", data=compose(action="send"), headers=headers)
     assert refused.status_code == 403
     assert await Campaign.count() == 0
+    for path in ("/campaigns/links?link_q=a", "/campaigns/reach?teams=1"):
+        assert (await client.get(path, headers=HTML)).status_code == 403
     me = await client.get("/me", headers=HTML)
     assert 'href="/campaigns"' not in me.text and 'href="/notifications"' in me.text
 
@@ -576,3 +579,81 @@ async def test_the_campaigns_list_shows_fifty_a_page_and_the_older_ones_on_deman
     assert "Campaign 002" in rest.text and "Campaign 000" in rest.text
     assert "Campaign 003" not in rest.text and "before=" not in rest.text
     assert "compose" not in rest.text
+
+
+async def test_a_campaign_links_only_to_a_page_that_exists_chosen_from_published_items(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    offer = await make_item("offer", "Data engineer")
+    draft = await make_item("story", "Draft news", published=False)
+    await sign_in(client, "editor")
+    headers = {**(await csrf(client, "/me", accept=None)), "hx-request": "true"}
+
+    # The picker lists published items matching what the editor types (drafts never).
+    found = await client.get("/campaigns/links?link_q=data", headers={"hx-request": "true"})
+    assert found.status_code == 200 and "Data engineer" in found.text
+    assert f'name="pick" value="{offer}"' in found.text
+    none = await client.get("/campaigns/links?link_q=draft", headers={"hx-request": "true"})
+    assert "Draft news" not in none.text and "No published item matches." in none.text
+    # Choosing one fills in the link and sends nothing.
+    picked = await client.post("/campaigns", data=compose(pick=str(offer)), headers=headers)
+    assert picked.status_code == 200 and f'value="/items/{offer}"' in picked.text
+    assert await Campaign.count() == 0
+
+    for url, sentence in (
+        ("/offers/12", "No page of Relay is at /offers/12"),
+        (f"/items/{draft}", f"/items/{draft} is not a published item"),
+        ("/items/999999", "/items/999999 is not a published item"),
+        ("/items/99999999999999999999", "is not a published item"),
+        ("/rewards/424242", "/rewards/424242 is not an available reward."),
+        ("/pipeline/1", "Members cannot open /pipeline/1"),
+        ("https://evil.example/x", "Link to a page of Relay"),
+    ):
+        refused = await client.post(
+            "/campaigns", data=compose(action="preview", url=url), headers=headers
+        )
+        assert refused.status_code == 422, url
+        assert sentence in refused.text, (url, refused.text)
+        assert 'aria-describedby="url-error' in refused.text
+    for url in ("/", "/rewards", "/notifications?x=1", f"/items/{offer}", f"/items/{offer}/share"):
+        fine = await client.post(
+            "/campaigns", data=compose(action="preview", url=url), headers=headers
+        )
+        assert fine.status_code == 200, (url, fine.text)
+    assert await Campaign.count() == 0
+
+
+async def test_the_editor_sees_the_audience_reach_before_sending(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    sales, tech = await make_team("Sales"), await make_team("Tech")
+    ana = await make_member(team=sales)
+    await make_member(team=sales)
+    await make_member(team=tech)
+    await subscribe(ana.id, fcm_browser())
+    await subscribe(ana.id, fcm_browser())
+    await sign_in(client, "editor")
+
+    def reach(html: str) -> str:
+        match = re.search(r'<div id="audience-reach".*?</div>', html, re.S)
+        assert match is not None, html
+        return re.sub(r"\s+", " ", match.group(0))
+
+    page = await client.get("/campaigns", headers=HTML)
+    everyone = reach(page.text)  # three members and the editor
+    assert (
+        "4 members in this audience" in everyone and "2 devices with notifications on" in everyone
+    )
+    assert "No device would receive it" not in everyone
+    sales_only = reach(
+        (await client.get(f"/campaigns/reach?teams={sales}", headers={"hx-request": "true"})).text
+    )
+    assert "2 members in this audience" in sales_only and "2 devices" in sales_only
+    tech_only = reach(
+        (await client.get(f"/campaigns/reach?teams={tech}", headers={"hx-request": "true"})).text
+    )
+    assert "1 member in this audience" in tech_only and "0 devices" in tech_only
+    assert "No device would receive it" in tech_only
+    # Nonsense in the query is ignored, never a server error.
+    odd = await client.get("/campaigns/reach?teams=x&days=-4&roles=god", headers=HTML)
+    assert odd.status_code == 200

@@ -251,3 +251,65 @@ def test_on_an_iphone_in_the_browser_the_offer_leads_to_the_home_screen_guide(
         assert iphone.evaluate("() => Notification.permission") == "default"
     finally:
         finish_phone(iphone)
+
+
+def test_an_editor_picks_the_campaign_link_and_sees_whom_the_audience_reaches(
+    browser: Browser, live_server: Any, seed: Any
+) -> None:
+    """The link comes from the published items (searched as the editor types) or a page that
+    exists; the audience's members and devices are counted as it is chosen, with a warning
+    when no device would receive the campaign."""
+    from tests.browser import phone_as
+    from tests.factories import make_item, subscribe
+    from tests.push_sink import fcm_browser
+
+    async def seeded() -> tuple[int, int]:
+        sales, tech = await make_team("Sales"), await make_team("Tech")
+        ana = await make_member(team=sales, name="Ana Sales")
+        await make_member(team=tech, name="Tom Tech")
+        await subscribe(ana.id, fcm_browser())
+        await make_item("story", "Workshop on the roadmap")
+        return sales, await make_item("offer", "Data engineer")
+
+    _sales, offer = seed(seeded)
+    hr = phone_as(browser, live_server, seed, role="editor", name="Inès Moreau")
+    try:
+        hr.goto("/campaigns")
+        expect(hr.get_by_role("button", name="Workshop on the roadmap")).to_be_visible()
+        check_accessibility(hr)
+        reach = hr.locator("#audience-reach")
+        expect(reach).to_contain_text("3 members in this audience")
+        expect(reach).to_contain_text("1 device with notifications on")
+
+        # Tech has nobody with notifications on: the editor is warned before sending.
+        hr.get_by_role("checkbox", name="Tech").check()
+        expect(reach).to_contain_text("1 member in this audience")
+        expect(reach).to_contain_text("No device would receive it")
+        check_accessibility(hr)
+        hr.get_by_role("checkbox", name="Tech").uncheck()
+        hr.get_by_role("checkbox", name="Sales").check()
+        expect(reach).to_contain_text("1 device with notifications on")
+        expect(reach).not_to_contain_text("No device would receive it")
+
+        # A page that does not exist is refused next to the field.
+        hr.get_by_label("Title").fill("We are hiring")
+        hr.get_by_label("Link", exact=True).fill("/offers/12")
+        hr.get_by_role("button", name="Preview").click()
+        expect(hr.get_by_text("No page of Relay is at /offers/12")).to_be_visible()
+        expect(hr.get_by_label("Link", exact=True)).to_have_attribute("aria-invalid", "true")
+        check_accessibility(hr)
+
+        # The picker: typed, searched, chosen.
+        hr.get_by_label("Find a published item").fill("data")
+        expect(hr.get_by_role("button", name="Workshop on the roadmap")).to_have_count(0)
+        hr.get_by_role("button", name="Data engineer").click()
+        expect(hr.get_by_label("Link", exact=True)).to_have_value(f"/items/{offer}")
+        expect(hr.get_by_role("checkbox", name="Sales")).to_be_checked()
+        hr.get_by_role("button", name="Preview").click()
+        expect(hr.get_by_role("img", name="Notification preview")).to_contain_text("We are hiring")
+        check_accessibility(hr)
+        hr.set_viewport_size({"width": 1280, "height": 900})
+        expect(hr.get_by_label("Find a published item")).to_be_visible()
+        check_accessibility(hr)
+    finally:
+        finish_phone(hr)

@@ -10,6 +10,7 @@ from app.accounts.tables import Invitation, Member, Passkey, Role
 from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.i18n import _
+from app.core.search import contains_pattern
 from app.mail import service as mail
 
 
@@ -27,9 +28,9 @@ async def directory(search: str = "", status: str = "all") -> list[dict[str, Any
         Member.team.name.as_alias("team_name"),
         Member.site.name.as_alias("site_name"),
     ).order_by(Member.name)
-    if search:
-        pattern = f"%{search.strip()[:80]}%"
-        query = query.where(Member.name.ilike(pattern) | Member.email.ilike(pattern))
+    pattern = contains_pattern(search)
+    if pattern:
+        query = query.where(Member.search_text.like(pattern))  # folded: app.core.search
     if status == "active":
         query = query.where(Member.active.eq(True))
     elif status == "inactive":

@@ -1,4 +1,5 @@
 from enum import StrEnum
+from typing import Any
 
 from piccolo.columns import (
     Boolean,
@@ -14,6 +15,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.core.db import NeverReusedSerial
+from app.core.search import folded
 from app.org.tables import Site, Team
 
 
@@ -33,6 +35,8 @@ class Member(Table):
 
     email = Varchar(length=254, unique=True)
     name = Varchar(length=120)
+    # The name and email folded for search (app.core.search), set whenever they are.
+    search_text = Varchar(length=400, default="")
     role = Varchar(length=10, default=Role.employee.value, choices=Role)
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
     site = ForeignKey(references=Site, null=True, on_delete=OnDelete.set_null)
@@ -45,6 +49,21 @@ class Member(Table):
     deactivated_at = Timestamptz(null=True, default=None)
     # The member chose to appear as "Anonymous ambassador" on leaderboards and the wall of fame.
     leaderboard_anonymous = Boolean(default=False)
+
+    def __init__(
+        self,
+        _data: Any = None,
+        _ignore_missing: bool = False,
+        _exists_in_db: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_data, _ignore_missing, _exists_in_db, **kwargs)
+        if not _exists_in_db:
+            self.search_text = member_search_text(self.name or "", self.email or "")
+
+
+def member_search_text(name: str, email: str) -> str:
+    return folded(f"{name} {email}")
 
 
 class Passkey(Table):

@@ -64,6 +64,18 @@ async def refuse_offers_without_notice(event: OfferPublishing) -> None:
         )
 
 
+CAREERS_FIELDS = {"en": "careers_url", "fr": "careers_url_fr"}
+
+
+def careers_url(rules: Mapping[str, Any], language: str) -> str:
+    """The careers site for readers of ``language``, else the other language's, else ""."""
+    for lang in (language, *(other for other in CAREERS_FIELDS if other != language)):
+        url = str(rules.get(CAREERS_FIELDS.get(lang, "")) or "").strip()
+        if url:
+            return url
+    return ""
+
+
 POLICY_DAYS = {
     "referral_cookie_days": (1, 365),
     "consent_days": (1, 90),
@@ -76,6 +88,13 @@ def check_policy(data: Mapping[str, Any] | None) -> FormResult:
     form = FormResult.of(data)
     for name in NOTICE_FIELDS.values():
         form.text(name, max_length=20_000, too_long=_("Keep the notice under 20,000 characters."))
+    for name in CAREERS_FIELDS.values():
+        form.url(
+            name,
+            message=_("Enter the careers site's address, starting with https://."),
+            max_length=500,
+            too_long=_("That address is too long."),
+        )
     for name, (low, high) in POLICY_DAYS.items():
         form.integer(
             name,

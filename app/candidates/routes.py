@@ -111,6 +111,9 @@ async def landing(request: AnyRequest, code: FromPath[str]) -> Response[Any]:
                 "content/landing_missing.html",
                 status_code=404,
                 offers=await feed.open_offers(),
+                careers_url=applications.careers_url(
+                    await applications.policy(), language_var.get()
+                ),
                 contracts=editing.CONTRACTS,
             )
         page = LANDING_PAGES.put(key, await _landing_page(request, item, view, fragment))
@@ -157,13 +160,32 @@ async def _landing_page(
         image=image,
         gallery=[image_url(key, 1200) for key in (item.get("gallery") or "").split()],
         video=video_urls(item["video"]),
-        offers=await feed.open_offers() if (closed or gone) else [],
+        # A story, or an offer no longer open, leads on to the open offers: each through
+        # the same sharer's tracked link, so whoever applies from there is credited to them.
+        offers=await credited_offers(item, settings.public_url)
+        if (closed or gone or item["kind"] == "story")
+        else [],
+        careers_url=applications.careers_url(
+            await applications.policy(), item["language"] or language_var.get()
+        )
+        if (closed or gone or item["kind"] == "story")
+        else "",
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
         page_language=item["language"] or language_var.get(),
         event=await event_of_item(request, int(item["id"])) if item["kind"] == "event" else None,
         **await landing_context(view),
     )
+
+
+async def credited_offers(item: dict[str, Any], public_url: str) -> list[dict[str, Any]]:
+    """The open offers (the page's own aside), each with the sharer's tracked link to it."""
+    offers = [offer for offer in await feed.open_offers() if offer["id"] != item["id"]]
+    if offers and item.get("sharer_id") is not None:
+        codes = await sharing.link_codes(int(item["sharer_id"]), [o["id"] for o in offers])
+        for offer in offers:
+            offer["url"] = sharing.share_url(public_url, codes[offer["id"]])
+    return offers
 
 
 @head("/r/{code:str}", name="landing_head", guards=[anyone])
@@ -595,6 +617,7 @@ async def _recommend_page(
         block="recommend_form" if extra.get("status_code") == 422 or extra.get("sent") else "app",
         item=item,
         form=form,
+        can_email=bool(settings_of(request).smtp_url),
         **extra,
     )
 
@@ -615,22 +638,23 @@ async def recommend_form(request: AnyRequest, item_id: FromPath[int]) -> Respons
     opt={"tab": "feed"},
 )
 async def recommend(
-    request: AnyRequest, item_id: FromPath[int], data: MultipartBody[dict[str, Any]]
+    request: AnyRequest,
+    item_id: FromPath[int],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[str]:
-    """An employee recommends a friend: stored pending, and the friend asked by email."""
+    """An employee recommends a friend: stored pending behind a single-use link, which the
+    employee sends themselves (the share sheet) or Relay emails when it can and they asked."""
     item = await _offer_to_recommend(request, item_id)
     member = request.user
+    settings = settings_of(request)
     await limiter_of(request).hit(RECOMMEND_PER_MEMBER, str(member.id))
-    fields = data if isinstance(data, dict) else {}
-    upload = fields.get("cv")
-    cv = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
-    form = applications.check_candidate(fields, cv, consent_needed=False)
+    form = recommendations.check_recommendation(
+        data if isinstance(data, dict) else {}, can_email=bool(settings.smtp_url)
+    )
     org_name = await organisation_name()
     if form.ok:
         try:
-            await recommendations.recommend(settings_of(request), item, member, org_name, form)
+            done = await recommendations.recommend(settings, item, member, org_name, form)
         except recommendations.OwnRecommendation:
             form.fail(
                 "email",
@@ -645,43 +669,96 @@ async def recommend(
             )
         except MailNotConfigured:
             form.fail("email", _("We could not send the email right now. Please try again later."))
-        except StorageUnavailable:
-            form.fail("cv", storage_unavailable_sentence())
         else:
-            return await _recommend_page(request, item, None, sent=form.values["name"])
+            return await _recommend_page(
+                request,
+                item,
+                None,
+                sent=done.name,
+                link=_consent_link(done, org_name, item),
+                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            )
     return await _recommend_page(request, item, form, status_code=422)
+
+
+def _consent_link(done: recommendations.Recommended, org_name: str, item: dict[str, Any]) -> Any:
+    """What the page needs to let the employee send the link themselves (None: emailed)."""
+    if done.link is None:
+        return None
+    text = recommendations.consent_message(done.name, org_name, str(item["title"]))
+    subject = str(item["title"])
+    return {
+        "url": done.link,
+        "text": text,
+        "title": subject,
+        "networks": sharing.message_links(done.link, subject, text),
+    }
+
+
+async def _consent_page(
+    request: AnyRequest, token: str, form: FormResult | None, **extra: Any
+) -> Response[str]:
+    row = extra.pop("recommendation", None)
+    if row is None and not extra.get("accepted"):
+        row = await recommendations.pending(token)
+    expired = row is None and not extra.get("accepted") and await recommendations.expired(token)
+    status = extra.pop("status_code", 200 if row or extra.get("accepted") else 404)
+    return await render(
+        request,
+        "candidates/consent.html",
+        block="consent_form" if request.htmx and form is not None else "app",
+        status_code=status,
+        recommendation=row,
+        expired=expired,
+        token=token,
+        form=form,
+        policy=await applications.policy(),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        **extra,
+    )
 
 
 @get("/recommendations/{token:str}", name="recommendation_consent", guards=[anyone])
 async def recommendation_consent(request: AnyRequest, token: FromPath[str]) -> Response[str]:
-    """What the friend's email links to: a question, never an action (mail scanners open links)."""
-    row = await recommendations.pending(token)
-    return await render(
-        request,
-        "candidates/consent.html",
-        status_code=200 if row else 404,
-        recommendation=row,
-        token=token,
-        policy=await applications.policy(),
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
-    )
+    """What the consent link opens: the friend's own form, never an action (mail scanners
+    and link previews open links)."""
+    return await _consent_page(request, token, None)
 
 
 @post(
     "/recommendations/{token:str}", status_code=200, name="accept_recommendation", guards=[anyone]
 )
-async def accept_recommendation(request: AnyRequest, token: FromPath[str]) -> Response[str]:
-    row = await recommendations.accept(token)
-    return await render(
-        request,
-        "candidates/consent.html",
-        status_code=200 if row else 404,
-        recommendation=row,
-        accepted=row is not None,
-        token="",
-        policy=await applications.policy(),
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
-    )
+async def accept_recommendation(
+    request: AnyRequest, token: FromPath[str], data: MultipartBody[dict[str, Any]]
+) -> Response[str]:
+    """The friend fills in their own details and agrees to be contacted: the link dies."""
+    row = await recommendations.pending(token)
+    if row is None:
+        return await _consent_page(request, token, None)
+    await limiter_of(request).hit(APPLY_PER_CLIENT, client_of(request))
+    fields = data if isinstance(data, dict) else {}
+    upload = fields.get("cv")
+    cv = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        cv = (upload.filename, await upload.read(MAX_UPLOAD_READ))
+    form = applications.check_candidate(fields, cv, consent_needed=True)
+    if form.ok:
+        try:
+            accepted = await recommendations.accept(settings_of(request), token, form)
+        except recommendations.AlreadyRecommended:
+            form.fail(
+                "email",
+                _("You are already among this offer's candidates: the team has your details."),
+            )
+        except StorageUnavailable:
+            form.fail("cv", storage_unavailable_sentence())
+        else:
+            if accepted is None:
+                return await _consent_page(request, token, None)
+            return await _consent_page(
+                request, "", form, recommendation=accepted, accepted=True, status_code=200
+            )
+    return await _consent_page(request, token, form, recommendation=row, status_code=422)
 
 
 ROUTES = [

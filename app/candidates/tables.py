@@ -106,6 +106,9 @@ class CandidatePolicy(Table):
 
     privacy_notice = Text(default="")  # in English (Markdown)
     privacy_notice_fr = Text(default="")  # in French (Markdown)
+    # The organisation's careers site, linked from story pages (English, French), https.
+    careers_url = Varchar(length=500, default="")
+    careers_url_fr = Varchar(length=500, default="")
     referral_cookie_days = Integer(default=30)
     consent_days = Integer(default=30)  # a recommendation not accepted by then is deleted
     retention_days = Integer(default=180)  # a candidate not hired is deleted after this

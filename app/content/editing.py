@@ -26,6 +26,7 @@ from app.core.clock import now as clock_now
 from app.core.db import write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _, lazy
+from app.core.search import folded
 from app.core.validation import parse_id, parse_ids, parse_int
 from app.org.tables import Site, Team
 from app.web.pagecache import public_pages_changed
@@ -268,6 +269,8 @@ async def save_item(
     teams, sites = values.pop("teams", []), values.pop("sites", [])
     values["updated_at"] = now()
     values["excerpt"] = plain_excerpt(values.get("body", ""), 160)
+    if "title" in values:
+        values["search_text"] = folded(values["title"])  # ContentItem(…) does it on insert
     if image is not None:
         values["image"] = image
     if values.pop("remove_video", False):

@@ -21,6 +21,7 @@ from app.content.tables import (
 )
 from app.core.cache import TTLMap
 from app.core.db import write_transaction
+from app.core.search import contains_pattern
 from app.core.validation import parse_id, parse_int
 from app.web.pagecache import public_pages_changed
 
@@ -156,10 +157,10 @@ async def feed_page(
     if tag and TAG.match(tag):
         where.append("i.tags LIKE {}")
         args.append(f"%,{tag.lower()},%")
-    if search and search.strip():
-        term = search.strip()[:100].replace("%", "").replace("_", " ").lower()
-        where.append("LOWER(i.title) LIKE {}")
-        args.append(f"%{term}%")
+    pattern = contains_pattern(search or "")
+    if pattern:
+        where.append("i.search_text LIKE {}")  # accents and case folded (app.core.search)
+        args.append(pattern)
     cursor = decode_cursor(after)
     if cursor is not None:
         pinned, at_time, item_id = cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from piccolo.columns import (
     Boolean,
@@ -18,6 +19,7 @@ from piccolo.table import Table
 
 from app.accounts.tables import Member
 from app.core.db import NeverReusedSerial
+from app.core.search import folded
 from app.org.tables import Site, Team
 
 
@@ -45,6 +47,8 @@ class ContentItem(Table):
 
     kind = Varchar(length=5, choices=Kind, index=True)
     title = Varchar(length=160)
+    # The title folded for search (app.core.search), set whenever the title is.
+    search_text = Varchar(length=200, default="")
     body = Text(default="")  # Markdown, rendered through app.content.markdown
     excerpt = Varchar(length=200, default="")  # plain text, computed from body on save
     language = Varchar(length=5, default="en")
@@ -82,6 +86,17 @@ class ContentItem(Table):
     created_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+    def __init__(
+        self,
+        _data: Any = None,
+        _ignore_missing: bool = False,
+        _exists_in_db: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_data, _ignore_missing, _exists_in_db, **kwargs)
+        if not _exists_in_db:
+            self.search_text = folded(self.title or "")
 
 
 class ContentTarget(Table):

@@ -14,13 +14,18 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from app.accounts.tables import Member, Role, Session
+from app.content.feed import published_where
+from app.content.tables import ContentItem
+from app.core.clock import now as clock_now
 from app.core.db import is_postgres, write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _
+from app.core.search import contains_pattern
 from app.core.settings import Settings
 from app.core.validation import parse_ids
 from app.notifications.devices import BADGE, ICON, message_refusal
 from app.notifications.preferences import DEFAULT_TIME_ZONE, is_time_zone
+from app.rewards.tables import Reward
 from app.sharing.tables import Share
 from push import (
     CampaignStats,
@@ -29,6 +34,7 @@ from push import (
     campaign_recipients,
     campaign_stats,
     check_message,
+    devices_reached,
     enqueue,
 )
 
@@ -186,7 +192,7 @@ def parse_campaign(
     if url.startswith(settings.public_url + "/"):
         url = url.removeprefix(settings.public_url)
     if not is_site_path(url):
-        form.fail("url", _("Link to a page of Relay, such as /offers/12."))
+        form.fail("url", _("Link to a page of Relay, such as /rewards, or choose an item below."))
     if image.startswith(settings.public_url + "/"):
         image = image.removeprefix(settings.public_url)
     if image and not is_site_path(image):
@@ -238,6 +244,98 @@ def parse_campaign(
         return form
     form.values["draft"] = draft
     return form
+
+
+def audience_of(data: dict[str, Any]) -> Audience:
+    """The audience part of the compose form as it stands, what cannot be read left out:
+    for the reach shown while the editor chooses (the form's checks come on sending)."""
+
+    def many(name: str) -> list[str]:
+        value = data.get(name, [])
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    days = str(data.get("days") or "")
+    activity = str(data.get("activity") or "")
+    return Audience(
+        team_ids=_ids(many("teams")),
+        site_ids=_ids(many("sites")),
+        roles=[role for role in many("roles") if role in {r.value for r in Role}],
+        activity=activity if activity in ACTIVITIES else "",
+        days=int(days)
+        if len(days) <= 3 and days.isascii() and days.isdigit() and int(days) >= 1
+        else 30,
+        never_shared=data.get("never_shared") == "on",
+    )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whom a campaign would reach if sent now: members in its audience who accept campaigns,
+    those of them with a device with notifications on, and those devices."""
+
+    members: int
+    members_with_devices: int
+    devices: int
+
+
+async def audience_reach(audience: Audience, now: datetime) -> Reach:
+    member_ids = await audience_member_ids(audience, now)
+    with_devices, devices = await devices_reached(member_ids)
+    return Reach(len(member_ids), with_devices, devices)
+
+
+# Relay's pages a campaign may open whose address has a number: what must exist behind it.
+ITEM_PAGES = {"/items/{item_id}", "/items/{item_id}/share", "/items/{item_id}/recommend"}
+REWARD_PAGES = {"/rewards/{reward_id}", "/rewards/{reward_id}/redeem"}
+
+
+async def link_problem(path: str, route: tuple[str, dict[str, Any]] | None) -> str | None:
+    """Why a campaign may not link to ``path`` (None: it may). ``route`` is the path's GET
+    route in the app (its template and parameters), None when no page answers there. A
+    page without parameters exists for everyone; an item or a reward must be published."""
+    if route is None:
+        return _(
+            "No page of Relay is at %(path)s: choose an item below, or a page such as /rewards."
+        ) % {"path": path}
+    template, params = route
+    if not params:
+        return None
+    if template in ITEM_PAGES:
+        if not await is_published_item(int(params["item_id"])):  # an id out of range: False
+            return _("%(path)s is not a published item: members would find nothing there.") % {
+                "path": path
+            }
+        return None
+    if template in REWARD_PAGES:
+        reward_id = int(params["reward_id"])
+        if not 0 < reward_id < 2**31 or not await Reward.exists().where(
+            Reward.id == reward_id, Reward.active.eq(True)
+        ):
+            return _("%(path)s is not an available reward.") % {"path": path}
+        return None
+    return _("Members cannot open %(path)s: choose an item below, or a page such as /rewards.") % {
+        "path": path
+    }
+
+
+async def is_published_item(item_id: int) -> bool:
+    if not 0 < item_id < 2**31:  # no such id, and more than PostgreSQL's integer holds
+        return False
+    return await ContentItem.exists().where(ContentItem.id == item_id, published_where(clock_now()))
+
+
+async def link_choices(search: str, limit: int = 8) -> list[dict[str, Any]]:
+    """Published items to link a campaign to, newest first, matching ``search`` if given."""
+    query = (
+        ContentItem.select(ContentItem.id, ContentItem.kind, ContentItem.title)
+        .where(published_where(clock_now()))
+        .order_by(ContentItem.publish_at, ascending=False)
+        .limit(limit)
+    )
+    pattern = contains_pattern(search)
+    if pattern:
+        query = query.where(ContentItem.search_text.like(pattern))  # folded: app.core.search
+    return await query
 
 
 async def send_campaign_test(draft: CampaignDraft, member_id: int, now: datetime) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 
 from app.accounts.guards import anyone, editor, signed_in
@@ -283,6 +284,7 @@ async def _campaigns_page(
     before: int | None = None,
 ) -> Any:
     listed, next_before = await campaigns.recent_campaigns(before)
+    form = form or {"url": "/", "days": "30", "when": "now"}
     return await render(
         request,
         "notifications/campaigns/list.html",
@@ -291,11 +293,24 @@ async def _campaigns_page(
         campaigns=listed,
         next_before=next_before,
         errors=errors or {},
-        form=form or {"url": "/", "days": "30", "when": "now"},
+        form=form,
         preview=preview,
         notice=notice,
+        reach=await campaigns.audience_reach(campaigns.audience_of(form), now()),
+        link_choices=await campaigns.link_choices(str(form.get("link_q") or "")),
         **(await _choices()),
     )
+
+
+def _route_of(request: AnyRequest, path: str) -> tuple[str, dict[str, Any]] | None:
+    """The page of this app a GET of ``path`` reaches: (its path template, its parameters)."""
+    try:
+        _app, _handler, _path, params, template = request.app.asgi_router.handle_routing(
+            path=urlsplit(path).path, method="GET"
+        )
+    except (NotFoundException, MethodNotAllowedException):
+        return None
+    return template, dict(params)
 
 
 @get("/campaigns", name="campaigns", guards=[editor], opt={"tab": "campaigns"})
@@ -309,6 +324,10 @@ async def campaigns_page(request: AnyRequest, before: FromQuery[str | None] = No
 async def _compose_form(request: AnyRequest) -> dict[str, Any]:
     """The compose form with its multiple choices as lists."""
     form = await request.form()
+    return _form_values(form)
+
+
+def _form_values(form: Any) -> dict[str, Any]:
     return {
         key: (form.getall(key) if key in {"teams", "sites", "roles"} else form.get(key))
         for key in form
@@ -326,8 +345,20 @@ async def compose_campaign(request: AnyRequest) -> Any:
     """Preview, send a test to myself, send now or schedule: the button pressed says which."""
     member = request.user
     form = await _compose_form(request)
+    picked = str(form.get("pick") or "")
+    if picked or form.get("action") == "find":
+        # A published item chosen in the picker: its page becomes the link, nothing is sent.
+        is_id = picked.isascii() and picked.isdigit() and len(picked) < 10
+        if is_id and await campaigns.is_published_item(int(picked)):
+            form["url"] = f"/items/{picked}"
+        return await _campaigns_page(request, block="compose", form=form)
     time_zone = (await notifications_preferences.preferences_of(member.id)).time_zone
     checked = campaigns.parse_campaign(form, settings_of(request), now(), time_zone)
+    if checked.ok:
+        path = checked.values["draft"].url
+        problem = await campaigns.link_problem(path, _route_of(request, path))
+        if problem:
+            checked.fail("url", problem)
     if not checked.ok:
         return await _campaigns_page(
             request, block="compose", status_code=422, errors=checked.errors, form=form
@@ -357,6 +388,21 @@ async def compose_campaign(request: AnyRequest) -> Any:
         )
     target = f"/campaigns/{campaign_id}"
     return see_other(request, target)
+
+
+@get("/campaigns/links", name="campaign_links", guards=[editor], opt={"tab": "campaigns"})
+async def campaign_links(request: AnyRequest) -> Any:
+    """The link picker's choices: published items whose title matches what the editor types."""
+    search = request.query_params.get("link_q", "")[:100]
+    form = {"url": "/", "days": "30", "when": "now", "link_q": search}
+    return await _campaigns_page(request, block="link_choices", form=form)
+
+
+@get("/campaigns/reach", name="campaign_reach", guards=[editor], opt={"tab": "campaigns"})
+async def campaign_reach(request: AnyRequest) -> Any:
+    """How many members and devices the audience being chosen reaches (htmx refreshes it)."""
+    form = {"url": "/", "days": "30", "when": "now", **_form_values(request.query_params)}
+    return await _campaigns_page(request, block="reach", form=form)
 
 
 @get("/campaigns/{campaign_id:int}", name="campaign", guards=[editor], opt={"tab": "campaigns"})
@@ -416,6 +462,8 @@ ROUTES = [
     toggle_device,
     campaigns_page,
     compose_campaign,
+    campaign_links,
+    campaign_reach,
     campaign_page,
     cancel_campaign,
 ]

@@ -185,10 +185,23 @@ def network_links(url: str, title: str, caption: str) -> dict[str, str]:
     }
 
 
+def message_links(url: str, subject: str, text: str) -> dict[str, str]:
+    """Links that open a private message to one person (a link meant for them alone, such
+    as a recommended friend's consent link), never a public post: WhatsApp, a text
+    message, an email, a LinkedIn message (LinkedIn takes no text: the page copies it)."""
+    body = quote(f"{text}\n\n{url}", safe="")
+    return {
+        "whatsapp": "https://wa.me/?text=" + body,
+        "sms": "sms:?&body=" + body,
+        "email": "mailto:?subject=" + quote(subject, safe="") + "&body=" + body,
+        "linkedin": "https://www.linkedin.com/messaging/compose/",
+    }
+
+
 # The public page's one query: the link, its item, the sharer's name and whether they
 # are credited, the offer's site.
 LANDING_SQL = """
-SELECT l.code AS code, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
+SELECT l.code AS code, l.member AS sharer_id, m.name AS sharer_name, f.credit_by_name AS credit_by_name,
        i.id AS id, i.kind AS kind, i.title AS title, i.body AS body, i.language AS language,
        i.image AS image, i.image_alt AS image_alt, i.video_url AS video_url, i.video AS video,
        i.publish_at AS publish_at, i.expires_at AS expires_at, i.archived_at AS archived_at,

@@ -11,12 +11,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from app.accounts.guards import signed_in
+from app.candidates import applications
 from app.content import editing
 from app.content import feed as content_feed
 from app.content.cards import cards_html, member_bits
 from app.content.markdown import render_markdown
 from app.content.media import image_url
 from app.content.video import video_urls
+from app.core.i18n import current_language
 from app.events.service import events_by_item, my_signups
 from app.points.challenges import challenges_on
 from app.points.rules import rules
@@ -156,7 +158,23 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any
         clicks=clicks.get(item_id, 0),
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
+        **(await _story_aside(item)),
     )
+
+
+async def _story_aside(item: dict[str, Any]) -> dict[str, Any]:
+    """Under a story: the open offers (their pages, which the member can share in turn) and
+    the careers site an admin set."""
+    if item["kind"] != "story":
+        return {"offers": [], "careers_url": ""}
+    offers = await content_feed.open_offers()
+    for offer in offers:
+        offer["url"] = f"/items/{offer['id']}"
+    rules = await applications.policy()
+    return {
+        "offers": offers,
+        "careers_url": applications.careers_url(rules, current_language.get()),
+    }
 
 
 ROUTES = [feed, item_page]
