@@ -33,6 +33,8 @@ from app.core.i18n import _
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
+from app.integrations.routes_admin import ROUTES as INTEGRATION_ADMIN_ROUTES
+from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -193,6 +195,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *POINTS_ROUTES,
             *REWARD_ROUTES,
             *BOARD_ROUTES,
+            *INTEGRATION_ADMIN_ROUTES,
+            SCIM_ROUTER,
         ],
         lifespan=lifespan,
         template_config=template_config(settings.root / "templates", assets),

@@ -15,6 +15,7 @@ from app.insights.tables import (
     InsightState,
     InsightTotal,
 )
+from app.integrations.tables import IntegrationToken, ScimGroup, ScimUser
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -78,6 +79,9 @@ APP_CONFIG = AppConfig(
         InsightState,
         InsightSettings,
         InsightDigest,
+        IntegrationToken,
+        ScimUser,
+        ScimGroup,
     ],
     migration_dependencies=[],
     commands=[],

@@ -33,6 +33,7 @@ LAYERS = [
     "app.boards",
     "app.notifications",
     "app.insights",
+    "app.integrations",
 ]
 TOP = len(LAYERS)  # everything else under app/: main, cli, wiring, shell, demo…
 
