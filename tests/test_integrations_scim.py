@@ -180,7 +180,7 @@ async def test_a_provisioned_user_is_an_invited_employee(
     assert user["displayName"] == "Alice Martin"
     assert user["name"] == {"givenName": "Alice", "familyName": "Martin"}
     assert user["active"] is True
-    assert user["preferredLanguage"] == "fr"
+    assert user["preferredLanguage"] == "fr-FR"  # as sent; the member speaks French
     member = await Member.objects().where(Member.id == int(user["id"])).first()
     assert member is not None
     assert (member.email, member.name, member.role, member.language) == (
@@ -516,3 +516,40 @@ async def test_the_admin_sees_a_token_once_then_revokes_it(client: Client) -> No
     assert "integration_token_created" in actions and "integration_token_revoked" in actions
     audit = await client.get("/admin/audit", headers=HTML)
     assert token not in audit.text and "Integration token revoked" in audit.text
+
+
+async def test_an_unknown_scim_address_is_a_scim_404(client: Client, idp: dict[str, str]) -> None:
+    assert_error(await client.get("/scim/v2/Printers/1", headers=idp), 404)
+    assert_error(await client.post("/scim/v2/Printers", json={}, headers=idp), 404)
+    assert_error(await client.get("/scim/v2/Printers"), 401)
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}
+    assert_error(await client.post("/scim/v2/.search", json=search, headers=idp), 501)
+
+
+async def test_users_are_searched_with_post(client: Client, idp: dict[str, str]) -> None:
+    user = await create_alice(client, idp)
+    found = await client.post(
+        "/scim/v2/Users/.search",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName eq "alice.martin@example.com"',
+            "attributes": ["userName"],
+        },
+        headers=idp,
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["Resources"] == [
+        {"schemas": [USER], "id": user["id"], "userName": "alice.martin@example.com"}
+    ]
+
+
+async def test_removing_active_never_brings_a_leaver_back(
+    client: Client, idp: dict[str, str]
+) -> None:
+    leaver = await make_member(active=False)
+    removed = await client.patch(
+        f"/scim/v2/Users/{leaver.id}",
+        json=patch_op({"op": "remove", "path": "active"}),
+        headers=idp,
+    )
+    assert removed.status_code == 200 and removed.json()["active"] is False

@@ -26,11 +26,14 @@ from scim2_models import (
     InvalidSyntaxException,
     InvalidValueException,
     ListResponse,
+    NotFoundException,
+    NotImplementedException,
     PatchOp,
     ResourceType,
     ResponseParameters,
     Schema,
     SCIMException,
+    SearchRequest,
     User,
 )
 
@@ -213,7 +216,49 @@ async def schema(request: AnyRequest, schema_id: FromPath[str]) -> Response[Any]
     return _respond(scim.schema(_base_url(request), schema_id), Context.RESOURCE_QUERY_RESPONSE)
 
 
+async def _unknown(request: AnyRequest, rest: FromPath[str]) -> None:
+    """Any other address under /scim/v2: a SCIM 404, not an HTML page."""
+    raise NotFoundException(detail=f"Relay serves no SCIM endpoint {rest[:80]}.")
+
+
+# One handler per method: a multi-method handler is not weakly referenceable, which the
+# request screening (app.web.validation) needs.
+UNKNOWN = [
+    verb("/{rest:path}", guards=[scim_token], name=f"scim_unknown_{verb.__name__}")(_unknown)
+    for verb in (get, post, put, patch, delete)
+]
+
+
+@post("/.search", guards=[scim_token], name="scim_search_all")
+async def search_all(request: AnyRequest) -> None:
+    """RFC 7644 §3.4.3 lets a server not search across resource types: 501, as it says."""
+    raise NotImplementedException(detail="Search /Users/.search or /Groups/.search instead.")
+
+
+def _search(body: dict[str, Any], model: type[Any]) -> tuple[Any, int, int, Any]:
+    search = SearchRequest[model].model_validate(  # type: ignore[valid-type]
+        body, scim_ctx=Context.SEARCH_REQUEST
+    )
+    start = min(max(search.start_index or 1, 1), MAX_ID)
+    count = min(
+        max(scim.MAX_RESULTS if search.count is None else search.count, 0), scim.MAX_RESULTS
+    )
+    parameters = None
+    if search.attributes or search.excluded_attributes:
+        parameters = ResponseParameters[model](  # type: ignore[valid-type]
+            attributes=search.attributes, excluded_attributes=search.excluded_attributes
+        )
+    return (str(search.filter) if search.filter else None), start, count, parameters
+
+
 # --- Users -----------------------------------------------------------------------------------
+
+
+@post("/Users/.search", guards=[scim_token], name="scim_search_users", status_code=200)
+async def search_users(request: AnyRequest) -> Response[Any]:
+    filter_text, start, count, parameters = _search(await _body(request), User)
+    listed = await scim.list_users(filter_text, start, count, _base_url(request))
+    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
 
 
 @get("/Users", guards=[scim_token], name="scim_users")
@@ -265,6 +310,13 @@ async def delete_user(request: AnyRequest, user_id: FromPath[str]) -> None:
 
 
 # --- Groups ----------------------------------------------------------------------------------
+
+
+@post("/Groups/.search", guards=[scim_token], name="scim_search_groups", status_code=200)
+async def search_groups(request: AnyRequest) -> Response[Any]:
+    filter_text, start, count, parameters = _search(await _body(request), Group)
+    listed = await scim.list_groups(filter_text, start, count, _base_url(request))
+    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
 
 
 @get("/Groups", guards=[scim_token], name="scim_groups")
@@ -330,12 +382,16 @@ ROUTER = Router(
         resource_type,
         schemas,
         schema,
+        *UNKNOWN,
+        search_all,
+        search_users,
         list_users,
         create_user,
         get_user,
         replace_user,
         patch_user,
         delete_user,
+        search_groups,
         list_groups,
         create_group,
         get_group,

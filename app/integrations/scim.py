@@ -50,6 +50,7 @@ from scim2_models import (
     Patch,
     PatchOp,
     PreconditionFailedException,
+    Required,
     ResourceType,
     Schema,
     ScimFilter,
@@ -87,7 +88,8 @@ USER_ATTRIBUTES = {
     "active": None,
     "groups": {"value", "$ref", "display"},
 }
-GROUP_ATTRIBUTES = {"displayName": None, "members": {"value", "$ref", "display", "type"}}
+# A member's display name is the member's own: not a group's to set (Relay returns none).
+GROUP_ATTRIBUTES = {"displayName": None, "members": {"value", "$ref", "type"}}
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,14 @@ def _trimmed(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
 
 
 def schemas(base_url: str) -> list[Schema]:
-    found = [
-        _trimmed(User.to_schema(), USER_ATTRIBUTES),
-        _trimmed(Group.to_schema(), GROUP_ATTRIBUTES),
-    ]
+    user = _trimmed(User.to_schema(), USER_ATTRIBUTES)
+    for attribute in user.attributes or []:
+        if attribute.name == "emails":  # a member is an email address: Relay needs one
+            attribute.required = Required.true
+            for sub in attribute.sub_attributes or []:
+                if sub.name == "value":
+                    sub.required = Required.true
+    found = [user, _trimmed(Group.to_schema(), GROUP_ATTRIBUTES)]
     for schema in found:
         schema.meta = Meta(resource_type="Schema", location=f"{base_url}/Schemas/{schema.id}")
     return found
@@ -257,15 +263,19 @@ async def _users(member_ids: list[int], base_url: str) -> list[User]:
             id=str(member_id),
             external_id=scim["external_id"] if scim else None,
             user_name=scim["user_name"] if scim else row["email"],
-            display_name=row["name"],
+            display_name=scim["display_name"] if scim else row["name"],
             name=Name(
                 given_name=(scim["given_name"] or None) if scim else None,
                 family_name=(scim["family_name"] or None) if scim else None,
             )
             if scim and (scim["given_name"] or scim["family_name"])
             else None,
-            emails=[Email(value=row["email"], type=Email.Type.work, primary=True)],
-            preferred_language=row["language"],
+            emails=[
+                Email(value=row["email"], type=scim["email_type"], primary=scim["email_primary"])
+                if scim
+                else Email(value=row["email"], type=Email.Type.work, primary=True)
+            ],
+            preferred_language=scim["preferred_language"] if scim else row["language"],
             active=bool(row["active"]),
             groups=[
                 GroupMembership(
@@ -367,7 +377,11 @@ class UserFields:
     given_name: str
     family_name: str
     external_id: str | None
-    active: bool
+    active: bool | None  # None: not said, the member stays as they are
+    email_type: str | None
+    email_primary: bool | None
+    display_name: str | None
+    preferred_language: str | None
     language: str | None
 
 
@@ -399,7 +413,11 @@ def fields_of(user: User) -> UserFields:
     external_id = (user.external_id or "").strip() or None
     if external_id is not None and len(external_id) > 254:
         raise InvalidValueException(detail="externalId is at most 254 characters.")
-    language = (user.preferred_language or user.locale or "")[:2].lower()
+    display_name = (user.display_name or "").strip() or None
+    preferred = (user.preferred_language or "").strip() or None
+    if preferred is not None and len(preferred) > 64:
+        raise InvalidValueException(detail="preferredLanguage is a language tag, like fr-FR.")
+    language = (preferred or user.locale or "")[:2].lower()
     return UserFields(
         user_name=user_name,
         email=email,
@@ -407,7 +425,11 @@ def fields_of(user: User) -> UserFields:
         given_name=given,
         family_name=family,
         external_id=external_id,
-        active=user.active is not False,
+        active=user.active,
+        email_type=str(chosen.type)[:20] if chosen and chosen.type else None,
+        email_primary=chosen.primary if chosen else None,
+        display_name=display_name,
+        preferred_language=preferred,
         language=language if language in LANGUAGES else None,
     )
 
@@ -433,6 +455,10 @@ async def _save_scim_row(member_id: int, fields: UserFields, caller: Caller) -> 
         ScimUser.external_id: fields.external_id,
         ScimUser.given_name: fields.given_name,
         ScimUser.family_name: fields.family_name,
+        ScimUser.display_name: fields.display_name,
+        ScimUser.email_type: fields.email_type,
+        ScimUser.email_primary: fields.email_primary,
+        ScimUser.preferred_language: fields.preferred_language,
         ScimUser.updated_at: now(),
         ScimUser.deleted_at: None,
     }
@@ -494,7 +520,7 @@ async def create_user(user: User, how: Provisioning) -> User:
 
 async def _new_member(fields: UserFields, how: Provisioning) -> int:
     language = fields.language or "en"
-    if fields.active:
+    if fields.active is not False:
         invited = await invitations.invite(
             invitations.Person(
                 email=fields.email,
@@ -544,7 +570,8 @@ async def _save_member(member_id: int, fields: UserFields, how: Provisioning) ->
     await _save_scim_row(member_id, fields, how.caller)
     if before["email"] != fields.email or before["name"] != fields.name:
         await _audit_change(member_id, how, email_changed=before["email"] != fields.email)
-    await _set_active(member_id, fields.active, how)
+    if fields.active is not None:  # removing `active` must never bring a leaver back
+        await _set_active(member_id, fields.active, how)
 
 
 async def replace_user(member_id: int, user: User, how: Provisioning, if_match: str | None) -> User:
@@ -627,12 +654,7 @@ async def _groups(team_ids: list[int], base_url: str, with_members: bool = True)
             external_id=scim["external_id"] if scim else None,
             display_name=team["name"],
             members=[
-                GroupMember(
-                    value=str(m["id"]),
-                    ref=f"{base_url}/Users/{m['id']}",
-                    display=m["name"],
-                    type="User",
-                )
+                GroupMember(value=str(m["id"]), ref=f"{base_url}/Users/{m['id']}", type="User")
                 for m in members.get(team_id, [])
             ]
             or None,

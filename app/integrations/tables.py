@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -39,6 +39,13 @@ class ScimUser(Table, tablename="scim_user"):
     external_id = Varchar(length=254, null=True, default=None, index=True)
     given_name = Varchar(length=120, default="")
     family_name = Varchar(length=120, default="")
+    # As the provider sent them (None: not sent). The member's name and language come from
+    # them; Relay's language is en or fr, the provider's may be any tag ("fr-CA").
+    display_name = Varchar(length=120, null=True, default=None)
+    preferred_language = Varchar(length=64, null=True, default=None)
+    # The email's type and primary flag as sent: providers address it as emails[type eq "work"].
+    email_type = Varchar(length=20, null=True, default=None)
+    email_primary = Boolean(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     # Deleted through SCIM: the member is deactivated (their history stays) and SCIM answers
