@@ -92,7 +92,8 @@ async def scim_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     token = tokens.bearer_of(connection.headers.get("authorization"))
     caller = await tokens.authenticate(token, tokens.SCIM) if token else None
     if caller is None:
-        await limiter.hit(ratelimit.SCIM_REFUSED_PER_CLIENT, client)
+        if token:  # a token that opens nothing: someone guessing, or an old one, slowed down
+            await limiter.hit(ratelimit.SCIM_REFUSED_PER_CLIENT, client)
         raise ScimRefusal(
             401,
             "A SCIM token is required: Authorization: Bearer <token>.",
