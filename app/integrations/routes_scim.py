@@ -70,8 +70,9 @@ def scim_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         error = exc.to_error()
         return _error(int(error.status or 400), error.detail or "", error.scim_type)
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        error = Error.from_validation_error(first)
+        if not exc.errors():
+            return _error(400, "The request could not be read.", "invalidValue")
+        error = Error.from_validation_error(exc.errors()[0])
         return _error(int(error.status or 400), error.detail or "", error.scim_type)
     if isinstance(exc, ScimRefusal):
         return _error(exc.status, exc.detail, **exc.headers)
@@ -272,7 +273,8 @@ async def list_users(request: AnyRequest) -> Response[Any]:
 
 @post("/Users", guards=[scim_token], name="scim_create_user")
 async def create_user(request: AnyRequest) -> Response[Any]:
-    user = User.model_validate(await _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    body = await _body(request)
+    user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     created = await scim.create_user(user, await _how(request))
     return _respond(created, Context.RESOURCE_CREATION_RESPONSE, status=201)
 
@@ -288,7 +290,7 @@ async def get_user(request: AnyRequest, user_id: FromPath[str]) -> Response[Any]
 async def replace_user(request: AnyRequest, user_id: FromPath[str]) -> Response[Any]:
     member_id = scim.parse_id(user_id)
     body = await _body(request)
-    user = User.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     how = await _how(request)
     replaced = await scim.replace_user(member_id, user, how, request.headers.get("if-match"))
     return _respond(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE)

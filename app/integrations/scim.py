@@ -28,7 +28,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from scim2_models import (
     AuthenticationScheme,
@@ -51,6 +51,7 @@ from scim2_models import (
     PatchOp,
     PreconditionFailedException,
     Required,
+    Resource,
     ResourceType,
     Schema,
     ScimFilter,
@@ -75,6 +76,7 @@ from app.mail import service as mail
 from app.org.tables import Team
 
 BASE_PATH = "/scim/v2"
+AnyResourceT = TypeVar("AnyResourceT", bound=Resource[Any])
 MAX_RESULTS = 200  # per page; ServiceProviderConfig announces it
 
 # What Relay keeps of each resource, as /Schemas announces it: a provider (and the RFC
@@ -161,7 +163,7 @@ def resource_type(base_url: str, type_id: str) -> ResourceType:
 
 def service_provider_config(base_url: str) -> ServiceProviderConfig:
     return ServiceProviderConfig(
-        documentation_uri="https://github.com/relay-app/relay#scim-provisioning",
+        documentation_uri=cast(Any, "https://github.com/relay-app/relay#scim-provisioning"),
         patch=Patch(supported=True),
         bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         filter=Filter(supported=True, max_results=MAX_RESULTS),
@@ -170,7 +172,7 @@ def service_provider_config(base_url: str) -> ServiceProviderConfig:
         etag=ETag(supported=True),
         authentication_schemes=[
             AuthenticationScheme(
-                type="oauthbearertoken",
+                type=AuthenticationScheme.Type.oauthbearertoken,
                 name="Bearer token",
                 description="A token an admin makes on Relay's Provisioning (SCIM) page.",
                 primary=True,
@@ -201,7 +203,7 @@ def _moment(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def with_version(resource: User | Group) -> User | Group:
+def with_version(resource: AnyResourceT) -> AnyResourceT:
     """Set ``meta.version``: a weak ETag of everything the resource says (RFC 7644 §3.14)."""
     body = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, exclude={"meta"})
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -210,7 +212,7 @@ def with_version(resource: User | Group) -> User | Group:
     return resource
 
 
-def check_version(resource: User | Group, if_match: str | None) -> None:
+def check_version(resource: Resource[Any], if_match: str | None) -> None:
     """Refuse a change made against another version than the current one (412)."""
     if not if_match or if_match.strip() == "*":
         return
@@ -259,7 +261,7 @@ async def _users(member_ids: list[int], base_url: str) -> list[User]:
             _moment(row["deactivated_at"]),
             _moment(scim["updated_at"]) if scim else None,
         ]
-        user = User(
+        user: User[Any] = User(
             id=str(member_id),
             external_id=scim["external_id"] if scim else None,
             user_name=scim["user_name"] if scim else row["email"],
@@ -280,8 +282,9 @@ async def _users(member_ids: list[int], base_url: str) -> list[User]:
             groups=[
                 GroupMembership(
                     value=str(row["team"]),
-                    ref=f"{base_url}/Groups/{row['team']}",
+                    ref=cast(Any, f"{base_url}/Groups/{row['team']}"),
                     display=row["team_name"],
+                    type="direct",
                 )
             ]
             if row["team"]
@@ -293,7 +296,7 @@ async def _users(member_ids: list[int], base_url: str) -> list[User]:
                 location=f"{base_url}/Users/{member_id}",
             ),
         )
-        users.append(with_version(user))  # type: ignore[arg-type]
+        users.append(with_version(user))
     return users
 
 
@@ -450,7 +453,7 @@ async def _check_unique(fields: UserFields, member_id: int | None) -> None:
 
 
 async def _save_scim_row(member_id: int, fields: UserFields, caller: Caller) -> None:
-    values = {
+    values: dict[Any, Any] = {
         ScimUser.user_name: fields.user_name,
         ScimUser.external_id: fields.external_id,
         ScimUser.given_name: fields.given_name,
@@ -654,7 +657,9 @@ async def _groups(team_ids: list[int], base_url: str, with_members: bool = True)
             external_id=scim["external_id"] if scim else None,
             display_name=team["name"],
             members=[
-                GroupMember(value=str(m["id"]), ref=f"{base_url}/Users/{m['id']}", type="User")
+                GroupMember(
+                    value=str(m["id"]), ref=cast(Any, f"{base_url}/Users/{m['id']}"), type="User"
+                )
                 for m in members.get(team_id, [])
             ]
             or None,
@@ -664,7 +669,7 @@ async def _groups(team_ids: list[int], base_url: str, with_members: bool = True)
                 location=f"{base_url}/Groups/{team_id}",
             ),
         )
-        groups.append(with_version(group))  # type: ignore[arg-type]
+        groups.append(with_version(group))
     return groups
 
 
@@ -739,12 +744,12 @@ async def _save_group(team_id: int | None, group: Group, how: Provisioning) -> i
         missing = [m for m in member_ids if m not in known]
         if missing:
             raise InvalidValueException(detail=f"No user {missing[0]}.")
-    leaving = Member.team == team_id
+    leaving: Any = Member.team == team_id
     if member_ids:
         leaving &= Member.id.not_in(member_ids)
         await Member.update({Member.team: team_id}).where(Member.id.is_in(member_ids))
     await Member.update({Member.team: None}).where(leaving)
-    values = {ScimGroup.external_id: external_id, ScimGroup.updated_at: now()}
+    values: dict[Any, Any] = {ScimGroup.external_id: external_id, ScimGroup.updated_at: now()}
     if await ScimGroup.exists().where(ScimGroup.team == team_id):
         await ScimGroup.update(values).where(ScimGroup.team == team_id)
     else:
