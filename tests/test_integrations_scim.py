@@ -553,3 +553,16 @@ async def test_removing_active_never_brings_a_leaver_back(
         headers=idp,
     )
     assert removed.status_code == 200 and removed.json()["active"] is False
+
+
+async def test_a_filter_no_index_answers_reads_every_member(
+    client: Client, idp: dict[str, str]
+) -> None:
+    for n in range(520):
+        await make_member(email=f"m{n}@example.com", name=f"Member {n:03}")
+    found = await client.get(
+        "/scim/v2/Users", params={"filter": 'displayName ew "519"', "count": "5"}, headers=idp
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["totalResults"] == 1
+    assert found.json()["Resources"][0]["userName"] == "m519@example.com"

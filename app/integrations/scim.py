@@ -232,6 +232,9 @@ async def _hidden_members() -> set[int]:
 async def _users(member_ids: list[int], base_url: str) -> list[User]:
     if not member_ids:
         return []
+    # A filter no index answers reads every member: no IN list then (SQLite caps its
+    # parameters), the rows needed are picked below.
+    everyone = len(member_ids) > 500
     rows = await Member.select(
         Member.id,
         Member.email,
@@ -242,13 +245,11 @@ async def _users(member_ids: list[int], base_url: str) -> list[User]:
         Member.created_at,
         Member.deactivated_at,
         Member.team.name.as_alias("team_name"),
-    ).where(Member.id.is_in(member_ids))
-    known = {
-        int(r["member"]): r
-        for r in await ScimUser.select(*ScimUser.all_columns()).where(
-            ScimUser.member.is_in(member_ids)
-        )
-    }
+    ).where(Member.id.is_not_null() if everyone else Member.id.is_in(member_ids))
+    scim_rows = ScimUser.select(*ScimUser.all_columns())
+    if not everyone:
+        scim_rows = scim_rows.where(ScimUser.member.is_in(member_ids))
+    known = {int(r["member"]): r for r in await scim_rows}
     by_id = {int(r["id"]): r for r in rows}
     users = []
     for member_id in member_ids:
