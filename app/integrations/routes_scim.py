@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+import asyncpg.exceptions
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
@@ -38,6 +40,7 @@ from scim2_models import (
 )
 
 from app.accounts import invitations
+from app.core import db
 from app.core.validation import MAX_ID
 from app.integrations import scim, tokens
 from app.org.service import organisation_name
@@ -45,6 +48,8 @@ from app.web import ratelimit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 log = logging.getLogger("relay")
+RETRY = {"Retry-After": "30"}
+UNIQUE_VIOLATIONS = (asyncpg.exceptions.UniqueViolationError, sqlite3.IntegrityError)
 MEDIA_TYPE = "application/scim+json"
 MAX_BODY = 1_000_000
 
@@ -80,6 +85,13 @@ def scim_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return _error(429, "Too many requests.", **{"Retry-After": str(exc.retry_after)})
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return _error(exc.status_code, str(exc.detail))
+    if db.is_unavailable(exc):
+        log.warning("SCIM %s %s: database unavailable: %r", request.method, request.url.path, exc)
+        return _error(503, "Relay's database is unavailable; try again shortly.", **RETRY)
+    if isinstance(exc, UNIQUE_VIOLATIONS):
+        # Two requests creating the same user or team at once (PostgreSQL: the check and the
+        # insert are not under one lock); the loser is told as if it had come second.
+        return _error(409, "Another resource has this unique value.", "uniqueness")
     log.exception("SCIM %s %s failed", request.method, request.url.path, exc_info=exc)
     return _error(500, "Relay could not do this; it has been logged.")
 
