@@ -195,7 +195,7 @@ async def invite(
             subject=invited.member_id,
             client=client,
             role=person.role,
-            **({"via": via} if via else {}),
+            **({"integration": via} if via else {}),
         )
     if link_mail is not None:
         mail.kick()

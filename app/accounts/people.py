@@ -143,7 +143,7 @@ async def deactivate(member_id: int, by: int | None, client: str = "", via: str 
             subject=member_id,
             client=client,
             sessions=ended,
-            **({"via": via} if via else {}),
+            **({"integration": via} if via else {}),
         )
     await sessions_changed()  # committed now: no process may answer from a kept session
 
@@ -158,6 +158,6 @@ async def reactivate(member_id: int, by: int | None, client: str = "", via: str 
             actor=by,
             subject=member_id,
             client=client,
-            **({"via": via} if via else {}),
+            **({"integration": via} if via else {}),
         )
     await sessions_changed()

@@ -558,7 +558,11 @@ async def _new_member(fields: UserFields, how: Provisioning) -> int:
 
 async def _audit_change(member_id: int, how: Provisioning, **detail: Any) -> None:
     await audit.record(
-        "scim_user_changed", subject=member_id, client=how.client, via=how.caller.via, **detail
+        "scim_user_changed",
+        subject=member_id,
+        client=how.client,
+        integration=how.caller.via,
+        **detail,
     )
 
 
@@ -760,7 +764,9 @@ async def _save_group(team_id: int | None, group: Group, how: Provisioning) -> i
 
 
 async def _audit_group(action: str, name: str, members: int, how: Provisioning) -> None:
-    await audit.record(action, client=how.client, via=how.caller.via, team=name, members=members)
+    await audit.record(
+        action, client=how.client, integration=how.caller.via, team=name, members=members
+    )
 
 
 async def create_group(group: Group, how: Provisioning) -> Group:
