@@ -36,6 +36,8 @@ from app.core.tasks import BackgroundTask
 from app.events.routes import ROUTES as EVENT_ROUTES
 from app.events.service import event_of_item
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
+from app.integrations.routes_admin import ROUTES as INTEGRATION_ADMIN_ROUTES
+from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -200,6 +202,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *REWARD_ROUTES,
             *BOARD_ROUTES,
             *EVENT_ROUTES,
+            *INTEGRATION_ADMIN_ROUTES,
+            SCIM_ROUTER,
         ],
         lifespan=lifespan,
         template_config=template_config(settings.root / "templates", assets),

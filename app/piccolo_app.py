@@ -16,6 +16,7 @@ from app.insights.tables import (
     InsightState,
     InsightTotal,
 )
+from app.integrations.tables import IntegrationToken, ScimGroup, ScimUser
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -86,6 +87,9 @@ APP_CONFIG = AppConfig(
         Question,
         ReviewSite,
         ProgrammeContact,
+        IntegrationToken,
+        ScimUser,
+        ScimGroup,
     ],
     migration_dependencies=[],
     commands=[],

@@ -135,7 +135,7 @@ class LiveServer:
         )
         self._wait_until_healthy()
 
-    def _wait_until_healthy(self, timeout: float = 30.0) -> None:
+    def _wait_until_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -22,6 +22,7 @@ from app.accounts.sessions import create_session, sessions_changed
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
 from app.core.clock import now
 from app.core.settings import Settings, SettingsError
+from app.integrations.routes_scim import scim_token
 from app.mail.service import MAX_ATTEMPTS, deliver_due
 from app.mail.tables import MailOutbox
 from app.main import create_app
@@ -228,7 +229,14 @@ def concrete_path(path: str, ids: dict[str, int]) -> str:
     return path
 
 
-ACCESS_GUARDS = {"anyone": anyone, "signed_in": signed_in, "editor": editor, "admin": admin}
+ACCESS_GUARDS = {
+    "anyone": anyone,
+    "signed_in": signed_in,
+    "editor": editor,
+    "admin": admin,
+    # SCIM: an identity provider's bearer token, never a session (app/integrations).
+    "scim_token": scim_token,
+}
 
 
 def route_table(app: Litestar) -> list[tuple[str, str, str]]:
@@ -280,6 +288,13 @@ EXPECTED = {
         "admin": True,
         "deactivated": False,
     },
+    "scim_token": {
+        "anonymous": False,
+        "employee": False,
+        "editor": False,
+        "admin": False,
+        "deactivated": False,
+    },
 }
 
 
@@ -304,6 +319,7 @@ async def test_every_route_answers_each_role_as_declared(
         "challenge_id": 999_999,
         "reward_id": 999_999,
         "redemption_id": 999_999,
+        "token_id": 999_999,
     }
     headers = await csrf(client, "/signin", accept=JSON)
     failures = []
@@ -323,7 +339,9 @@ async def test_every_route_answers_each_role_as_declared(
                 failures.append(f"{who} {method} {path}: {status}")
             elif allowed and status in {401, 403}:
                 failures.append(f"{who} {method} {path}: refused with {status}")
-            elif not allowed and status != (401 if who in {"anonymous", "deactivated"} else 403):
+            elif not allowed and status != (
+                401 if who in {"anonymous", "deactivated"} or access == "scim_token" else 403
+            ):
                 failures.append(f"{who} {method} {path}: answered {status}, expected a refusal")
             if who == "deactivated":
                 await Member.update({Member.active: True}).where(Member.id == members[who].id)

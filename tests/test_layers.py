@@ -35,6 +35,7 @@ LAYERS = [
     "app.voice",
     "app.events",
     "app.insights",
+    "app.integrations",
 ]
 TOP = len(LAYERS)  # everything else under app/: main, cli, wiring, shell, demo…
 

@@ -39,6 +39,11 @@ ACTIONS = {
     "candidate_deleted": lazy("Candidate's data deleted"),
     "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
     "own_decision_refused": lazy("Refused: a decision on their own referral, reward or points"),
+    "integration_token_created": lazy("Integration token created"),
+    "integration_token_revoked": lazy("Integration token revoked"),
+    "scim_user_changed": lazy("Changed by the identity provider"),
+    "scim_group_changed": lazy("Team changed by the identity provider"),
+    "scim_group_deleted": lazy("Team removed by the identity provider"),
 }
 
 

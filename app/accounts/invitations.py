@@ -181,13 +181,21 @@ async def invite(
     client: str = "",
     link_mail: LinkMail | None = None,
     lifetime: timedelta = INVITATION_LIFETIME,
+    via: str = "",
 ) -> Invited:
+    """Add a member and their enrolment link: an admin's invitation (``by``), or a system's
+    (``by`` None, ``via`` naming it: SCIM provisioning from an identity provider)."""
     async with write_transaction():
         if await Member.exists().where(Member.email == person.email):
             raise ValueError("email taken")
         invited = await _add_invited_member(person, by, link_mail, lifetime)
         await audit.record(
-            "invited", actor=by, subject=invited.member_id, client=client, role=person.role
+            "invited",
+            actor=by,
+            subject=invited.member_id,
+            client=client,
+            role=person.role,
+            **({"integration": via} if via else {}),
         )
     if link_mail is not None:
         mail.kick()

@@ -114,9 +114,11 @@ async def change_role(member_id: int, role: str, by: int, client: str = "") -> N
     await sessions_changed()  # the new role holds at once, in every process
 
 
-async def deactivate(member_id: int, by: int, client: str = "") -> None:
-    """A leaver is out at once: sessions end, passkeys stop working, links are revoked."""
-    if member_id == by:
+async def deactivate(member_id: int, by: int | None, client: str = "", via: str = "") -> None:
+    """A leaver is out at once: sessions end, passkeys stop working, links are revoked.
+    ``by`` is the admin, or None with ``via`` naming the system (SCIM from an identity
+    provider) that asked."""
+    if by is not None and member_id == by:
         raise PeopleError(_("You cannot deactivate yourself."))
     async with write_transaction():
         row = await Member.select(Member.role, Member.active).where(Member.id == member_id).first()
@@ -137,15 +139,26 @@ async def deactivate(member_id: int, by: int, client: str = "") -> None:
             & Invitation.revoked_at.is_null()
         )
         await audit.record(
-            "deactivated", actor=by, subject=member_id, client=client, sessions=ended
+            "deactivated",
+            actor=by,
+            subject=member_id,
+            client=client,
+            sessions=ended,
+            **({"integration": via} if via else {}),
         )
     await sessions_changed()  # committed now: no process may answer from a kept session
 
 
-async def reactivate(member_id: int, by: int, client: str = "") -> None:
+async def reactivate(member_id: int, by: int | None, client: str = "", via: str = "") -> None:
     async with write_transaction():
         await Member.update({Member.active: True, Member.deactivated_at: None}).where(
             Member.id == member_id
         )
-        await audit.record("reactivated", actor=by, subject=member_id, client=client)
+        await audit.record(
+            "reactivated",
+            actor=by,
+            subject=member_id,
+            client=client,
+            **({"integration": via} if via else {}),
+        )
     await sessions_changed()

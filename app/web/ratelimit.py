@@ -34,6 +34,10 @@ APPLY_PER_CLIENT = Limit("apply-client", 10, 600)
 RECOMMEND_PER_MEMBER = Limit("recommend-member", 30, 3600)
 # Redeeming: a person spends points a few times a month; this only stops a runaway script.
 REDEEM_PER_MEMBER = Limit("redeem-member", 10, 600)
+# SCIM: an identity provider's sync sends bursts of a few hundred requests a minute (Entra ID
+# works at about 25 a second at most); a client whose tokens are refused is a guesser.
+SCIM_PER_CLIENT = Limit("scim-client", 3000, 60)
+SCIM_REFUSED_PER_CLIENT = Limit("scim-refused", 30, 600)
 
 
 class TooManyAttempts(HTTPException):

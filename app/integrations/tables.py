@@ -1,0 +1,63 @@
+from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.accounts.tables import Member
+from app.core.db import NeverReusedSerial
+from app.org.tables import Team
+
+
+class IntegrationToken(Table):
+    """A bearer token an outside system calls Relay with. Its ``kind`` says which door it
+    opens (``scim``: an identity provider provisioning people; later ``api`` for an ATS) and
+    ``scopes`` what it may do behind it; a token never opens another kind's door. Only its
+    hash is kept: the admin sees the token once, when it is made."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    kind = Varchar(length=20, index=True)
+    name = Varchar(length=80)  # the identity provider or system, as the admin named it
+    scopes = Varchar(length=200, default="")  # space-separated
+    token_hash = Varchar(length=64, unique=True)
+    created_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class ScimUser(Table, tablename="scim_user"):
+    """What an identity provider calls a member (SCIM's userName, externalId, name parts),
+    once it has provisioned or touched them. A member without one is known to SCIM by their
+    email address, so that a provider can match the people an admin invited first."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    member = ForeignKey(references=Member, unique=True, on_delete=OnDelete.cascade)
+    token = ForeignKey(references=IntegrationToken, null=True, on_delete=OnDelete.set_null)
+    user_name = Varchar(length=254, unique=True)  # lower-cased: SCIM's userName ignores case
+    external_id = Varchar(length=254, null=True, default=None, index=True)
+    given_name = Varchar(length=120, default="")
+    family_name = Varchar(length=120, default="")
+    # As the provider sent them (None: not sent). The member's name and language come from
+    # them; Relay's language is en or fr, the provider's may be any tag ("fr-CA").
+    display_name = Varchar(length=120, null=True, default=None)
+    preferred_language = Varchar(length=64, null=True, default=None)
+    # The email's type and primary flag as sent: providers address it as emails[type eq "work"].
+    email_type = Varchar(length=20, null=True, default=None)
+    email_primary = Boolean(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    # Deleted through SCIM: the member is deactivated (their history stays) and SCIM answers
+    # 404 for them until the provider creates the same user again, which brings them back.
+    deleted_at = Timestamptz(null=True, default=None)
+
+
+class ScimGroup(Table, tablename="scim_group"):
+    """A team as an identity provider knows it (its externalId), and when SCIM last changed it."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    team = ForeignKey(references=Team, unique=True, on_delete=OnDelete.cascade)
+    external_id = Varchar(length=254, null=True, default=None, index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
