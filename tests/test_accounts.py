@@ -226,7 +226,8 @@ def concrete_path(path: str, ids: dict[str, int]) -> str:
     path = re.sub(r"\{token:str\}", "unknown-token", path)
     for name, value in ids.items():
         path = path.replace(f"{{{name}:int}}", str(value))
-    return path
+    # Any other id (a domain added later): one that names nothing, so only the guard answers.
+    return re.sub(r"\{[a-z_]+:int\}", "999999", path)
 
 
 ACCESS_GUARDS = {
