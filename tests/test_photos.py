@@ -12,13 +12,15 @@ from PIL import Image
 
 from app.accounts.tables import Member
 from app.content.media import MAX_BYTES
+from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.settings import Settings
 from app.notifications.jobs import sweep_orphan_files
 from app.points import ledger
 from app.points.tables import Action
+from app.voice import stories
 from tests.factories import make_member
-from tests.helpers import HTML, HTMX, as_member, csrf_token_of, form_token, sign_in
+from tests.helpers import HTML, HTMX, as_member, csrf, csrf_token_of, form_token, sign_in
 
 
 def png_bytes(width: int = 400, height: int = 300) -> bytes:
@@ -196,3 +198,40 @@ async def test_a_member_who_is_not_named_shows_no_photo_and_no_initials(
         assert f"/media/{key}" not in page.text and ">ZQ</span>" not in page.text
         assert "face--neutral" in page.text
         assert ">PV</span>" in page.text
+
+
+async def test_a_published_story_shows_its_authors_photo_in_the_feed_and_on_its_page(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    author = await sign_in(client, name="Inès Roy")
+    await upload(client, png_bytes())
+    key = await photo_of(author.id)
+    headers = await csrf(client, "/voice/stories/new")
+    no_file = ("", b"", "application/octet-stream")
+    proposed = await client.post(
+        "/voice/stories/new",
+        data={"title": "Open day", "body": "Fun."},
+        files=[("photos", no_file), ("video", no_file)],
+        headers=headers,
+        follow_redirects=False,
+    )
+    match = re.search(r"/voice/stories/(\d+)", proposed.headers.get("location", ""))
+    assert match, proposed.text[:500]
+    editor = await make_member(role="editor")
+    assert await stories.approve(int(match.group(1)), editor.id, "Open day", "Fun.") == "published"
+    item = await ContentItem.select(ContentItem.id).where(ContentItem.byline_member == author.id)
+    assert len(item) == 1
+    reader = await make_member()
+    await as_member(client, reader.id)
+    feed = await client.get("/", headers=HTML)
+    byline = re.search(r'<p class="feed-card__byline byline">.*?</p>', feed.text, re.S)
+    assert byline and f"/media/{key}-96.jpg" in byline.group(0) and "By Inès" in byline.group(0)
+    page = await client.get(f"/items/{item[0]['id']}", headers=HTML)
+    assert f"/media/{key}-96.jpg" in page.text
+    # Without a photo, the author's initial in its coloured circle (the card is drawn again).
+    await Member.update({Member.photo: None}).where(Member.id == author.id)
+    feed = await client.get("/", headers=HTML)
+    assert f"/media/{key}" not in feed.text
+    assert re.search(
+        r'<span class="face face--28 face--c\d" aria-hidden="true">I</span>', feed.text
+    )
