@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 
+from jinja2 import Environment, FileSystemLoader
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
@@ -19,6 +20,7 @@ from app.notifications.jobs import sweep_orphan_files
 from app.points import ledger
 from app.points.tables import Action
 from app.voice import stories
+from tests.databases import ROOT
 from tests.factories import make_member
 from tests.helpers import HTML, HTMX, as_member, csrf, csrf_token_of, form_token, sign_in
 
@@ -235,3 +237,23 @@ async def test_a_published_story_shows_its_authors_photo_in_the_feed_and_on_its_
     assert re.search(
         r'<span class="face face--28 face--c\d" aria-hidden="true">I</span>', feed.text
     )
+
+
+def test_every_initials_colour_reads_at_4_5_to_1_and_ids_spread_over_the_palette() -> None:
+    css = (ROOT / "static" / "app.css").read_text()
+    colours = dict(re.findall(r"\.face--(c\d|neutral) \{ background: (#[0-9a-f]{6}); \}", css))
+    assert set(colours) == {f"c{n}" for n in range(8)} | {"neutral"}
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in colours.values():
+        assert 1.05 / (luminance(colour) + 0.05) >= 4.5, colour  # white text on it
+    template = Environment(loader=FileSystemLoader(ROOT / "templates")).get_template("_avatar.html")
+    used = {
+        re.search(r"face--(c\d)", template.module.avatar(n, "Ana Bo", None)).group(1)  # type: ignore[attr-defined, union-attr]
+        for n in range(1, 41)
+    }
+    assert used == {f"c{n}" for n in range(8)}

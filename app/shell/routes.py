@@ -93,7 +93,7 @@ async def set_photo(request: AnyRequest, data: MultipartBody[dict[str, Any]]) ->
     except StorageUnavailable:
         return await _photo_refused(request, storage_unavailable_sentence())
     await sessions_changed()  # the member every process keeps with the session
-    return see_other(request, "/me#photo-title")
+    return see_other(request, "/me")
 
 
 @post("/me/photo/remove", status_code=200, name="remove_photo", guards=[signed_in])
@@ -101,7 +101,7 @@ async def remove_photo(request: AnyRequest) -> Any:
     member: Member = request.user
     await Member.update({Member.photo: None}).where(Member.id == member.id)
     await sessions_changed()
-    return see_other(request, "/me#photo-title")
+    return see_other(request, "/me")
 
 
 @post("/me/language", status_code=200, name="set_language", guards=[signed_in])
