@@ -84,13 +84,14 @@ MEMBER_COLUMNS = [
     "webauthn_user_id",
     "created_at",
     "deactivated_at",
+    "photo",
 ]
 # One plain query on every signed-in request: Piccolo's query builder costs more CPU per
 # join than the database does, so this hot path is written out once, for both databases.
 _LOAD_SESSION = """
 SELECT s.id AS session_id, s.expires_at, s.last_seen_at, s.fresh_until,
        m.id, m.email, m.name, m.role, m.team, m.site, m.language, m.active,
-       m.webauthn_user_id, m.created_at, m.deactivated_at
+       m.webauthn_user_id, m.created_at, m.deactivated_at, m.photo
 FROM member_session s JOIN member m ON m.id = s.member
 WHERE s.token_hash = {}
 """

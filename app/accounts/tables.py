@@ -49,6 +49,8 @@ class Member(Table):
     deactivated_at = Timestamptz(null=True, default=None)
     # The member chose to appear as "Anonymous ambassador" on leaderboards and the wall of fame.
     leaderboard_anonymous = Boolean(default=False)
+    # The media key of the member's profile photo (app.content.media square variants), or None.
+    photo = Varchar(length=16, null=True, default=None)
 
     def __init__(
         self,

@@ -97,6 +97,7 @@ async def leaderboard(
                         "lifetime": await ledger.earned(member.id),
                         "name": member.name,
                         "anonymous": False,
+                        "photo": member.photo,
                         "outside": True,
                     }
                     rows.append(me_row)

@@ -64,7 +64,7 @@ ORDER BY pt.points DESC LIMIT {}
 
 _ROWS = """
 SELECT best.member, best.points, best.rank, m.name, m.leaderboard_anonymous AS anonymous,
-       COALESCE(life.points, 0) AS lifetime
+       m.photo, COALESCE(life.points, 0) AS lifetime
 FROM (<top>) best
 JOIN member m ON m.id = best.member
 LEFT JOIN points_total life ON life."key" = (best.member || ':all')
@@ -110,7 +110,7 @@ def _group(scope: Scope) -> str:
 
 async def board(period: str, scope: Scope, limit: int = TOP) -> list[dict[str, Any]]:
     """The best ``limit`` members of a period ("all", "2026-W48", "2026-11") in a scope,
-    best first, each with rank, points, name, whether anonymous and lifetime points."""
+    best first, each with rank, points, name, whether anonymous, photo and lifetime points."""
     if scope.kind == "everyone":
         top, args = _TOP_EVERYONE, [period, True, limit]
     elif scope.id is None:
@@ -126,6 +126,8 @@ async def board(period: str, scope: Scope, limit: int = TOP) -> list[dict[str, A
             "rank": int(r["rank"]),
             "name": r["name"],
             "anonymous": bool(r["anonymous"]),
+            # A member who chose not to be named shows no photo either.
+            "photo": None if r["anonymous"] else r["photo"],
             "lifetime": int(r["lifetime"]),
         }
         for r in rows

@@ -33,6 +33,7 @@ SLOTS = ("new_badge", "challenge_line", "stats", "share_url")
 SHOWN = (
     "id", "kind", "title", "excerpt", "language", "image", "image_alt", "pinned",
     "contract", "remote", "bonus_text", "site_name", "captions", "byline",
+    "byline_member", "byline_photo",
 )  # fmt: skip
 
 # A marker no text of an item can hold: its bytes are drawn once per process.

@@ -104,10 +104,11 @@ SELECT i.id AS id, i.kind AS kind, i.title AS title, i.excerpt AS excerpt,
        i.image_alt AS image_alt, i.pinned AS pinned, i.publish_at AS publish_at,
        i.contract AS contract, i.remote AS remote, i.bonus_text AS bonus_text,
        i.offer_status AS offer_status, i.captions AS captions, i.byline AS byline,
-       s.name AS site_name,
+       i.byline_member AS byline_member, bm.photo AS byline_photo, s.name AS site_name,
        EXISTS (SELECT 1 FROM share sh WHERE sh.member = {} AND sh.item = i.id) AS shared
 FROM content_item i
 LEFT JOIN site s ON s.id = i.site
+LEFT JOIN member bm ON bm.id = i.byline_member
 WHERE """
 
 
@@ -202,7 +203,8 @@ async def visible_item(
     # Written out: every item page and share sheet reads it (the builder cost 5 ms of CPU).
     where, args = _visible_where(member, at or now())
     sql = (
-        "SELECT i.*, s.name AS site_name FROM content_item i LEFT JOIN site s ON s.id = i.site "  # noqa: S608 (placeholders only)
+        "SELECT i.*, s.name AS site_name, bm.photo AS byline_photo FROM content_item i "  # noqa: S608 (placeholders only)
+        "LEFT JOIN site s ON s.id = i.site LEFT JOIN member bm ON bm.id = i.byline_member "
         "WHERE i.id = {} AND " + " AND ".join(where)
     )
     rows = await ContentItem.raw(

@@ -41,8 +41,10 @@ T = TypeVar("T")
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 # Widths served: cards on phones, and the large one for link previews (Open Graph).
 WIDTHS = (600, 1200)
+# Members' profile photos: square, small (a leaderboard row, and twice that for sharp screens).
+PHOTO_SIDES = (96, 192)
 KEY = re.compile(r"^[A-Za-z0-9_-]{16}$")
-FILE_NAME = re.compile(r"^([A-Za-z0-9_-]{16})-(600|1200)\.jpg$")
+FILE_NAME = re.compile(r"^([A-Za-z0-9_-]{16})-(96|192|600|1200)\.jpg$")
 
 # Signatures of executables and archives that people rename to .jpg.
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa", b"#!", b"PK\x03\x04")
@@ -152,6 +154,24 @@ def store_image(image: Image.Image, files: StagedFiles) -> StoredImage:
     return StoredImage(key=key, width=size[0], height=size[1])
 
 
+def store_photo(image: Image.Image, files: StagedFiles) -> StoredImage:
+    """A profile photo: the centre square, as the ``PHOTO_SIDES`` JPEG variants (EXIF
+    orientation applied, metadata dropped), staged like :func:`store_image` (blocking)."""
+    image = ImageOps.exif_transpose(image)
+    key = secrets.token_urlsafe(12)
+    if image.mode in ("P", "PA", "1", "I", "I;16", "F"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    side = max(PHOTO_SIDES)
+    square = ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)
+    for width in sorted(PHOTO_SIDES, reverse=True):
+        if square.width != width:
+            square = square.resize((width, width), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        _flat(square).save(out, "JPEG", quality=85, optimize=True, progressive=True)
+        files.write(f"{key}-{width}.jpg", out.getvalue())
+    return StoredImage(key=key, width=side, height=side)
+
+
 def _flat(image: Image.Image) -> Image.Image:
     """RGB on white for anything with transparency; JPEG has none."""
     if image.mode in ("RGB", "L"):
@@ -178,6 +198,13 @@ async def save_upload(content: bytes, filename: str, files: StagedFiles) -> Stor
     """Check, decode, resize and write an upload off the event loop (see module)."""
     return await anyio.to_thread.run_sync(
         _bounded, lambda: store_image(check_image(content, filename), files)
+    )
+
+
+async def save_photo(content: bytes, filename: str, files: StagedFiles) -> StoredImage:
+    """:func:`check_image` then :func:`store_photo`, off the event loop (see module)."""
+    return await anyio.to_thread.run_sync(
+        _bounded, lambda: store_photo(check_image(content, filename), files)
     )
 
 

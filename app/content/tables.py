@@ -67,6 +67,8 @@ class ContentItem(Table):
     # ``byline_public`` (the author agreed to be named there).
     byline = Varchar(length=160, default="")
     byline_public = Boolean(default=False)
+    # The member the byline names (their profile photo shows beside it); None for other items.
+    byline_member = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
     audience_all = Boolean(default=True)
     pinned = Boolean(default=False)
     publish_at = Timestamptz(null=True, default=None, index=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
+from app.accounts.tables import Member
 from app.activity.tables import Activity, ActivityKind
 from app.candidates import cvs
 from app.candidates.tables import Candidate
@@ -137,6 +138,10 @@ async def sweep_orphan_files(data_dir: Path, now: datetime) -> int:
     }
     for row in await ContentItem.select(ContentItem.gallery).where(ContentItem.gallery != ""):
         images.update(row["gallery"].split())
+    # Members' profile photos: a replaced or removed one is no longer named, and goes.
+    images.update(
+        row["photo"] for row in await Member.select(Member.photo).where(Member.photo.is_not_null())
+    )
     in_use = media.MediaInUse(set(), set())
     await events.publish(in_use)  # later domains' rows (proposed stories) name files too
     images |= in_use.images

@@ -9,16 +9,18 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Response, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, UploadFile
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, MultipartBody, URLEncodedBody
 
 from app.accounts.guards import anyone, signed_in
 from app.accounts.sessions import sessions_changed
 from app.accounts.tables import Member
 from app.boards.service import is_anonymous, standing
 from app.content.feed import credits_by_name
+from app.content.media import MAX_BYTES, ImageRefused, image_url, media_dir, save_photo
 from app.core import db, files, i18n
+from app.core.files import StorageUnavailable, staged, storage_unavailable_sentence
 from app.core.forms import FormResult
 from app.core.i18n import _
 from app.org.service import organisation_name
@@ -51,7 +53,55 @@ async def me(request: AnyRequest) -> Any:
         credit_by_name=await credits_by_name(member.id),
         standing=await standing(member.id),
         leaderboard_anonymous=await is_anonymous(member.id),
+        photo=image_url(member.photo, 192),
+        max_mb=MAX_BYTES // (1024 * 1024),
     )
+
+
+async def _photo_refused(request: AnyRequest, message: str) -> Any:
+    member: Member = request.user
+    return await render(
+        request,
+        "shell/me.html",
+        block="photo_form",
+        status_code=422,
+        photo=image_url(member.photo, 192),
+        photo_error=message,
+        max_mb=MAX_BYTES // (1024 * 1024),
+        credit_by_name=await credits_by_name(member.id),
+        standing=await standing(member.id),
+        leaderboard_anonymous=await is_anonymous(member.id),
+    )
+
+
+@post("/me/photo", status_code=200, name="set_photo", guards=[signed_in])
+async def set_photo(request: AnyRequest, data: MultipartBody[dict[str, Any]]) -> Any:
+    """The member's profile photo, checked and stored like every image (app.content.media):
+    square variants under a new key; the old key's files are left to the sweep of files
+    no row names (app.notifications.jobs), as the studio's replaced images are."""
+    upload = (data or {}).get("photo")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await _photo_refused(request, _("Choose a photo: a JPEG, PNG or WebP image."))
+    content = await upload.read(MAX_BYTES + 1)
+    member: Member = request.user
+    try:
+        async with staged(media_dir(settings_of(request).data_dir)) as stored:
+            key = (await save_photo(content, upload.filename, stored)).key
+            await Member.update({Member.photo: key}).where(Member.id == member.id)
+    except ImageRefused as refused:
+        return await _photo_refused(request, str(refused))
+    except StorageUnavailable:
+        return await _photo_refused(request, storage_unavailable_sentence())
+    await sessions_changed()  # the member every process keeps with the session
+    return see_other(request, "/me")
+
+
+@post("/me/photo/remove", status_code=200, name="remove_photo", guards=[signed_in])
+async def remove_photo(request: AnyRequest) -> Any:
+    member: Member = request.user
+    await Member.update({Member.photo: None}).where(Member.id == member.id)
+    await sessions_changed()
+    return see_other(request, "/me")
 
 
 @post("/me/language", status_code=200, name="set_language", guards=[signed_in])
@@ -218,4 +268,15 @@ async def ping() -> str:
     return "pong"
 
 
-ROUTES = [me, set_language, offline, manifest, service_worker, static, health, ping]
+ROUTES = [
+    me,
+    set_photo,
+    remove_photo,
+    set_language,
+    offline,
+    manifest,
+    service_worker,
+    static,
+    health,
+    ping,
+]

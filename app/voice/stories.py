@@ -320,6 +320,10 @@ async def _publish(row: dict[str, Any], editor: int | None) -> int:
     )
     await editing.publish(item_id)
     await Proposal.update({Proposal.item: item_id}).where(Proposal.id == row["id"])
+    # The byline's photo is the author's, read when the story is shown (it may change).
+    await ContentItem.update({ContentItem.byline_member: row["author"]}).where(
+        ContentItem.id == item_id
+    )
     await record_activity(
         ActivityKind.story_published, f"proposal:{row['id']}", member=row["author"], item=item_id
     )
