@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.points import ledger
-from tests.browser import SHARE_STUB, check_accessibility, finish_phone, open_phone
+from tests.browser import DESK, SHARE_STUB, check_accessibility, finish_phone, open_phone
 from tests.factories import make_item, make_member, make_team, session_cookie
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,6 @@ IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
 )
-DESK = {"width": 1280, "height": 900}
 
 
 def at_desk(page: Page) -> None:
