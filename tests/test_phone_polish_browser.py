@@ -238,6 +238,8 @@ ADMIN_PAGES = [
     ("/admin/clicks", "Clicks"),
     ("/admin/candidates", "Candidates"),
     ("/admin/apply-hosts", "Application sites"),
+    ("/admin/voice", "Employees' voice"),
+    ("/admin/provisioning", "Provisioning"),
 ]
 
 

@@ -193,7 +193,8 @@ def test_at_a_desk_the_editors_pages_have_a_side_navigation_tables_and_a_two_col
         assert len(tops) <= 5, tops
         height = page.evaluate("() => document.documentElement.scrollHeight")
         print(f"\nstory editor at 1280 px: {height} px tall (3,286 px before issue 18)")
-        assert height < 2000, height
+        # Two thirds of the one-column page, with the 48-px controls of the Awkward pass.
+        assert height < 2200, height
         # The preview stays in view while the editor scrolls down to the captions.
         page.get_by_label("TikTok").scroll_into_view_if_needed()
         kept = box(page, ".editor__preview")
