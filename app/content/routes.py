@@ -23,7 +23,7 @@ from app.content.tables import ContentItem
 from app.content.video import video_file
 from app.core.i18n import current_language as language_var
 from app.web.assets import IMMUTABLE
-from app.web.pages import SKIP_COMPRESSION, render, see_other
+from app.web.pages import NO_CSRF_COOKIE, SKIP_COMPRESSION, render, see_other
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -43,7 +43,7 @@ async def guide(request: AnyRequest, network: FromPath[str]) -> Response[str]:
     )
 
 
-@get("/media/{name:str}", name="media", guards=[anyone])
+@get("/media/{name:str}", name="media", guards=[anyone], opt={NO_CSRF_COOKIE: True})
 async def media(request: AnyRequest, name: FromPath[str]) -> Response[bytes]:
     """Uploaded images: public (shared pages show them), named by key, cached for a year."""
     path = media_path(settings_of(request).data_dir, name)
@@ -88,7 +88,12 @@ async def _chunks(path: Any, start: int, length: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
-@get("/videos/{name:str}", name="video", guards=[anyone], opt={SKIP_COMPRESSION: True})
+@get(
+    "/videos/{name:str}",
+    name="video",
+    guards=[anyone],
+    opt={SKIP_COMPRESSION: True, NO_CSRF_COOKIE: True},
+)
 async def video(request: AnyRequest, name: FromPath[str]) -> Response[Any]:
     """An uploaded video or its poster, in byte ranges as players ask (iPhones play nothing
     otherwise): public while its item is published, for editors always (the studio)."""

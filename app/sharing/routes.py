@@ -20,7 +20,7 @@ from app.core.files import StorageUnavailable, storage_unavailable_sentence
 from app.core.i18n import _, ngettext
 from app.org.service import organisation_colour, organisation_name
 from app.sharing import images, service
-from app.web.pages import APP_BLOCK, render, wants_fragment
+from app.web.pages import APP_BLOCK, NO_CSRF_COOKIE, render, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 # The element of the feed's and item page's bottom sheet (content/_share_dialog.html) that
@@ -108,7 +108,12 @@ async def image_urls(request: AnyRequest, item: dict[str, Any], url: str) -> dic
     }
 
 
-@get("/share-images/{item_id:int}/{name:str}", name="share_image", guards=[anyone])
+@get(
+    "/share-images/{item_id:int}/{name:str}",
+    name="share_image",
+    guards=[anyone],
+    opt={NO_CSRF_COOKIE: True},
+)
 async def share_image(
     request: AnyRequest, item_id: FromPath[int], name: FromPath[str]
 ) -> Response[bytes]:

@@ -25,7 +25,7 @@ from app.core.forms import FormResult
 from app.core.i18n import _
 from app.org.service import organisation_name
 from app.web.assets import HTMX_JS, IMMUTABLE, Assets
-from app.web.pages import render, see_other
+from app.web.pages import NO_CSRF_COOKIE, render, see_other
 from app.web.requests import AnyRequest, settings_of
 
 log = logging.getLogger("relay")
@@ -262,7 +262,7 @@ async def data_dir_accepts_writes(request: AnyRequest) -> bool:
     return await anyio.to_thread.run_sync(files.data_dir_writable, settings_of(request).data_dir)
 
 
-@get("/ping", name="ping", guards=[anyone], media_type="text/plain")
+@get("/ping", name="ping", guards=[anyone], media_type="text/plain", opt={NO_CSRF_COOKIE: True})
 async def ping() -> str:
     """No database, no template: the server's ceiling, for benchmarks and load balancers."""
     return "pong"
