@@ -221,7 +221,7 @@ async def test_a_probe_that_hangs_is_stopped_and_told(monkeypatch: pytest.Monkey
 
 
 def test_byte_ranges_are_read_as_players_send_them() -> None:
-    from app.content.routes import byte_range
+    from app.content.video import byte_range
 
     assert byte_range(None, 1000) is None
     assert byte_range("bytes=0-", 1000) == (0, 999)

@@ -25,12 +25,16 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import anyio.to_thread
+from litestar import Response
+from litestar.exceptions import NotFoundException
+from litestar.response import Stream
 
 from app.content.media import (
     ImageRefused,
@@ -41,6 +45,7 @@ from app.content.media import (
 from app.core.files import StagedFiles, StorageUnavailable, staged
 from app.core.files import storage_unavailable_sentence as full_disk
 from app.core.i18n import _
+from app.web.requests import AnyRequest
 
 MAX_VIDEO_BYTES = 50 * 1024 * 1024
 MAX_SECONDS = 60
@@ -375,3 +380,64 @@ def video_file(data_dir: Path, name: str) -> tuple[Path, str, list[str]] | None:
         if path.is_file():
             return path, media_type, videos
     return None
+
+
+# ---------------------------------------------------------------- serving
+
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 256 * 1024
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
+    """The (first, last) bytes a single-range ``Range`` header asks for; None to send the
+    whole file (no header, or several ranges); False when it cannot be satisfied."""
+    match = RANGE.match((header or "").replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return False
+    if not first:  # the last N bytes
+        count = int(last[:12])
+        return (max(0, size - count), size - 1) if count else False
+    start = int(first[:12])
+    end = min(int(last[:12]), size - 1) if last else size - 1
+    return (start, end) if start <= end and start < size else False
+
+
+async def _chunks(path: Any, start: int, length: int) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as file:
+        await file.seek(start)
+        while length > 0:
+            chunk = await file.read(min(CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
+
+
+async def ranged_file(
+    request: AnyRequest, path: Any, media_type: str, cache_control: str
+) -> Response[Any]:
+    """A file on disk in the byte ranges players ask for (iPhones play nothing otherwise)."""
+    try:
+        size = (await anyio.Path(path).stat()).st_size
+    except OSError:
+        raise NotFoundException() from None
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": cache_control}
+    wanted = byte_range(request.headers.get("range"), size)
+    if wanted is False:
+        return Response(
+            b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
+        )
+    start, end = wanted if isinstance(wanted, tuple) else (0, size - 1)
+    if isinstance(wanted, tuple):
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return Stream(
+        _chunks(path, start, end - start + 1),
+        media_type=media_type,
+        status_code=206 if isinstance(wanted, tuple) else 200,
+        headers=headers,
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from litestar import Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -14,7 +13,7 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from app.accounts.guards import admin, editor, signed_in
 from app.content.markdown import render_markdown
 from app.content.media import MAX_BYTES, image_url
-from app.content.video import MAX_VIDEO_BYTES, video_file
+from app.content.video import MAX_VIDEO_BYTES, ranged_file, video_file
 from app.core.forms import FormResult
 from app.voice import programme, questions, stories
 from app.voice.tables import QuestionVisibility
@@ -284,17 +283,15 @@ async def studio_proposal(request: AnyRequest, proposal_id: FromPath[int]) -> Re
     guards=[editor],
     opt={SKIP_COMPRESSION: True},
 )
-async def studio_proposal_video(request: AnyRequest, proposal_id: FromPath[int]) -> Response[bytes]:
+async def studio_proposal_video(request: AnyRequest, proposal_id: FromPath[int]) -> Response[Any]:
     """A proposal's video for the editors deciding on it (``/videos/`` serves only the
-    videos of items; a proposal is not one yet). Whole, not in ranges: editors watch it at a
-    desk, and a proposal's video is at most a minute long."""
+    videos of items; a proposal is not one yet), in byte ranges like any video."""
     found = await _proposal_or_404(proposal_id)
     located = video_file(settings_of(request).data_dir, found["video"] or "")
     if located is None:
         raise NotFoundException()
     path, media_type, _names = located
-    content = await anyio.Path(path).read_bytes()
-    return Response(content, media_type=media_type, headers={"Cache-Control": "private"})
+    return await ranged_file(request, path, media_type, "private")
 
 
 @post(
