@@ -14,6 +14,7 @@ from app.content import editing
 from app.core.db import write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _, lazy
+from app.core.search import folded
 from app.notifications.nudges import nudge_voice_reply
 from app.voice.tables import Question, QuestionVisibility
 
@@ -187,12 +188,11 @@ async def faq(search: str = "") -> list[dict[str, Any]]:
         .limit(200)
     )
     rows = await query
-    words = [w.casefold() for w in search[:FAQ_SEARCH_MAX].split() if w][:10]
+    # Folded like every search of Relay (app.core.search): `reseau` finds "réseau".
+    words = folded(search[:FAQ_SEARCH_MAX]).split()[:10]
     if words:
         rows = [
-            r
-            for r in rows
-            if all(w in (r["faq_text"] + " " + r["answer"]).casefold() for w in words)
+            r for r in rows if all(w in folded(r["faq_text"] + " " + r["answer"]) for w in words)
         ]
     return rows
 
