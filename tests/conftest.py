@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from app.core.settings import Settings
 from tests.databases import ROOT, TemplateDatabase
 from tests.helpers import Mailbox, free_port, sign_in
 from tests.push_sink import PushSink
+from tests.server_fork import Zygote
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -114,6 +114,22 @@ def seed(database_url: str):  # type: ignore[no-untyped-def]
     return run
 
 
+_zygote: Zygote | None = None
+
+
+def zygote() -> Zygote:
+    """The process live servers are forked from (tests/server_fork.py), started once."""
+    global _zygote
+    if _zygote is None or _zygote.process.poll() is not None:
+        _zygote = Zygote(ROOT)
+    return _zygote
+
+
+def pytest_sessionfinish() -> None:
+    if _zygote is not None:
+        _zygote.close()
+
+
 class LiveServer:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
@@ -126,13 +142,8 @@ class LiveServer:
         }
         self.log_path = log
         self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--no-migrate", "--quiet"],
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        # `relay serve --no-migrate --quiet`, forked with Relay already imported.
+        self.process = zygote().start({**os.environ, **self.env}, log)
         self._wait_until_healthy()
 
     def _wait_until_healthy(self, timeout: float = 60.0) -> None:
