@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,42 @@ from tests.push_sink import PushSink
 from tests.server_fork import Zygote
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def _parse_each_handler_signature_once() -> None:
+    """A web process builds one app; the suite builds one per test (~450). Litestar parses
+    the type hints of each of the ~360 handlers again for each app (an ``eval`` of every
+    string annotation, with typing's caches hashing each ``Parameter`` through
+    ``dataclasses.asdict``): about half of ``create_app``'s CPU, 0.3-0.5 s a test. A
+    handler's signature is the same for every app, so it is parsed once per test run.
+
+    Only module-level functions are remembered: Litestar makes an OPTIONS handler per route
+    and app (a closure, parsed afresh), and the namespace a signature was parsed with must
+    be the very same objects for the parse to be reused."""
+    from litestar.utils.signature import ParsedSignature
+
+    parse = ParsedSignature.from_fn.__func__  # type: ignore[attr-defined]
+    parsed: dict[Any, tuple[list[tuple[str, Any]], ParsedSignature]] = {}
+
+    def from_fn(cls: type[ParsedSignature], fn: Any, namespace: dict[str, Any]) -> Any:
+        if "<locals>" in getattr(fn, "__qualname__", "<locals>"):
+            return parse(cls, fn, namespace)
+        known = parsed.get(fn)
+        names = list(namespace.items())
+        if (
+            known is not None
+            and len(known[0]) == len(names)
+            and all(a[0] == b[0] and a[1] is b[1] for a, b in zip(known[0], names, strict=True))
+        ):
+            return known[1]
+        signature = parse(cls, fn, namespace)
+        parsed[fn] = (names, signature)
+        return signature
+
+    ParsedSignature.from_fn = classmethod(from_fn)  # type: ignore[method-assign, assignment]
+
+
+_parse_each_handler_signature_once()
 
 
 @pytest.fixture(scope="session")
