@@ -16,10 +16,14 @@ from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from app.core.settings import Settings
+from app.web import templating
 from tests.databases import ROOT, TemplateDatabase
 from tests.helpers import Mailbox, free_port, sign_in
 from tests.push_sink import PushSink
 from tests.server_fork import Zygote
+
+# Each test builds an app; they share one process's compiled templates (see CompiledTemplates).
+templating.COMPILED = templating.CompiledTemplates()
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 

@@ -104,8 +104,9 @@ def label(text: str) -> str:
 class CompiledTemplates(BytecodeCache):
     """Templates compiled once per process, whatever number of environments load them.
 
-    A web process builds one app, so one environment: nothing changes for it. The test suite
-    builds an app for each of its ~450 app tests, and Jinja compiling again in each the
+    A web process builds one app, so one environment: it has no use for it and keeps no second
+    copy of its templates (``COMPILED`` is None). The test suite sets it (tests/conftest.py):
+    it builds an app for each of its ~450 app tests, and Jinja compiling again in each the
     templates it renders (all 97: 1.2 s of CPU; the shell's layout and macros, in every
     test) cost the suite minutes. Jinja keys each template by its name and a checksum of its
     source: an edited template is compiled afresh."""
@@ -122,7 +123,7 @@ class CompiledTemplates(BytecodeCache):
         self.compiled[bucket.key] = bucket.bytecode_to_string()
 
 
-COMPILED = CompiledTemplates()
+COMPILED: BytecodeCache | None = None
 
 
 def make_environment(templates: Path, assets: Assets) -> Environment:
