@@ -30,6 +30,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -369,13 +370,11 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-async def post(
-    session: aiohttp.ClientSession, settings: Settings, delivery: Claimed, at: datetime
-) -> Outcome:
+async def post(session: aiohttp.ClientSession, settings: Settings, delivery: Claimed) -> Outcome:
     refusal = endpoint_refusal(delivery.url, settings.webhook_allowed_test_hosts)
     if refusal is not None:
         return Outcome(delivery, None, f"Refused address: {refusal.value}")
-    timestamp = int(at.timestamp())
+    timestamp = int(time.time())  # this attempt's moment, which receivers check as recent
     headers = headers_for(delivery.secret, delivery.message_id, timestamp, delivery.payload)
     try:
         async with session.post(
@@ -394,12 +393,12 @@ async def post(
         return Outcome(delivery, None, f"{type(exc).__name__}: {exc}"[:300])
 
 
-async def send_batch(settings: Settings, batch: Sequence[Claimed], at: datetime) -> list[Outcome]:
+async def send_batch(settings: Settings, batch: Sequence[Claimed]) -> list[Outcome]:
     resolver = PublicAddressResolver(trusted_hosts=settings.webhook_allowed_test_hosts)
     connector = aiohttp.TCPConnector(resolver=resolver, limit=10)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        return list(await asyncio.gather(*(post(session, settings, d, at) for d in batch)))
+        return list(await asyncio.gather(*(post(session, settings, d) for d in batch)))
 
 
 async def record(sender: str, outcomes: Sequence[Outcome], at: datetime) -> None:
@@ -439,7 +438,7 @@ async def deliver_due(settings: Settings, at: datetime | None = None, sender: st
     sender = sender or new_worker_name()
     attempted = 0
     while batch := await claim_due(sender, at):
-        outcomes = await send_batch(settings, batch, at)
+        outcomes = await send_batch(settings, batch)
         await record(sender, outcomes, at)
         attempted += len(batch)
     await WebhookDelivery.delete().where(
