@@ -67,7 +67,8 @@ HIRED = "candidate.hired"
 OFFER_SHARED = "offer.shared"
 EVENT_TYPES = (CANDIDATE_CREATED, STAGE_CHANGED, HIRED, OFFER_SHARED)
 
-# Retries wait 30 s, 1 min, 2 min… up to an hour (retry_delay): about 3 h 20 in all.
+# Retries wait 30 s, 1 min, 2 min… up to an hour (retry_delay): the 10th attempt comes about
+# three hours after the first, then the delivery is given up.
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
