@@ -185,6 +185,7 @@ async def test_the_ats_reads_candidates_who_consented_with_their_cv(client: Clie
     tampered = url[:-1] + ("0" if url[-1] != "0" else "1")
     assert_problem(await client.get(tampered), 403)
     assert_problem(await client.get(f"/api/v1/cvs/{candidate_id}"), 403)
+    assert_problem(await client.get("/api/v1/candidates?offer=REQ-9", headers=headers), 404)
     one = await client.get(f"/api/v1/candidates/{candidate_id}", headers=headers)
     assert one.json()["email"] == GOOD["email"].lower()
     assert_problem(await client.get("/api/v1/candidates/999999", headers=headers), 404)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Annotated, Any, Literal
 
+import asyncpg.exceptions
 import msgspec
 from litestar import Request, Response, Router, get, put
 from litestar.connection import ASGIConnection
@@ -36,6 +38,7 @@ from app.web import ratelimit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 log = logging.getLogger("relay")
+UNIQUE_VIOLATIONS = (asyncpg.exceptions.UniqueViolationError, sqlite3.IntegrityError)
 PROBLEM = "application/problem+json"
 
 Contract = Literal["permanent", "fixed_term", "internship", "apprenticeship", "freelance"]
@@ -155,7 +158,7 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
         401: "No valid API token",
         403: "The token lacks the scope",
         404: "Not found",
-        409: "The offer may not be published yet",
+        409: "The offer may not be published yet, or was saved at the same time",
         422: "Some fields are not valid",
         429: "Too many requests",
     }
@@ -214,6 +217,9 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         status = exc.status_code if exc.status_code in (401, 403, 404, 405, 429) else 400
         return _problem(status, str(exc.detail)[:300])
+    if isinstance(exc, UNIQUE_VIOLATIONS):
+        # Two requests creating the same offer at once: the loser is told as if it came second.
+        return _problem(409, "Another request saved this offer at the same time; send it again.")
     if db.is_unavailable(exc):
         log.warning("API %s %s: database unavailable: %r", request.method, request.url.path, exc)
         return _problem(
@@ -307,7 +313,7 @@ def _candidate(request: AnyRequest, row: dict[str, Any]) -> Candidate:
     "/candidates",
     guards=[scope("candidates:read")],
     name="api_list_candidates",
-    responses=_problems(403),
+    responses=_problems(403, 404),
     summary="List referred candidates who consented",
     tags=["candidates"],
 )
@@ -317,6 +323,8 @@ async def list_candidates(
     limit: Annotated[int, QueryParameter(ge=1, le=api.MAX_PAGE)] = api.PAGE,
     offer: Annotated[str | None, QueryParameter(max_length=100)] = None,
 ) -> CandidatePage:
+    if offer is not None and await api.offer_of(offer) is None:
+        raise api.ApiProblem(404, "No offer has this id.")
     rows, next_after = await api.candidates(after, limit, offer)
     await api.audit.record(
         "api_candidates_read",
