@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from app.candidates.tables import Candidate
 from app.core.clock import now
+from app.integrations.tables import WebhookDelivery
 from tests.browser import check_accessibility, finish_phone, phone_as
 from tests.factories import make_item, make_member
 from tests.helpers import eventually
@@ -34,6 +35,10 @@ async def _candidate() -> int:
                   email="jeanne@example.com", consent_at=now())
     ).returning(Candidate.id)  # fmt: skip
     return int(rows[0]["id"])
+
+
+async def _delivered() -> int:
+    return await WebhookDelivery.count().where(WebhookDelivery.state == "delivered")
 
 
 def test_an_admin_connects_the_ats_and_sees_its_webhook_deliveries(
@@ -84,6 +89,8 @@ def test_an_admin_connects_the_ats_and_sees_its_webhook_deliveries(
                 "candidate.stage_changed",
                 "candidate.hired",
             }
+            # The server records each answer once its request is over: then the page says so.
+            eventually(lambda: seed(_delivered) == 2)
             phone.goto("/admin/api")
             expect(phone.get_by_text("candidate.hired", exact=True)).to_be_visible()
             expect(phone.get_by_text("Delivered").first).to_be_visible()
