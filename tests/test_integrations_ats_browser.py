@@ -23,8 +23,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def env(env: dict[str, str]) -> dict[str, str]:
-    """The live server may post to the local receiver (a test-only setting)."""
-    return {**env, "WEBHOOK_ALLOWED_TEST_HOSTS": "127.0.0.1"}
+    """The live server may post to the local receiver (a test-only setting), and sends its
+    webhooks itself (the embedded default, off by default on PostgreSQL)."""
+    return {**env, "WEBHOOK_ALLOWED_TEST_HOSTS": "127.0.0.1", "RELAY_EMBEDDED_WORKER": "on"}
 
 
 async def _candidate() -> int:
