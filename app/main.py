@@ -36,8 +36,14 @@ from app.core.tasks import BackgroundTask
 from app.events.routes import ROUTES as EVENT_ROUTES
 from app.events.service import event_of_item
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
+from app.integrations.api import BASE_PATH as API_BASE_PATH
 from app.integrations.routes_admin import ROUTES as INTEGRATION_ADMIN_ROUTES
+from app.integrations.routes_api import ROUTER as API_ROUTER
+from app.integrations.routes_api import api_error
+from app.integrations.routes_api import openapi_config as api_openapi_config
+from app.integrations.routes_ats import ROUTES as ATS_ROUTES
 from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
+from app.integrations.webhooks import EmbeddedWebhookSender
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
@@ -67,6 +73,9 @@ def error_page(connection: Request[Any, Any, Any], exc: Exception) -> Response[A
     """Errors as pages people can read, in their language; JSON for API callers."""
     # Built from the app's request class, as every request is (HTMXPlugin).
     request = cast(HTMXRequest, connection)
+    if request.url.path.startswith(API_BASE_PATH + "/"):
+        # Refused before the API's router (an unknown path or method): its problem documents.
+        return api_error(request, exc)
     # Errors raised before routing (an unknown URL) never went through the locale middleware.
     i18n.current_language.set(i18n.language_for_scope(dict(request.scope)))
     if db.is_unavailable(exc):
@@ -147,6 +156,7 @@ def embedded_workers(settings: Settings) -> list[BackgroundTask]:
         PushWorker(settings),
         NotificationJobs(settings, jobs=JOBS),
         EmbeddedMailSender(settings),
+        EmbeddedWebhookSender(settings),
         PurgeSchedule(settings.data_dir),
     ]
 
@@ -203,7 +213,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *BOARD_ROUTES,
             *EVENT_ROUTES,
             *INTEGRATION_ADMIN_ROUTES,
+            *ATS_ROUTES,
             SCIM_ROUTER,
+            API_ROUTER,
         ],
         lifespan=lifespan,
         template_config=template_config(settings.root / "templates", assets),
@@ -247,6 +259,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "event_of_item": event_of_item,
             }
         ),
-        openapi_config=None,
+        # The OpenAPI schema describes the ATS's API only (its router opts in), at /api/v1/schema.
+        openapi_config=api_openapi_config(settings),
+        include_in_schema=False,
         debug=False,
     )

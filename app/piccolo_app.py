@@ -16,7 +16,14 @@ from app.insights.tables import (
     InsightState,
     InsightTotal,
 )
-from app.integrations.tables import IntegrationToken, ScimGroup, ScimUser
+from app.integrations.tables import (
+    ExternalOffer,
+    IntegrationToken,
+    ScimGroup,
+    ScimUser,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -90,6 +97,9 @@ APP_CONFIG = AppConfig(
         IntegrationToken,
         ScimUser,
         ScimGroup,
+        ExternalOffer,
+        WebhookEndpoint,
+        WebhookDelivery,
     ],
     migration_dependencies=[],
     commands=[],

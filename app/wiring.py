@@ -15,6 +15,8 @@ from app.core.events import clear, subscribe
 from app.events.service import remind_signups
 from app.insights.digest import send_weekly_digests
 from app.insights.rollups import refresh as refresh_insights
+from app.integrations.webhooks import deliver_due as deliver_due_webhooks
+from app.integrations.webhooks import on_activity_recorded as queue_webhooks
 from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
 from app.notifications.jobs import Job
 from app.notifications.nudges import on_points_gained, on_redemption_decided
@@ -28,6 +30,7 @@ def wire() -> None:
     """Subscribe every handler, in the order they run (calling it again changes nothing)."""
     clear()
     subscribe(ActivityRecorded, on_activity_recorded)  # an activity earns its points
+    subscribe(ActivityRecorded, queue_webhooks)  # … and is told to the ATS's endpoints
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
     subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed
@@ -44,4 +47,5 @@ JOBS: tuple[Job, ...] = (
     *NOTIFICATION_JOBS,
     Job("roll up insights", lambda settings, now: refresh_insights(now)),
     Job("send insights digests", send_weekly_digests),
+    Job("deliver due webhooks", deliver_due_webhooks),
 )

@@ -44,6 +44,11 @@ ACTIONS = {
     "scim_user_changed": lazy("Changed by the identity provider"),
     "scim_group_changed": lazy("Team changed by the identity provider"),
     "scim_group_deleted": lazy("Team removed by the identity provider"),
+    "api_offer_saved": lazy("Offer saved by the ATS"),
+    "api_stage_set": lazy("Candidate moved by the ATS"),
+    "api_candidates_read": lazy("Candidates read by the ATS"),
+    "webhook_endpoint_added": lazy("Webhook endpoint added"),
+    "webhook_endpoint_removed": lazy("Webhook endpoint removed"),
 }
 
 

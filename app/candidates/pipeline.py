@@ -125,7 +125,9 @@ def own_referral_text() -> str:
     return _("Your own referral: another editor or an admin decides.")
 
 
-async def refuse_own_referral(candidate_id: int, by: int, client: str = "", **detail: Any) -> None:
+async def refuse_own_referral(
+    candidate_id: int, by: int | None, client: str = "", **detail: Any
+) -> None:
     """Raise :class:`OwnReferral` (and audit the attempt) when ``by`` referred the candidate.
 
     Checked before the decision's transaction, so the audit event stays when the decision
@@ -144,10 +146,12 @@ async def refuse_own_referral(candidate_id: int, by: int, client: str = "", **de
         raise OwnReferral()
 
 
-async def move(candidate_id: int, stage: str, by: int, client: str = "") -> dict[str, Any] | None:
+async def move(
+    candidate_id: int, stage: str, by: int | None, client: str = ""
+) -> dict[str, Any] | None:
     """Move an accepted candidate to ``stage`` and record it; None when there is no such
     candidate (or it is still a pending recommendation); :class:`OwnReferral` when ``by``
-    referred them."""
+    referred them. ``by`` is None when the ATS moves them (app.integrations.api)."""
     if stage not in STAGES:
         raise ValueError(stage)
     await refuse_own_referral(candidate_id, by, client, stage=stage)

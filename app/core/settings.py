@@ -62,6 +62,9 @@ class Settings:
     # Push endpoints must be https on a public host; these hosts are allowed anyway, over
     # http too (PUSH_ALLOWED_TEST_HOSTS, comma-separated: for a local test push service only).
     push_allowed_test_hosts: tuple[str, ...] = ()
+    # Webhook endpoints follow the same rule, with their own exceptions
+    # (WEBHOOK_ALLOWED_TEST_HOSTS, comma-separated: for a local test receiver only).
+    webhook_allowed_test_hosts: tuple[str, ...] = ()
     # Nudges: at most this many automatic notifications a member gets a day, and how many days
     # without a visit before a re-engagement nudge (NUDGE_DAILY_CAP, REENGAGE_AFTER_DAYS).
     nudge_daily_cap: int = 3
@@ -179,6 +182,11 @@ class Settings:
             for host in env.get("PUSH_ALLOWED_TEST_HOSTS", "").split(",")
             if host.strip()
         )
+        webhook_test_hosts = tuple(
+            host.strip().lower()
+            for host in env.get("WEBHOOK_ALLOWED_TEST_HOSTS", "").split(",")
+            if host.strip()
+        )
         cap_text = env.get("NUDGE_DAILY_CAP", "3")
         if not cap_text.isdigit() or not 1 <= int(cap_text) <= 50:
             raise SettingsError(f"NUDGE_DAILY_CAP must be a number from 1 to 50, not {cap_text!r}.")
@@ -229,6 +237,7 @@ class Settings:
             embedded_worker=embedded_worker,
             push_max_attempts=int(attempts_text),
             push_allowed_test_hosts=allowed_hosts,
+            webhook_allowed_test_hosts=webhook_test_hosts,
             nudge_daily_cap=int(cap_text),
             reengage_after_days=int(reengage_text),
             forwarded_allow_ips=forwarded_allow_ips,

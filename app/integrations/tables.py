@@ -1,9 +1,12 @@
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from enum import StrEnum
+
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from app.accounts.tables import Member
+from app.content.tables import ContentItem
 from app.core.db import NeverReusedSerial
 from app.org.tables import Team
 
@@ -61,3 +64,58 @@ class ScimGroup(Table, tablename="scim_group"):
     team = ForeignKey(references=Team, unique=True, on_delete=OnDelete.cascade)
     external_id = Varchar(length=254, null=True, default=None, index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ExternalOffer(Table, tablename="external_offer"):
+    """An offer an applicant tracking system keeps in sync through the API: its own id for
+    the offer (``external_id``, unique), so that the same call twice updates, never doubles."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    item = ForeignKey(references=ContentItem, unique=True, on_delete=OnDelete.cascade)
+    external_id = Varchar(length=100, unique=True)
+    token = ForeignKey(references=IntegrationToken, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookEndpoint(Table, tablename="webhook_endpoint"):
+    """Where Relay posts its events (Standard Webhooks): an https address on a public host,
+    and the ``whsec_`` secret the receiver verifies signatures with (shown once to the admin;
+    kept, since signing needs it)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    url = Varchar(length=500)
+    description = Varchar(length=80, default="")
+    secret = Varchar(length=80)  # "whsec_" + base64 of 32 random bytes
+    created_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    disabled_at = Timestamptz(null=True, default=None)
+
+
+class WebhookState(StrEnum):
+    pending = "pending"  # waiting for its next attempt (or claimed by a sender until then)
+    delivered = "delivered"
+    failed = "failed"  # given up after the last attempt
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One event for one endpoint: the outbox row, written in the transaction of the event,
+    and its delivery log (attempts, the receiver's last answer)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade, index=True)
+    message_id = Varchar(length=40)  # webhook-id: the same on every attempt
+    event_type = Varchar(length=40)
+    payload = Text()  # the JSON body, as signed
+    state = Varchar(length=10, default=WebhookState.pending.value, choices=WebhookState, index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    claimed_by = Varchar(length=80, default="")
+    last_status = Integer(null=True, default=None)  # the receiver's last HTTP status
+    last_answer = Varchar(length=300, default="")  # its body's start, or the error
+    last_attempt_at = Timestamptz(null=True, default=None)
+    delivered_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -24,7 +24,10 @@ from app.core.i18n import _
 from app.integrations.tables import IntegrationToken
 
 SCIM = "scim"
-KINDS = {SCIM: "scim:provision"}  # kind -> the scopes a new token of that kind gets
+API = "api"
+KINDS = {SCIM: "scim:provision", API: ""}  # kind -> the scopes a new token of that kind gets
+# What an ATS's token may do behind /api/v1; the admin ticks them when making the token.
+API_SCOPES = ("offers:write", "candidates:read", "candidates:write")
 # A token is "used" at most once a minute in the database: one write a minute, not a request.
 LAST_USED_STEP = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 120
@@ -42,7 +45,7 @@ class Caller:
     @property
     def via(self) -> str:
         """How the audit log names the caller."""
-        return f"SCIM · {self.name}" if self.kind == SCIM else self.name
+        return f"SCIM · {self.name}" if self.kind == SCIM else f"API · {self.name}"
 
 
 def check_name(values: dict[str, Any]) -> FormResult:
@@ -56,8 +59,11 @@ def check_name(values: dict[str, Any]) -> FormResult:
     return form
 
 
-async def create(kind: str, name: str, by: int, client: str = "") -> tuple[int, str]:
-    """A new token of ``kind``: its id and the token itself, to show once."""
+async def create(
+    kind: str, name: str, by: int, client: str = "", scopes: tuple[str, ...] | None = None
+) -> tuple[int, str]:
+    """A new token of ``kind`` (with ``scopes``, else its kind's): its id and the token
+    itself, to show once."""
     # 256 random bits, prefixed so that secret scanners (and people) recognise it.
     token = f"relay_{kind}_{secrets.token_urlsafe(32)}"
     async with write_transaction():
@@ -65,14 +71,19 @@ async def create(kind: str, name: str, by: int, client: str = "") -> tuple[int, 
             IntegrationToken(
                 kind=kind,
                 name=name,
-                scopes=KINDS[kind],
+                scopes=" ".join(scopes) if scopes is not None else KINDS[kind],
                 token_hash=hash_token(token),
                 created_by=by,
             )
         ).returning(IntegrationToken.id)
         token_id = int(rows[0]["id"])
         await audit.record(
-            "integration_token_created", actor=by, client=client, kind=kind, name=name
+            "integration_token_created",
+            actor=by,
+            client=client,
+            kind=kind,
+            name=name,
+            scopes=" ".join(scopes) if scopes is not None else KINDS[kind],
         )
     return token_id, token
 
@@ -105,6 +116,7 @@ async def listed(kind: str) -> list[dict[str, Any]]:
         IntegrationToken.select(
             IntegrationToken.id,
             IntegrationToken.name,
+            IntegrationToken.scopes,
             IntegrationToken.created_at,
             IntegrationToken.last_used_at,
             IntegrationToken.revoked_at,

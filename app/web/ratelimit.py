@@ -38,6 +38,9 @@ REDEEM_PER_MEMBER = Limit("redeem-member", 10, 600)
 # works at about 25 a second at most); a client whose tokens are refused is a guesser.
 SCIM_PER_CLIENT = Limit("scim-client", 3000, 60)
 SCIM_REFUSED_PER_CLIENT = Limit("scim-refused", 30, 600)
+# The ATS's API: a sync of a few hundred offers a minute per token; refused tokens as SCIM's.
+API_PER_TOKEN = Limit("api-token", 600, 60)
+API_REFUSED_PER_CLIENT = Limit("api-refused", 30, 600)
 
 
 class TooManyAttempts(HTTPException):
