@@ -36,7 +36,9 @@ from app.core.tasks import BackgroundTask
 from app.events.routes import ROUTES as EVENT_ROUTES
 from app.events.service import event_of_item
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
+from app.integrations import oidc
 from app.integrations.routes_admin import ROUTES as INTEGRATION_ADMIN_ROUTES
+from app.integrations.routes_oidc import ROUTES as SSO_ROUTES
 from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
 from app.mail.service import EmbeddedMailSender
 from app.notifications.jobs import NotificationJobs
@@ -203,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *BOARD_ROUTES,
             *EVENT_ROUTES,
             *INTEGRATION_ADMIN_ROUTES,
+            *SSO_ROUTES,
             SCIM_ROUTER,
         ],
         lifespan=lifespan,
@@ -245,6 +248,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "time_zone_of": member_time_zone,
                 "person_points": person_points,
                 "event_of_item": event_of_item,
+                "sso_choices": oidc.sign_in_choices,
+                "sso_required": oidc.sso_required,
             }
         ),
         openapi_config=None,

@@ -16,7 +16,15 @@ from app.insights.tables import (
     InsightState,
     InsightTotal,
 )
-from app.integrations.tables import IntegrationToken, ScimGroup, ScimUser
+from app.integrations.tables import (
+    IntegrationToken,
+    OidcIdentity,
+    OidcLogin,
+    OidcProvider,
+    ScimGroup,
+    ScimUser,
+    SsoPolicy,
+)
 from app.mail.tables import MailOutbox
 from app.notifications.tables import Campaign, NotificationOpen, NotificationPreference, Nudge
 from app.org.tables import Organisation, Site, Team
@@ -90,6 +98,10 @@ APP_CONFIG = AppConfig(
         IntegrationToken,
         ScimUser,
         ScimGroup,
+        OidcProvider,
+        OidcIdentity,
+        OidcLogin,
+        SsoPolicy,
     ],
     migration_dependencies=[],
     commands=[],

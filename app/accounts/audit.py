@@ -44,6 +44,13 @@ ACTIONS = {
     "scim_user_changed": lazy("Changed by the identity provider"),
     "scim_group_changed": lazy("Team changed by the identity provider"),
     "scim_group_deleted": lazy("Team removed by the identity provider"),
+    "sso_provider_added": lazy("Single sign-on provider added"),
+    "sso_provider_changed": lazy("Single sign-on provider changed"),
+    "sso_provider_removed": lazy("Single sign-on provider removed"),
+    "sso_provider_checked": lazy("Single sign-on provider checked"),
+    "sso_policy_changed": lazy("Single sign-on requirement changed"),
+    "sso_linked": lazy("Account linked to single sign-on"),
+    "sso_created": lazy("Account created at first single sign-on"),
 }
 
 
