@@ -197,7 +197,7 @@ async def test_a_replayed_state_is_refused(
     client.cookies.clear()
     client.cookies.set("relay_sso", state_cookie)
     replayed = await client.get(back.removeprefix(BASE), headers=HTML, follow_redirects=False)
-    assert replayed.status_code == 403
+    assert replayed.status_code == 400
     assert "This sign-in attempt has expired or was already used" in replayed.text
     # And a state started in another browser (no cookie) is refused too.
     started = await client.get(f"/signin/sso/{provider_id}", follow_redirects=False)
@@ -206,7 +206,7 @@ async def test_a_replayed_state_is_refused(
     )
     client.cookies.clear()
     elsewhere = await client.get(back.removeprefix(BASE), headers=HTML, follow_redirects=False)
-    assert elsewhere.status_code == 403
+    assert elsewhere.status_code == 400
 
 
 async def test_an_expired_token_from_a_provider_whose_clock_is_off_is_refused_and_explained(

@@ -193,8 +193,12 @@ def check_provider(values: dict[str, Any], editing: bool = False) -> FormResult:
     ).rstrip("/")
     form.values["issuer"] = issuer
     if issuer:
-        parts = urlsplit(issuer)
-        host = parts.hostname or ""
+        try:
+            parts = urlsplit(issuer)
+            host = parts.hostname or ""
+            parts.port  # noqa: B018 - a port out of range or not a number raises here
+        except ValueError:
+            parts, host = urlsplit(""), ""
         if not host or parts.query or parts.fragment or parts.username:
             form.fail(
                 "issuer", _("Enter the issuer as an address, like https://login.company.com.")

@@ -249,7 +249,9 @@ async def sso_callback(request: AnyRequest) -> Response[Any]:
             via="sso",
             **{k: v for k, v in exc.params.items() if k in {"email", "domain", "provider"}},
         )
-        return await _signin_refused(request, exc, 503 if exc.is_problem else 403)
+        # 503: the provider's set-up; 400: a stale, replayed or forged answer; 403: this person.
+        status = 503 if exc.is_problem else 400 if exc.code == "state" else 403
+        return await _signin_refused(request, exc, status)
     token = await create_session(
         signed_in_as.member_id,
         request.headers.get("user-agent", ""),
