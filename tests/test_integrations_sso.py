@@ -16,8 +16,10 @@ from app.core.clock import now
 from app.core.settings import Settings
 from app.integrations import oidc
 from app.integrations.tables import OidcIdentity, OidcProvider
+from app.mail.tables import MailOutbox
+from app.main import create_app
 from tests.factories import make_member, make_site, make_team
-from tests.helpers import HTML, csrf, free_port, sign_in
+from tests.helpers import HTML, csrf, free_port, mail_settings, sign_in
 from tests.identity_provider import IdentityProvider, needs_node
 
 pytestmark = needs_node
@@ -326,3 +328,29 @@ async def test_requiring_single_sign_on_needs_a_provider_and_is_audited(
     assert done.status_code == 200
     assert await oidc.sso_required()
     assert "sso_policy_changed" in await actions()
+
+
+async def test_when_single_sign_on_is_required_an_invitation_emails_no_enrolment_link(
+    env: dict[str, str], identity_provider: IdentityProvider, database: str
+) -> None:
+    settings = mail_settings(env, free_port())
+    async with AsyncTestClient(create_app(settings), base_url=BASE) as client:
+        admin = await sign_in(client, "admin")
+        await add_provider(settings, identity_provider)
+        await oidc.set_sso_required(True, admin.id, "pytest")
+        invited = await client.post(
+            "/admin/people",
+            data={"email": "tom@example.com", "name": "Tom", "role": "employee", "language": "en"},
+            headers=await csrf(client, "/admin/people"),
+        )
+        assert invited.status_code == 200
+    assert await Member.exists().where(Member.email == "tom@example.com")
+    assert await MailOutbox.count() == 0
+    # Tom signs in with his company account the first time.
+    async with AsyncTestClient(create_app(settings), base_url=BASE) as client:
+        provider_id = (await OidcProvider.select(OidcProvider.id).first())["id"]
+        _back, answer = await through_provider(
+            client, identity_provider, provider_id, "tom@example.com"
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/signin/sso/passkey")

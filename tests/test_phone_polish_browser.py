@@ -240,6 +240,7 @@ ADMIN_PAGES = [
     ("/admin/apply-hosts", "Application sites"),
     ("/admin/voice", "Employees' voice"),
     ("/admin/provisioning", "Provisioning"),
+    ("/admin/sso", "Single sign-on"),
 ]
 
 
