@@ -779,6 +779,7 @@ async def finish(
     except SsoError as exc:
         if exc.is_problem:
             await record_problem(row["id"], exc)
+        exc.params.setdefault("provider", name)  # for the sentence the person reads
         raise
     await record_problem(row["id"], None)
     return await _member_for(row, claims, login["next"], client)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Response, get, post
 from litestar.datastructures import Cookie
@@ -266,7 +267,7 @@ async def sso_callback(request: AnyRequest) -> Response[Any]:
     )
     target = safe_next(signed_in_as.next)
     if not signed_in_as.has_passkey:
-        target = "/signin/sso/passkey?next=" + target
+        target = "/signin/sso/passkey?" + urlencode({"next": target})
     response = see_other(request, target)
     response.cookies.append(session_cookie(settings, token))
     response.delete_cookie(_state_cookie(request), path="/")
