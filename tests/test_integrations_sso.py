@@ -355,3 +355,19 @@ async def test_when_single_sign_on_is_required_an_invitation_emails_no_enrolment
         )
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/signin/sso/passkey")
+
+
+async def test_the_requirement_switch_answers_htmx_with_its_card(
+    client: Client, settings: Settings, identity_provider: IdentityProvider
+) -> None:
+    await sign_in(client, "admin")
+    await add_provider(settings, identity_provider)
+    flipped = await client.post(
+        "/admin/sso/policy",
+        data={"required": "on"},
+        headers={**(await csrf(client, "/admin/sso")), "hx-request": "true"},
+    )
+    assert flipped.status_code == 200
+    assert flipped.text.lstrip().startswith('<section class="card" id="sso-policy"')
+    assert "Saved." in flipped.text and "<html" not in flipped.text
+    assert await oidc.sso_required()

@@ -157,15 +157,18 @@ async def remove_provider(request: AnyRequest, provider_id: FromPath[int]) -> Re
 @post("/admin/sso/policy", status_code=200, name="sso_policy", guards=[admin])
 async def change_policy(request: AnyRequest, data: Form) -> Response[Any]:
     required = data.get("required") == "on"
+    # The switch saves as soon as it is flipped: htmx gets its card back, a plain post the page.
+    block: dict[str, Any] = {"block": "policy"} if request.htmx else {}
     if required and not await oidc.providers(enabled_only=True):
         return await _page(
             request,
             status_code=422,
             policy_error=_("Add an identity provider before requiring single sign-on."),
+            **block,
         )
     await oidc.set_sso_required(required, request.user.id, client_of(request))
     if request.htmx:
-        return await _page(request)
+        return await _page(request, policy_saved=True, **block)
     return see_other(request, "/admin/sso")
 
 
