@@ -36,12 +36,14 @@ from app.core.tasks import BackgroundTask
 from app.events.routes import ROUTES as EVENT_ROUTES
 from app.events.service import event_of_item
 from app.insights.routes import ROUTES as INSIGHT_ROUTES
+from app.integrations import oidc
 from app.integrations.api import BASE_PATH as API_BASE_PATH
 from app.integrations.routes_admin import ROUTES as INTEGRATION_ADMIN_ROUTES
 from app.integrations.routes_api import ROUTER as API_ROUTER
 from app.integrations.routes_api import api_error
 from app.integrations.routes_api import openapi_config as api_openapi_config
 from app.integrations.routes_ats import ROUTES as ATS_ROUTES
+from app.integrations.routes_oidc import ROUTES as SSO_ROUTES
 from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
 from app.integrations.webhooks import EmbeddedWebhookSender
 from app.mail.service import EmbeddedMailSender
@@ -214,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *EVENT_ROUTES,
             *INTEGRATION_ADMIN_ROUTES,
             *ATS_ROUTES,
+            *SSO_ROUTES,
             SCIM_ROUTER,
             API_ROUTER,
         ],
@@ -257,6 +260,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "time_zone_of": member_time_zone,
                 "person_points": person_points,
                 "event_of_item": event_of_item,
+                "sso_choices": oidc.sign_in_choices,
+                "sso_required": oidc.sso_required,
             }
         ),
         # The OpenAPI schema describes the ATS's API only (its router opts in), at /api/v1/schema.

@@ -19,8 +19,12 @@ from app.insights.tables import (
 from app.integrations.tables import (
     ExternalOffer,
     IntegrationToken,
+    OidcIdentity,
+    OidcLogin,
+    OidcProvider,
     ScimGroup,
     ScimUser,
+    SsoPolicy,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -100,6 +104,10 @@ APP_CONFIG = AppConfig(
         ExternalOffer,
         WebhookEndpoint,
         WebhookDelivery,
+        OidcProvider,
+        OidcIdentity,
+        OidcLogin,
+        SsoPolicy,
     ],
     migration_dependencies=[],
     commands=[],

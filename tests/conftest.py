@@ -228,7 +228,7 @@ def smtp_server() -> Iterator[tuple[int, Mailbox]]:
     controller.stop()
 
 
-pytest_plugins = ["tests.browser", "tests.database_outage"]
+pytest_plugins = ["tests.browser", "tests.database_outage", "tests.identity_provider"]
 
 
 @pytest.fixture

@@ -387,5 +387,10 @@ async def test_no_hostile_value_in_any_route_or_field_gets_a_server_error(
     )
     assert not walk.failures, "\n".join(walk.failures)
     # The walk reaches the forms that matter most: a broken crawl must not pass silently.
-    for form_route in ["POST /r/{code:str}/apply", "POST /campaigns", "POST /admin/people"]:
+    for form_route in [
+        "POST /r/{code:str}/apply",
+        "POST /campaigns",
+        "POST /admin/people",
+        "POST /admin/sso/providers",
+    ]:
         assert form_route in all_forms, sorted(all_forms)

@@ -241,6 +241,7 @@ ADMIN_PAGES = [
     ("/admin/voice", "Employees' voice"),
     ("/admin/provisioning", "Provisioning"),
     ("/admin/api", "API and webhooks"),
+    ("/admin/sso", "Single sign-on"),
 ]
 
 

@@ -49,6 +49,13 @@ ACTIONS = {
     "api_candidates_read": lazy("Candidates read by the ATS"),
     "webhook_endpoint_added": lazy("Webhook endpoint added"),
     "webhook_endpoint_removed": lazy("Webhook endpoint removed"),
+    "sso_provider_added": lazy("Single sign-on provider added"),
+    "sso_provider_changed": lazy("Single sign-on provider changed"),
+    "sso_provider_removed": lazy("Single sign-on provider removed"),
+    "sso_provider_checked": lazy("Single sign-on provider checked"),
+    "sso_policy_changed": lazy("Single sign-on requirement changed"),
+    "sso_linked": lazy("Account linked to single sign-on"),
+    "sso_created": lazy("Account created at first single sign-on"),
 }
 
 

@@ -22,7 +22,7 @@ from app.core.i18n import LANGUAGES, _
 from app.org.service import organisation_name
 from app.web import ratelimit
 from app.web.pages import render
-from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of, settings_of, sso_required
 
 # --- Admin: people -----------------------------------------------------------------------
 
@@ -60,9 +60,10 @@ async def people_page(request: AnyRequest) -> Response[str]:
 
 
 async def _link_mail(request: AnyRequest) -> invitations.LinkMail | None:
-    """Enrolment links go out by email too when SMTP is configured (else: QR code, link)."""
+    """Enrolment links go out by email too when SMTP is configured (else: QR code, link),
+    unless an admin requires single sign-on: people then sign in with their company account."""
     settings = settings_of(request)
-    if not settings.smtp_url:
+    if not settings.smtp_url or await sso_required(request):
         return None
     return invitations.LinkMail(settings, await organisation_name())
 

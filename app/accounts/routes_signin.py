@@ -6,7 +6,6 @@ from typing import Any
 
 import segno
 from litestar import Response, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from markupsafe import Markup
 
@@ -17,13 +16,21 @@ from app.accounts.sessions import (
     cookie_name,
     create_session,
     end_session,
+    session_cookie,
 )
 from app.accounts.tables import Member
 from app.core.i18n import _
 from app.web import ratelimit
 from app.web.devices import device_name
 from app.web.pages import render, see_other
-from app.web.requests import AnyRequest, client_of, limiter_of, safe_next, settings_of
+from app.web.requests import (
+    AnyRequest,
+    client_of,
+    limiter_of,
+    safe_next,
+    settings_of,
+    sso_choices,
+)
 
 Form = URLEncodedBody[dict[str, str]]
 Json = dict[str, Any]
@@ -35,19 +42,8 @@ def _refused(message: str, status_code: int = 400) -> Response[Json]:
 
 
 def _signed_in_response(request: AnyRequest, token: str, target: str) -> Response[Json]:
-    settings = settings_of(request)
     response: Response[Json] = Response({"redirect": target})
-    response.cookies.append(
-        Cookie(
-            key=cookie_name(settings.https),
-            value=token,
-            path="/",
-            max_age=int(settings.session_lifetime.total_seconds()),
-            httponly=True,
-            secure=settings.https,
-            samesite="lax",
-        )
-    )
+    response.cookies.append(session_cookie(settings_of(request), token))
     return response
 
 
@@ -69,6 +65,7 @@ async def signin_page(request: AnyRequest, next: FromQuery[str | None] = None) -
         "accounts/signin.html",
         next=safe_next(next),
         signed_out=request.query_params.get("bye") == "1",
+        sso=await sso_choices(request),
     )
 
 

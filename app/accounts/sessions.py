@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.middleware import (
     AbstractAuthenticationMiddleware,
@@ -22,7 +23,7 @@ from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
 from app.core.cache import TTLMap
 from app.core.clock import now
-from app.core.settings import SESSION_IDLE_LIFETIME, SESSION_LIFETIME
+from app.core.settings import SESSION_IDLE_LIFETIME, SESSION_LIFETIME, Settings
 
 FRESH_FOR = timedelta(minutes=5)
 TOUCH_EVERY = timedelta(minutes=5)
@@ -36,6 +37,19 @@ log = logging.getLogger("relay.accounts")
 
 def cookie_name(https: bool) -> str:
     return "__Host-relay_session" if https else "relay_session"
+
+
+def session_cookie(settings: Settings, token: str) -> Cookie:
+    """The cookie that carries a new session's token (passkey and single sign-on alike)."""
+    return Cookie(
+        key=cookie_name(settings.https),
+        value=token,
+        path="/",
+        max_age=int(settings.session_lifetime.total_seconds()),
+        httponly=True,
+        secure=settings.https,
+        samesite="lax",
+    )
 
 
 @dataclass

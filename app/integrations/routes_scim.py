@@ -42,7 +42,7 @@ from scim2_models import (
 from app.accounts import invitations
 from app.core import db
 from app.core.validation import MAX_ID
-from app.integrations import scim, tokens
+from app.integrations import oidc, scim, tokens
 from app.org.service import organisation_name
 from app.web import ratelimit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
@@ -121,8 +121,12 @@ def _base_url(request: AnyRequest) -> str:
 
 async def _how(request: AnyRequest) -> scim.Provisioning:
     settings = settings_of(request)
+    # When an admin requires single sign-on, provisioned people sign in with their company
+    # account: no enrolment link is emailed.
     link_mail = (
-        invitations.LinkMail(settings, await organisation_name()) if settings.smtp_url else None
+        invitations.LinkMail(settings, await organisation_name())
+        if settings.smtp_url and not await oidc.sso_required()
+        else None
     )
     return scim.Provisioning(
         caller=request.state.scim_caller,

@@ -119,3 +119,72 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     last_attempt_at = Timestamptz(null=True, default=None)
     delivered_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class OidcProvider(Table, tablename="oidc_provider"):
+    """An OpenID Connect identity provider people sign in with ("Sign in with <name>").
+
+    The client secret is kept encrypted (app.integrations.oidc: a key derived from SECRET_KEY).
+    The provider's discovery document and signing keys are cached here, so that every process
+    shares them and a sign-in makes at most the one call it needs (the token exchange)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    name = Varchar(length=80)  # as the sign-in button says it: the company or the provider
+    issuer = Varchar(length=300)
+    client_id = Varchar(length=300)
+    client_secret = Text(default="")  # Fernet token
+    allowed_domains = Varchar(length=1000, default="")  # space-separated, lower-case
+    team_claim = Varchar(length=60, default="")
+    site_claim = Varchar(length=60, default="")
+    jit = Boolean(default=False)  # create unknown people of the allowed domains, as employees
+    enabled = Boolean(default=True)
+    metadata = Text(default="")  # the discovery document, JSON
+    jwks = Text(default="")  # the provider's public keys, JSON
+    fetched_at = Timestamptz(null=True, default=None)
+    # The last thing found wrong with the provider's set-up (app.integrations.oidc.PROBLEMS),
+    # until a sign-in or a check succeeds; shown to the admin and on the sign-in page.
+    problem = Varchar(length=30, default="")
+    problem_detail = Text(default="")  # JSON: what the sentence names
+    problem_at = Timestamptz(null=True, default=None)
+    checked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class OidcIdentity(Table, tablename="oidc_identity"):
+    """A member's account at a provider (its ``sub``), linked at their first SSO sign-in."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    provider = ForeignKey(references=OidcProvider, on_delete=OnDelete.cascade)
+    member = ForeignKey(references=Member, index=True, on_delete=OnDelete.cascade)
+    # "<provider id>:<sub>": one member per account of a provider.
+    subject_key = Varchar(length=320, unique=True)
+    email = Varchar(length=254, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class OidcLogin(Table, tablename="oidc_login"):
+    """A sign-in on its way through a provider: its ``state`` (hashed), ``nonce`` and PKCE
+    verifier. Single-use and short-lived: a replayed or stale ``state`` finds nothing."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    state_hash = Varchar(length=64, unique=True)
+    provider = ForeignKey(references=OidcProvider, on_delete=OnDelete.cascade)
+    nonce = Varchar(length=64)
+    verifier = Varchar(length=128)
+    next = Varchar(length=300, default="/")
+    expires_at = Timestamptz(index=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class SsoPolicy(Table, tablename="sso_policy"):
+    """One row: whether everyone signs in through single sign-on first (invitations then
+    send no enrolment link: people sign in with their company account, then add a passkey)."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    required = Boolean(default=False)
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -45,6 +45,19 @@ async def event_of_item(request: AnyRequest, item_id: int) -> dict[str, Any] | N
     return dict(event) if event is not None else None
 
 
+async def sso_choices(request: AnyRequest) -> list[dict[str, Any]]:
+    """The single sign-on buttons of the sign-in page (app.integrations.oidc): each configured
+    identity provider, with a sentence when it is not working."""
+    choices = request.app.state.get("sso_choices")
+    return list(await choices()) if choices is not None else []
+
+
+async def sso_required(request: AnyRequest) -> bool:
+    """Whether an admin requires single sign-on: invitations then send no enrolment link."""
+    required = request.app.state.get("sso_required")
+    return bool(await required()) if required is not None else False
+
+
 def client_of(request: AnyRequest) -> str:
     """The client's address, the one every rate limit, visitor hash and audit line uses:
     the socket's peer, or behind a proxy in FORWARDED_ALLOW_IPS the address it forwarded."""
