@@ -140,8 +140,29 @@ async def csv_of(
     viewer_is_admin: bool,
     generation: str | None = None,
 ) -> str:
-    """One table as CSV."""
-    return as_csv(await rows_of(table, period, filters, viewer_is_admin, generation))
+    """One table as CSV, kept as written until the next round (a breakdown's, until one of
+    its rows' names changes too: names are read on each download)."""
+    language = current_language.get()
+    if table not in service.BREAKDOWNS:
+
+        async def write() -> str:
+            return as_csv(await rows_of(table, period, filters, viewer_is_admin, generation))
+
+        return await service.kept(("csv", table, language, period, filters), write, generation)
+    found = await service.breakdown_rows(table, period, filters, viewer_is_admin, generation)
+
+    async def write_rows() -> str:
+        return as_csv([breakdown_header(), *breakdown_cells(found or [])])
+
+    key = ("csv", table, language, period, filters, _names_key(found))
+    return await service.kept(key, write_rows, generation)
+
+
+def _names_key(found: list[tuple[str, tuple[int, ...]]] | None) -> Any:
+    """What a written breakdown depends on besides the round: its rows' names, in order
+    (the figures are the round's; a name, or a member's choice not to be named, may change
+    at any moment). None: no such breakdown."""
+    return None if found is None else hash(tuple(name for name, _figures in found))
 
 
 async def workbook(
@@ -169,7 +190,7 @@ async def workbook(
             current_language.get(),
             period,
             filters,
-            hash(tuple(name for name, _figures in found or ())),
+            _names_key(found),
         )
         sheets.append((names[table], await service.kept(key, _written(found), generation)))
     return xlsx.workbook(sheets)
@@ -177,9 +198,7 @@ async def workbook(
 
 def _written(found: list[tuple[str, tuple[int, ...]]] | None) -> Any:
     async def write() -> bytes:
-        rows = [breakdown_header(), *breakdown_cells(found or [])]
-        return xlsx.sheet_data(
-            [safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows
-        )
+        # The header is ours; each row's only text, its name, went through safe_cell.
+        return xlsx.sheet_data([breakdown_header(), *breakdown_cells(found or [])])
 
     return write

@@ -65,8 +65,16 @@ def _sheet_rows(rows: Iterable[list[Any]]) -> Iterable[bytes]:
     for r, row in enumerate(rows, 1):
         while len(names) < len(row):
             names.append(column(len(names)))
-        cells = "".join(_cell(f"{names[c]}{r}", v) for c, v in enumerate(row))
-        chunk.append(f'<row r="{r}">{cells}</row>')
+        cells = [f'<row r="{r}">']
+        for c, value in enumerate(row):
+            kind = type(value)
+            # Numbers first, without a call: most cells of a breakdown (50,000 rows of 8).
+            if kind is int or kind is float:
+                cells.append(f'<c r="{names[c]}{r}"><v>{value!r}</v></c>')
+            elif value is not None and value != "":
+                cells.append(_cell(f"{names[c]}{r}", value))
+        cells.append("</row>")
+        chunk.append("".join(cells))
         if len(chunk) >= 1000:
             yield "".join(chunk).encode()
             chunk.clear()
