@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -221,10 +222,12 @@ def _in(values: list[Any]) -> str:
 # --- Figures kept in memory until the rollups change --------------------------------------
 #
 # The rollups change only when a round of the periodic job writes them (every minute), and
-# each round sets a new ``insight_state.generation``. What the pages read from the rollups
-# (never names, never the live tables: invitations, candidates, campaigns) is kept in this
-# process under that generation, and dropped all at once when it changes; nothing is kept
-# while a rebuild is under way.
+# each round sets a new ``insight_state.generation``. What the pages read (the rollups' and
+# the live tables' figures alike: invitations, candidates, campaigns; never names) and what
+# they draw from it is kept in this process under that generation, and dropped all at once
+# when it changes; nothing is kept while a rebuild is under way. Nothing kept here is needed
+# by another process: each reads the shared generation and keeps its own. A round reads
+# again what this process's pages read before it (:func:`warm_kept`).
 
 KEPT_ENTRIES = 256
 T = TypeVar("T")
@@ -661,6 +664,11 @@ async def save_value_settings(cost_per_click: int, cost_per_hire: int, currency:
             InsightSettings.updated_at: datetime.now(UTC),
         }
     ).where(InsightSettings.id == row["id"])
+    # The estimated value is drawn into kept pages: a new generation drops them, in every
+    # process, so the next page shows the new worth at once.
+    await InsightState.update({InsightState.generation: uuid.uuid4().hex}, force=True).where(
+        InsightState.generation != ""
+    )
 
 
 @dataclass
