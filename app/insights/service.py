@@ -311,6 +311,14 @@ async def kept(
     return value
 
 
+def drop_kept() -> None:
+    """Forget what this process keeps (the benchmarks' first times)."""
+    global _kept_generation
+    _kept.clear()
+    _recipes.clear()
+    _kept_generation = ""
+
+
 # What this process's pages read from the database, by key, to read again after a round.
 WARMED_ENTRIES = 32
 _recipes: OrderedDict[Any, Callable[[], Awaitable[Any]]] = OrderedDict()
