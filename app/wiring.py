@@ -14,7 +14,7 @@ from app.content.media import MediaInUse
 from app.core.events import clear, subscribe
 from app.events.service import remind_signups
 from app.insights.digest import send_weekly_digests
-from app.insights.rollups import refresh as refresh_insights
+from app.insights.service import roll_up as roll_up_insights
 from app.integrations.webhooks import deliver_due as deliver_due_webhooks
 from app.integrations.webhooks import on_activity_recorded as queue_webhooks
 from app.notifications.jobs import JOBS as NOTIFICATION_JOBS
@@ -45,7 +45,7 @@ JOBS: tuple[Job, ...] = (
     # First, so that the reminders it writes go out with this round's nudges.
     Job("remind event sign-ups", lambda settings, now: remind_signups(now)),
     *NOTIFICATION_JOBS,
-    Job("roll up insights", lambda settings, now: refresh_insights(now)),
+    Job("roll up insights", lambda settings, now: roll_up_insights(now)),
     Job("send insights digests", send_weekly_digests),
     Job("deliver due webhooks", deliver_due_webhooks),
 )

@@ -7,8 +7,10 @@
 Seeds and rolls up as ``bench.insights`` does (into DIR when given, and reuses it when it is
 already there: seeding is the slow part), then serves Relay's app in this process (no
 server, no network) and times each page: p50 and worst of ``--repeat`` requests, and the
-number of SQL queries one request runs; "first" is the first request of a page, before the
-figures it reads from the rollups are kept in memory (app.insights.service.kept).
+number of SQL queries one request runs, and the median CPU time of a request (this
+process's, every thread: on a loaded machine a steadier guide than the wall clock);
+"first" is the first request of a page, before the figures it reads from the rollups are
+kept in memory (app.insights.service.kept).
 ``--profile PATH`` prints cProfile's 25 costliest functions (cumulative) over ``--repeat``
 requests of that page.
 """
@@ -162,18 +164,22 @@ async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespa
             await client.get(path, headers=headers)
             count = queries.n
             times = []
+            cpu = []
             profiler = cProfile.Profile() if args.profile else None
             for _n in range(args.repeat):
                 started = time.perf_counter()
+                used = time.process_time()
                 if profiler:
                     profiler.enable()
                 await client.get(path, headers=headers)
                 if profiler:
                     profiler.disable()
                 times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - used) * 1000)
             print(
                 f"{what:<36} first {first:7.1f} ms  p50 {statistics.median(times):7.1f} ms  "
-                f"worst {max(times):7.1f} ms  {count:3d} queries"
+                f"worst {max(times):7.1f} ms  CPU p50 {statistics.median(cpu):6.1f} ms  "
+                f"{count:3d} queries"
             )
             if profiler:
                 stats = pstats.Stats(profiler)

@@ -217,6 +217,9 @@ async def test_an_admin_sets_what_a_click_and_a_hire_are_worth_and_the_value_fol
     await sign_in(client, "editor")
     assert (await client.get("/insights/settings", headers=HTML)).status_code == 403
     await sign_in(client, "admin")
+    # The overview seen first (its figures kept until the next round), then the worth
+    # changed: the next overview shows the new worth at once.
+    assert figure((await client.get("/insights", headers=HTML)).text, "value") == "12 EUR"
     page = await client.get("/insights/settings", headers=HTML)
     assert "SHRM" in page.text
     refused = await client.post(

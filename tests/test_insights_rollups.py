@@ -241,6 +241,31 @@ async def test_figures_kept_in_memory_change_with_the_rollups_and_names_show_at_
     assert again is not None and again[0][0]["shares"] == 2
 
 
+async def test_a_round_reads_again_the_figures_pages_showed_before_anyone_asks(
+    database: str,
+) -> None:
+    from app.insights import service
+
+    member = await make_member(name="Warm Example")
+    item = await make_item(title="Warm item")
+    await sharing.record_share(member.id, item, "linkedin")
+    now = datetime.now(UTC)
+    await rollups.refresh(now)
+    period = service.Period("custom", now.date() - timedelta(days=3), now.date())
+    assert (await service.figures(period, service.Filters())).figures["shares"] == 1
+    await sharing.record_share(member.id, item, "x")
+    # The periodic job's round: the rollups, then what this process's pages showed, read
+    # again under the new generation: the next page is served without reading the rollups.
+    await service.roll_up(now + timedelta(seconds=1))
+
+    async def not_read_again() -> Any:
+        raise AssertionError("read on a page, not by the round")
+
+    key = ("overview", (period,), service.Filters())
+    warmed = await service.kept(key, not_read_again)
+    assert warmed[0].figures["shares"] == 2
+
+
 async def test_days_are_utc_days_for_the_rollups_and_the_live_tables_alike(
     database: str,
 ) -> None:

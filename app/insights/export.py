@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from app.candidates.pipeline import safe_cell
-from app.core.i18n import _
+from app.core.i18n import _, current_language
 from app.insights import service, xlsx
 from app.insights.service import Filters, Period
 
@@ -67,11 +68,15 @@ def _number(value: Any) -> Any:
 
 
 async def rows_of(
-    table: str, period: Period, filters: Filters, viewer_is_admin: bool
+    table: str,
+    period: Period,
+    filters: Filters,
+    viewer_is_admin: bool,
+    generation: str | None = None,
 ) -> list[list[Any]]:
     """One table as rows, its header first."""
     if table == "overview":
-        now, before = await service.compared(period, filters)
+        now, before = await service.compared(period, filters, generation)
         rows: list[list[Any]] = [
             [_("Figure"), period.first + " – " + period.last, _("Previous period")]
         ]
@@ -79,45 +84,48 @@ async def rows_of(
             rows.append([label, _number(now.figures.get(key)), _number(before.figures.get(key))])
         return rows
     if table == "funnel":
-        figures = (await service.figures(period, filters)).figures
+        figures = (await service.compared(period, filters, generation))[0].figures
         return [
             [_("Step"), _("Count")],
             *([name, figures[key]] for key, name in service.funnel_names().items()),
         ]
     if table == "trends":
-        trends = await service.trends(period, filters)
+        trends = await service.trends(period, filters, generation)
         names = service.trend_names()
         return [
             [_("Week of") if trends["weekly"] else _("Day"), *names.values()],
             *([p["start"].isoformat(), *(p[k] for k in names)] for p in trends["points"]),
         ]
-    found = await service.breakdown(table, period, filters, viewer_is_admin)
-    columns = service.column_names()
-    header = [_("Name"), *columns.values(), _("Recommendations accepted")]
-    if found is None:
-        return [header]
-    assert tuple(columns) == service.COLUMNS
-    # Written out cell by cell (a member breakdown has a row per member: 50,000 rows at full
-    # size, where a function call per cell was most of the workbook's time).
-    return [
-        header,
-        *(
-            [
-                safe_cell(str(r["name"])),
-                r["shares"],
-                r["clicks"],
-                "" if r["clicks_per_share"] is None else round(r["clicks_per_share"], 4),
-                r["applications"],
-                r["interviews"],
-                r["hires"],
-                r["recommendations"],
-            ]
-            for r in found
-        ),
-    ]
+    found = await service.breakdown_rows(table, period, filters, viewer_is_admin, generation)
+    return [breakdown_header(), *breakdown_cells(found or [])]
 
 
-def as_csv(rows: list[list[Any]]) -> str:
+def breakdown_header() -> list[Any]:
+    assert tuple(service.column_names()) == service.COLUMNS
+    return [_("Name"), *service.column_names().values(), _("Recommendations accepted")]
+
+
+def breakdown_cells(found: list[tuple[str, tuple[int, ...]]]) -> Iterable[list[Any]]:
+    """A breakdown's rows as cells: written out cell by cell (a member breakdown has a row
+    per member, 50,000 at full size, where a function call per cell was most of the
+    workbook's time)."""
+    assert service.BREAKDOWN_FIGURES == (
+        "shares", "clicks", "applications", "interviews", "hires", "recommendations",
+    )  # fmt: skip
+    for name, (shares, clicks, applications, interviews, hires, recommended) in found:
+        yield [
+            safe_cell(name),
+            shares,
+            clicks,
+            round(clicks / shares, 4) if shares else "",
+            applications,
+            interviews,
+            hires,
+            recommended,
+        ]
+
+
+def as_csv(rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     for row in rows:
@@ -125,16 +133,72 @@ def as_csv(rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-async def workbook(period: Period, filters: Filters, viewer_is_admin: bool) -> bytes:
-    """Every table, one sheet each (app.insights.xlsx: written as it goes)."""
+async def csv_of(
+    table: str,
+    period: Period,
+    filters: Filters,
+    viewer_is_admin: bool,
+    generation: str | None = None,
+) -> str:
+    """One table as CSV, kept as written until the next round (a breakdown's, until one of
+    its rows' names changes too: names are read on each download)."""
+    language = current_language.get()
+    if table not in service.BREAKDOWNS:
+
+        async def write() -> str:
+            return as_csv(await rows_of(table, period, filters, viewer_is_admin, generation))
+
+        return await service.kept(("csv", table, language, period, filters), write, generation)
+    found = await service.breakdown_rows(table, period, filters, viewer_is_admin, generation)
+
+    async def write_rows() -> str:
+        return as_csv([breakdown_header(), *breakdown_cells(found or [])])
+
+    key = ("csv", table, language, period, filters, _names_key(found))
+    return await service.kept(key, write_rows, generation)
+
+
+def _names_key(found: list[tuple[str, tuple[int, ...]]] | None) -> Any:
+    """What a written breakdown depends on besides the round: its rows' names, in order
+    (the figures are the round's; a name, or a member's choice not to be named, may change
+    at any moment). None: no such breakdown."""
+    return None if found is None else hash(tuple(name for name, _figures in found))
+
+
+async def workbook(
+    period: Period, filters: Filters, viewer_is_admin: bool, generation: str | None = None
+) -> bytes:
+    """Every table, one sheet each (app.insights.xlsx: written as it goes). A breakdown's
+    sheet is kept, written, until the next round or until one of its rows' names changes
+    (the member sheet is 50,000 rows at full size)."""
     names = table_names()
-    sheets = []
+    sheets: list[tuple[str, Any]] = []
     for table in TABLES:
-        rows = await rows_of(table, period, filters, viewer_is_admin)
-        sheets.append(
-            (
-                names[table],
-                ([safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows),
+        if table not in service.BREAKDOWNS:
+            rows = await rows_of(table, period, filters, viewer_is_admin, generation)
+            sheets.append(
+                (
+                    names[table],
+                    ([safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows),
+                )
             )
+            continue
+        found = await service.breakdown_rows(table, period, filters, viewer_is_admin, generation)
+        key = (
+            "sheet",
+            table,
+            current_language.get(),
+            period,
+            filters,
+            _names_key(found),
         )
+        sheets.append((names[table], await service.kept(key, _written(found), generation)))
     return xlsx.workbook(sheets)
+
+
+def _written(found: list[tuple[str, tuple[int, ...]]] | None) -> Any:
+    async def write() -> bytes:
+        # The header is ours; each row's only text, its name, went through safe_cell.
+        return xlsx.sheet_data([breakdown_header(), *breakdown_cells(found or [])])
+
+    return write

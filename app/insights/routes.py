@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -13,32 +12,23 @@ from markupsafe import Markup, escape
 from app.accounts.guards import admin, editor, signed_in
 from app.candidates import pipeline
 from app.core.clock import now
-from app.core.i18n import _
+from app.core.i18n import _, current_language
 from app.insights import digest, export, service
-from app.notifications.preferences import preferences_of
-from app.org.tables import Team
-from app.web.pages import render, see_other
+from app.web.pages import render, render_html, see_other
 from app.web.requests import AnyRequest
 
 TAB = {"tab": "insights"}
 
 
-async def viewer_today(member_id: int, at: datetime | None = None) -> Any:
-    """Today in the viewer's time zone (their notification preferences)."""
-    zone = (await preferences_of(member_id)).zone
-    return (at or now()).astimezone(zone).date()
-
-
-async def read_query(request: AnyRequest) -> dict[str, Any]:
+async def read_query(request: AnyRequest, viewer: service.Viewer) -> dict[str, Any]:
     """The period and the filters asked for, each unknown one replaced by its default with a
     sentence saying so."""
     params = request.query_params
-    today = await viewer_today(request.user.id)
     period, problem = service.parse_period(
-        params.get("period"), params.get("from"), params.get("to"), today
+        params.get("period"), params.get("from"), params.get("to"), viewer.today(now())
     )
     filters, problems = await service.parse_filters(
-        {name: params.get(name) for name in ("team", "site", "item")}
+        {name: params.get(name) for name in ("team", "site", "item")}, viewer.generation
     )
     return {
         "period": period,
@@ -47,9 +37,6 @@ async def read_query(request: AnyRequest) -> dict[str, Any]:
         "custom_from": params.get("from") or period.first,
         "custom_to": params.get("to") or period.last,
     }
-
-
-FILTER_ITEMS = 300  # the newest items offered in the item filter
 
 
 @lru_cache(maxsize=8)
@@ -66,24 +53,21 @@ def _selected(options: str, chosen: int | None) -> Markup:
     return Markup(options.replace(mark, f'<option value="{chosen}" selected>', 1))  # noqa: S704
 
 
-async def choices(filters: service.Filters) -> dict[str, Any]:
-    """What the filters offer, as the selects' options: every team and site by name and the
-    newest items, read in one query."""
-    rows = await Team.raw(
-        "SELECT 't' AS kind, id, name FROM team UNION ALL SELECT 's', id, name FROM site "
-        "UNION ALL SELECT * FROM (SELECT 'i', id, title FROM content_item "
-        "ORDER BY id DESC LIMIT {}) i",
-        FILTER_ITEMS,
-    )
-    found: dict[str, list[tuple[int, str]]] = {"t": [], "s": [], "i": []}
-    for row in rows:
-        found[row["kind"]].append((int(row["id"]), str(row["name"])))
-    by_name = {k: sorted(v, key=lambda r: r[1]) for k, v in found.items() if k != "i"}
+async def choices(filters: service.Filters, generation: str) -> dict[str, Any]:
+    """What the filters offer, as the selects' options (kept until the next round)."""
+    found = await service.filter_choices(generation)
     return {
-        "team_options": _selected(_options(tuple(by_name["t"])), filters.team),
-        "site_options": _selected(_options(tuple(by_name["s"])), filters.site),
-        "item_options": _selected(_options(tuple(found["i"])), filters.item),
+        "team_options": _selected(_options(found["team"]), filters.team),
+        "site_options": _selected(_options(found["site"]), filters.site),
+        "item_options": _selected(_options(found["item"]), filters.item),
     }
+
+
+def kept_html(request: AnyRequest, template: str, **context: Any) -> Markup:
+    """A part of a page drawn once and kept with the figures it shows (see the callers'
+    keys: everything it depends on is in them)."""
+    html = render_html(request, template, None, **context)
+    return Markup(html)  # noqa: S704 (a template of ours, autoescaped)
 
 
 def query_string(period: service.Period, filters: service.Filters, **more: str) -> str:
@@ -97,32 +81,52 @@ def query_string(period: service.Period, filters: service.Filters, **more: str) 
 
 @get("/insights", name="insights", guards=[editor], opt=TAB)
 async def overview(request: AnyRequest) -> Response[str]:
-    """The overview: each figure against the previous period, the funnel and the trends."""
-    asked = await read_query(request)
+    """The overview: each figure against the previous period, the funnel and the trends.
+    The figures' part of the page is drawn once per round of the periodic job, language,
+    period, filters and role (the viewer's own parts, the filters and the digest, on each
+    request)."""
+    viewer = await service.viewer(request.user.id)
+    asked = await read_query(request, viewer)
     period, filters = asked["period"], asked["filters"]
-    current, before = await service.compared(period, filters)
-    changes = {
-        name: service.change(value, before.figures.get(name))
-        for name, value in current.figures.items()
-        if isinstance(value, int | float) or value is None
-    }
+    is_admin = request.user.role == "admin"
+
+    async def draw() -> Markup:
+        current, before = await service.compared(period, filters, viewer.generation)
+        changes = {
+            name: service.change(value, before.figures.get(name))
+            for name, value in current.figures.items()
+            if isinstance(value, int | float) or value is None
+        }
+        return kept_html(
+            request,
+            "insights/_overview_figures.html",
+            overview=current,
+            previous=before,
+            changes=changes,
+            funnel=[
+                (key, name, current.figures[key]) for key, name in service.funnel_names().items()
+            ],
+            trends=await service.trends(period, filters, viewer.generation),
+            trend_names=service.trend_names(),
+            network_names=service.network_names(),
+            stage_names=pipeline.stage_names(),
+        )
+
+    figures = await service.kept(
+        ("overview page", current_language.get(), period, filters, is_admin),
+        draw,
+        viewer.generation,
+    )
     return await render(
         request,
         "insights/overview.html",
         **asked,
-        **await choices(filters),
+        **await choices(filters, viewer.generation),
         periods=service.period_names(),
-        overview=current,
-        previous=before,
-        changes=changes,
-        funnel=[(key, name, current.figures[key]) for key, name in service.funnel_names().items()],
-        trends=await service.trends(period, filters),
-        trend_names=service.trend_names(),
-        network_names=service.network_names(),
-        stage_names=pipeline.stage_names(),
+        figures=figures,
         query=query_string(period, filters),
         filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
-        digest=await digest.wants_digest(request.user.id),
+        digest=viewer.digest,
     )
 
 
@@ -150,28 +154,55 @@ def read_sort(request: AnyRequest) -> tuple[str, str, bool]:
 
 @get("/insights/breakdowns", name="insight_breakdowns", guards=[editor], opt=TAB)
 async def breakdowns(request: AnyRequest) -> Response[str]:
-    """One table at a time (team, site, item, network, member), sortable by each column."""
-    asked = await read_query(request)
+    """One table at a time (team, site, item, network, member), sortable by each column.
+    Its rows' figures are kept until the next round, their names looked up on each request
+    (a member's choice not to be named shows at once); the table is drawn again only when
+    the figures or the names changed."""
+    viewer = await service.viewer(request.user.id)
+    asked = await read_query(request, viewer)
     period, filters = asked["period"], asked["filters"]
     by, sort, descending = read_sort(request)
+    is_admin = request.user.role == "admin"
     found = await service.breakdown_page(
-        by, period, filters, request.user.role == "admin", sort, descending
+        by, period, filters, is_admin, sort, descending, generation=viewer.generation
     )
+    query = query_string(period, filters)
+    rows = found[0] if found is not None else None
+    table_key = (
+        "breakdown table",
+        current_language.get(),
+        by,
+        query,
+        sort,
+        descending,
+        None if rows is None else tuple((r["key"], r["name"]) for r in rows),
+    )
+
+    async def draw() -> Markup:
+        return kept_html(
+            request,
+            "insights/_breakdown_table.html",
+            breakdowns=service.breakdown_names(),
+            columns=service.column_names(),
+            heads={"name": _("Name"), **service.column_names()},
+            by=by,
+            sort=sort,
+            descending=descending,
+            rows=rows,
+            total_rows=found[1] if found is not None else 0,
+            query=query,
+        )
+
     return await render(
         request,
         "insights/breakdowns.html",
         **asked,
-        **await choices(filters),
+        **await choices(filters, viewer.generation),
         periods=service.period_names(),
         breakdowns=service.breakdown_names(),
-        columns=service.column_names(),
-        heads={"name": _("Name"), **service.column_names()},
         by=by,
-        sort=sort,
-        descending=descending,
-        rows=found[0] if found is not None else None,
-        total_rows=found[1] if found is not None else 0,
-        query=query_string(period, filters),
+        table=await service.kept(table_key, draw, viewer.generation),
+        query=query,
         filter_query="&".join(f"{k}={v}" for k, v in filters.query().items()),
         extra_query=f"by={by}&sort={sort}&dir={'desc' if descending else 'asc'}",
     )
@@ -180,22 +211,32 @@ async def breakdowns(request: AnyRequest) -> Response[str]:
 @get("/me/impact", name="my_impact", guards=[signed_in])
 async def my_impact(request: AnyRequest) -> Response[str]:
     """Every member's own figures: this period and all time, their best item, one sentence.
-    Nothing about anyone else."""
+    Nothing about anyone else. Kept until the next round, as the other pages' figures."""
     member = request.user
-    today = await viewer_today(member.id)
+    viewer = await service.viewer(member.id)
     key = request.query_params.get("period")
     key = key if key in ("week", "4weeks", "quarter", "year") else "quarter"
-    period, _problem = service.parse_period(key, None, None, today)
+    period, _problem = service.parse_period(key, None, None, viewer.today(now()))
     names = service.period_names()
-    mine = await service.member_totals(member.id, period)
+
+    async def read() -> tuple[Any, Any, Any]:
+        return (
+            await service.member_totals(member.id, period),
+            await service.member_totals(member.id, None),
+            await service.best_item(member.id),
+        )
+
+    mine, all_time, best = await service.kept(
+        ("impact", member.id, period), read, viewer.generation
+    )
     return await render(
         request,
         "insights/impact.html",
         periods={k: v for k, v in names.items() if k != "custom"},
         period=period,
         mine=mine,
-        all_time=await service.member_totals(member.id, None),
-        best=await service.best_item(member.id),
+        all_time=all_time,
+        best=best,
         sentence=service.impact_sentence(mine, names[period.key]),
     )
 
@@ -242,15 +283,16 @@ async def save_value_settings(
 @get("/insights/export.csv", name="insights_csv", guards=[editor])
 async def export_csv(request: AnyRequest) -> Response[str]:
     """One table (``table=``: overview, funnel, trends or a breakdown; unknown: overview)."""
-    asked = await read_query(request)
+    viewer = await service.viewer(request.user.id)
+    asked = await read_query(request, viewer)
     table = str(request.query_params.get("table", ""))
     table = table if table in export.TABLES else "overview"
-    rows = await export.rows_of(
-        table, asked["period"], asked["filters"], request.user.role == "admin"
+    body = await export.csv_of(
+        table, asked["period"], asked["filters"], request.user.role == "admin", viewer.generation
     )
     name = export.file_name(asked["period"], asked["filters"], "csv", table)
     return Response(
-        export.as_csv(rows),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -259,8 +301,11 @@ async def export_csv(request: AnyRequest) -> Response[str]:
 @get("/insights/export.xlsx", name="insights_xlsx", guards=[editor])
 async def export_xlsx(request: AnyRequest) -> Response[bytes]:
     """Every table in one workbook, one sheet each."""
-    asked = await read_query(request)
-    body = await export.workbook(asked["period"], asked["filters"], request.user.role == "admin")
+    viewer = await service.viewer(request.user.id)
+    asked = await read_query(request, viewer)
+    body = await export.workbook(
+        asked["period"], asked["filters"], request.user.role == "admin", viewer.generation
+    )
     name = export.file_name(asked["period"], asked["filters"], "xlsx")
     return Response(
         body,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import statistics
+import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from piccolo.query.functions.aggregate import Count, Sum
 
@@ -25,7 +27,7 @@ from app.core.db import is_postgres
 from app.core.forms import FormResult
 from app.core.i18n import _, ngettext
 from app.core.validation import parse_id
-from app.insights.rollups import ALL, DAY_FIGURES
+from app.insights.rollups import ALL, DAY_FIGURES, refresh
 from app.insights.tables import (
     InsightDay,
     InsightHeadcount,
@@ -34,6 +36,7 @@ from app.insights.tables import (
     InsightTotal,
 )
 from app.notifications.campaigns import shares_after_campaign
+from app.notifications.preferences import DEFAULT_TIME_ZONE, is_time_zone
 from app.notifications.tables import Campaign, NotificationOpen
 from app.org.tables import Site, Team
 
@@ -142,8 +145,42 @@ class Filters:
         return "_".join(f"{k}-{v}" for k, v in self.query().items())
 
 
-async def parse_filters(values: dict[str, str | None]) -> tuple[Filters, list[str]]:
+FILTER_ITEMS = 300  # the newest items offered in the item filter
+
+
+async def filter_choices(generation: str | None = None) -> dict[str, Any]:
+    """What the filters offer (every team and site by name, the newest items) and the ids a
+    filter may name, read in one query and kept until the next round: a team or an item
+    added since is still found by :func:`parse_filters`, and offered a round later."""
+
+    async def read() -> dict[str, Any]:
+        rows = await Team.raw(
+            "SELECT 't' AS kind, id, name FROM team UNION ALL SELECT 's', id, name FROM site "
+            "UNION ALL SELECT 'i', id, title FROM content_item"
+        )
+        found: dict[str, list[tuple[int, str]]] = {"t": [], "s": [], "i": []}
+        for row in rows:
+            found[row["kind"]].append((int(row["id"]), str(row["name"])))
+        return {
+            "team": tuple(sorted(found["t"], key=lambda r: r[1])),
+            "site": tuple(sorted(found["s"], key=lambda r: r[1])),
+            "item": tuple(sorted(found["i"], reverse=True)[:FILTER_ITEMS]),
+            "ids": {
+                name: frozenset(r[0] for r in found[k])
+                for name, k in (("team", "t"), ("site", "s"), ("item", "i"))
+            },
+        }
+
+    return await kept(("filter choices",), read, generation, warm=True)
+
+
+async def parse_filters(
+    values: dict[str, str | None], generation: str | None = None
+) -> tuple[Filters, list[str]]:
     """Known teams, sites and items only: an unknown one is left out, with a sentence."""
+    if not any((values.get(name) or "").strip() for name in ("team", "site", "item")):
+        return Filters(), []
+    known = (await filter_choices(generation))["ids"]
     filters = Filters()
     problems = []
     tables: dict[str, Any] = {"team": Team, "site": Site, "item": ContentItem}
@@ -157,7 +194,9 @@ async def parse_filters(values: dict[str, str | None]) -> tuple[Filters, list[st
         if not raw:
             continue
         row_id = parse_id(raw)
-        if row_id is not None and await table.exists().where(table.id == row_id):
+        if row_id is not None and (
+            row_id in known[name] or await table.exists().where(table.id == row_id)
+        ):
             filters = replace(filters, **{name: row_id})
         else:
             problems.append(messages[name])
@@ -183,10 +222,12 @@ def _in(values: list[Any]) -> str:
 # --- Figures kept in memory until the rollups change --------------------------------------
 #
 # The rollups change only when a round of the periodic job writes them (every minute), and
-# each round sets a new ``insight_state.generation``. What the pages read from the rollups
-# (never names, never the live tables: invitations, candidates, campaigns) is kept in this
-# process under that generation, and dropped all at once when it changes; nothing is kept
-# while a rebuild is under way.
+# each round sets a new ``insight_state.generation``. What the pages read (the rollups' and
+# the live tables' figures alike: invitations, candidates, campaigns; never names) and what
+# they draw from it is kept in this process under that generation, and dropped all at once
+# when it changes; nothing is kept while a rebuild is under way. Nothing kept here is needed
+# by another process: each reads the shared generation and keeps its own. A round reads
+# again what this process's pages read before it (:func:`warm_kept`).
 
 KEPT_ENTRIES = 256
 T = TypeVar("T")
@@ -202,14 +243,59 @@ async def rollup_generation() -> str:
     return str(row["generation"] or "")
 
 
-async def kept(key: Any, compute: Callable[[], Awaitable[T]]) -> T:
+@dataclass(frozen=True)
+class Viewer:
+    """What a page needs to know of the rollups and of its viewer, read in one query: the
+    rollups' generation, the viewer's time zone (their notification preferences) and whether
+    they get the weekly digest."""
+
+    generation: str
+    time_zone: str
+    digest: bool
+
+    def today(self, at: datetime | None = None) -> date:
+        return (at or datetime.now(UTC)).astimezone(ZoneInfo(self.time_zone)).date()
+
+
+async def viewer(member_id: int) -> Viewer:
+    rows = await InsightState.raw(
+        "SELECT (SELECT generation FROM insight_state WHERE COALESCE(rebuild_next, '') = '' "
+        "ORDER BY id LIMIT 1) AS generation, "
+        "(SELECT time_zone FROM notification_preference WHERE member = {}) AS zone, "
+        "(SELECT COUNT(*) FROM insight_digest WHERE member = {}) AS digest",
+        member_id,
+        member_id,
+    )
+    row = rows[0] if rows else {}
+    zone = row.get("zone") or DEFAULT_TIME_ZONE
+    return Viewer(
+        str(row.get("generation") or ""),
+        zone if is_time_zone(zone) else DEFAULT_TIME_ZONE,
+        bool(_n(row.get("digest"))),
+    )
+
+
+async def kept(
+    key: Any,
+    compute: Callable[[], Awaitable[T]],
+    generation: str | None = None,
+    warm: bool = False,
+) -> T:
     """``compute()``'s value, kept under ``key`` for as long as the rollups stay the same.
-    The generation is read first, so a value is never older than the generation it is kept
-    under."""
+    The generation is read first (or given, read by the same request just before), so a
+    value is never older than the generation it is kept under. ``warm``: a figure read
+    from the database (not a page drawn for one request), read again by :func:`warm_kept`
+    after each round, before anyone asks."""
     global _kept_generation
-    generation = await rollup_generation()
+    if generation is None:
+        generation = await rollup_generation()
     if not generation:
         return await compute()
+    if warm:
+        _recipes[key] = compute
+        _recipes.move_to_end(key)
+        while len(_recipes) > WARMED_ENTRIES:
+            _recipes.popitem(last=False)
     if generation != _kept_generation:
         _kept.clear()
         _kept_generation = generation
@@ -223,6 +309,42 @@ async def kept(key: Any, compute: Callable[[], Awaitable[T]]) -> T:
         while len(_kept) > KEPT_ENTRIES:
             _kept.popitem(last=False)
     return value
+
+
+def drop_kept() -> None:
+    """Forget what this process keeps (the benchmarks' first times)."""
+    global _kept_generation
+    _kept.clear()
+    _recipes.clear()
+    _kept_generation = ""
+
+
+# What this process's pages read from the database, by key, to read again after a round.
+WARMED_ENTRIES = 32
+_recipes: OrderedDict[Any, Callable[[], Awaitable[Any]]] = OrderedDict()
+
+
+async def warm_kept() -> int:
+    """After a round of the periodic job: the figures this process's pages read under the
+    last generation, read again under the new one, so that the next viewer of a page does
+    not pay for them (the embedded default, where the process serving pages runs the jobs;
+    a process that served none warms nothing). The number of figures read."""
+    generation = await rollup_generation()
+    if not generation or generation == _kept_generation:
+        return 0
+    recipes = list(_recipes.items())
+    for key, compute in recipes:
+        await kept(key, compute, generation, warm=True)
+    return len(recipes)
+
+
+async def roll_up(now: datetime) -> int:
+    """The periodic job's round: the rollups brought up to date
+    (:func:`app.insights.rollups.refresh`), then the figures this process's pages showed
+    read again (:func:`warm_kept`)."""
+    days = await refresh(now)
+    await warm_kept()
+    return days
 
 
 async def last_rolled_day() -> date | None:
@@ -550,6 +672,11 @@ async def save_value_settings(cost_per_click: int, cost_per_hire: int, currency:
             InsightSettings.updated_at: datetime.now(UTC),
         }
     ).where(InsightSettings.id == row["id"])
+    # The estimated value is drawn into kept pages: a new generation drops them, in every
+    # process, so the next page shows the new worth at once.
+    await InsightState.update({InsightState.generation: uuid.uuid4().hex}, force=True).where(
+        InsightState.generation != ""
+    )
 
 
 @dataclass
@@ -567,18 +694,32 @@ async def figures(period: Period, filters: Filters) -> Overview:
     return (await overviews([period], filters))[0]
 
 
-async def compared(period: Period, filters: Filters) -> tuple[Overview, Overview]:
+async def compared(
+    period: Period, filters: Filters, generation: str | None = None
+) -> tuple[Overview, Overview]:
     """The period's overview and the previous period's, read together: each figure group is
     one query for both."""
-    current, before = await overviews([period, period.previous()], filters)
+    current, before = await overviews([period, period.previous()], filters, generation)
     return current, before
 
 
-async def overviews(periods: list[Period], filters: Filters) -> list[Overview]:
-    """Every figure of the overview for each period (periods that do not overlap)."""
-    sums, active, headcount, networks = await kept(
-        ("overview", tuple(periods), filters), lambda: rolled_up(periods, filters)
+async def overviews(
+    periods: list[Period], filters: Filters, generation: str | None = None
+) -> list[Overview]:
+    """Every figure of the overview for each period (periods that do not overlap), kept
+    until the next round of the periodic job: the rollups' figures and the live tables'
+    (invitations, candidates, campaigns) alike, so a page's figures are all as of the same
+    moment, at most a round old."""
+    return await kept(
+        ("overview", tuple(periods), filters),
+        lambda: _overviews(periods, filters),
+        generation,
+        warm=True,
     )
+
+
+async def _overviews(periods: list[Period], filters: Filters) -> list[Overview]:
+    sums, active, headcount, networks = await rolled_up(periods, filters)
     joined = await members_joined(periods, filters)
     people = await candidates(periods, filters)
     settings = await value_settings()
@@ -757,9 +898,11 @@ def network_names() -> dict[str, str]:
     }
 
 
-async def trends(period: Period, filters: Filters) -> dict[str, Any]:
+async def trends(period: Period, filters: Filters, generation: str | None = None) -> dict[str, Any]:
     """Each trend figure by day (periods up to 31 days) or by week (from Monday)."""
-    return await kept(("trends", period, filters), lambda: _trends(period, filters))
+    return await kept(
+        ("trends", period, filters), lambda: _trends(period, filters), generation, warm=True
+    )
 
 
 async def _trends(period: Period, filters: Filters) -> dict[str, Any]:
@@ -884,6 +1027,7 @@ async def breakdown_page(
     sort: str = "shares",
     descending: bool = True,
     limit: int | None = SHOWN_ROWS,
+    generation: str | None = None,
 ) -> tuple[list[dict[str, Any]], int] | None:
     """The first ``limit`` rows (all with None) of one breakdown, sorted by a column (a
     missing ratio last, ties by name) or by name, in SQL, and how many rows there are.
@@ -893,16 +1037,25 @@ async def breakdown_page(
     if by == "member" and filters.item:
         return None
     if by != "network" and sort != "name" and limit is not None:
-        return await _named_page(by, period, filters, viewer_is_admin, sort, descending, limit)
+        return await _named_page(
+            by, period, filters, viewer_is_admin, sort, descending, limit, generation
+        )
+    if by == "network":  # a handful of rows, named in Python, their figures kept
+
+        async def read() -> list[dict[str, Any]]:
+            grouped = await _grouped(by, period, filters)
+            assert grouped is not None
+            return [dict(r) for r in await Team.raw(grouped[0], *grouped[1])]
+
+        names = network_names()
+        found = await kept(("networks", period, filters), read, generation, warm=True)
+        rows = [_row(r) | {"name": names.get(r["k"], r["k"])} for r in found]
+        rows = sort_rows(rows, sort, descending)
+        return (rows if limit is None else rows[:limit]), len(rows)
     grouped = await _grouped(by, period, filters)
     if grouped is None:
         return None
     query, args = grouped
-    if by == "network":  # a handful of rows, named in Python
-        names = network_names()
-        rows = [_row(r) | {"name": names.get(r["k"], r["k"])} for r in await Team.raw(query, *args)]
-        rows = sort_rows(rows, sort, descending)
-        return (rows if limit is None else rows[:limit]), len(rows)
     table, column = NAMED[by]
     hidden = by == "member" and not viewer_is_admin
     name = (
@@ -978,6 +1131,7 @@ async def _named_page(
     sort: str,
     descending: bool,
     limit: int,
+    generation: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of a breakdown sorted by a figure: its rows' figures kept until the rollups
     change (:func:`kept`), their names looked up now (a rename, a member's choice not to be
@@ -985,6 +1139,8 @@ async def _named_page(
     found, total = await kept(
         ("breakdown", by, period, filters, sort, descending, limit),
         lambda: _top_figures(by, period, filters, sort, descending, limit),
+        generation,
+        warm=True,
     )
     table, column = NAMED[by]
     hidden = by == "member" and not viewer_is_admin
@@ -1018,6 +1174,56 @@ async def breakdown(
     """Every row of one breakdown, most shares first (None: no member breakdown of one item)."""
     found = await breakdown_page(by, period, filters, viewer_is_admin, limit=None)
     return found[0] if found is not None else None
+
+
+async def breakdown_rows(
+    by: str,
+    period: Period,
+    filters: Filters,
+    viewer_is_admin: bool = False,
+    generation: str | None = None,
+) -> list[tuple[str, tuple[int, ...]]] | None:
+    """Every row of one breakdown as (name, figures in ``BREAKDOWN_FIGURES``' order), most
+    shares first, then by name, for the exports: the figures kept until the next round,
+    the names read now (a member who chose not to be named is anonymous at once). None: no
+    member breakdown of one item."""
+    if by == "member" and filters.item:
+        return None
+
+    async def read() -> list[tuple[Any, tuple[int, ...]]]:
+        grouped = await _grouped(by, period, filters)
+        assert grouped is not None
+        return [
+            (r["k"], tuple(int(r[f] or 0) for f in BREAKDOWN_FIGURES))
+            for r in await Team.raw(grouped[0], *grouped[1])
+        ]
+
+    found = await kept(("every row", by, period, filters), read, generation, warm=True)
+    if by == "network":
+        labels = network_names()
+        names = {k: labels.get(k, k) for k, _f in found}
+    else:
+        names = await _names(by, [k for k, _f in found if k], viewer_is_admin)
+    none, deleted = _("None"), _("Deleted")
+    named = [(names.get(k, deleted) if k else none, figures, k) for k, figures in found]
+    named.sort(key=lambda r: (-r[1][0], r[0].lower(), r[2]))
+    return [(name, figures) for name, figures, _k in named]
+
+
+async def _names(by: str, ids: list[int], viewer_is_admin: bool) -> dict[Any, str]:
+    """The names of a breakdown's rows, now: a few hundred by id, or the whole table."""
+    table, column = NAMED[by]
+    hidden = by == "member" and not viewer_is_admin
+    anonymous = ", n.leaderboard_anonymous AS hide" if hidden else ""
+    sql = f"SELECT n.id AS id, n.{column} AS name{anonymous} FROM {table} n"  # noqa: S608
+    if len(ids) <= 500:
+        if not ids:
+            return {}
+        rows = await Team.raw(f"{sql} WHERE n.id IN ({_in(ids)})", *ids)
+    else:
+        rows = await Team.raw(sql)
+    label = _("Anonymous ambassador")
+    return {row["id"]: label if row.get("hide") else row["name"] for row in rows}
 
 
 def sort_rows(rows: list[dict[str, Any]], column: str, descending: bool) -> list[dict[str, Any]]:

@@ -54,8 +54,36 @@ def _cell(ref: str, value: Any) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def workbook(sheets: Iterable[tuple[str, Iterable[list[Any]]]]) -> bytes:
-    """The workbook of the sheets (title, rows), written as the rows come."""
+def sheet_data(rows: Iterable[list[Any]]) -> bytes:
+    """A sheet's rows as the XML of its ``sheetData`` (to keep, and write into a workbook)."""
+    return b"".join(_sheet_rows(rows))
+
+
+def _sheet_rows(rows: Iterable[list[Any]]) -> Iterable[bytes]:
+    names: list[str] = []
+    chunk: list[str] = []
+    for r, row in enumerate(rows, 1):
+        while len(names) < len(row):
+            names.append(column(len(names)))
+        cells = [f'<row r="{r}">']
+        for c, value in enumerate(row):
+            kind = type(value)
+            # Numbers first, without a call: most cells of a breakdown (50,000 rows of 8).
+            if kind is int or kind is float:
+                cells.append(f'<c r="{names[c]}{r}"><v>{value!r}</v></c>')
+            elif value is not None and value != "":
+                cells.append(_cell(f"{names[c]}{r}", value))
+        cells.append("</row>")
+        chunk.append("".join(cells))
+        if len(chunk) >= 1000:
+            yield "".join(chunk).encode()
+            chunk.clear()
+    yield "".join(chunk).encode()
+
+
+def workbook(sheets: Iterable[tuple[str, Iterable[list[Any]] | bytes]]) -> bytes:
+    """The workbook of the sheets (title, rows), written as the rows come; a sheet's rows
+    may be given already written (:func:`sheet_data`)."""
     out = io.BytesIO()
     titles: list[str] = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
@@ -63,17 +91,9 @@ def workbook(sheets: Iterable[tuple[str, Iterable[list[Any]]]]) -> bytes:
             titles.append(SHEET_NAME.sub(" ", title)[:31] or f"Sheet{number}")
             with book.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
                 part.write(f'{HEAD}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
-                names: list[str] = []
-                chunk: list[str] = []
-                for r, row in enumerate(rows, 1):
-                    while len(names) < len(row):
-                        names.append(column(len(names)))
-                    cells = "".join(_cell(f"{names[c]}{r}", v) for c, v in enumerate(row))
-                    chunk.append(f'<row r="{r}">{cells}</row>')
-                    if len(chunk) >= 1000:
-                        part.write("".join(chunk).encode())
-                        chunk.clear()
-                part.write(("".join(chunk) + "</sheetData></worksheet>").encode())
+                for written in [rows] if isinstance(rows, bytes) else _sheet_rows(rows):
+                    part.write(written)
+                part.write(b"</sheetData></worksheet>")
         sheet_list = "".join(
             f'<sheet name="{escape(t, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
             for n, t in enumerate(titles, 1)
