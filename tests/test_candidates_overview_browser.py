@@ -46,7 +46,7 @@ def test_hr_sees_duplicates_across_offers_and_pays_a_bonus(
                 "bonus_amount": 1500,
                 "bonus_currency": "EUR",
                 "probation_days": 90,
-            },  # fmt: skip
+            },
             by=admin.id,
         )
         people = [
@@ -65,7 +65,7 @@ def test_hr_sees_duplicates_across_offers_and_pays_a_bonus(
                     email=email,
                     phone=phone,
                     consent_at=now(),
-                )  # fmt: skip
+                )
             ).returning(Candidate.id)
             ids.append(int(rows[0]["id"]))
             await duplicates.mark(ids[-1])
