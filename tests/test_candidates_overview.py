@@ -378,3 +378,37 @@ async def test_employees_reach_neither_the_list_nor_the_bonuses(client: Client) 
     await sign_in(client, "editor")
     assert (await client.get("/candidates", headers=HTML)).status_code == 200
     assert (await client.get("/admin/bonuses", headers=HTML)).status_code == 403
+
+
+async def test_a_friend_recommended_after_applying_elsewhere_is_a_duplicate(client: Client) -> None:
+    """Tom recommends a friend who applied through Léa's link a week before, for another
+    offer; the friend accepts with a number typed another way: Tom's recommendation earns
+    nothing, and the editor reads why."""
+    import re
+
+    from tests.helpers import answer_recommendation, recommend
+
+    lea = await make_member(name="Léa Martin")
+    data = await make_item("offer", "Data engineer")
+    first = await applies(client, lea.id, data, email="paul@example.org", phone="+33 7 11 22 33 44")
+    await backdate(first, 7)
+    tom = await sign_in(client, "employee", name="Tom Petit")
+    made = await recommend(
+        client, await make_item("offer", "Ops engineer"), {"name": "Paul", "message": "Great."}
+    )
+    path = re.search(r'value="http://localhost:8000(/recommendations/[^"]+)"', made.text)
+    assert path is not None
+    client.cookies.clear()
+    accepted = await answer_recommendation(
+        client,
+        path.group(1),
+        {"name": "Paul Roux", "email": "Paul@Example.org", "phone": "07 11 22 33 44",
+         "consent": "yes"},
+    )  # fmt: skip
+    assert accepted.status_code == 200
+    row = await Candidate.select().where(Candidate.referrer == tom.id).first()
+    assert row is not None and row["duplicate_of"] == first
+    assert await points_of(tom.id) == 0 and await points_of(lea.id) == 50
+    await sign_in(client, "editor")
+    page = await client.get("/candidates?duplicates=on&sort=oldest", headers=HTML)
+    assert "earns Tom Petit no points and no bonus" in page.text

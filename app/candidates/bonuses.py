@@ -29,6 +29,7 @@ from app.activity.service import ActivityRecorded
 from app.activity.tables import ActivityKind
 from app.candidates import duplicates
 from app.candidates.applications import policy, save_policy
+from app.candidates.overview import choice_id
 from app.candidates.pipeline import safe_cell
 from app.candidates.tables import (
     BonusStatus,
@@ -316,7 +317,7 @@ def check_offer_bonus(data: Mapping[str, Any] | None, offers: Mapping[int, str])
     form.choice(
         "item",
         offers,
-        parse=int,
+        parse=choice_id,
         message=_("Choose an offer from the list."),
     )
     if form.raw("amount") == "":

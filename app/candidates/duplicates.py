@@ -23,6 +23,7 @@ import phonenumbers
 
 from app.candidates import applications  # a module: applications calls mark()
 from app.candidates.tables import Candidate
+from app.core.clock import now
 from app.core.i18n import _
 
 # Numbers typed without a country prefix ("06 12 34 56 78") are read as French ones.
@@ -62,7 +63,9 @@ async def mark(candidate_id: int) -> int | None:
     if row is None:
         return None
     emails, phones = email_key(str(row["email"])), phone_key(str(row["phone"]))
-    first = await credit_holder(emails, phones, row["created_at"], candidate_id)
+    # Now, when HR learns who they are: a recommendation made earlier but accepted after
+    # someone else brought the same person is the later referral.
+    first = await credit_holder(emails, phones, max(now(), row["created_at"]), candidate_id)
     await Candidate.update(
         {Candidate.email_key: emails, Candidate.phone_key: phones, Candidate.duplicate_of: first}
     ).where(Candidate.id == candidate_id)

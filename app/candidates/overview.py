@@ -25,7 +25,7 @@ from app.candidates.pipeline import STAGES, safe_cell, stage_names
 from app.candidates.tables import Candidate, CandidateKind
 from app.core.forms import FormResult
 from app.core.i18n import _
-from app.core.validation import MAX_ID
+from app.core.validation import MAX_ID, parse_id
 
 PAGE = 50
 MAX_EXPORT = 100_000
@@ -81,6 +81,14 @@ class Filters:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
+def choice_id(text: str) -> int:
+    """An id as typed in ASCII digits (``int`` would read "٣" as 3)."""
+    value = parse_id(text)
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
 def check_filters(
     data: Mapping[str, Any] | None, offers: Mapping[int, str], referrers: Mapping[int, str]
 ) -> tuple[FormResult, Filters]:
@@ -88,9 +96,9 @@ def check_filters(
     form = FormResult.of(data)
     choose = _("Choose from the list.")
     stage = form.choice("stage", ["", *STAGES], message=choose, default="")
-    offer = form.choice("offer", offers, parse=int, message=choose) if form.raw("offer") else None
+    offer = form.choice("offer", offers, parse=choice_id, message=choose) if form.raw("offer") else None
     referrer = (
-        form.choice("referrer", referrers, parse=int, message=choose)
+        form.choice("referrer", referrers, parse=choice_id, message=choose)
         if form.raw("referrer")
         else None
     )
