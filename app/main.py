@@ -25,6 +25,7 @@ from app.boards.routes import ROUTES as BOARD_ROUTES
 from app.boards.service import MostShared, TeamRankings
 from app.candidates.pipeline import PurgeSchedule
 from app.candidates.routes import ROUTES as CANDIDATE_ROUTES
+from app.candidates.routes_overview import ROUTES as CANDIDATE_OVERVIEW_ROUTES
 from app.candidates.visits import VisitRecorder
 from app.content.routes import ROUTES as CONTENT_ROUTES
 from app.content.studio import ROUTES as STUDIO_ROUTES
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *VOICE_ROUTES,
             *INSIGHT_ROUTES,
             *CANDIDATE_ROUTES,
+            *CANDIDATE_OVERVIEW_ROUTES,
             *POINTS_ROUTES,
             *REWARD_ROUTES,
             *BOARD_ROUTES,

@@ -4,7 +4,14 @@ from piccolo.conf.apps import AppConfig
 
 from app.accounts.tables import AuditEvent, Ceremony, Invitation, Member, Passkey, Session
 from app.activity.tables import Activity
-from app.candidates.tables import Candidate, CandidatePolicy, Visit, VisitorKey
+from app.candidates.tables import (
+    Candidate,
+    CandidatePolicy,
+    OfferBonus,
+    ReferralBonus,
+    Visit,
+    VisitorKey,
+)
 from app.content.tables import ApplyHost, ContentItem, ContentTarget, FeedState, ShareGuide
 from app.core.settings import ROOT
 from app.events.tables import Event, EventSignup
@@ -76,6 +83,8 @@ APP_CONFIG = AppConfig(
         Activity,
         Candidate,
         CandidatePolicy,
+        OfferBonus,
+        ReferralBonus,
         PointsRule,
         PointsLine,
         PointsTotal,

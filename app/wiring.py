@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.activity.service import ActivityRecorded
 from app.candidates.applications import refuse_offers_without_notice
+from app.candidates.bonuses import on_activity_recorded as bonus_on_hire
 from app.content.editing import ItemWithdrawn, OfferPublishing
 from app.content.media import MediaInUse
 from app.core.events import clear, subscribe
@@ -31,6 +32,7 @@ def wire() -> None:
     clear()
     subscribe(ActivityRecorded, on_activity_recorded)  # an activity earns its points
     subscribe(ActivityRecorded, queue_webhooks)  # … and is told to the ATS's endpoints
+    subscribe(ActivityRecorded, bonus_on_hire)  # a hire's referral bonus, cancelled if undone
     subscribe(PointsGained, on_points_gained)  # … which may put a reward within reach
     subscribe(RedemptionDecided, on_redemption_decided)  # an editor's decision is told
     subscribe(ItemWithdrawn, forget_withdrawn_item)  # its share images are removed

@@ -244,10 +244,13 @@ async def test_member_applying_through_own_link_earns_nothing(
     # Each application is kept for HR all the same, brought by nobody.
     assert await Candidate.count().where(Candidate.referrer.is_null()) == 3
 
-    # Someone else through her link, with her cookie on their browser, is hers.
+    # Someone else (another address, another phone: not a duplicate of the applications
+    # above) through her link, with her cookie on their browser, is hers.
     client.cookies.clear()
     client.cookies.set(REFERRAL_COOKIE, own)
-    friend = await apply(client, hugos, {**GOOD, "email": "lea.martin@example.org"})
+    friend = await apply(
+        client, hugos, {**GOOD, "email": "lea.martin@example.org", "phone": "+33 7 00 00 00 01"}
+    )
     assert friend.status_code == 200
     assert await credited("lea.martin@example.org") == (lea.id, lea.id)
     assert await ledger.balance(lea.id) == 50
@@ -269,8 +272,9 @@ async def test_the_sixth_application_of_a_day_through_a_link_earns_nothing(
 
     sharer = await make_member(name="Léa Martin")
     code = await sharing.link_code(sharer.id, await make_item("offer", "Data engineer"))
-    for n in range(6):
-        response = await apply(client, code, {**GOOD, "email": f"candidate{n}@example.org"})
+    for n in range(6):  # six people: six addresses, six phone numbers
+        fields = {**GOOD, "email": f"candidate{n}@example.org", "phone": f"+33 6 12 34 56 7{n}"}
+        response = await apply(client, code, fields)
         assert response.status_code == 200, response.text
     assert await ledger.balance(sharer.id) == 5 * 50
     # Over the cap, an application is still recorded and credited to her: it just earns nothing.

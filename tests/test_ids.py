@@ -29,7 +29,14 @@ async def test_an_applicant_after_a_deleted_candidate_is_credited_to_their_own_r
 
     async def applies_through(member_id: int, name: str, email: str) -> int:
         code = await sharing.link_code(member_id, item_id)
-        response = await apply(client, code, {**GOOD, "name": name, "email": email})
+        # Each person their own number: the same one would make them one person (a duplicate).
+        fields = {
+            **GOOD,
+            "name": name,
+            "email": email,
+            "phone": f"+33 6 00 00 {member_id:05d}"[:20],
+        }
+        response = await apply(client, code, fields)
         assert response.status_code == 200, response.text
         row = await Candidate.select(Candidate.id).where(Candidate.email == email).first()
         assert row is not None

@@ -237,6 +237,7 @@ ADMIN_PAGES = [
     ("/admin/rewards", "Rewards"),
     ("/admin/clicks", "Clicks"),
     ("/admin/candidates", "Candidates"),
+    ("/admin/bonuses", "Referral bonuses"),
     ("/admin/apply-hosts", "Application sites"),
     ("/admin/voice", "Employees' voice"),
     ("/admin/provisioning", "Provisioning"),

@@ -476,8 +476,14 @@ async def test_my_referrals_show_the_points_each_referral_earned(client: Client)
     sharer = await make_member(name="Léa Martin")
     offer = await make_item("offer", "Data engineer")
     code = await sharing.link_code(sharer.id, offer)
-    for name in ("Jeanne Durand", "Marc Petit"):
-        response = await apply(client, code, {**GOOD, "name": name, "email": f"{name[:4]}@x.org"})
+    for n, name in enumerate(("Jeanne Durand", "Marc Petit")):  # two people, two numbers
+        fields = {
+            **GOOD,
+            "name": name,
+            "email": f"{name[:4]}@x.org",
+            "phone": f"+33 6 00 00 00 0{n}",
+        }
+        response = await apply(client, code, fields)
         assert response.status_code == 200
     rows = await pipeline.referrals_of(sharer.id)
     jeanne = next(r for r in rows if r["name"].startswith("Jeanne"))

@@ -38,6 +38,8 @@ ACTIONS = {
     "redemption_rejected": lazy("Reward request rejected and refunded"),
     "candidate_deleted": lazy("Candidate's data deleted"),
     "wall_of_fame_consent": lazy("Wall of fame consent recorded"),
+    "bonus_paid": lazy("Referral bonus marked paid"),
+    "bonus_settings_changed": lazy("Referral bonus settings changed"),
     "own_decision_refused": lazy("Refused: a decision on their own referral, reward or points"),
     "integration_token_created": lazy("Integration token created"),
     "integration_token_revoked": lazy("Integration token revoked"),

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from app.accounts.tables import Member
 from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
-from app.candidates import cvs
+from app.candidates import cvs, duplicates
 from app.candidates.tables import Candidate, CandidateKind, CandidatePolicy
 from app.content.editing import OfferPublishing
 from app.core import db
@@ -257,6 +257,7 @@ async def apply(
                 )
             ).returning(Candidate.id)
             candidate_id = int(rows[0]["id"])
+            await duplicates.mark(candidate_id)  # before its activity: a duplicate earns nothing
             await record_activity(
                 ActivityKind.application,
                 str(candidate_id),

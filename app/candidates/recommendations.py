@@ -20,7 +20,7 @@ from typing import Any
 from app.accounts.tables import Member
 from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
-from app.candidates import cvs
+from app.candidates import cvs, duplicates
 from app.candidates.applications import CV, credited_referrer, mailbox, policy
 from app.candidates.tables import Candidate, CandidateKind
 from app.core import db
@@ -208,6 +208,7 @@ async def accept(settings: Settings, token: str, form: FormResult) -> dict[str, 
                     Candidate.updated_at: at,
                 }
             ).where(Candidate.id == row["id"])
+            await duplicates.mark(row["id"])  # before its activity: a duplicate earns nothing
             await record_activity(
                 ActivityKind.recommendation,
                 str(row["id"]),

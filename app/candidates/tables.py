@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -97,6 +97,13 @@ class Candidate(Table):
     expires_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Who the person is across offers (app.candidates.duplicates): the mailbox their address
+    # reaches and their phone number in E.164, written when their details are known.
+    email_key = Varchar(length=254, default="", index=True)
+    phone_key = Varchar(length=20, default="", index=True)
+    # An earlier referral of the same person within the exclusivity window keeps the credit:
+    # this one is a duplicate of it and earns its referrer nothing (no points, no bonus).
+    duplicate_of = Integer(null=True, default=None, index=True)
 
 
 class CandidatePolicy(Table):
@@ -112,4 +119,55 @@ class CandidatePolicy(Table):
     referral_cookie_days = Integer(default=30)
     consent_days = Integer(default=30)  # a recommendation not accepted by then is deleted
     retention_days = Integer(default=180)  # a candidate not hired is deleted after this
+    # The first referral of a person keeps the credit for this many days (duplicates).
+    exclusivity_days = Integer(default=90)
+    # The default referral bonus (0: none), paid once the hire's probation period is over.
+    bonus_amount = Integer(default=0)
+    bonus_currency = Varchar(length=3, default="EUR")
+    probation_days = Integer(default=90)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class OfferBonus(Table):
+    """An offer's own referral bonus, instead of the policy's default."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade, unique=True)
+    amount = Integer(default=0)
+    currency = Varchar(length=3, default="EUR")
+    probation_days = Integer(default=90)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class BonusStatus(StrEnum):
+    due = "due"  # to pay once due_on has come
+    paid = "paid"
+    cancelled = "cancelled"  # the candidate left "hired" before it was paid
+
+
+class ReferralBonus(Table):
+    """A referral bonus a hire created: what payroll pays the referrer, and when.
+
+    Names are copied at the hire: payroll's record stays whole if the candidate's data is
+    deleted on request or the member leaves."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    # "candidate:hired_at": one bonus per hire, whichever process records it.
+    key = Varchar(length=80, unique=True)
+    candidate = ForeignKey(references=Candidate, null=True, on_delete=OnDelete.set_null, index=True)
+    referrer = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null, index=True)
+    item = ForeignKey(references=ContentItem, null=True, on_delete=OnDelete.set_null)
+    referrer_name = Varchar(length=120, default="")
+    candidate_name = Varchar(length=120, default="")
+    offer_title = Varchar(length=300, default="")
+    amount = Integer(default=0)
+    currency = Varchar(length=3, default="EUR")
+    hired_on = Date()
+    due_on = Date(index=True)
+    status = Varchar(length=10, default=BonusStatus.due.value, choices=BonusStatus, index=True)
+    paid_at = Timestamptz(null=True, default=None)
+    paid_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
+    cancelled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

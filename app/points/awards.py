@@ -19,6 +19,7 @@ from typing import Any
 
 from app.activity.service import ActivityRecorded
 from app.activity.tables import Activity, ActivityKind
+from app.candidates import duplicates
 from app.candidates.tables import STAGE_ORDER
 from app.core import db
 from app.core.events import publish
@@ -80,6 +81,9 @@ async def award(activity: dict[str, Any]) -> list[int]:
     detail = activity.get("detail") or {}
     if isinstance(detail, str):
         detail = json.loads(detail or "{}")
+    candidate = detail.get("candidate")
+    if candidate is not None and await duplicates.uncredited(int(candidate)):
+        return []  # the same person's first referral keeps the credit (app.candidates.duplicates)
     lines: list[int] = []
     async with db.write_transaction():
         await ledger.lock_member(member)
@@ -88,7 +92,6 @@ async def award(activity: dict[str, Any]) -> list[int]:
         credited: list[str] = []
         if kind in SIMPLE:
             action = SIMPLE[kind]
-            candidate = detail.get("candidate")
             subject = f"candidate:{candidate}:{action.value}" if candidate is not None else None
             line = await _earn(all_rules[action], member, key, at, item, subject)
             if line is not None:
