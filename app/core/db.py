@@ -20,7 +20,7 @@ import asyncpg
 from piccolo.columns import Serial
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import TABLE_REGISTRY
 
 from app.core.settings import check_database_url
@@ -63,6 +63,22 @@ class NeverReusedSerial(Serial):
         )
 
 
+class RelaySQLiteTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction, closing its connection when BEGIN fails.
+
+    Piccolo's leaves it open when BEGIN IMMEDIATE gives up on a lock held past the busy
+    timeout (a campaign of 20,000 rows being queued, on a loaded machine): its thread then
+    waited forever, and a ``relay worker`` told to stop never exited.
+    """
+
+    async def begin(self) -> None:
+        try:
+            await super().begin()
+        except BaseException:
+            await self.connection.close()
+            raise
+
+
 class RelaySQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine, keeping a few connections open for single queries.
 
@@ -95,6 +111,19 @@ class RelaySQLiteEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         connection.row_factory = dict_factory  # type: ignore[assignment]
         return connection
+
+    async def get_connection(self) -> Any:
+        """A connection of its own, for a transaction (its thread a daemon, as above)."""
+        return await self._open_connection()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return RelaySQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
 
     async def _run_in_new_connection(
         self,
