@@ -71,8 +71,14 @@ class RelaySQLiteTransaction(SQLiteTransaction):
     waited forever, and a ``relay worker`` told to stop never exited.
     """
 
+    # False: this transaction's commit does not wait for the disk (write_transaction).
+    flush = True
+
     async def begin(self) -> None:
         try:
+            if not self.flush:
+                # Its own connection, closed afterwards: the setting ends with it.
+                await self.connection.execute("PRAGMA synchronous = NORMAL")
             await super().begin()
         except BaseException:
             await self.connection.close()
@@ -193,19 +199,30 @@ def is_postgres(engine: Engine | None = None) -> bool:
 
 
 @asynccontextmanager
-async def write_transaction() -> AsyncIterator[Any]:
+async def write_transaction(*, flush: bool = True) -> AsyncIterator[Any]:
     """A transaction for read-then-write work.
 
     On SQLite it takes the write lock at BEGIN (``immediate``), so two writers never both
     read a stale value and then fail to upgrade their lock; on PostgreSQL it is a plain one,
     and code that must not race takes row locks inside it.
+
+    ``flush=False``: the commit does not wait for the log to reach the disk (PostgreSQL's
+    ``synchronous_commit off``, SQLite's ``synchronous = NORMAL`` in WAL mode). A crash of the
+    database server or of the machine may then undo it, never half of it, and the next
+    flushed commit flushes it too. Only for writes that may be undone that way: an outbox's
+    claim, whose rows are due again anyway when a claimant loses its database.
     """
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate) as txn:
+        transaction = engine.transaction(transaction_type=TransactionType.immediate)
+        if isinstance(transaction, RelaySQLiteTransaction):
+            transaction.flush = flush
+        async with transaction as txn:
             yield txn
     else:
         async with engine.transaction() as txn:
+            if not flush:
+                await txn.connection.execute("SET LOCAL synchronous_commit TO OFF")
             yield txn
 
 
