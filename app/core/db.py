@@ -220,8 +220,10 @@ async def write_transaction(*, flush: bool = True) -> AsyncIterator[Any]:
         async with transaction as txn:
             yield txn
     else:
+        # Inside another transaction this one is that one: its commit is not ours to relax.
+        relax = not flush and engine.current_transaction.get() is None
         async with engine.transaction() as txn:
-            if not flush:
+            if relax:
                 await txn.connection.execute("SET LOCAL synchronous_commit TO OFF")
             yield txn
 
