@@ -72,7 +72,10 @@ class VapidSigner:
 
     def authorization(self, endpoint: str) -> str:
         """The ``Authorization`` header value for a request to ``endpoint``."""
-        audience = origin_of(endpoint)
+        return self.authorization_for(origin_of(endpoint))
+
+    def authorization_for(self, audience: str) -> str:
+        """The ``Authorization`` header value for requests to the origin ``audience``."""
         now = self.clock()
         cached = self._tokens.get(audience)
         if cached is None or cached[1] - TOKEN_RENEW_BEFORE_S <= now:

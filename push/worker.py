@@ -12,6 +12,7 @@ fraction of a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from app.core.db import write_transaction
+from app.core.db import is_postgres, write_transaction
 from app.core.outbox import claim, new_worker_name, retry_delay
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
@@ -226,11 +227,15 @@ class PushWorker(BackgroundTask):
             concurrency=concurrency,
             allowed_test_hosts=settings.push_allowed_test_hosts,
         )
-        # One database write at a time from this worker: on SQLite, two of our own transactions
+        # One database write at a time from this worker on SQLite: two of our own transactions
         # competing for the file's lock would make one sleep in SQLite's busy handler (tens of
-        # milliseconds); queueing here costs nothing, and claims and records are short.
-        self._database_turn = asyncio.Lock()
+        # milliseconds); queueing here costs nothing, and claims and records are short. On
+        # PostgreSQL they go at once, on two connections, and their commits share a WAL flush.
+        self._sqlite_turn = asyncio.Lock()
         self._in_flight: set[asyncio.Task[None]] = set()
+
+    def _database_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext() if is_postgres() else self._sqlite_turn
 
     async def _deliver(
         self, batch: Sequence[ClaimedDelivery], now: datetime | None
@@ -260,13 +265,13 @@ class PushWorker(BackgroundTask):
         self, batch: Sequence[ClaimedDelivery], now: datetime | None = None
     ) -> None:
         results = await self._deliver(batch, now)
-        async with self._database_turn:
+        async with self._database_turn():
             await record_results(
                 self.name, results, now=now or self.clock(), max_attempts=self.max_attempts
             )
 
     async def _claim(self, now: datetime) -> list[ClaimedDelivery]:
-        async with self._database_turn:
+        async with self._database_turn():
             return await claim_due(self.name, now=now, limit=self.batch_size, lease=self.lease)
 
     async def run_once(self, now: datetime | None = None) -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import http_ece
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -26,14 +28,20 @@ from push.outbox import (
     enqueue,
     payload_json,
 )
-from push.sender import MAX_PAYLOAD_BYTES, retry_after_seconds
+from push.sender import (
+    MAX_ENCRYPTED_BYTES,
+    MAX_PAYLOAD_BYTES,
+    PushTarget,
+    encrypt_payload,
+    retry_after_seconds,
+)
 from push.subscriptions import remove_subscription
 from push.tables import PushDelivery, PushSubscription
 from push.vapid import VapidSigner
 from push.worker import PushWorker
 from tests.factories import make_member, subscribe
 from tests.helpers import free_port
-from tests.push_sink import Answer, FakeBrowser, PushSink, unb64url
+from tests.push_sink import Answer, FakeBrowser, PushSink, b64url, unb64url
 
 MESSAGE = PushMessage(
     title="Nouvelle offre : développeuse backend",
@@ -130,6 +138,35 @@ async def test_a_message_reaches_each_device_encrypted_and_decrypts_to_what_was_
     assert await campaign_stats(7) == CampaignStats(
         targeted=2, sent=2, failed=0, pruned=0, pending=0
     )
+
+
+def test_the_largest_payload_is_one_record_that_http_ece_decrypts_with_a_fresh_key_each_time() -> (
+    None
+):
+    browser = FakeBrowser(
+        "https://push.example.com/1",
+        ec.generate_private_key(ec.SECP256R1()),
+        secrets.token_bytes(16),
+    )
+    target = PushTarget(browser.endpoint, browser.p256dh, browser.auth)
+    payload = ("é" * (MAX_PAYLOAD_BYTES // 2) + "!" * (MAX_PAYLOAD_BYTES % 2)).encode()
+
+    first, second = encrypt_payload(payload, target), encrypt_payload(payload, target)
+
+    assert len(first) == MAX_ENCRYPTED_BYTES
+    for body in (first, second):
+        assert (
+            http_ece.decrypt(
+                body,
+                private_key=browser.private_key,
+                auth_secret=browser.auth_secret,
+                version="aes128gcm",
+            )
+            == payload
+        )
+    # A new salt (bytes 0-15) and a new ephemeral key (the key id, bytes 21-85) per message.
+    assert first[:16] != second[:16] and first[21:86] != second[21:86]
+    assert b64url(first[21:86]) != browser.p256dh
 
 
 async def test_one_vapid_token_serves_every_message_to_the_same_push_service(

@@ -20,7 +20,7 @@ import asyncpg
 from piccolo.columns import Serial
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import TABLE_REGISTRY
 
 from app.core.settings import check_database_url
@@ -63,6 +63,28 @@ class NeverReusedSerial(Serial):
         )
 
 
+class RelaySQLiteTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction, closing its connection when BEGIN fails.
+
+    Piccolo's leaves it open when BEGIN IMMEDIATE gives up on a lock held past the busy
+    timeout (a campaign of 20,000 rows being queued, on a loaded machine): its thread then
+    waited forever, and a ``relay worker`` told to stop never exited.
+    """
+
+    # False: this transaction's commit does not wait for the disk (write_transaction).
+    flush = True
+
+    async def begin(self) -> None:
+        try:
+            if not self.flush:
+                # Its own connection, closed afterwards: the setting ends with it.
+                await self.connection.execute("PRAGMA synchronous = NORMAL")
+            await super().begin()
+        except BaseException:
+            await self.connection.close()
+            raise
+
+
 class RelaySQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine, keeping a few connections open for single queries.
 
@@ -95,6 +117,19 @@ class RelaySQLiteEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         connection.row_factory = dict_factory  # type: ignore[assignment]
         return connection
+
+    async def get_connection(self) -> Any:
+        """A connection of its own, for a transaction (its thread a daemon, as above)."""
+        return await self._open_connection()
+
+    def transaction(
+        self,
+        transaction_type: TransactionType = TransactionType.deferred,
+        allow_nested: bool = True,
+    ) -> SQLiteTransaction:
+        return RelaySQLiteTransaction(
+            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
 
     async def _run_in_new_connection(
         self,
@@ -164,19 +199,32 @@ def is_postgres(engine: Engine | None = None) -> bool:
 
 
 @asynccontextmanager
-async def write_transaction() -> AsyncIterator[Any]:
+async def write_transaction(*, flush: bool = True) -> AsyncIterator[Any]:
     """A transaction for read-then-write work.
 
     On SQLite it takes the write lock at BEGIN (``immediate``), so two writers never both
     read a stale value and then fail to upgrade their lock; on PostgreSQL it is a plain one,
     and code that must not race takes row locks inside it.
+
+    ``flush=False``: the commit does not wait for the log to reach the disk (PostgreSQL's
+    ``synchronous_commit off``, SQLite's ``synchronous = NORMAL`` in WAL mode). A crash of the
+    database server or of the machine may then undo it, never half of it, and the next
+    flushed commit flushes it too. Only for writes that may be undone that way: an outbox's
+    claim, whose rows are due again anyway when a claimant loses its database.
     """
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate) as txn:
+        transaction = engine.transaction(transaction_type=TransactionType.immediate)
+        if isinstance(transaction, RelaySQLiteTransaction):
+            transaction.flush = flush
+        async with transaction as txn:
             yield txn
     else:
+        # Inside another transaction this one is that one: its commit is not ours to relax.
+        relax = not flush and engine.current_transaction.get() is None
         async with engine.transaction() as txn:
+            if relax:
+                await txn.connection.execute("SET LOCAL synchronous_commit TO OFF")
             yield txn
 
 

@@ -55,7 +55,12 @@ async def claim(due: Select, claimed: Mapping[Column | str, Any]) -> list[int]:
     """Take the rows ``due`` selects (by ``id``) and write ``claimed`` to them, in one short
     transaction; returns their ids. ``claimed`` names the worker and moves the rows' next
     attempt to the end of its lease."""
-    async with write_transaction():
+    # The claim's commit need not wait for the disk: were a crash of the database to undo
+    # it, the rows would be due again, as they are anyway once the lease of a worker that
+    # lost its database runs out; and the worker's results are a flushed commit, which
+    # flushes the claim with them. One flush per batch instead of two: on a busy disk the
+    # worker waited on them, not on its CPU.
+    async with write_transaction(flush=False):
         ids = [row["id"] for row in await skip_locked(due)]
         if ids:
             await due.table.update(dict(claimed)).where(due.table.id.is_in(ids))
