@@ -56,9 +56,19 @@ async def add_endpoint(client: Client, url: str) -> tuple[int, str]:
     assert added.headers["cache-control"] == "no-store"
     match = re.search(r'value="(whsec_[^"]+)" data-webhook-secret', added.text)
     assert match, "the secret is shown once"
-    row = await WebhookEndpoint.select(WebhookEndpoint.id).where(WebhookEndpoint.url == url).first()
+    row = (
+        await WebhookEndpoint.select(WebhookEndpoint.id, WebhookEndpoint.sealed_secret)
+        .where(WebhookEndpoint.url == url)
+        .first()
+    )
     assert row is not None
-    return int(row["id"]), match.group(1)
+    secret = match.group(1)
+    # Kept sealed: the database alone does not give the secret away.
+    assert (
+        secret not in row["sealed_secret"]
+        and secret.removeprefix("whsec_") not in row["sealed_secret"]
+    )
+    return int(row["id"]), secret
 
 
 async def test_the_receiver_is_told_of_candidates_and_shares_signed(

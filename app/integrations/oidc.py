@@ -1,8 +1,8 @@
 """Single sign-on with OpenID Connect: the providers an admin configures, and the sign-in
 through one of them (authorization code flow with PKCE, ``state`` and ``nonce``).
 
-- The client secret is stored encrypted with Fernet (AES-128-CBC and HMAC-SHA256) under a
-  key derived from SECRET_KEY by HKDF-SHA256; it never appears in a page, a log or the audit.
+- The client secret is stored sealed (app.core.sealed: Fernet under a key derived from
+  SECRET_KEY by HKDF-SHA256); it never appears in a page, a log or the audit.
 - The discovery document and the provider's keys (JWKS) are fetched with short timeouts and
   cached in the provider's row, so every process shares them: a sign-in makes one call of
   its own, the token exchange; the keys are fetched again when a token names one not known.
@@ -29,9 +29,6 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import aiohttp
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt as jose_jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
@@ -43,6 +40,7 @@ from app.core.clock import now
 from app.core.db import write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _, lazy
+from app.core.sealed import seal, unseal
 from app.core.settings import Settings
 from app.core.validation import name_problem
 from app.integrations.tables import OidcIdentity, OidcLogin, OidcProvider, SsoPolicy
@@ -147,22 +145,15 @@ def problem_sentence(code: str, detail: str) -> str:
 # --- The client secret, encrypted at rest ---------------------------------------------------
 
 
-def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"relay oidc client secret"
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+SEAL_PURPOSE = "oidc client secret"  # the key app.core.sealed derives for it
 
 
 def encrypt_secret(settings: Settings, secret: str) -> str:
-    return _fernet(settings.secret_key).encrypt(secret.encode()).decode()
+    return seal(settings.secret_key, SEAL_PURPOSE, secret)
 
 
 def decrypt_secret(settings: Settings, stored: str) -> str | None:
-    try:
-        return _fernet(settings.secret_key).decrypt(stored.encode()).decode()
-    except (InvalidToken, ValueError):
-        return None
+    return unseal(settings.secret_key, SEAL_PURPOSE, stored)
 
 
 # --- The admin's form -----------------------------------------------------------------------

@@ -100,6 +100,7 @@ async def add_webhook(request: AnyRequest, data: Form) -> Response[str]:
             request, status_code=422, hook_values=checked.values, hook_errors=checked.errors
         )
     _id, secret = await webhooks.add_endpoint(
+        settings_of(request),
         checked.values["url"],
         checked.values.get("description") or "",
         by=request.user.id,

@@ -82,13 +82,15 @@ class ExternalOffer(Table, tablename="external_offer"):
 class WebhookEndpoint(Table, tablename="webhook_endpoint"):
     """Where Relay posts its events (Standard Webhooks): an https address on a public host,
     and the ``whsec_`` secret the receiver verifies signatures with (shown once to the admin;
-    kept, since signing needs it)."""
+    kept sealed, since signing needs it)."""
 
     id = NeverReusedSerial(primary_key=True)
 
     url = Varchar(length=500)
     description = Varchar(length=80, default="")
-    secret = Varchar(length=80)  # "whsec_" + base64 of 32 random bytes
+    # "whsec_" + base64 of 32 random bytes, sealed with a key derived from SECRET_KEY
+    # (app.core.sealed): signing needs it back, a copy of the database alone must not give it.
+    sealed_secret = Text(default="")
     created_by = ForeignKey(references=Member, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     disabled_at = Timestamptz(null=True, default=None)

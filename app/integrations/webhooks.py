@@ -49,6 +49,7 @@ from app.core.db import write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _
 from app.core.outbox import Doorbell, claim, new_worker_name, retry_delay
+from app.core.sealed import seal, unseal
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from app.integrations.tables import (
@@ -137,12 +138,20 @@ def check_endpoint(values: dict[str, Any], settings: Settings) -> FormResult:
     return form
 
 
-async def add_endpoint(url: str, description: str, by: int, client: str = "") -> tuple[int, str]:
-    """A new endpoint: its id and its secret (shown to the admin on this answer)."""
+SEAL_PURPOSE = "webhook signing secret"  # the key app.core.sealed derives for it
+
+
+async def add_endpoint(
+    settings: Settings, url: str, description: str, by: int, client: str = ""
+) -> tuple[int, str]:
+    """A new endpoint: its id and its secret (shown to the admin on this answer, kept sealed
+    with a key derived from SECRET_KEY: signing needs it back, a copy of the database alone
+    does not give it away)."""
     secret = new_secret()
+    sealed = seal(settings.secret_key, SEAL_PURPOSE, secret)
     async with write_transaction():
         rows = await WebhookEndpoint.insert(
-            WebhookEndpoint(url=url, description=description, secret=secret, created_by=by)
+            WebhookEndpoint(url=url, description=description, sealed_secret=sealed, created_by=by)
         ).returning(WebhookEndpoint.id)
         await audit.record("webhook_endpoint_added", actor=by, client=client, url=url)
     return int(rows[0]["id"]), secret
@@ -324,7 +333,7 @@ class Claimed:
     payload: str
     attempts: int
     url: str
-    secret: str
+    sealed_secret: str
 
 
 @dataclass(frozen=True)
@@ -360,7 +369,7 @@ async def claim_due(sender: str, at: datetime, limit: int = BATCH_SIZE) -> list[
         WebhookDelivery.payload,
         WebhookDelivery.attempts,
         WebhookDelivery.endpoint.url.as_alias("url"),
-        WebhookDelivery.endpoint.secret.as_alias("secret"),
+        WebhookDelivery.endpoint.sealed_secret.as_alias("sealed_secret"),
     ).where(WebhookDelivery.id.is_in(ids))
     return [Claimed(**row) for row in rows]
 
@@ -375,8 +384,11 @@ async def post(session: aiohttp.ClientSession, settings: Settings, delivery: Cla
     refusal = endpoint_refusal(delivery.url, settings.webhook_allowed_test_hosts)
     if refusal is not None:
         return Outcome(delivery, None, f"Refused address: {refusal.value}")
+    secret = unseal(settings.secret_key, SEAL_PURPOSE, delivery.sealed_secret)
+    if secret is None:
+        return Outcome(delivery, None, "The signing secret cannot be read: SECRET_KEY changed")
     timestamp = int(time.time())  # this attempt's moment, which receivers check as recent
-    headers = headers_for(delivery.secret, delivery.message_id, timestamp, delivery.payload)
+    headers = headers_for(secret, delivery.message_id, timestamp, delivery.payload)
     try:
         async with session.post(
             delivery.url, data=delivery.payload.encode(), headers=headers, allow_redirects=False
