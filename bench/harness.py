@@ -41,6 +41,7 @@ class RelayServer:
         data_dir: Path | None = None,
         demo: bool = True,
         extra_env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -77,6 +78,11 @@ class RelayServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self) -> None:
+        """Until /healthz answers (``wait=False`` starts several servers side by side)."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
