@@ -82,8 +82,9 @@ class RelayServer:
             self.wait_healthy()
 
     def wait_healthy(self) -> None:
-        """Until /healthz answers (``wait=False`` starts several servers side by side)."""
-        deadline = time.monotonic() + 60
+        """Until /healthz answers (``wait=False`` starts several servers side by side); a
+        loaded machine takes a minute or more to import and start a server."""
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
