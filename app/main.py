@@ -10,13 +10,14 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
-from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.accounts.guards import anyone
 from app.accounts.routes_people import ROUTES as PEOPLE_ROUTES
 from app.accounts.routes_security import ROUTES as SECURITY_ROUTES
 from app.accounts.routes_signin import ROUTES as SIGNIN_ROUTES
@@ -60,6 +61,8 @@ from app.shell.feed import ROUTES as FEED_ROUTES
 from app.shell.routes import ROUTES as SHELL_ROUTES
 from app.voice.routes import ROUTES as VOICE_ROUTES
 from app.web.assets import Assets
+from app.web.compression import GzipMiddleware
+from app.web.guarding import run_guards_in_place
 from app.web.pages import GZIP_LEVEL, SKIP_COMPRESSION, page, see_other, wants_fragment
 from app.web.ratelimit import RateLimiter, TooManyAttempts
 from app.web.security import security_headers_hook
@@ -197,7 +200,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.embedded_worker:
         lifespan += embedded_workers(settings)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *SHELL_ROUTES,
             *SIGNIN_ROUTES,
@@ -232,16 +235,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             header_name="x-csrftoken",
         ),
-        compression_config=CompressionConfig(
-            backend="gzip",
-            minimum_size=512,
-            gzip_compress_level=GZIP_LEVEL,
-            exclude=["/static/"],
-            exclude_opt_key=SKIP_COMPRESSION,
-        ),
+        # Outermost first; Litestar's CSRF middleware runs inside these, next to the handler.
         middleware=[
             session_middleware(settings.https, settings.session_idle_lifetime),
             i18n.locale_middleware,
+            DefineMiddleware(
+                GzipMiddleware,
+                level=GZIP_LEVEL,
+                minimum_size=512,
+                exclude_prefixes=["/static/"],  # served gzipped already when it helps
+                skip_opt_key=SKIP_COMPRESSION,
+            ),
         ],
         before_send=[security_headers_hook(settings.https)],
         before_request=screen_request,
@@ -271,3 +275,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         include_in_schema=False,
         debug=False,
     )
+    run_guards_in_place(app, no_ops=[anyone])
+    return app

@@ -41,6 +41,7 @@ class RelayServer:
         data_dir: Path | None = None,
         demo: bool = True,
         extra_env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -77,7 +78,13 @@ class RelayServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self) -> None:
+        """Until /healthz answers (``wait=False`` starts several servers side by side); a
+        loaded machine takes a minute or more to import and start a server."""
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:

@@ -20,11 +20,11 @@ def member_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Member | None:
     return connection.user
 
 
-def anyone(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def anyone(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Public: candidates, the sign-in and enrolment pages, the PWA's files."""
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if member_of(connection) is None:
         raise NotAuthorizedException()
 
@@ -37,9 +37,9 @@ def _at_least(role: Role, connection: ASGIConnection[Any, Any, Any, Any]) -> Non
         raise PermissionDeniedException()
 
 
-def editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def editor(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _at_least(Role.editor, connection)
 
 
-def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _at_least(Role.admin, connection)

@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.enums import ScopeType
 from litestar.middleware import (
-    AbstractAuthenticationMiddleware,
-    AuthenticationResult,
     DefineMiddleware,
 )
-from litestar.types import ASGIApp, Scope
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts.tables import Member, Session
 from app.accounts.tokens import hash_token, new_token
@@ -111,6 +107,32 @@ WHERE s.token_hash = {}
 """
 
 
+@dataclass(slots=True)
+class _Kept:
+    """A session as read, ready to answer with: times made aware once, the member built once
+    (no handler changes ``request.user``)."""
+
+    session_id: int
+    expires_at: datetime
+    last_seen_at: datetime
+    fresh_until: datetime | None
+    active: bool
+    member: Member
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> _Kept:
+        return cls(
+            session_id=row["session_id"],
+            expires_at=_aware(row["expires_at"]),
+            last_seen_at=_aware(row["last_seen_at"]),
+            fresh_until=_aware(row["fresh_until"]) if row["fresh_until"] is not None else None,
+            active=bool(row["active"]),
+            member=Member(
+                _ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS}
+            ),
+        )
+
+
 class SessionCache:
     """The sessions a process read lately, by token hash: the lookup every signed-in request
     makes, without a query while nothing changed.
@@ -125,21 +147,21 @@ class SessionCache:
     """
 
     def __init__(self, ttl_s: float = SESSION_CACHE_TTL_S) -> None:
-        self._rows: TTLMap[str, dict[str, Any]] = TTLMap(ttl_s, max_size=10_000)
+        self._rows: TTLMap[str, _Kept] = TTLMap(ttl_s, max_size=10_000)
         self.generation = 0
         self.allowed = True
         self.buses: list[SessionBus] = []
 
     @property
     def live(self) -> bool:
-        return self.allowed and all(bus.subscribed for bus in self.buses)
+        return self.allowed and (not self.buses or all(bus.subscribed for bus in self.buses))
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> _Kept | None:
         return self._rows.get(key) if self.live else None
 
-    def put(self, key: str, row: dict[str, Any], generation: int) -> None:
+    def put(self, key: str, kept: _Kept, generation: int) -> None:
         if self.live and generation == self.generation:
-            self._rows.put(key, row)
+            self._rows.put(key, kept)
 
     def forget(self, key: str) -> None:
         self._rows.discard(key)
@@ -232,33 +254,24 @@ async def load_session(
     """The live session behind a cookie, with its active member; None when it has ended
     (or when it went unused for longer than ``idle_lifetime``)."""
     key = hash_token(token)
-    row = _cache.get(key)
-    if row is None:
+    kept = _cache.get(key)
+    if kept is None:
         generation = _cache.generation
         rows = await Session.raw(_LOAD_SESSION, key)
         if not rows:
             return None
-        row = dict(rows[0])
-        _cache.put(key, row, generation)
+        kept = _Kept.of(rows[0])
+        _cache.put(key, kept, generation)
     moment = now()
-    if (
-        _aware(row["expires_at"]) <= moment
-        or moment - _aware(row["last_seen_at"]) > idle_lifetime
-        or not row["active"]
-    ):
+    if kept.expires_at <= moment or moment - kept.last_seen_at > idle_lifetime or not kept.active:
         _cache.forget(key)
-        await Session.delete().where(Session.id == row["session_id"])
+        await Session.delete().where(Session.id == kept.session_id)
         return None
-    if moment - _aware(row["last_seen_at"]) > TOUCH_EVERY:
-        await Session.update({Session.last_seen_at: moment}).where(Session.id == row["session_id"])
-        row["last_seen_at"] = moment
-    member = row.get("_member")
-    if member is None:  # built once per copy: no handler changes request.user
-        member = row["_member"] = Member(
-            _ignore_missing=True, _exists_in_db=True, **{c: row[c] for c in MEMBER_COLUMNS}
-        )
-    fresh = row["fresh_until"] is not None and _aware(row["fresh_until"]) > moment
-    return CurrentSession(id=row["session_id"], member=member, fresh=fresh)
+    if moment - kept.last_seen_at > TOUCH_EVERY:
+        await Session.update({Session.last_seen_at: moment}).where(Session.id == kept.session_id)
+        kept.last_seen_at = moment
+    fresh = kept.fresh_until is not None and kept.fresh_until > moment
+    return CurrentSession(id=kept.session_id, member=kept.member, fresh=fresh)
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -285,27 +298,29 @@ async def end_all_sessions(member_id: int) -> int:
     return len(ended)
 
 
-class SessionAuthentication(AbstractAuthenticationMiddleware):
+class SessionAuthentication:
     """Sets ``request.user`` to the signed-in :class:`Member` (None for a visitor) and
     ``request.auth`` to their :class:`CurrentSession` (or None), for guards, routes and pages.
 
-    A visitor is not refused here: each route's guard decides (app.accounts.guards)."""
+    A visitor is not refused here: each route's guard decides (app.accounts.guards). A plain
+    ASGI middleware rather than Litestar's authentication base class, which built a
+    connection object and checked exclusions on every request for what is a cookie look-up.
+    """
 
     def __init__(
         self, app: ASGIApp, https: bool, idle_lifetime: timedelta = SESSION_IDLE_LIFETIME
     ) -> None:
-        super().__init__(app, scopes={ScopeType.HTTP})
+        self.app = app
         self.cookie = cookie_name(https).encode()
         self.idle_lifetime = idle_lifetime
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        token = _cookie(connection.scope, self.cookie)
-        current = await load_session(token, self.idle_lifetime) if token else None
-        if current is None:
-            return AuthenticationResult(user=None, auth=None)
-        return AuthenticationResult(user=current.member, auth=current)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            token = _cookie(scope, self.cookie)
+            current = await load_session(token, self.idle_lifetime) if token else None
+            scope["user"] = current.member if current is not None else None
+            scope["auth"] = current
+        await self.app(scope, receive, send)
 
 
 def session_middleware(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 from typing import Any
 
@@ -64,8 +64,10 @@ def typeset(language: str, text: str) -> str:
     return french_typography(text) if language == "fr" else text
 
 
+@lru_cache(maxsize=512)
 def negotiate(accept_language: str | None) -> str | None:
-    """The best of our languages for an Accept-Language header, by its q-values."""
+    """The best of our languages for an Accept-Language header, by its q-values (kept per
+    header value: browsers send a handful of them, on every request)."""
     if not accept_language:
         return None
     choices: list[tuple[float, int, str]] = []
