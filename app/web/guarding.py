@@ -13,6 +13,7 @@ before the handler; ``handler.guards`` is untouched (the access tests read it).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from inspect import isawaitable
 from typing import Any
 
 from litestar import Litestar
@@ -54,4 +55,6 @@ class _Authorize:
 
     async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         for guard in self.guards:
-            await guard(connection, self.handler)
+            outcome = guard(connection, self.handler)
+            if isawaitable(outcome):  # Relay's guards are coroutines; a plain one still counts
+                await outcome
