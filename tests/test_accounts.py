@@ -22,6 +22,7 @@ from app.accounts.sessions import create_session, sessions_changed
 from app.accounts.tables import AuditEvent, Invitation, Member, Passkey, Session
 from app.core.clock import now
 from app.core.settings import Settings, SettingsError
+from app.integrations.routes_api import api_token
 from app.integrations.routes_scim import scim_token
 from app.mail.service import MAX_ATTEMPTS, deliver_due
 from app.mail.tables import MailOutbox
@@ -237,6 +238,8 @@ ACCESS_GUARDS = {
     "admin": admin,
     # SCIM: an identity provider's bearer token, never a session (app/integrations).
     "scim_token": scim_token,
+    # The ATS's API: an integration's bearer token, never a session (app/integrations).
+    "api_token": api_token,
 }
 
 
@@ -249,8 +252,12 @@ def route_table(app: Litestar) -> list[tuple[str, str, str]]:
         for handler in route.route_handlers:
             if handler.http_methods <= {"OPTIONS", "HEAD"}:
                 continue  # Litestar's own CORS pre-flight answers
+            # Declared on the handler or on a router it is in (the API's schema router).
+            layers = handler.ownership_layers
             declared = [
-                name for name, guard in ACCESS_GUARDS.items() if guard in (handler.guards or [])
+                name
+                for name, guard in ACCESS_GUARDS.items()
+                if any(guard in (layer.guards or []) for layer in layers)
             ]
             assert len(declared) == 1, f"{route.path} declares {declared or 'no'} access guard"
             for method in handler.http_methods:
@@ -290,6 +297,13 @@ EXPECTED = {
         "deactivated": False,
     },
     "scim_token": {
+        "anonymous": False,
+        "employee": False,
+        "editor": False,
+        "admin": False,
+        "deactivated": False,
+    },
+    "api_token": {
         "anonymous": False,
         "employee": False,
         "editor": False,
@@ -341,7 +355,9 @@ async def test_every_route_answers_each_role_as_declared(
             elif allowed and status in {401, 403}:
                 failures.append(f"{who} {method} {path}: refused with {status}")
             elif not allowed and status != (
-                401 if who in {"anonymous", "deactivated"} or access == "scim_token" else 403
+                401
+                if who in {"anonymous", "deactivated"} or access in {"scim_token", "api_token"}
+                else 403
             ):
                 failures.append(f"{who} {method} {path}: answered {status}, expected a refusal")
             if who == "deactivated":

@@ -181,10 +181,10 @@ async def test_the_ats_reads_candidates_who_consented_with_their_cv(client: Clie
     assert cv.status_code == 200 and cv.content == PDF
     assert cv.headers["content-disposition"].startswith("attachment;")
     # The link is signed: another candidate's id, or a changed expiry, opens nothing.
-    assert_problem(await client.get(url.replace(f"/cvs/{candidate_id}", "/cvs/1234")), 403)
+    assert_problem(await client.get(url.replace(f"/cvs/{candidate_id}", "/cvs/1234")), 404)
     tampered = url[:-1] + ("0" if url[-1] != "0" else "1")
-    assert_problem(await client.get(tampered), 403)
-    assert_problem(await client.get(f"/api/v1/cvs/{candidate_id}"), 403)
+    assert_problem(await client.get(tampered), 404)
+    assert_problem(await client.get(f"/api/v1/cvs/{candidate_id}"), 404)
     assert_problem(await client.get("/api/v1/candidates?offer=REQ-9", headers=headers), 404)
     one = await client.get(f"/api/v1/candidates/{candidate_id}", headers=headers)
     assert one.json()["email"] == GOOD["email"].lower()

@@ -28,6 +28,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
+from app.accounts.guards import anyone
 from app.candidates import cvs
 from app.candidates.pipeline import STAGES
 from app.core import db
@@ -231,27 +232,32 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _problem(500, "Relay could not do this; it has been logged.")
 
 
+async def api_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: a live API token (never a session, never a SCIM token); the caller goes into
+    the state. Every API route declares it first, then the scope it needs."""
+    request: AnyRequest = connection  # type: ignore[assignment]
+    limiter = limiter_of(request)
+    token = tokens.bearer_of(connection.headers.get("authorization"))
+    caller = await tokens.authenticate(token, tokens.API) if token else None
+    if caller is None:
+        if token:  # a token that opens nothing: someone guessing, or an old one
+            await limiter.hit(ratelimit.API_REFUSED_PER_CLIENT, client_of(request))
+        raise api.ApiProblem(
+            401,
+            "An API token is required: Authorization: Bearer <token>.",
+            headers={"WWW-Authenticate": 'Bearer realm="Relay API"'},
+        )
+    await limiter.hit(ratelimit.API_PER_TOKEN, str(caller.token_id))
+    connection.state.api_caller = caller
+
+
 def scope(needed: str) -> Any:
-    """A guard: a live API token with the ``needed`` scope; the caller goes into the state."""
+    """A guard after :func:`api_token`: its token has the ``needed`` scope."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        request: AnyRequest = connection  # type: ignore[assignment]
-        limiter = limiter_of(request)
-        client = client_of(request)
-        token = tokens.bearer_of(connection.headers.get("authorization"))
-        caller = await tokens.authenticate(token, tokens.API) if token else None
-        if caller is None:
-            if token:  # a token that opens nothing: someone guessing, or an old one
-                await limiter.hit(ratelimit.API_REFUSED_PER_CLIENT, client)
-            raise api.ApiProblem(
-                401,
-                "An API token is required: Authorization: Bearer <token>.",
-                headers={"WWW-Authenticate": 'Bearer realm="Relay API"'},
-            )
-        await limiter.hit(ratelimit.API_PER_TOKEN, str(caller.token_id))
+        caller: tokens.Caller = connection.state.api_caller
         if needed not in caller.scopes:
             raise api.ApiProblem(403, f"This token does not have the {needed} scope.")
-        connection.state.api_caller = caller
 
     return guard
 
@@ -266,7 +272,7 @@ def caller_of(request: AnyRequest) -> tokens.Caller:
 
 @put(
     "/offers/{external_id:str}",
-    guards=[scope("offers:write")],
+    guards=[api_token, scope("offers:write")],
     name="api_put_offer",
     status_code=200,
     responses={
@@ -287,7 +293,7 @@ async def put_offer(
 
 @get(
     "/offers/{external_id:str}",
-    guards=[scope("offers:write")],
+    guards=[api_token, scope("offers:write")],
     name="api_get_offer",
     responses=_problems(403, 404),
     summary="Read an offer by the ATS's id",
@@ -311,7 +317,7 @@ def _candidate(request: AnyRequest, row: dict[str, Any]) -> Candidate:
 
 @get(
     "/candidates",
-    guards=[scope("candidates:read")],
+    guards=[api_token, scope("candidates:read")],
     name="api_list_candidates",
     responses=_problems(403, 404),
     summary="List referred candidates who consented",
@@ -337,7 +343,7 @@ async def list_candidates(
 
 @get(
     "/candidates/{candidate_id:int}",
-    guards=[scope("candidates:read")],
+    guards=[api_token, scope("candidates:read")],
     name="api_get_candidate",
     responses=_problems(403, 404),
     summary="Read a referred candidate",
@@ -355,7 +361,7 @@ async def get_candidate(request: AnyRequest, candidate_id: CandidateId) -> Candi
 
 @put(
     "/candidates/{candidate_id:int}/stage",
-    guards=[scope("candidates:write")],
+    guards=[api_token, scope("candidates:write")],
     name="api_set_stage",
     status_code=200,
     responses=_problems(403, 404),
@@ -371,17 +377,19 @@ async def set_stage(
     return _candidate(request, row)
 
 
-@get("/cvs/{candidate_id:int}", name="api_cv", include_in_schema=False)
+@get("/cvs/{candidate_id:int}", name="api_cv", include_in_schema=False, guards=[anyone])
 async def cv(
     request: AnyRequest,
     candidate_id: CandidateId,
     expires: FromQuery[int] = 0,
     signature: FromQuery[str] = "",
 ) -> Response[bytes]:
-    """The CV behind a signed link from a candidate document (no token: the link is it)."""
+    """The CV behind a signed link from a candidate document (no token: the link is it, so
+    anyone holding it may fetch it). A link that is not valid or has expired names nothing:
+    404, as for a candidate without a CV."""
     settings = settings_of(request)
     if not api.cv_link_valid(settings.secret_key, candidate_id, expires, signature[:64]):
-        raise api.ApiProblem(403, "This link is not valid or has expired.")
+        raise api.ApiProblem(404, "This link is not valid or has expired.")
     row = await api.cv_file(candidate_id)
     path = cvs.cv_path(settings.data_dir, row["cv"] or "") if row else None
     if row is None or path is None:
@@ -419,7 +427,8 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
             "own ids, read referred candidates who consented, set their stage. Authenticate "
             "with an API token made by an admin (Administration, API and webhooks)."
         ),
-        path=api.BASE_PATH + "/schema",
+        # The schema is public, like the API's documentation: anyone may read it.
+        openapi_router=Router(path=api.BASE_PATH + "/schema", route_handlers=[], guards=[anyone]),
         servers=[Server(url=settings.public_url)],
         render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
         components=Components(
