@@ -37,8 +37,11 @@ async def test_every_page_renders_with_the_demo_data_for_every_role(
             if isinstance(route, HTTPRoute)
             and "{" not in route.path
             and any("GET" in h.http_methods for h in route.route_handlers)
-            # SCIM answers identity providers' tokens, never a session (tests/test_integrations_scim.py).
-            and not route.path.startswith("/scim")
+            # SCIM and the ATS's API answer integrations' tokens, never a session
+            # (tests/test_integrations_scim.py, tests/test_integrations_api.py).
+            and not route.path.startswith(("/scim", "/api/"))
+            # Reached only from an identity provider, with the state of a sign-in under way.
+            and route.path != "/signin/sso/callback"
         }
     )
     people = await Member.objects().order_by(Member.id)
@@ -220,7 +223,7 @@ async def test_every_page_in_french_shows_french_labels_numbers_and_punctuation(
             for route in client.app.routes  # type: ignore[attr-defined]
             if isinstance(route, HTTPRoute)
             and any("GET" in h.http_methods for h in route.route_handlers)
-            and not route.path.startswith(("/static", "/media", "/share-images", "/scim"))
+            and not route.path.startswith(("/static", "/media", "/share-images", "/scim", "/api/"))
             for concrete in concrete_paths(route.path, values)
         }
     )
