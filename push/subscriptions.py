@@ -186,18 +186,3 @@ async def members_with_devices() -> list[int]:
         PushSubscription.active.eq(True)
     )
     return sorted({row["member"] for row in rows})
-
-
-async def devices_reached(member_ids: list[int]) -> tuple[int, int]:
-    """(members with at least one active device, active devices) among ``member_ids``: what
-    a message to them would reach (the outbox delivers to every active device)."""
-    members: set[int] = set()
-    devices = 0
-    for start in range(0, len(member_ids), 500):
-        rows = await PushSubscription.select(PushSubscription.member).where(
-            PushSubscription.member.is_in(member_ids[start : start + 500]),
-            PushSubscription.active.eq(True),
-        )
-        devices += len(rows)
-        members |= {row["member"] for row in rows}
-    return len(members), devices
