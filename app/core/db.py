@@ -299,6 +299,10 @@ _SQLITE_UNAVAILABLE = (
 _DRIVERS = ("asyncpg", "aiosqlite", "piccolo.engine")
 
 
+# A row that another wrote first (a unique index refused it), on either database.
+UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means the database cannot be reached now (not a bug in a query)."""
     if isinstance(exc, sqlite3.OperationalError):

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Annotated, Any, Literal
 
-import asyncpg.exceptions
 import msgspec
 from litestar import Request, Response, Router, get, put
 from litestar.connection import ASGIConnection
@@ -39,7 +37,6 @@ from app.web import ratelimit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 log = logging.getLogger("relay")
-UNIQUE_VIOLATIONS = (asyncpg.exceptions.UniqueViolationError, sqlite3.IntegrityError)
 PROBLEM = "application/problem+json"
 
 Contract = Literal["permanent", "fixed_term", "internship", "apprenticeship", "freelance"]
@@ -218,7 +215,7 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         status = exc.status_code if exc.status_code in (401, 403, 404, 405, 429) else 400
         return _problem(status, str(exc.detail)[:300])
-    if isinstance(exc, UNIQUE_VIOLATIONS):
+    if isinstance(exc, db.UNIQUE_VIOLATIONS):
         # Two requests creating the same offer at once: the loser is told as if it came second.
         return _problem(409, "Another request saved this offer at the same time; send it again.")
     if db.is_unavailable(exc):

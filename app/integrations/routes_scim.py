@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
-import asyncpg.exceptions
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException
@@ -49,7 +47,6 @@ from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
 
 log = logging.getLogger("relay")
 RETRY = {"Retry-After": "30"}
-UNIQUE_VIOLATIONS = (asyncpg.exceptions.UniqueViolationError, sqlite3.IntegrityError)
 MEDIA_TYPE = "application/scim+json"
 MAX_BODY = 1_000_000
 
@@ -88,7 +85,7 @@ def scim_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if db.is_unavailable(exc):
         log.warning("SCIM %s %s: database unavailable: %r", request.method, request.url.path, exc)
         return _error(503, "Relay's database is unavailable; try again shortly.", **RETRY)
-    if isinstance(exc, UNIQUE_VIOLATIONS):
+    if isinstance(exc, db.UNIQUE_VIOLATIONS):
         # Two requests creating the same user or team at once (PostgreSQL: the check and the
         # insert are not under one lock); the loser is told as if it had come second.
         return _error(409, "Another resource has this unique value.", "uniqueness")

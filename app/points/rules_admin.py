@@ -5,18 +5,16 @@ Plain functions, no HTTP; the shared limits and formats of the points pages come
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from app.accounts import audit
 from app.core.clock import now
-from app.core.db import write_transaction
+from app.core.db import UNIQUE_VIOLATIONS, write_transaction
 from app.core.forms import FormResult
 from app.core.i18n import _, current_language, ngettext
 from app.points.rules import (
@@ -43,8 +41,6 @@ HISTORY_PAGE = 20
 CHOOSABLE_ITEMS = 200
 # Admins type points as "1,000" or "1 000": both are read as 1000.
 GROUPING = " ,"
-
-UniqueViolation = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
 
 def multiplier_text(percent: int) -> str:
@@ -248,7 +244,7 @@ async def save_level(
                     f"{values['name']} ({values['threshold']})"
                 )
             await audit.record("points_levels_changed", actor=by, client=client, summary=summary)
-    except (_ThresholdTaken, *UniqueViolation):
+    except (_ThresholdTaken, *UNIQUE_VIOLATIONS):
         # Checked above; the constraint also catches two admins saving at the same moment.
         form.fail("threshold", _threshold_taken())
     return form
