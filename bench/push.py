@@ -112,6 +112,12 @@ class Sink:
 
         httpx.post(f"{self.url}/control/delay/{ms}")
 
+    def received(self) -> int:
+        """Pushes received so far (the control requests aside)."""
+        import httpx
+
+        return int(httpx.get(f"{self.url}/control/count").text)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
