@@ -7,7 +7,7 @@ On a throwaway PostgreSQL database with the demo's content: two `relay serve` pr
 (the embedded worker off) and one `relay worker`, sharing Redis, the web processes behind a
 "proxy" on 127.0.0.1 (``FORWARDED_ALLOW_IPS``), the worker sending to a push service
 stand-in (bench.push's sink). Seeded before the run, through Relay's own services: the
-employees' sessions (app.accounts.sessions), an editor's, twenty sharers who shared a few
+employees' sessions (app.accounts.sessions), an editor's, twelve sharers who shared five
 items each (app.sharing: their tracked links are what candidates open) and a device for
 each employee. Locust (headless, on loopback, bounded in time) then drives, through
 bench/locustfile.py, employees (feed, next page, item, share, points), candidates (a new
@@ -53,8 +53,8 @@ from bench.push import Sink, load_average, make_browsers
 
 EMPLOYEES = 40
 CANDIDATES = 20
-SHARERS = 20
-SHARED_EACH = 6  # items each sharer shared: the open offers first, then stories
+SHARERS = 12
+SHARED_EACH = 5  # items each sharer shared: the open offers first, then stories
 
 
 async def seed_people(database_url: str, count: int, hosts: list[str], sink: str) -> dict[str, Any]:
@@ -104,13 +104,23 @@ async def seed_people(database_url: str, count: int, hosts: list[str], sink: str
                 for n in range(SHARERS)
             )
         ).returning(Member.id)
-        links = []
-        for n, sharer in enumerate(sharers):
+
+        async def shares(n: int, sharer: int) -> list[dict[str, Any]]:
+            links = []
             for item in offers + stories:
-                await sharing.share(sharer["id"], item, "linkedin")
-                code = await sharing.link_code(sharer["id"], item)
+                await sharing.share(sharer, item, "linkedin")
+                code = await sharing.link_code(sharer, item)
                 url = sharing.share_url(hosts[n % len(hosts)], code)
                 links.append({"url": url, "code": code, "offer": item in offers})
+            return links
+
+        # A few sharers at a time: each share is its own transaction (and points).
+        links = []
+        for start in range(0, len(sharers), 4):
+            for some in await asyncio.gather(
+                *(shares(n, s["id"]) for n, s in enumerate(sharers) if start <= n < start + 4)
+            ):
+                links += some
         return {
             "sessions": tokens,
             "editor": await create_session(editor[0]["id"], "locust"),
@@ -502,9 +512,6 @@ def main() -> None:
                         database_url=url, data_dir=data, demo=False, extra_env=env, wait=False
                     )
                 )
-                for server in servers:
-                    server.wait_healthy()
-                print(f"servers up at {time.monotonic() - started:.0f}s", flush=True)
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "app", "worker"],
                     env=servers[0].env,
@@ -512,9 +519,13 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
+                # While they start (their addresses are known already).
                 seeded = asyncio.run(
                     seed_people(url, args.users, [s.url for s in servers], sink.url)
                 )
+                for server in servers:
+                    server.wait_healthy()
+                print(f"seeded, servers up at {time.monotonic() - started:.0f}s", flush=True)
                 (data / "sessions.json").write_text(json.dumps(seeded["sessions"]))
                 (data / "links.json").write_text(json.dumps(seeded["links"]))
                 locust_env = {
