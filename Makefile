@@ -67,8 +67,9 @@ bench: install
 	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install wrk"; exit 1; }
 	$(PY) -m bench.shell
 
-# Locust against two web processes and a push worker on PostgreSQL and Redis (both must run;
-# see bench/loadtest.py): 2 minutes, then the check that nothing was lost or doubled.
+# Locust (employees, candidates, an editor) against two web processes and a push worker on
+# PostgreSQL and Redis (both must run; see bench/loadtest.py): 2 minutes, then the check
+# that nothing was lost or doubled.
 loadtest: install
 	$(PY) -m bench.loadtest --seconds $${SECONDS_LOADTEST:-120}
 
