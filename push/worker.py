@@ -1,9 +1,9 @@
 """The worker that drains the push outbox: claim due rows with a lease, send, record, repeat.
 
 Any number of workers may run at once (``relay worker`` processes, or the one embedded in the
-app on SQLite). A claim (:func:`app.core.outbox.claim`) marks a batch of due rows as
-``sending`` by this worker until a lease ends; a worker that dies leaves its rows claimed until
-the lease runs out, then they are due again, so nothing is lost. A message whose request
+app on SQLite). A claim (:func:`claim_due`, by :func:`app.core.outbox.claim`'s rules) marks a
+batch of due rows as ``sending`` by this worker until a lease ends; a worker that dies leaves
+its rows claimed until the lease runs out, then they are due again, so nothing is lost. A message whose request
 completed but whose result was not yet recorded when the worker died is sent again: results
 are recorded per small batch, as soon as its requests finish, to keep that window to a
 fraction of a second.
@@ -23,7 +23,7 @@ from typing import Any
 from piccolo.columns import Column
 
 from app.core.db import is_postgres, write_transaction
-from app.core.outbox import claim, new_worker_name, retry_delay
+from app.core.outbox import new_worker_name, retry_delay, skip_locked
 from app.core.settings import Settings
 from app.core.tasks import BackgroundTask
 from push.outbox import QUEUED, deliveries_due
@@ -55,40 +55,37 @@ class ClaimedDelivery:
     attempts: int
 
 
+# The claim as one statement: the due rows (skipping, on PostgreSQL, those another worker's
+# claim holds), marked this worker's until the lease ends, returned with their device's
+# address and keys. The rules are app.core.outbox.claim's (the same due rows, row locks and
+# relaxed commit); written out so that the claim and the read of what to send are one round
+# trip instead of three (select, update, select): on PostgreSQL a worker waited on them.
+CLAIM_SQL = """
+UPDATE push_delivery SET state = {}, claimed_by = {}, claimed_until = {}, next_attempt_at = {}
+WHERE id IN ({})
+RETURNING id, subscription, payload, topic, urgency, ttl, attempts,
+    (SELECT endpoint FROM push_subscription WHERE id = push_delivery.subscription) AS endpoint,
+    (SELECT p256dh FROM push_subscription WHERE id = push_delivery.subscription) AS p256dh,
+    (SELECT auth FROM push_subscription WHERE id = push_delivery.subscription) AS auth,
+    (SELECT active FROM push_subscription WHERE id = push_delivery.subscription) AS active
+"""
+
+
 async def claim_due(
     worker_name: str, *, now: datetime, limit: int, lease: timedelta
 ) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due deliveries for ``worker_name`` until ``now + lease``."""
     until = now + lease
-    ids = await claim(
-        deliveries_due(now, limit),
-        {
-            PushDelivery.state: DeliveryState.sending.value,
-            PushDelivery.claimed_by: worker_name,
-            PushDelivery.claimed_until: until,
-            PushDelivery.next_attempt_at: until,
-        },
-    )
-    if not ids:
-        return []
-    subscription = PushDelivery.subscription
-    rows = await PushDelivery.select(
-        PushDelivery.id,
-        PushDelivery.subscription,
-        PushDelivery.payload,
-        PushDelivery.topic,
-        PushDelivery.urgency,
-        PushDelivery.ttl,
-        PushDelivery.attempts,
-        subscription.endpoint.as_alias("endpoint"),
-        subscription.p256dh.as_alias("p256dh"),
-        subscription.auth.as_alias("auth"),
-        subscription.active.as_alias("active"),
-    ).where(PushDelivery.id.is_in(ids))
+    due = skip_locked(deliveries_due(now, limit)).querystrings[0]
+    async with write_transaction(flush=False):
+        rows = await PushDelivery.raw(
+            CLAIM_SQL, DeliveryState.sending.value, worker_name, until, until, due
+        )
     return [
         ClaimedDelivery(
             id=row["id"],
             subscription_id=row["subscription"],
+            # None when the subscription was deactivated after the delivery was queued.
             target=PushTarget(row["endpoint"], row["p256dh"], row["auth"])
             if row["active"]
             else None,
