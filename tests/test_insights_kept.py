@@ -62,7 +62,7 @@ async def test_figures_read_from_the_table_equal_a_fresh_computation(database: s
     now = datetime.now(UTC)
     await service.roll_up(now)
     generation = await service.rollup_generation()
-    period = service.parse_period("quarter", None, None, now.date())[0]
+    period = service.parse_period("year", None, None, now.date())[0]
     none = service.Filters()
 
     async def read() -> list[Any]:

@@ -490,8 +490,9 @@ def default_periods(today: date) -> list[Period]:
 async def share_kept(now: datetime) -> int:
     """After a round: the figures of the pages' default views (each standard period, in the
     default time zone's dates and in UTC's, without filters: the overview, its trends, each
-    breakdown's first page in its default order, every row of each breakdown for the
-    exports) and the figures this process's pages read (:func:`warm_kept`), written to the
+    breakdown's first page in its default order, and every row of each breakdown of the
+    year for its exports: other periods' member rows took a round longer than the rest)
+    and the figures this process's pages read (:func:`warm_kept`), written to the
     shared store under the new generation; the older generations' rows deleted. Nothing to
     do when the generation's rows are there already. The number of figures written."""
     generation = await rollup_generation()
@@ -515,12 +516,16 @@ async def share_kept(now: datetime) -> int:
                 await trends(period, none, generation)
                 for by in BREAKDOWNS:
                     await breakdown_page(by, period, none, generation=generation)
-                    await breakdown_rows(by, period, none, generation=generation)
+                    if period.key == "year":  # the year's exports (a member row each)
+                        await breakdown_rows(by, period, none, generation=generation)
         for key, compute in list(_recipes.items()):
             await kept(key, compute, generation, warm=True)
     finally:
         _sharing.reset(token)
-    await InsightKept.delete().where(InsightKept.generation != generation)
+    # The rows of every generation but the current one (read again: another round may
+    # have begun since, and its rows are not this one's to delete).
+    current = await rollup_generation()
+    await InsightKept.delete().where(InsightKept.generation != (current or generation))
     return len(sharing["written"])
 
 
@@ -1380,11 +1385,12 @@ async def breakdown_rows(
     if by == "member" and filters.item:
         return None
 
-    async def read() -> list[tuple[Any, tuple[int, ...]]]:
+    async def read() -> list[list[Any]]:
+        # Lists, not tuples: 50,000 rows read back from the shared store as JSON as they are.
         grouped = await _grouped(by, period, filters)
         assert grouped is not None
         return [
-            (r["k"], tuple(int(r[f] or 0) for f in BREAKDOWN_FIGURES))
+            [r["k"], [int(r[f] or 0) for f in BREAKDOWN_FIGURES]]
             for r in await Team.raw(grouped[0], *grouped[1])
         ]
 
@@ -1395,7 +1401,7 @@ async def breakdown_rows(
     else:
         names = await _names(by, [k for k, _f in found if k], viewer_is_admin)
     none, deleted = _("None"), _("Deleted")
-    named = [(names.get(k, deleted) if k else none, figures, k) for k, figures in found]
+    named = [(names.get(k, deleted) if k else none, tuple(figures), k) for k, figures in found]
     named.sort(key=lambda r: (-r[1][0], r[0].lower(), r[2]))
     return [(name, figures) for name, figures, _k in named]
 
