@@ -332,6 +332,8 @@ async def kept(
         _flights[flight] = task
         task.add_done_callback(lambda done: _landed(flight, done))
     found: T = await asyncio.shield(task)
+    if warm and sharing is not None:  # computed for a page just before the round asked
+        await _share(sharing, generation, key, found)
     return found
 
 
@@ -448,18 +450,29 @@ def _unpack(value: dict[str, Any]) -> Any:
     return _SHARED_CLASSES[tag[1:]](**inner)
 
 
+# The shape of the figures written: a release that changes what a figure holds changes
+# it, so that a process of the release before (a rolling restart) and this one never read
+# each other's rows.
+STORE_FORMAT = 1
+
+
 def _store_key(generation: str, key: Any) -> str:
-    return f"{generation} {key!r}"
+    return f"{generation} {STORE_FORMAT} {key!r}"
 
 
 async def _shared(generation: str, key: Any) -> tuple[Any] | None:
-    """The figure the round wrote for this generation, as (value,); None when it did not."""
+    """The figure the round wrote for this generation, as (value,); None when it did not
+    (or when it cannot be read back: computed instead)."""
     rows = await InsightKept.raw(
         'SELECT value FROM insight_kept WHERE "key" = {}', _store_key(generation, key)
     )
     if not rows:
         return None
-    return (json.loads(rows[0]["value"], object_hook=_unpack),)
+    try:
+        return (json.loads(rows[0]["value"], object_hook=_unpack),)
+    except (ValueError, TypeError, KeyError):
+        log.exception("Insights: a shared figure could not be read: %r", key)
+        return None
 
 
 async def _share(sharing: dict[str, Any], generation: str, key: Any, value: Any) -> None:
