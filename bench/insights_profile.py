@@ -3,6 +3,7 @@
     python -m bench.insights_profile [--members 5000] [--rows 200000] [--keep DIR]
                                      [--database sqlite|postgresql] [--repeat 15]
                                      [--profile PATH] [--seed-only]
+                                     [--round] [--burst 8]
 
 Seeds and rolls up as ``bench.insights`` does (into DIR when given, and reuses it when it is
 already there: seeding is the slow part), then serves Relay's app in this process (no
@@ -11,6 +12,11 @@ number of SQL queries one request runs, and the median CPU time of a request (th
 process's, every thread: on a loaded machine a steadier guide than the wall clock);
 "first" is the first request of a page, before the figures it reads from the rollups are
 kept in memory (app.insights.service.kept).
+``--round``: the periodic job's round writes the default views' figures to the shared store
+first (timed), and this process forgets what it kept, as a web process that did not run
+the round: "first" is then read from the store (without it, the store is emptied: "first"
+computes). ``--burst N``: before the sequential requests, N requests of the page at once
+on a process that kept nothing (wrk's 8 connections on a cold page): the slowest of them.
 ``--profile PATH`` prints cProfile's 25 costliest functions (cumulative) over ``--repeat``
 requests of that page.
 """
@@ -60,6 +66,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/relay_bench_profile")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--seed-only", action="store_true", help="seed DIR, roll nothing up")
+    parser.add_argument("--round", action="store_true", help="share the default views first")
+    parser.add_argument("--burst", type=int, default=0, help="N requests at once, cold")
     return parser.parse_args()
 
 
@@ -151,9 +159,42 @@ async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespa
             base_url="http://localhost:8000",
         ) as client,
     ):
+        from app.insights import service
+
+        shared = getattr(service, "share_kept", None)  # None: a checkout from before it
+        if shared is not None:
+            await service.InsightKept.delete(force=True)
+            if args.round:
+                started, used = time.perf_counter(), time.process_time()
+                written = await shared(datetime.now(UTC))
+                rows = await service.InsightKept.raw(
+                    "SELECT COUNT(*) AS n, SUM(LENGTH(value)) AS size FROM insight_kept"
+                )
+                print(
+                    f"round: {written} figures shared in {time.perf_counter() - started:.2f} s "
+                    f"({time.process_time() - used:.2f} s CPU), {rows[0]['n']} rows, "
+                    f"{int(rows[0]['size'] or 0) / 1e6:.1f} MB of JSON"
+                )
         for what, path in PAGES:
             if args.profile and path != args.profile:
                 continue
+            service.drop_kept()
+            burst = ""
+            if args.burst:
+
+                async def one(path: str = path) -> float:
+                    started = time.perf_counter()
+                    await client.get(path, headers=headers)
+                    return (time.perf_counter() - started) * 1000
+
+                queries.n = 0
+                used = time.process_time()
+                waits = await asyncio.gather(*[one() for _n in range(args.burst)])
+                burst = (
+                    f"  burst of {args.burst}: slowest {max(waits):7.1f} ms, "
+                    f"{(time.process_time() - used) * 1000:6.0f} ms CPU, {queries.n} queries"
+                )
+                service.drop_kept()
             started = time.perf_counter()
             response = await client.get(path, headers=headers)
             first = (time.perf_counter() - started) * 1000
@@ -179,7 +220,7 @@ async def measure(url: str, session: str, data_dir: Path, args: argparse.Namespa
             print(
                 f"{what:<36} first {first:7.1f} ms  p50 {statistics.median(times):7.1f} ms  "
                 f"worst {max(times):7.1f} ms  CPU p50 {statistics.median(cpu):6.1f} ms  "
-                f"{count:3d} queries"
+                f"{count:3d} queries{burst}"
             )
             if profiler:
                 stats = pstats.Stats(profiler)

@@ -7,13 +7,19 @@ what each figure means and how it is computed.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
+import logging
 import re
 import statistics
 import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -31,6 +37,7 @@ from app.insights.rollups import ALL, DAY_FIGURES, refresh
 from app.insights.tables import (
     InsightDay,
     InsightHeadcount,
+    InsightKept,
     InsightSettings,
     InsightState,
     InsightTotal,
@@ -45,6 +52,7 @@ DEFAULT_PERIOD = "4weeks"
 EARLIEST = date(2000, 1, 1)
 LONGEST_DAYS = 3 * 366
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+log = logging.getLogger(__name__)
 
 
 def period_names() -> dict[str, str]:
@@ -219,20 +227,30 @@ def _in(values: list[Any]) -> str:
     return ", ".join("{}" for _ in values)
 
 
-# --- Figures kept in memory until the rollups change --------------------------------------
+# --- Figures kept until the rollups change ------------------------------------------------
 #
 # The rollups change only when a round of the periodic job writes them (every minute), and
 # each round sets a new ``insight_state.generation``. What the pages read (the rollups' and
 # the live tables' figures alike: invitations, candidates, campaigns; never names) and what
 # they draw from it is kept in this process under that generation, and dropped all at once
-# when it changes; nothing is kept while a rebuild is under way. Nothing kept here is needed
-# by another process: each reads the shared generation and keeps its own. A round reads
-# again what this process's pages read before it (:func:`warm_kept`).
+# when it changes; nothing is kept while a rebuild is under way.
+#
+# Three layers, so that the first viewers after a round do not each pay for the figures:
+# - **in this process** (``_kept``), for as long as the generation stays the same;
+# - **one computation at a time** (``_flights``): requests that ask for a figure being
+#   computed await that computation instead of running their own;
+# - **shared by every process** (the ``insight_kept`` table): the round computes the
+#   figures of the default views (each standard period, no filter) and writes them under the
+#   new generation (:func:`share_kept`); a process that did not run the round reads one row
+#   instead of computing. Nothing one process keeps in memory is needed by another.
 
 KEPT_ENTRIES = 256
 T = TypeVar("T")
 _kept: OrderedDict[Any, Any] = OrderedDict()
 _kept_generation = ""
+_flights: dict[tuple[str, Any], asyncio.Future[Any]] = {}
+# Set while the round writes the shared figures: every figure read is written too.
+_sharing: ContextVar[dict[str, Any] | None] = ContextVar("insights_sharing", default=None)
 
 
 async def rollup_generation() -> str:
@@ -284,14 +302,16 @@ async def kept(
     """``compute()``'s value, kept under ``key`` for as long as the rollups stay the same.
     The generation is read first (or given, read by the same request just before), so a
     value is never older than the generation it is kept under. ``warm``: a figure read
-    from the database (not a page drawn for one request), read again by :func:`warm_kept`
-    after each round, before anyone asks."""
+    from the database (not a page drawn for one request): read from the shared store
+    when the round wrote it there, and read again by :func:`warm_kept` after each round.
+    Concurrent requests for the same key await one computation."""
     global _kept_generation
     if generation is None:
         generation = await rollup_generation()
     if not generation:
         return await compute()
-    if warm:
+    sharing = _sharing.get()
+    if warm and sharing is None:  # a page's (the round's own are computed each round)
         _recipes[key] = compute
         _recipes.move_to_end(key)
         while len(_recipes) > WARMED_ENTRIES:
@@ -302,8 +322,43 @@ async def kept(
     if key in _kept:
         _kept.move_to_end(key)
         value: T = _kept[key]
+        if warm and sharing is not None:
+            await _share(sharing, generation, key, value)
         return value
-    value = await compute()
+    flight = (generation, key)
+    task = _flights.get(flight)
+    if task is None:
+        task = asyncio.ensure_future(_produce(key, compute, generation, warm, sharing))
+        _flights[flight] = task
+        task.add_done_callback(lambda done: _landed(flight, done))
+    found: T = await asyncio.shield(task)
+    if warm and sharing is not None:  # computed for a page just before the round asked
+        await _share(sharing, generation, key, found)
+    return found
+
+
+def _landed(flight: tuple[str, Any], task: asyncio.Future[Any]) -> None:
+    if _flights.get(flight) is task:
+        del _flights[flight]
+    if not task.cancelled():
+        task.exception()  # retrieved by the requests awaiting it; none may be left
+
+
+async def _produce(
+    key: Any,
+    compute: Callable[[], Awaitable[T]],
+    generation: str,
+    warm: bool,
+    sharing: dict[str, Any] | None,
+) -> T:
+    """The one computation of a figure (or its row in the shared store), kept."""
+    value: T
+    if warm and sharing is None and (stored := await _shared(generation, key)) is not None:
+        value = stored[0]
+    else:
+        value = await compute()
+        if warm and sharing is not None:
+            await _share(sharing, generation, key, value)
     if generation == _kept_generation:
         _kept[key] = value
         while len(_kept) > KEPT_ENTRIES:
@@ -316,6 +371,7 @@ def drop_kept() -> None:
     global _kept_generation
     _kept.clear()
     _recipes.clear()
+    _flights.clear()
     _kept_generation = ""
 
 
@@ -338,12 +394,160 @@ async def warm_kept() -> int:
     return len(recipes)
 
 
+# --- The shared store ------------------------------------------------------------------------
+#
+# A figure is JSON: lists, and dicts with text keys, as they are; tuples, frozensets, dicts
+# with other keys, dates, instants, decimals and the few dataclasses of this module tagged
+# (a one-key object whose key starts with "~"), so that a figure read back equals the one
+# computed (tested).
+
+
+def _pack(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if kind is list:
+        return [_pack(v) for v in value]
+    if kind is tuple:
+        return {"~t": [_pack(v) for v in value]}
+    if kind is dict:
+        if all(type(k) is str and not k.startswith("~") for k in value):
+            return {k: _pack(v) for k, v in value.items()}
+        return {"~d": [[_pack(k), _pack(v)] for k, v in value.items()]}
+    if kind is frozenset:
+        return {"~f": [_pack(v) for v in value]}
+    if kind is date:
+        return {"~date": value.isoformat()}
+    if kind is datetime:
+        return {"~datetime": value.isoformat()}
+    if kind is Decimal:
+        return {"~decimal": str(value)}
+    if kind in _SHARED_CLASSES.values():
+        fields = {f.name: _pack(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"~" + kind.__name__: fields}
+    raise TypeError(f"not kept in the shared store: {kind.__name__}")
+
+
+def _unpack(value: dict[str, Any]) -> Any:
+    """``json.loads``' object hook: a tagged object back to its value."""
+    if len(value) != 1:
+        return value
+    ((tag, inner),) = value.items()
+    if not tag.startswith("~"):
+        return value
+    if tag == "~t":
+        return tuple(inner)
+    if tag == "~d":
+        return {k: v for k, v in inner}
+    if tag == "~f":
+        return frozenset(inner)
+    if tag == "~date":
+        return date.fromisoformat(inner)
+    if tag == "~datetime":
+        return datetime.fromisoformat(inner)
+    if tag == "~decimal":
+        return Decimal(inner)
+    return _SHARED_CLASSES[tag[1:]](**inner)
+
+
+# The shape of the figures written: a release that changes what a figure holds changes
+# it, so that a process of the release before (a rolling restart) and this one never read
+# each other's rows.
+STORE_FORMAT = 1
+
+
+def _store_key(generation: str, key: Any) -> str:
+    return f"{generation} {STORE_FORMAT} {key!r}"
+
+
+async def _shared(generation: str, key: Any) -> tuple[Any] | None:
+    """The figure the round wrote for this generation, as (value,); None when it did not
+    (or when it cannot be read back: computed instead)."""
+    rows = await InsightKept.raw(
+        'SELECT value FROM insight_kept WHERE "key" = {}', _store_key(generation, key)
+    )
+    if not rows:
+        return None
+    try:
+        return (json.loads(rows[0]["value"], object_hook=_unpack),)
+    except (ValueError, TypeError, KeyError):
+        log.exception("Insights: a shared figure could not be read: %r", key)
+        return None
+
+
+async def _share(sharing: dict[str, Any], generation: str, key: Any, value: Any) -> None:
+    """Write a figure to the shared store (once per round and key)."""
+    stored = _store_key(generation, key)
+    if stored in sharing["written"]:
+        return
+    sharing["written"].add(stored)
+    try:
+        text = json.dumps(_pack(value), separators=(",", ":"))
+    except TypeError:
+        log.exception("Insights: a figure could not be shared: %r", key)
+        return
+    await InsightKept.raw(
+        'INSERT INTO insight_kept (generation, "key", value) VALUES ({}, {}, {}) '
+        'ON CONFLICT ("key") DO NOTHING',
+        generation,
+        stored,
+        text,
+    )
+
+
+def default_periods(today: date) -> list[Period]:
+    """The periods a page opens on: each standard period ending ``today``."""
+    return [parse_period(name, None, None, today)[0] for name in PERIODS if name != "custom"]
+
+
+async def share_kept(now: datetime) -> int:
+    """After a round: the figures of the pages' default views (each standard period, in the
+    default time zone's dates and in UTC's, without filters: the overview, its trends, each
+    breakdown's first page in its default order, and every row of each breakdown of the
+    year for its exports: other periods' member rows took a round longer than the rest)
+    and the figures this process's pages read (:func:`warm_kept`), written to the
+    shared store under the new generation; the older generations' rows deleted. Nothing to
+    do when the generation's rows are there already. The number of figures written."""
+    generation = await rollup_generation()
+    if not generation:
+        return 0
+    already = await InsightKept.raw(
+        "SELECT 1 AS one FROM insight_kept WHERE generation = {} LIMIT 1", generation
+    )
+    if already:
+        await warm_kept()
+        return 0
+    sharing: dict[str, Any] = {"written": set()}
+    token = _sharing.set(sharing)
+    try:
+        todays = sorted({now.astimezone(ZoneInfo(DEFAULT_TIME_ZONE)).date(), now.date()})
+        await filter_choices(generation)
+        for today in todays:
+            none = Filters()
+            for period in default_periods(today):
+                await compared(period, none, generation)
+                await trends(period, none, generation)
+                for by in BREAKDOWNS:
+                    await breakdown_page(by, period, none, generation=generation)
+                    if period.key == "year":  # the year's exports (a member row each)
+                        await breakdown_rows(by, period, none, generation=generation)
+        for key, compute in list(_recipes.items()):
+            await kept(key, compute, generation, warm=True)
+    finally:
+        _sharing.reset(token)
+    # The rows of every generation but the current one (read again: another round may
+    # have begun since, and its rows are not this one's to delete).
+    current = await rollup_generation()
+    await InsightKept.delete().where(InsightKept.generation != (current or generation))
+    return len(sharing["written"])
+
+
 async def roll_up(now: datetime) -> int:
     """The periodic job's round: the rollups brought up to date
-    (:func:`app.insights.rollups.refresh`), then the figures this process's pages showed
-    read again (:func:`warm_kept`)."""
+    (:func:`app.insights.rollups.refresh`), then the figures of the pages' default views
+    and those this process's pages showed computed and shared (:func:`share_kept`)."""
     days = await refresh(now)
-    await warm_kept()
+    await share_kept(now)
     return days
 
 
@@ -687,6 +891,10 @@ class Overview:
     networks: dict[str, dict[str, int]] = field(default_factory=dict)
     by_stage: dict[str, int] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+# The dataclasses a figure kept in the shared store may hold, by name.
+_SHARED_CLASSES: dict[str, type] = {"Period": Period, "Filters": Filters, "Overview": Overview}
 
 
 async def figures(period: Period, filters: Filters) -> Overview:
@@ -1190,11 +1398,12 @@ async def breakdown_rows(
     if by == "member" and filters.item:
         return None
 
-    async def read() -> list[tuple[Any, tuple[int, ...]]]:
+    async def read() -> list[list[Any]]:
+        # Lists, not tuples: 50,000 rows read back from the shared store as JSON as they are.
         grouped = await _grouped(by, period, filters)
         assert grouped is not None
         return [
-            (r["k"], tuple(int(r[f] or 0) for f in BREAKDOWN_FIGURES))
+            [r["k"], [int(r[f] or 0) for f in BREAKDOWN_FIGURES]]
             for r in await Team.raw(grouped[0], *grouped[1])
         ]
 
@@ -1205,7 +1414,7 @@ async def breakdown_rows(
     else:
         names = await _names(by, [k for k, _f in found if k], viewer_is_admin)
     none, deleted = _("None"), _("Deleted")
-    named = [(names.get(k, deleted) if k else none, figures, k) for k, figures in found]
+    named = [(names.get(k, deleted) if k else none, tuple(figures), k) for k, figures in found]
     named.sort(key=lambda r: (-r[1][0], r[0].lower(), r[2]))
     return [(name, figures) for name, figures, _k in named]
 

@@ -6,7 +6,7 @@ as they were when a team, a site, an item or a member is deleted later.
 
 from __future__ import annotations
 
-from piccolo.columns import Integer, Timestamptz, Varchar
+from piccolo.columns import Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -96,6 +96,20 @@ class InsightState(Table):
     # A new random value each time the rollups' rows change (every round, every month of a
     # rebuild): the pages' figures are kept in memory for as long as it stays the same.
     generation = Varchar(length=32, default="")
+
+
+class InsightKept(Table):
+    """Figures the periodic job's round read from the rollups for the pages' default views,
+    under the generation they belong to, for every process to read instead of computing
+    them (app.insights.service.kept): one row per figure, its value as JSON. The rows of
+    older generations are deleted by the round after it."""
+
+    id = NeverReusedSerial(primary_key=True)
+
+    generation = Varchar(length=32, index=True)
+    # The generation, a space and the figure's key (service.kept's, as its repr).
+    key = Text(unique=True)
+    value = Text(default="")
 
 
 class InsightSettings(Table):
