@@ -151,7 +151,7 @@ async def measure(data_dir: Path, args: argparse.Namespace) -> None:
                 await cpu_per_request(app, path, headers, repeat)
                 profiler.disable()
                 stats = pstats.Stats(profiler)
-                stats.sort_stats("cumulative").print_stats(
+                stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
                     r"app/|jinja|piccolo|litestar|templates/", 50
                 )
         if not args.profile and (not wanted or "ping" in wanted):

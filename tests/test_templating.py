@@ -15,8 +15,8 @@ SOURCES = [
     '{{ _("A message not in the catalogue, 100%%") }}',
     '{{ ngettext("%(num)d point", "%(num)d points", n) }}',
     '{{ ngettext("%(num)s point earned", "%(num)s points earned", n, num="<1>") }}',
-    "{% for x in [1, 2] %}{{ _(\"Leaderboard\") ~ x }}{% endfor %}",
-    '{% trans %}Leaderboard{% endtrans %}{% trans n=n %}{{ n }} apple{% pluralize %}{{ n }} apples{% endtrans %}',
+    '{% for x in [1, 2] %}{{ _("Leaderboard") ~ x }}{% endfor %}',
+    "{% trans %}Leaderboard{% endtrans %}{% trans n=n %}{{ n }} apple{% pluralize %}{{ n }} apples{% endtrans %}",
     '{% autoescape false %}{{ _("requested %(when)s", when="<b>") }}{% endautoescape %}',
     '{% set label = _("Leaderboard") %}{{ label is string }}{{ label.__html__ is defined }}',
 ]
