@@ -17,7 +17,7 @@ from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.web.assets import HTMX_JS, Assets
@@ -149,6 +149,45 @@ def template_ngettext(
     return text % variables
 
 
+def avatar(
+    member_id: int | None,
+    name: str | None,
+    photo: str | None,
+    size: int = 40,
+    anonymous: Any = False,
+) -> Markup:
+    """A member's picture: their photo, or their initials in a circle whose colour comes from a
+    hash of their id (a fixed palette of classes in app.css, each ≥ 4.5:1 with its text), or,
+    for a member who chose not to be named, a neutral figure (no photo, no initials). The name
+    is always written next to it, so the picture says nothing more to a screen reader: alt=""
+    and aria-hidden. ``size``: 28, 40 or 52 (CSS px).
+
+    In Python rather than a Jinja macro: the leaderboard shows 50 of them, and the macro was a
+    fifth of the page's rendering. Every value is escaped, as the template escaped it
+    (checked against the macro's output for names, photos and ids with markup in them)."""
+    side = escape(size)
+    if anonymous:
+        return Markup(  # noqa: S704 (escaped above)
+            f'<span class="face face--{side} face--neutral" aria-hidden="true"><svg viewBox="0 0 '
+            '24 24" focusable="false"><circle cx="12" cy="9" r="4"/><path d="M4 21a8 8 0 0 1 16 '
+            '0z"/></svg></span>'
+        )
+    if photo:
+        key = escape(photo)
+        return Markup(  # noqa: S704 (escaped above)
+            f'<img class="face face--{side}" src="/media/{key}-96.jpg" srcset="/media/{key}-96.jpg '
+            f'1x, /media/{key}-192.jpg 2x" alt="" width="{side}" height="{side}" loading="lazy">'
+        )
+    words = (name or "").split()
+    initials = escape(
+        ((words[0][:1] if words else "") + (words[-1][:1] if len(words) > 1 else "")).upper()
+    )
+    colour = ((member_id or 0) * 2654435761) % 4294967296 // 65536 % 8
+    return Markup(  # noqa: S704 (escaped above)
+        f'<span class="face face--{side} face--c{colour}" aria-hidden="true">{initials}</span>'
+    )
+
+
 class CompiledTemplates(BytecodeCache):
     """Templates compiled once per process, whatever number of environments load them.
 
@@ -199,6 +238,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
         htmx_js=HTMX_JS,
         languages=i18n.LANGUAGES,
         current_language=i18n.current_language.get,
+        avatar=avatar,
     )
     # The form macros (templates/_forms.html) as `forms` in every template, and in every
     # block rendered alone for htmx, where a template's own top-level import does not run.
