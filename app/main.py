@@ -50,6 +50,7 @@ from app.integrations.routes_oidc import ROUTES as SSO_ROUTES
 from app.integrations.routes_scim import ROUTER as SCIM_ROUTER
 from app.integrations.webhooks import EmbeddedWebhookSender
 from app.mail.service import EmbeddedMailSender
+from app.notifications.campaigns import KeptReach
 from app.notifications.jobs import NotificationJobs
 from app.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from app.points.routes import ROUTES as POINTS_ROUTES
@@ -271,6 +272,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "visits": visits,
                 "team_rankings": TeamRankings(),
                 "most_shared": MostShared(),
+                "campaign_reach": KeptReach(),
                 "page_context": page_context,
                 "time_zone_of": member_time_zone,
                 "person_points": person_points,

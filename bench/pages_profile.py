@@ -12,7 +12,7 @@ request (``time.process_time``, which a loaded machine disturbs far less than wa
 SQLite's own work in its threads is counted too), the ratio bare / Relay (the share of the
 bare stack's throughput Relay would reach if CPU were all), and how many SQL statements one
 request runs. Then ``/ping`` without a cookie, with a session cookie, and the bare app's.
-``--profile PATH`` prints cProfile's costliest functions for that page.
+``--profile PAGE`` (a path or a page's name) prints cProfile's costliest functions for it.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ async def measure(data_dir: Path, args: argparse.Namespace) -> None:
             path = page.path.format(item=item) if page.path != "{next}" else ""
             if not path:
                 path = more.group(1).replace("&amp;", "&") if more else "/"
-            if args.profile and path != args.profile:
+            if args.profile and args.profile not in (path, page.name):
                 continue
             cookie = {"Cookie": f"relay_session={editor_token if page.editor else token}"}
             headers = {**BROWSER, **cookie}
@@ -151,7 +151,9 @@ async def measure(data_dir: Path, args: argparse.Namespace) -> None:
                 await cpu_per_request(app, path, headers, repeat)
                 profiler.disable()
                 stats = pstats.Stats(profiler)
-                stats.sort_stats("cumulative").print_stats(r"app/|jinja|piccolo|litestar", 50)
+                stats.sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
+                    r"app/|jinja|piccolo|litestar|templates/", 50
+                )
         if not args.profile and (not wanted or "ping" in wanted):
             plain = {"Accept-Encoding": "gzip"}
             signed = {**plain, "Cookie": f"relay_session={token}"}
@@ -172,7 +174,7 @@ def main() -> None:
     parser.add_argument("--keep", required=True, help="bench/pages.py's seeded SQLite folder")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--pages", default=None, help="comma-separated page names, and ping")
-    parser.add_argument("--profile", default=None)
+    parser.add_argument("--profile", default=None, help="a page's path or name")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(measure(Path(args.keep), args))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import segno
 from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from markupsafe import Markup
@@ -49,6 +48,8 @@ def _signed_in_response(request: AnyRequest, token: str, target: str) -> Respons
 
 def qr_svg(url: str) -> Markup:
     """The enrolment link as an inline SVG QR code, to scan from the admin's screen."""
+    import segno  # here: 5 MB of a web process's memory, for a page admins rarely open
+
     svg = segno.make(url, error="m").svg_inline(scale=5, border=2, dark="#1c1b29", light="#ffffff")
     return Markup(svg)  # noqa: S704 - segno's own SVG, the URL is encoded as modules
 

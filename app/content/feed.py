@@ -231,22 +231,20 @@ async def withdrawn(item_id: int) -> bool:
 
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
     """Open offers for everyone: what the public pages suggest."""
-    return (
-        await ContentItem.select(
-            ContentItem.id,
-            ContentItem.title,
-            ContentItem.contract,
-            ContentItem.remote,
-            ContentItem.site.name.as_alias("site_name"),
-        )
-        .where(
-            published_where(now()),
-            ContentItem.kind == Kind.offer.value,
-            ContentItem.audience_all == True,  # noqa: E712
-        )
-        .order_by(ContentItem.publish_at, ascending=False)
-        .limit(limit)
+    # Written out: every story's page reads it (the builder cost twice the query's CPU).
+    moment = now()
+    rows = await ContentItem.raw(
+        "SELECT i.id, i.title, i.contract, i.remote, s.name AS site_name FROM content_item i "
+        "LEFT JOIN site s ON s.id = i.site WHERE i.publish_at <= {} AND i.archived_at IS NULL "
+        "AND (i.expires_at IS NULL OR i.expires_at > {}) AND i.kind = 'offer' "
+        "AND i.offer_status = 'open' AND i.audience_all = {} "
+        "ORDER BY i.publish_at DESC LIMIT {}",
+        moment,
+        moment,
+        True,
+        limit,
     )
+    return [dict(row) for row in rows]
 
 
 # ---------------------------------------------------------------- member's feed state

@@ -146,8 +146,9 @@ class RelaySQLiteEngine(SQLiteEngine):
         async with opened:
             connection = idle.pop() if idle else await self._open_connection()
             try:
-                async with connection.execute(query, args or []) as cursor:
-                    rows = await cursor.fetchall()
+                # One trip to the connection's thread (execute, fetch and close a cursor were
+                # three, each a wake-up of that thread and of the event loop).
+                rows = await connection.execute_fetchall(query, args or [])
             except BaseException:
                 await connection.close()
                 raise

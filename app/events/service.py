@@ -20,8 +20,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-
 from app.activity.service import record_activity
 from app.activity.tables import ActivityKind
 from app.candidates.applications import check_candidate, credited_referrer
@@ -553,6 +551,8 @@ async def remind_signups(at: datetime | None = None) -> int:
 def calendar_file(event: Mapping[str, Any], public_url: str) -> bytes:
     """The event as an iCalendar file: times in the event's own zone (TZID), with that zone's
     VTIMEZONE, so every calendar shows it at the right moment wherever its reader is."""
+    import icalendar  # here: 7 MB of a web process's memory, for a file few ever download
+
     zone = ZoneInfo(event["time_zone"])
     url = f"{public_url.rstrip('/')}/events/{event['id']}"
     calendar = icalendar.Calendar()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from app.accounts.tables import Member, Role, Session
 from app.content.feed import published_where
 from app.content.tables import ContentItem
+from app.core.cache import TTLMap
 from app.core.clock import now as clock_now
 from app.core.db import is_postgres, write_transaction
 from app.core.forms import FormResult
@@ -291,6 +292,23 @@ async def audience_reach(audience: Audience, now: datetime) -> Reach:
         else 0
     )
     return Reach(members, with_devices, devices)
+
+
+class KeptReach:
+    """Each audience's reach kept a minute per process (``ttl_s``): the campaigns page shows
+    the compose form's reach on every view, and counting 50,000 members is a scan (12 ms of
+    CPU on SQLite, several times that on PostgreSQL). A member, device or preference changed
+    meanwhile shows in the figure within the minute; sending counts afresh."""
+
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        self._kept: TTLMap[str, Reach] = TTLMap(ttl_s, max_size=256)
+
+    async def of(self, audience: Audience, at: datetime) -> Reach:
+        key = audience.to_json()
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept.put(key, await audience_reach(audience, at))
+        return kept
 
 
 # Relay's pages a campaign may open whose address has a number: what must exist behind it.

@@ -296,7 +296,7 @@ async def _campaigns_page(
         form=form,
         preview=preview,
         notice=notice,
-        reach=await campaigns.audience_reach(campaigns.audience_of(form), now()),
+        reach=await request.app.state.campaign_reach.of(campaigns.audience_of(form), now()),
         link_choices=await campaigns.link_choices(str(form.get("link_q") or "")),
         **(await _choices()),
     )

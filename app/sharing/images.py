@@ -26,7 +26,6 @@ from functools import cache
 from pathlib import Path
 
 import anyio.to_thread
-import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from app.content.editing import ItemWithdrawn
@@ -244,6 +243,8 @@ def _ink(background: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 def _qr(url: str, side: int) -> Image.Image:
+    import segno  # here, not in every web process: 5 MB of memory (app.accounts.routes_signin)
+
     code = segno.make(url, error="m")
     matrix = [bytes(0 if dark else 255 for dark in row) for row in code.matrix_iter(border=4)]
     small = Image.frombytes("L", (len(matrix[0]), len(matrix)), b"".join(matrix))

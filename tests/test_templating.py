@@ -1,0 +1,46 @@
+"""Pages' gettext in templates: Relay's light callables say exactly what Jinja's own did."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import Environment
+
+from app.core import i18n
+from app.web.templating import template_gettext, template_ngettext
+
+SOURCES = [
+    '{{ _("Leaderboard") }}',
+    '{{ gettext("Leaderboard") }}|{{ _("Leaderboard") }}',
+    '{{ _("requested %(when)s", when="<b>today</b>") }}',
+    '{{ _("A message not in the catalogue, 100%%") }}',
+    '{{ ngettext("%(num)d point", "%(num)d points", n) }}',
+    '{{ ngettext("%(num)s point earned", "%(num)s points earned", n, num="<1>") }}',
+    '{% for x in [1, 2] %}{{ _("Leaderboard") ~ x }}{% endfor %}',
+    "{% trans %}Leaderboard{% endtrans %}{% trans n=n %}{{ n }} apple{% pluralize %}{{ n }} apples{% endtrans %}",
+    '{% autoescape false %}{{ _("requested %(when)s", when="<b>") }}{% endautoescape %}',
+    '{% set label = _("Leaderboard") %}{{ label is string }}{{ label.__html__ is defined }}',
+]
+
+
+def environment(light: bool) -> Environment:
+    env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    if light:
+        env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
+    return env
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_page_reads_the_same_translations_escaped_the_same_way(language: str) -> None:
+    jinja, light = environment(light=False), environment(light=True)
+    with i18n.in_language(language):
+        for source in SOURCES:
+            for n in (1, 3):
+                expected = jinja.from_string(source).render(n=n)
+                assert light.from_string(source).render(n=n) == expected, source
+                # A second time, as the kept text of a message answers.
+                assert light.from_string(source).render(n=n) == expected, source
+    with i18n.in_language("fr"):
+        assert light.from_string('{{ _("Leaderboard") }}').render() != "Leaderboard"
+    with i18n.in_language("en"):
+        assert light.from_string('{{ _("Leaderboard") }}').render() == "Leaderboard"
