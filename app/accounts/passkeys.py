@@ -3,6 +3,9 @@
 Every ceremony gets a random challenge kept server-side in a :class:`Ceremony` row that is
 deleted when it is used, so a challenge works once, for one purpose, for five minutes.
 User verification is required in every ceremony; attestation is not asked for.
+
+py_webauthn (about 7 MB once imported) is imported by the functions that use it, so a web
+process that never runs a ceremony does not load it (issue 15).
 """
 
 from __future__ import annotations
@@ -12,27 +15,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-)
-from webauthn.helpers.exceptions import InvalidJSONStructure, WebAuthnException
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from app.accounts.sessions import sessions_changed
 from app.accounts.tables import Ceremony, Invitation, Member, Passkey
@@ -62,6 +44,8 @@ class Started:
 async def _start(
     purpose: str, challenge: bytes, member: int | None = None, invitation: int | None = None
 ) -> str:
+    from webauthn.helpers import bytes_to_base64url
+
     token, _hash = new_token()
     await Ceremony.insert(
         Ceremony(
@@ -89,6 +73,8 @@ async def take_ceremony(token: str, purpose: str) -> dict[str, Any]:
 
 
 async def ensure_user_handle(member_id: int) -> bytes:
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
     row = await Member.select(Member.webauthn_user_id).where(Member.id == member_id).first()
     if row and row["webauthn_user_id"]:
         return base64url_to_bytes(row["webauthn_user_id"])
@@ -104,6 +90,16 @@ async def registration_options(
     settings: Settings, member: Member, purpose: str, invitation: int | None = None
 ) -> Started:
     """Options to create a discoverable passkey with user verification, no attestation."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import (
+        AttestationConveyancePreference,
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     handle = await ensure_user_handle(member.id)
     existing = await Passkey.select(Passkey.credential_id, Passkey.transports).where(
         Passkey.member == member.id
@@ -143,6 +139,10 @@ async def finish_registration(
     passkey is stored only if the link was still unused, and the link is used only if the
     passkey is stored.
     """
+    from webauthn import verify_registration_response
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+    from webauthn.helpers.exceptions import InvalidJSONStructure, WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -195,6 +195,10 @@ async def authentication_options(
     settings: Settings, purpose: str = "signin", member: Member | None = None
 ) -> Started:
     """Usernameless sign-in (no allowCredentials), or a confirmation by a known member."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
+
     allow = []
     if member is not None:
         rows = await Passkey.select(Passkey.credential_id).where(Passkey.member == member.id)
@@ -215,6 +219,14 @@ async def finish_authentication(
     settings: Settings, ceremony: dict[str, Any], credential: dict[str, Any]
 ) -> tuple[int, int]:
     """Verify a passkey assertion; returns (member id, passkey id)."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import (
+        base64url_to_bytes,
+        bytes_to_base64url,
+        parse_authentication_credential_json,
+    )
+    from webauthn.helpers.exceptions import InvalidJSONStructure, WebAuthnException
+
     try:
         parsed = parse_authentication_credential_json(credential)
     except (InvalidJSONStructure, WebAuthnException, ValueError, TypeError) as exc:
