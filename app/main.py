@@ -6,15 +6,21 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any, cast
 from urllib.parse import quote
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    MissingDependencyException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.middleware import DefineMiddleware
+from litestar.plugins import PluginProtocol
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -75,6 +81,25 @@ from app.wiring import JOBS, wire
 from push.worker import PushWorker
 
 log = logging.getLogger("relay")
+
+
+class Relay(Litestar):
+    """Litestar without the pydantic plugins it adds whenever pydantic is installed: no
+    handler, DTO or schema of Relay's uses pydantic (SCIM's models are dumped to JSON by
+    app.integrations.scim_http itself), and importing them loads pydantic, about 8 MB, into
+    every web process (issue 15). The other default plugins are Litestar's own list."""
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        plugins.append(MsgspecDIPlugin())
+        with suppress(MissingDependencyException):
+            from litestar.plugins.attrs import AttrsSchemaPlugin
+
+            if not any(isinstance(plugin, AttrsSchemaPlugin) for plugin in plugins):
+                plugins.append(AttrsSchemaPlugin())
+        return plugins
 
 
 def error_page(connection: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -210,7 +235,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.embedded_worker:
         lifespan += embedded_workers(settings)
 
-    app = Litestar(
+    app = Relay(
         route_handlers=[
             *SHELL_ROUTES,
             *SIGNIN_ROUTES,

@@ -11,7 +11,8 @@ from litestar.params import FromPath
 from app.accounts.guards import admin
 from app.accounts.routes_signin import Form
 from app.core.i18n import _
-from app.integrations import scim, tokens
+from app.integrations import tokens
+from app.integrations.routes_scim import BASE_PATH as SCIM_BASE_PATH
 from app.web.pages import render
 from app.web.requests import AnyRequest, client_of, settings_of
 
@@ -22,7 +23,7 @@ async def _page(request: AnyRequest, status_code: int = 200, **extra: Any) -> Re
         "integrations/provisioning.html",
         status_code=status_code,
         tokens=await tokens.listed(tokens.SCIM),
-        scim_url=settings_of(request).public_url + scim.BASE_PATH,
+        scim_url=settings_of(request).public_url + SCIM_BASE_PATH,
         values=extra.pop("values", {}),
         errors=extra.pop("errors", {}),
         **extra,

@@ -5,50 +5,34 @@ session cookie does not, and a SCIM token opens nothing else (every other route 
 session only). No CSRF token: nothing here reads cookies. Every refusal is a SCIM error
 document (RFC 7644 §3.12) with the status the RFC gives: 400 (invalid syntax, filter or
 value, mutability), 401, 404, 409 (uniqueness), 412 (If-Match), 429; never a 500 for input.
+
+The handlers here only hand over to :mod:`app.integrations.scim_http`, imported by the first
+SCIM request: with it come scim2-models and pydantic (about 15 MB), which a web process that
+never serves SCIM then does not carry (issue 15). Nothing Litestar reads at startup (these
+signatures, the guard, the exception handler) names one of their types.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+import importlib
+from types import ModuleType
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath
-from pydantic import ValidationError
-from scim2_models import (
-    Context,
-    Error,
-    Group,
-    InvalidSyntaxException,
-    InvalidValueException,
-    ListResponse,
-    NotFoundException,
-    NotImplementedException,
-    PatchOp,
-    ResourceType,
-    ResponseParameters,
-    Schema,
-    SCIMException,
-    SearchRequest,
-    User,
-)
 
-from app.accounts import invitations
-from app.core import db
-from app.core.validation import MAX_ID
-from app.integrations import oidc, scim, tokens
-from app.org.service import organisation_name
+from app.integrations import tokens
 from app.web import ratelimit
-from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
+from app.web.requests import AnyRequest, client_of, limiter_of
 
-log = logging.getLogger("relay")
-RETRY = {"Retry-After": "30"}
-MEDIA_TYPE = "application/scim+json"
-MAX_BODY = 1_000_000
+BASE_PATH = "/scim/v2"
+
+
+def _impl() -> ModuleType:
+    """:mod:`app.integrations.scim_http`, imported on first use (then a dictionary look-up)."""
+    return importlib.import_module("app.integrations.scim_http")
 
 
 class ScimRefusal(Exception):
@@ -59,38 +43,10 @@ class ScimRefusal(Exception):
         self.status, self.detail, self.headers = status, detail, headers
 
 
-def _error(status: int, detail: str, scim_type: str | None = None, **headers: str) -> Response[Any]:
-    body = Error(status=status, scim_type=scim_type, detail=detail).model_dump()
-    return Response(
-        json.dumps(body).encode(), status_code=status, media_type=MEDIA_TYPE, headers=headers
-    )
-
-
 def scim_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Every exception under /scim/v2 as a SCIM error document."""
-    if isinstance(exc, SCIMException):
-        error = exc.to_error()
-        return _error(int(error.status or 400), error.detail or "", error.scim_type)
-    if isinstance(exc, ValidationError):
-        if not exc.errors():
-            return _error(400, "The request could not be read.", "invalidValue")
-        error = Error.from_validation_error(exc.errors()[0])
-        return _error(int(error.status or 400), error.detail or "", error.scim_type)
-    if isinstance(exc, ScimRefusal):
-        return _error(exc.status, exc.detail, **exc.headers)
-    if isinstance(exc, ratelimit.TooManyAttempts):
-        return _error(429, "Too many requests.", **{"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, HTTPException) and exc.status_code < 500:
-        return _error(exc.status_code, str(exc.detail))
-    if db.is_unavailable(exc):
-        log.warning("SCIM %s %s: database unavailable: %r", request.method, request.url.path, exc)
-        return _error(503, "Relay's database is unavailable; try again shortly.", **RETRY)
-    if isinstance(exc, db.UNIQUE_VIOLATIONS):
-        # Two requests creating the same user or team at once (PostgreSQL: the check and the
-        # insert are not under one lock); the loser is told as if it had come second.
-        return _error(409, "Another resource has this unique value.", "uniqueness")
-    log.exception("SCIM %s %s failed", request.method, request.url.path, exc_info=exc)
-    return _error(500, "Relay could not do this; it has been logged.")
+    response: Response[Any] = _impl().scim_error(request, exc)
+    return response
 
 
 async def scim_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -112,128 +68,37 @@ async def scim_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
     connection.state.scim_caller = caller
 
 
-def _base_url(request: AnyRequest) -> str:
-    return settings_of(request).public_url + scim.BASE_PATH
-
-
-async def _how(request: AnyRequest) -> scim.Provisioning:
-    settings = settings_of(request)
-    # When an admin requires single sign-on, provisioned people sign in with their company
-    # account: no enrolment link is emailed.
-    link_mail = (
-        invitations.LinkMail(settings, await organisation_name())
-        if settings.smtp_url and not await oidc.sso_required()
-        else None
-    )
-    return scim.Provisioning(
-        caller=request.state.scim_caller,
-        client=client_of(request),
-        base_url=_base_url(request),
-        link_mail=link_mail,
-        lifetime=settings.invitation_lifetime,
-    )
-
-
-def _respond(
-    content: Any,
-    context: Context,
-    status: int = 200,
-    parameters: ResponseParameters[Any] | None = None,
-) -> Response[Any]:
-    body = content.model_dump(scim_ctx=context, response_parameters=parameters)
-    headers = {}
-    meta = getattr(content, "meta", None)
-    if meta is not None and meta.version and not isinstance(content, ListResponse):
-        headers["ETag"] = meta.version
-    if status == 201 and meta is not None and meta.location:
-        headers["Location"] = str(meta.location)
-    return Response(
-        json.dumps(body, default=str).encode(),
-        status_code=status,
-        media_type=MEDIA_TYPE,
-        headers=headers,
-    )
-
-
-async def _body(request: AnyRequest) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise InvalidValueException(detail="The body is too large: at most 1 MB.")
-    if b"\x00" in raw or b"\\u0000" in raw:
-        raise InvalidValueException(detail="The body holds a NUL character.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntaxException(detail="The body is not a JSON document.") from exc
-    if not isinstance(body, dict):
-        raise InvalidSyntaxException(detail="The body must be a JSON object.")
-    return body
-
-
-def _parameters(request: AnyRequest, model: type[Any]) -> ResponseParameters[Any] | None:
-    query = request.query_params
-    given = {key: query.get(key) for key in ("attributes", "excludedAttributes") if query.get(key)}
-    if not given:
-        return None
-    return ResponseParameters[model].model_validate(given)  # type: ignore[valid-type]
-
-
-def _paging(request: AnyRequest) -> tuple[str | None, int, int]:
-    query = request.query_params
-    try:
-        start = int(query.get("startIndex") or 1)
-        count = int(query.get("count") or scim.MAX_RESULTS)
-    except ValueError as exc:
-        raise InvalidValueException(detail="startIndex and count are numbers.") from exc
-    start = min(max(start, 1), MAX_ID)
-    count = min(max(count, 0), scim.MAX_RESULTS)
-    filter_text = query.get("filter") or None
-    if filter_text is not None and len(filter_text) > 1000:
-        raise InvalidValueException(detail="The filter is too long: at most 1000 characters.")
-    return filter_text, start, count
-
-
 # --- Discovery -------------------------------------------------------------------------------
 
 
 @get("/ServiceProviderConfig", guards=[scim_token], name="scim_config")
 async def service_provider_config(request: AnyRequest) -> Response[Any]:
-    config = scim.service_provider_config(_base_url(request))
-    return _respond(config, Context.RESOURCE_QUERY_RESPONSE)
+    return await _impl().service_provider_config(request)
 
 
 @get("/ResourceTypes", guards=[scim_token], name="scim_resource_types")
 async def resource_types(request: AnyRequest) -> Response[Any]:
-    found = scim.resource_types(_base_url(request))
-    listed = ListResponse[ResourceType](
-        total_results=len(found), start_index=1, items_per_page=len(found), resources=found
-    )
-    return _respond(listed, Context.SEARCH_RESPONSE)
+    return await _impl().resource_types(request)
 
 
 @get("/ResourceTypes/{type_id:str}", guards=[scim_token], name="scim_resource_type")
 async def resource_type(request: AnyRequest, type_id: FromPath[str]) -> Response[Any]:
-    found = scim.resource_type(_base_url(request), type_id)
-    return _respond(found, Context.RESOURCE_QUERY_RESPONSE)
+    return await _impl().resource_type(request, type_id)
 
 
 @get("/Schemas", guards=[scim_token], name="scim_schemas")
 async def schemas(request: AnyRequest) -> Response[Any]:
-    found = scim.schemas(_base_url(request))
-    listed = ListResponse[Schema](
-        total_results=len(found), start_index=1, items_per_page=len(found), resources=found
-    )
-    return _respond(listed, Context.SEARCH_RESPONSE)
+    return await _impl().schemas(request)
 
 
 @get("/Schemas/{schema_id:str}", guards=[scim_token], name="scim_schema")
 async def schema(request: AnyRequest, schema_id: FromPath[str]) -> Response[Any]:
-    return _respond(scim.schema(_base_url(request), schema_id), Context.RESOURCE_QUERY_RESPONSE)
+    return await _impl().schema(request, schema_id)
 
 
 async def _unknown(request: AnyRequest, rest: FromPath[str]) -> None:
     """Any other address under /scim/v2: a SCIM 404, not an HTML page."""
-    raise NotFoundException(detail=f"Relay serves no SCIM endpoint {rest[:80]}.")
+    await _impl().unknown(request, rest)
 
 
 # One handler per method: a multi-method handler is not weakly referenceable, which the
@@ -246,24 +111,7 @@ UNKNOWN = [
 
 @post("/.search", guards=[scim_token], name="scim_search_all")
 async def search_all(request: AnyRequest) -> None:
-    """RFC 7644 §3.4.3 lets a server not search across resource types: 501, as it says."""
-    raise NotImplementedException(detail="Search /Users/.search or /Groups/.search instead.")
-
-
-def _search(body: dict[str, Any], model: type[Any]) -> tuple[Any, int, int, Any]:
-    search = SearchRequest[model].model_validate(  # type: ignore[valid-type]
-        body, scim_ctx=Context.SEARCH_REQUEST
-    )
-    start = min(max(search.start_index or 1, 1), MAX_ID)
-    count = min(
-        max(scim.MAX_RESULTS if search.count is None else search.count, 0), scim.MAX_RESULTS
-    )
-    parameters = None
-    if search.attributes or search.excluded_attributes:
-        parameters = ResponseParameters[model](  # type: ignore[valid-type]
-            attributes=search.attributes, excluded_attributes=search.excluded_attributes
-        )
-    return (str(search.filter) if search.filter else None), start, count, parameters
+    await _impl().search_all(request)
 
 
 # --- Users -----------------------------------------------------------------------------------
@@ -271,58 +119,37 @@ def _search(body: dict[str, Any], model: type[Any]) -> tuple[Any, int, int, Any]
 
 @post("/Users/.search", guards=[scim_token], name="scim_search_users", status_code=200)
 async def search_users(request: AnyRequest) -> Response[Any]:
-    filter_text, start, count, parameters = _search(await _body(request), User)
-    listed = await scim.list_users(filter_text, start, count, _base_url(request))
-    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
+    return await _impl().search_users(request)
 
 
 @get("/Users", guards=[scim_token], name="scim_users")
 async def list_users(request: AnyRequest) -> Response[Any]:
-    filter_text, start, count = _paging(request)
-    parameters = _parameters(request, User)
-    listed = await scim.list_users(filter_text, start, count, _base_url(request))
-    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
+    return await _impl().list_users(request)
 
 
 @post("/Users", guards=[scim_token], name="scim_create_user")
 async def create_user(request: AnyRequest) -> Response[Any]:
-    body = await _body(request)
-    user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
-    created = await scim.create_user(user, await _how(request))
-    return _respond(created, Context.RESOURCE_CREATION_RESPONSE, status=201)
+    return await _impl().create_user(request)
 
 
 @get("/Users/{user_id:str}", guards=[scim_token], name="scim_user")
 async def get_user(request: AnyRequest, user_id: FromPath[str]) -> Response[Any]:
-    parameters = _parameters(request, User)
-    user = await scim.get_user(scim.parse_id(user_id), _base_url(request))
-    return _respond(user, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
+    return await _impl().get_user(request, user_id)
 
 
 @put("/Users/{user_id:str}", guards=[scim_token], name="scim_replace_user")
 async def replace_user(request: AnyRequest, user_id: FromPath[str]) -> Response[Any]:
-    member_id = scim.parse_id(user_id)
-    body = await _body(request)
-    user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    how = await _how(request)
-    replaced = await scim.replace_user(member_id, user, how, request.headers.get("if-match"))
-    return _respond(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return await _impl().replace_user(request, user_id)
 
 
 @patch("/Users/{user_id:str}", guards=[scim_token], name="scim_patch_user")
 async def patch_user(request: AnyRequest, user_id: FromPath[str]) -> Response[Any]:
-    member_id = scim.parse_id(user_id)
-    body = await _body(request)
-    operations = PatchOp[User].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    how = await _how(request)
-    patched = await scim.patch_user(member_id, operations, how, request.headers.get("if-match"))
-    return _respond(patched, Context.RESOURCE_PATCH_RESPONSE)
+    return await _impl().patch_user(request, user_id)
 
 
 @delete("/Users/{user_id:str}", guards=[scim_token], name="scim_delete_user", status_code=204)
 async def delete_user(request: AnyRequest, user_id: FromPath[str]) -> None:
-    member_id = scim.parse_id(user_id)
-    await scim.delete_user(member_id, await _how(request), request.headers.get("if-match"))
+    await _impl().delete_user(request, user_id)
 
 
 # --- Groups ----------------------------------------------------------------------------------
@@ -330,68 +157,41 @@ async def delete_user(request: AnyRequest, user_id: FromPath[str]) -> None:
 
 @post("/Groups/.search", guards=[scim_token], name="scim_search_groups", status_code=200)
 async def search_groups(request: AnyRequest) -> Response[Any]:
-    filter_text, start, count, parameters = _search(await _body(request), Group)
-    listed = await scim.list_groups(filter_text, start, count, _base_url(request))
-    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
+    return await _impl().search_groups(request)
 
 
 @get("/Groups", guards=[scim_token], name="scim_groups")
 async def list_groups(request: AnyRequest) -> Response[Any]:
-    filter_text, start, count = _paging(request)
-    parameters = _parameters(request, Group)
-    excluded = request.query_params.get("excludedAttributes") or ""
-    listed = await scim.list_groups(
-        filter_text,
-        start,
-        count,
-        _base_url(request),
-        with_members="members" not in excluded.lower(),
-    )
-    return _respond(listed, Context.SEARCH_RESPONSE, parameters=parameters)
+    return await _impl().list_groups(request)
 
 
 @post("/Groups", guards=[scim_token], name="scim_create_group")
 async def create_group(request: AnyRequest) -> Response[Any]:
-    group = Group.model_validate(await _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
-    created = await scim.create_group(group, await _how(request))
-    return _respond(created, Context.RESOURCE_CREATION_RESPONSE, status=201)
+    return await _impl().create_group(request)
 
 
 @get("/Groups/{group_id:str}", guards=[scim_token], name="scim_group")
 async def get_group(request: AnyRequest, group_id: FromPath[str]) -> Response[Any]:
-    parameters = _parameters(request, Group)
-    group = await scim.get_group(scim.parse_id(group_id), _base_url(request))
-    return _respond(group, Context.RESOURCE_QUERY_RESPONSE, parameters=parameters)
+    return await _impl().get_group(request, group_id)
 
 
 @put("/Groups/{group_id:str}", guards=[scim_token], name="scim_replace_group")
 async def replace_group(request: AnyRequest, group_id: FromPath[str]) -> Response[Any]:
-    team_id = scim.parse_id(group_id)
-    body = await _body(request)
-    group = Group.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    how = await _how(request)
-    replaced = await scim.replace_group(team_id, group, how, request.headers.get("if-match"))
-    return _respond(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    return await _impl().replace_group(request, group_id)
 
 
 @patch("/Groups/{group_id:str}", guards=[scim_token], name="scim_patch_group")
 async def patch_group(request: AnyRequest, group_id: FromPath[str]) -> Response[Any]:
-    team_id = scim.parse_id(group_id)
-    body = await _body(request)
-    operations = PatchOp[Group].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    how = await _how(request)
-    patched = await scim.patch_group(team_id, operations, how, request.headers.get("if-match"))
-    return _respond(patched, Context.RESOURCE_PATCH_RESPONSE)
+    return await _impl().patch_group(request, group_id)
 
 
 @delete("/Groups/{group_id:str}", guards=[scim_token], name="scim_delete_group", status_code=204)
 async def delete_group(request: AnyRequest, group_id: FromPath[str]) -> None:
-    team_id = scim.parse_id(group_id)
-    await scim.delete_group(team_id, await _how(request), request.headers.get("if-match"))
+    await _impl().delete_group(request, group_id)
 
 
 ROUTER = Router(
-    path=scim.BASE_PATH,
+    path=BASE_PATH,
     route_handlers=[
         service_provider_config,
         resource_types,

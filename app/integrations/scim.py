@@ -75,7 +75,6 @@ from app.integrations.tokens import Caller
 from app.mail import service as mail
 from app.org.tables import Team
 
-BASE_PATH = "/scim/v2"
 AnyResourceT = TypeVar("AnyResourceT", bound=Resource[Any])
 MAX_RESULTS = 200  # per page; ServiceProviderConfig announces it
 
