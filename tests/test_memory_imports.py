@@ -1,5 +1,5 @@
 """A web process carries only what its requests use (issue 15): scim2-models with pydantic
-(about 18 MB together) and py_webauthn (about 3 MB more) are imported by the first SCIM
+(about 18 MB together) and py_webauthn (about 5 MB) are imported by the first SCIM
 request or passkey ceremony, not when the app is built. The SCIM and passkey tests show
 they still work once loaded."""
 

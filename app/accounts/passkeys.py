@@ -4,7 +4,7 @@ Every ceremony gets a random challenge kept server-side in a :class:`Ceremony` r
 deleted when it is used, so a challenge works once, for one purpose, for five minutes.
 User verification is required in every ceremony; attestation is not asked for.
 
-py_webauthn (about 7 MB once imported) is imported by the functions that use it, so a web
+py_webauthn (about 5 MB once imported) is imported by the functions that use it, so a web
 process that never runs a ceremony does not load it (issue 15).
 """
 

@@ -7,7 +7,7 @@ document (RFC 7644 §3.12) with the status the RFC gives: 400 (invalid syntax, f
 value, mutability), 401, 404, 409 (uniqueness), 412 (If-Match), 429; never a 500 for input.
 
 The handlers here only hand over to :mod:`app.integrations.scim_http`, imported by the first
-SCIM request: with it come scim2-models and pydantic (about 15 MB), which a web process that
+SCIM request: with it come scim2-models and pydantic (about 18 MB), which a web process that
 never serves SCIM then does not carry (issue 15). Nothing Litestar reads at startup (these
 signatures, the guard, the exception handler) names one of their types.
 """

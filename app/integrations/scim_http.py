@@ -1,6 +1,6 @@
-"""The SCIM 2.0 endpoints' work, behind the thin handlers of :mod:`app.integrations.routes_scim`.
+"""The SCIM 2.0 endpoints' work, behind the thin handlers of app.integrations.routes_scim.
 
-This module and scim2-models (with pydantic, about 15 MB together) are imported by the first
+This module and scim2-models (with pydantic, about 18 MB together) are imported by the first
 SCIM request a web process serves, not when the app starts (issue 15): only the router
 module, which Litestar reads at startup, is imported with the app, and nothing in its
 handlers' signatures names a scim2-models type.
