@@ -77,6 +77,23 @@ async def rows_of_rollups() -> dict[str, list[tuple[Any, ...]]]:
     return result
 
 
+async def indexes_of_rollups() -> list[str]:
+    """The rollup tables' indexes as the database describes them."""
+    from app.core import db
+
+    if db.is_postgres():
+        sql = (
+            "SELECT indexdef AS sql FROM pg_indexes WHERE tablename IN "
+            "('insight_day', 'insight_total', 'insight_headcount')"
+        )
+    else:
+        sql = (
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
+            "tbl_name IN ('insight_day', 'insight_total', 'insight_headcount')"
+        )
+    return sorted(row["sql"] for row in await InsightDay.raw(sql))
+
+
 async def random_activity(
     rng: random.Random, members: list[Member], items: list[int], days: int
 ) -> None:
@@ -127,8 +144,11 @@ async def test_rollups_kept_up_round_after_round_equal_a_rebuild_from_scratch(
     # Every span's rows are there: days, weeks, months and years, of every dimension.
     assert {row[0][0] for row in kept["insight_total"]} == {"d", "w", "m", "y"}
     assert {row[1] for row in kept["insight_total"]} == set(rollups.DIMENSIONS)
+    indexes = await indexes_of_rollups()
     await rollups.rebuild(NOW + timedelta(minutes=4))
     assert await rows_of_rollups() == kept
+    # The indexes a rebuild drops while it writes are there again, as the migration made them.
+    assert await indexes_of_rollups() == indexes
 
     # The rollups add up to the ledger.
     shares = await Activity.count().where(Activity.kind == "share")
@@ -175,6 +195,7 @@ async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
     await random_activity(rng, members, items, days=2)
     await rollups.refresh(NOW)
     kept = await rows_of_rollups()
+    indexes = await indexes_of_rollups()
 
     # A rebuild that stops on its third month (a crash): two months are written and kept,
     # and the state says where to go on.
@@ -207,6 +228,7 @@ async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
     state = await InsightState.select().first()
     assert state is not None and state["rebuild_next"] == ""
     assert await rows_of_rollups() == kept
+    assert await indexes_of_rollups() == indexes
     # It had begun on the first member's day, then went a calendar month at a time.
     assert months[0] == (NOW - timedelta(days=100)).date()
     assert [m.day for m in months[1:]] == [1, 1]
