@@ -31,6 +31,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from operator import add
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Max, Min
@@ -120,12 +121,11 @@ def _figure_of(kind: str, text: str | None) -> tuple[str | None, str]:
     return KIND_FIGURE.get(kind), str(detail.get("network") or UNKNOWN)[:20]
 
 
-def _figure(row: Any) -> tuple[str | None, str]:
+def _figure(kind: str, detail: str | None) -> tuple[str | None, str]:
     """The figure a ledger row adds to, and its network ("" for events that have none); the
     detail is read for shares, clicks and moves through the pipeline only."""
-    kind = row["kind"]
     if kind in WITH_DETAIL:
-        return _figure_of(kind, row["detail"])
+        return _figure_of(kind, detail)
     return KIND_FIGURE.get(kind), ""
 
 
@@ -149,19 +149,18 @@ def spans_of(day: date) -> tuple[str, str, str, str]:
     )
 
 
-def day_cells(rows: Iterable[dict[str, Any]]) -> tuple[Counts, Counts]:
-    """One day's ledger rows counted: the fine rows (team × site × item × network × referred)
-    and the totals per dimension (referred events; ``all`` also counts every application and
-    hire, with a referrer or without)."""
+def day_cells(rows: Iterable[Any]) -> tuple[Counts, Counts]:
+    """One day's ledger rows (kind, member, item, at, detail, team, site) counted: the fine
+    rows (team × site × item × network × referred) and the totals per dimension (referred
+    events; ``all`` also counts every application and hire, with a referrer or without)."""
     fine: Counts = defaultdict(lambda: [0] * len(DAY_FIGURES))
     totals: Counts = defaultdict(lambda: [0] * len(TOTAL_FIGURES))
     everything: Cell = ("all", 0, "", 0, 0)
-    for row in rows:
-        figure, network = _figure(row)
+    for kind, member, item, _at, detail, team, site in rows:
+        figure, network = _figure(kind, detail)
         if figure is None:
             continue
-        team, site, item = row["team"] or 0, row["site"] or 0, row["item"] or 0
-        member = row["member"]
+        team, site, item = team or 0, site or 0, item or 0
         at = FIGURE_AT[figure]
         fine[(team, site, item, network, int(member is not None))][at] += 1
         if figure in ("applications", "hires"):
@@ -193,19 +192,24 @@ async def ledger_rows_by_day(first: date, last: date) -> dict[date, list[Any]]:
     if db.is_postgres():
         sql = LEDGER_SQL.format(at="a.at", start="$1", end="$2")
         for row in await _driver().fetch(sql, start, end):
-            by_day[row["at"].astimezone(UTC).date()].append(row)
+            by_day[row[3].astimezone(UTC).date()].append(row)
         return by_day
     # SQLite keeps a timestamp as text in UTC as Piccolo writes it ("2026-11-30
     # 15:00:00+00:00"): read as text (the driver's conversion to a datetime is skipped).
     sql = LEDGER_SQL.format(at="CAST(a.at AS TEXT)", start="?", end="?")
-    cursor = await _driver().execute(sql, (str(start), str(end)))
+    connection = _driver()
+    factory, connection.row_factory = connection.row_factory, None  # tuples, not dicts
+    try:
+        cursor = await connection.execute(sql, (str(start), str(end)))
+    finally:
+        connection.row_factory = factory
     try:
         rows = await cursor.fetchall()
     finally:
         await cursor.close()
     days: dict[str, date] = {}
     for row in rows:
-        at = row["at"]
+        at = row[3]
         day = days.get(at[:10]) if at.endswith("+00:00") else None
         if day is None:
             day = _as_datetime(at).astimezone(UTC).date()
@@ -492,11 +496,12 @@ def _month_end(day: date) -> date:
 
 async def rebuild_month(first: date, last: date, today: date) -> int:
     """The days from ``first`` to ``last`` (within one month) computed from the ledger, read
-    a week at a time and written in bulk; then the spans that end in them summed from rows
-    already written: each week whose Sunday is among them from its days, the month from its
-    days, the year (in December, or when ``last`` is today) from its months; the spans that
-    hold today are summed when ``last`` is today. The headcount of those days. Inside the
-    caller's transaction; the days written."""
+    in one query and written in bulk; then the spans that end in them, each the sum of its
+    parts: each week whose Sunday is among them from its days, the month from its days
+    (both summed here from the days just counted, plus any of their days written before,
+    read back), the year (in December, or when ``last`` is today) from its months, in SQL;
+    the spans that hold today are summed when ``last`` is today. The headcount of those
+    days. Inside the caller's transaction; the days written."""
     fine_rows: list[tuple[Any, ...]] = []
     total_rows: list[tuple[Any, ...]] = []
 
@@ -509,32 +514,65 @@ async def rebuild_month(first: date, last: date, today: date) -> int:
 
     if not db.is_postgres():
         # This transaction's own connection: a bigger page cache for its writes and for the
-        # week's and month's sums (SQLite's default, 2 MB, missed on every other page).
+        # year's sums (SQLite's default, 2 MB, missed on every other page).
         await _driver().execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
     by_day = await ledger_rows_by_day(first, last)
+    counted: dict[date, Counts] = {}
     for day in _days(first, last):
         fine, totals = day_cells(by_day.pop(day, ()))
+        counted[day] = totals
         fine_rows.extend(_fine_rows(day.isoformat(), fine))
         total_rows.extend(_total_rows(spans_of(day)[0], totals))
         await flush()
-    await flush(everything=True)
+
+    async def summed(days: Iterable[date]) -> Counts:
+        """The days' totals added up, cell by cell: those counted here, and those of days
+        before ``first`` read back from the rows already written."""
+        sums: Counts = {}
+        before = [d for d in days if d not in counted]
+        parts: list[Counts] = [counted[d] for d in days if d in counted]
+        if before:
+            parts.append(await _written_days(before))
+        for totals in parts:
+            for cell, counts in totals.items():
+                have = sums.get(cell)
+                sums[cell] = list(counts) if have is None else [*map(add, have, counts)]
+        return sums
+
     ends_now = last == today
     for day in _days(first, last):
         if day.weekday() == 6 or (ends_now and day == last):
             monday = day - timedelta(days=day.weekday())
-            await sum_spans(
-                f"w{monday.isoformat()}",
-                [f"d{d.isoformat()}" for d in _days(monday, monday + timedelta(days=6))],
-            )
+            week = [d for d in _days(monday, monday + timedelta(days=6)) if d <= last]
+            total_rows.extend(_total_rows(f"w{monday.isoformat()}", await summed(week)))
+            await flush()
     if last == _month_end(last) or ends_now:
-        month = last.replace(day=1)
-        await sum_spans(spans_of(last)[2], [f"d{d.isoformat()}" for d in _days(month, last)])
-        if last.month == 12 or ends_now:
-            await sum_spans(
-                spans_of(last)[3], [f"m{last.year:04d}-{m:02d}" for m in range(1, last.month + 1)]
-            )
+        month = list(_days(last.replace(day=1), last))
+        total_rows.extend(_total_rows(spans_of(last)[2], await summed(month)))
+    await flush(everything=True)
+    if (last == _month_end(last) and last.month == 12) or ends_now:
+        await sum_spans(
+            spans_of(last)[3], [f"m{last.year:04d}-{m:02d}" for m in range(1, last.month + 1)]
+        )
     await count_heads_between(first, last)
     return (last - first).days + 1
+
+
+async def _written_days(days: list[date]) -> Counts:
+    """The day rows already written for ``days``, added up per cell."""
+    sums: Counts = {}
+    rows = await InsightTotal.raw(
+        f"SELECT {', '.join(TOTAL_CELL + TOTAL_FIGURES)} FROM insight_total "  # noqa: S608
+        f"WHERE dim IN ({_in(DIMENSIONS)}) AND span IN ({_in(days)})",
+        *DIMENSIONS,
+        *[f"d{d.isoformat()}" for d in days],
+    )
+    for row in rows:
+        cell = tuple(row[c] for c in TOTAL_CELL)
+        counts = [int(row[f]) for f in TOTAL_FIGURES]
+        have = sums.get(cell)
+        sums[cell] = counts if have is None else [*map(add, have, counts)]
+    return sums
 
 
 async def sum_spans(span: str, parts: list[str]) -> None:
