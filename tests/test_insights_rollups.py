@@ -325,3 +325,42 @@ async def test_days_are_utc_days_for_the_rollups_and_the_live_tables_alike(
         service.Filters(),
     )
     assert [p["shares"] for p in trend["points"]] == [1, 0]
+
+
+async def test_a_rebuild_counts_rows_at_a_month_s_end_on_their_utc_day_as_rounds_do(
+    database: str,
+) -> None:
+    """A share a microsecond before 1 November (UTC), a click at midnight exactly (written
+    with a Paris offset), and a day with only an application nobody referred: a rebuild, a
+    month per transaction, gives the rows the rounds kept."""
+    from zoneinfo import ZoneInfo
+
+    member = await make_member(team=await make_team(), site=await make_site())
+    await Member.update({Member.created_at: NOW - timedelta(days=40)}, force=True)
+    item = await make_item()
+    early = NOW - timedelta(days=39)  # 22 October
+    await record_activity(ActivityKind.share, "a", member=member.id, item=item, at=early)
+    await rollups.refresh(NOW)  # the first round on this database rebuilds
+    boundary = datetime(2026, 11, 1, tzinfo=UTC)
+    before = boundary - timedelta(microseconds=1)
+    await record_activity(ActivityKind.share, "b", member=member.id, item=item, at=before)
+    paris = boundary.astimezone(ZoneInfo("Europe/Paris"))
+    await record_activity(ActivityKind.click, "c", member=member.id, item=item, at=paris)
+    alone = NOW - timedelta(days=33)  # 28 October: nobody referred this candidate
+    await record_activity(ActivityKind.application, "d", item=item, at=alone)
+    await rollups.refresh(NOW + timedelta(minutes=1))
+    kept = await rows_of_rollups()
+    figures = {
+        r["span"]: (r["shares"], r["clicks"], r["applications"], r["all_applications"])
+        for r in await InsightTotal.select().where(InsightTotal.dim == "all")
+    }
+    assert figures["d2026-10-31"] == (1, 0, 0, 0)
+    assert figures["d2026-11-01"] == (0, 1, 0, 0)
+    assert figures["d2026-10-28"] == (0, 0, 0, 1)
+    assert figures["w2026-10-26"] == (1, 1, 0, 1)  # Monday 26 October to Sunday 1 November
+    assert figures["m2026-10"] == (2, 0, 0, 1)
+    assert figures["m2026-11"] == (0, 1, 0, 0)
+    assert figures["y2026"] == (2, 1, 0, 1)
+
+    await rollups.rebuild(NOW + timedelta(minutes=1))
+    assert await rows_of_rollups() == kept
