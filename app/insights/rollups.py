@@ -31,7 +31,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from operator import add
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Max, Min
@@ -496,12 +495,11 @@ def _month_end(day: date) -> date:
 
 async def rebuild_month(first: date, last: date, today: date) -> int:
     """The days from ``first`` to ``last`` (within one month) computed from the ledger, read
-    in one query and written in bulk; then the spans that end in them, each the sum of its
-    parts: each week whose Sunday is among them from its days, the month from its days
-    (both summed here from the days just counted, plus any of their days written before,
-    read back), the year (in December, or when ``last`` is today) from its months, in SQL;
-    the spans that hold today are summed when ``last`` is today. The headcount of those
-    days. Inside the caller's transaction; the days written."""
+    in one query and written in bulk; then the spans that end in them summed from rows
+    already written: each week whose Sunday is among them from its days, the month from its
+    days, the year (in December, or when ``last`` is today) from its months; the spans that
+    hold today are summed when ``last`` is today. The headcount of those days. Inside the
+    caller's transaction; the days written."""
     fine_rows: list[tuple[Any, ...]] = []
     total_rows: list[tuple[Any, ...]] = []
 
@@ -514,65 +512,32 @@ async def rebuild_month(first: date, last: date, today: date) -> int:
 
     if not db.is_postgres():
         # This transaction's own connection: a bigger page cache for its writes and for the
-        # year's sums (SQLite's default, 2 MB, missed on every other page).
+        # week's and month's sums (SQLite's default, 2 MB, missed on every other page).
         await _driver().execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
     by_day = await ledger_rows_by_day(first, last)
-    counted: dict[date, Counts] = {}
     for day in _days(first, last):
         fine, totals = day_cells(by_day.pop(day, ()))
-        counted[day] = totals
         fine_rows.extend(_fine_rows(day.isoformat(), fine))
         total_rows.extend(_total_rows(spans_of(day)[0], totals))
         await flush()
-
-    async def summed(days: Iterable[date]) -> Counts:
-        """The days' totals added up, cell by cell: those counted here, and those of days
-        before ``first`` read back from the rows already written."""
-        sums: Counts = {}
-        before = [d for d in days if d not in counted]
-        parts: list[Counts] = [counted[d] for d in days if d in counted]
-        if before:
-            parts.append(await _written_days(before))
-        for totals in parts:
-            for cell, counts in totals.items():
-                have = sums.get(cell)
-                sums[cell] = list(counts) if have is None else [*map(add, have, counts)]
-        return sums
-
+    await flush(everything=True)
     ends_now = last == today
     for day in _days(first, last):
         if day.weekday() == 6 or (ends_now and day == last):
             monday = day - timedelta(days=day.weekday())
-            week = [d for d in _days(monday, monday + timedelta(days=6)) if d <= last]
-            total_rows.extend(_total_rows(f"w{monday.isoformat()}", await summed(week)))
-            await flush()
+            await sum_spans(
+                f"w{monday.isoformat()}",
+                [f"d{d.isoformat()}" for d in _days(monday, monday + timedelta(days=6))],
+            )
     if last == _month_end(last) or ends_now:
-        month = list(_days(last.replace(day=1), last))
-        total_rows.extend(_total_rows(spans_of(last)[2], await summed(month)))
-    await flush(everything=True)
-    if (last == _month_end(last) and last.month == 12) or ends_now:
-        await sum_spans(
-            spans_of(last)[3], [f"m{last.year:04d}-{m:02d}" for m in range(1, last.month + 1)]
-        )
+        month = last.replace(day=1)
+        await sum_spans(spans_of(last)[2], [f"d{d.isoformat()}" for d in _days(month, last)])
+        if last.month == 12 or ends_now:
+            await sum_spans(
+                spans_of(last)[3], [f"m{last.year:04d}-{m:02d}" for m in range(1, last.month + 1)]
+            )
     await count_heads_between(first, last)
     return (last - first).days + 1
-
-
-async def _written_days(days: list[date]) -> Counts:
-    """The day rows already written for ``days``, added up per cell."""
-    sums: Counts = {}
-    rows = await InsightTotal.raw(
-        f"SELECT {', '.join(TOTAL_CELL + TOTAL_FIGURES)} FROM insight_total "  # noqa: S608
-        f"WHERE dim IN ({_in(DIMENSIONS)}) AND span IN ({_in(days)})",
-        *DIMENSIONS,
-        *[f"d{d.isoformat()}" for d in days],
-    )
-    for row in rows:
-        cell = tuple(row[c] for c in TOTAL_CELL)
-        counts = [int(row[f]) for f in TOTAL_FIGURES]
-        have = sums.get(cell)
-        sums[cell] = counts if have is None else [*map(add, have, counts)]
-    return sums
 
 
 async def sum_spans(span: str, parts: list[str]) -> None:
