@@ -109,7 +109,6 @@ def _figure_of(kind: str, text: str | None) -> tuple[str | None, str]:
     """The figure a ledger row of ``kind`` with ``detail`` text adds to, and its network (""
     for events that have none). Kept per (kind, detail): a ledger's details repeat (a share's
     or a click's is its network), and parsing them was much of a rebuild's Python time."""
-    detail: dict[str, Any] = {}
     try:
         parsed = json.loads(text or "{}")
     except ValueError:
@@ -209,11 +208,10 @@ async def ledger_rows_by_day(first: date, last: date) -> dict[date, list[Any]]:
     days: dict[str, date] = {}
     for row in rows:
         at = row[3]
-        day = days.get(at[:10]) if at.endswith("+00:00") else None
-        if day is None:
+        if at.endswith("+00:00"):  # its day is its first ten characters
+            day = days.get(at[:10]) or days.setdefault(at[:10], date.fromisoformat(at[:10]))
+        else:
             day = _as_datetime(at).astimezone(UTC).date()
-            if at.endswith("+00:00"):
-                days[at[:10]] = day
         by_day[day].append(row)
     return by_day
 
