@@ -145,10 +145,20 @@ def seed_sqlite(path: Path, moment: datetime, members: int, rows: list[tuple[Any
             [(n, "offer" if n % 3 == 1 else "story", f"Item {n}", now, now,
               "open" if n % 3 == 1 else "draft", now, now) for n in range(1, ITEMS + 1)],
         )  # fmt: skip
+        # The ledger's indexes made after its rows (rows come in random order of time,
+        # member and item: each went to a page of its own), as the migrations wrote them.
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activity'"
+            " AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            conn.execute(f"DROP INDEX {name}")
         conn.executemany(
             "INSERT INTO activity (kind, key, member, item, at, detail) VALUES (?, ?, ?, ?, ?, ?)",
             ((k, key, m, i, str(at), d) for k, key, m, i, at, d in rows),
         )
+        for _name, sql in indexes:
+            conn.execute(sql)
     conn.execute("ANALYZE")
     conn.close()
 
@@ -178,9 +188,19 @@ async def seed_postgres(
             columns=["id", "kind", "title", "publish_at", "announced_at", "offer_status",
                      "created_at", "updated_at"],
         )  # fmt: skip
-        await conn.copy_records_to_table(
-            "activity", records=rows, columns=["kind", "key", "member", "item", "at", "detail"]
+        # The ledger's plain indexes made after its rows, as on SQLite (not its keys').
+        indexes = await conn.fetch(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'activity' "
+            "AND i.indexname NOT IN (SELECT conname FROM pg_constraint)"
         )
+        async with conn.transaction():
+            for index in indexes:
+                await conn.execute(f'DROP INDEX "{index["indexname"]}"')
+            await conn.copy_records_to_table(
+                "activity", records=rows, columns=["kind", "key", "member", "item", "at", "detail"]
+            )
+            for index in indexes:
+                await conn.execute(index["indexdef"])
         for table in ("team", "site", "member", "content_item"):
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -77,6 +77,23 @@ async def rows_of_rollups() -> dict[str, list[tuple[Any, ...]]]:
     return result
 
 
+async def indexes_of_rollups() -> list[str]:
+    """The rollup tables' indexes as the database describes them."""
+    from app.core import db
+
+    if db.is_postgres():
+        sql = (
+            "SELECT indexdef AS sql FROM pg_indexes WHERE tablename IN "
+            "('insight_day', 'insight_total', 'insight_headcount')"
+        )
+    else:
+        sql = (
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
+            "tbl_name IN ('insight_day', 'insight_total', 'insight_headcount')"
+        )
+    return sorted(row["sql"] for row in await InsightDay.raw(sql))
+
+
 async def random_activity(
     rng: random.Random, members: list[Member], items: list[int], days: int
 ) -> None:
@@ -127,8 +144,11 @@ async def test_rollups_kept_up_round_after_round_equal_a_rebuild_from_scratch(
     # Every span's rows are there: days, weeks, months and years, of every dimension.
     assert {row[0][0] for row in kept["insight_total"]} == {"d", "w", "m", "y"}
     assert {row[1] for row in kept["insight_total"]} == set(rollups.DIMENSIONS)
+    indexes = await indexes_of_rollups()
     await rollups.rebuild(NOW + timedelta(minutes=4))
     assert await rows_of_rollups() == kept
+    # The indexes a rebuild drops while it writes are there again, as the migration made them.
+    assert await indexes_of_rollups() == indexes
 
     # The rollups add up to the ledger.
     shares = await Activity.count().where(Activity.kind == "share")
@@ -175,6 +195,7 @@ async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
     await random_activity(rng, members, items, days=2)
     await rollups.refresh(NOW)
     kept = await rows_of_rollups()
+    indexes = await indexes_of_rollups()
 
     # A rebuild that stops on its third month (a crash): two months are written and kept,
     # and the state says where to go on.
@@ -207,6 +228,7 @@ async def test_a_rebuild_commits_a_month_at_a_time_and_resumes_where_it_stopped(
     state = await InsightState.select().first()
     assert state is not None and state["rebuild_next"] == ""
     assert await rows_of_rollups() == kept
+    assert await indexes_of_rollups() == indexes
     # It had begun on the first member's day, then went a calendar month at a time.
     assert months[0] == (NOW - timedelta(days=100)).date()
     assert [m.day for m in months[1:]] == [1, 1]
@@ -303,3 +325,42 @@ async def test_days_are_utc_days_for_the_rollups_and_the_live_tables_alike(
         service.Filters(),
     )
     assert [p["shares"] for p in trend["points"]] == [1, 0]
+
+
+async def test_a_rebuild_counts_rows_at_a_month_s_end_on_their_utc_day_as_rounds_do(
+    database: str,
+) -> None:
+    """A share a microsecond before 1 November (UTC), a click at midnight exactly (written
+    with a Paris offset), and a day with only an application nobody referred: a rebuild, a
+    month per transaction, gives the rows the rounds kept."""
+    from zoneinfo import ZoneInfo
+
+    member = await make_member(team=await make_team(), site=await make_site())
+    await Member.update({Member.created_at: NOW - timedelta(days=40)}, force=True)
+    item = await make_item()
+    early = NOW - timedelta(days=39)  # 22 October
+    await record_activity(ActivityKind.share, "a", member=member.id, item=item, at=early)
+    await rollups.refresh(NOW)  # the first round on this database rebuilds
+    boundary = datetime(2026, 11, 1, tzinfo=UTC)
+    before = boundary - timedelta(microseconds=1)
+    await record_activity(ActivityKind.share, "b", member=member.id, item=item, at=before)
+    paris = boundary.astimezone(ZoneInfo("Europe/Paris"))
+    await record_activity(ActivityKind.click, "c", member=member.id, item=item, at=paris)
+    alone = NOW - timedelta(days=33)  # 28 October: nobody referred this candidate
+    await record_activity(ActivityKind.application, "d", item=item, at=alone)
+    await rollups.refresh(NOW + timedelta(minutes=1))
+    kept = await rows_of_rollups()
+    figures = {
+        r["span"]: (r["shares"], r["clicks"], r["applications"], r["all_applications"])
+        for r in await InsightTotal.select().where(InsightTotal.dim == "all")
+    }
+    assert figures["d2026-10-31"] == (1, 0, 0, 0)
+    assert figures["d2026-11-01"] == (0, 1, 0, 0)
+    assert figures["d2026-10-28"] == (0, 0, 0, 1)
+    assert figures["w2026-10-26"] == (1, 1, 0, 1)  # Monday 26 October to Sunday 1 November
+    assert figures["m2026-10"] == (2, 0, 0, 1)
+    assert figures["m2026-11"] == (0, 1, 0, 0)
+    assert figures["y2026"] == (2, 1, 0, 1)
+
+    await rollups.rebuild(NOW + timedelta(minutes=1))
+    assert await rows_of_rollups() == kept
