@@ -98,7 +98,27 @@ def _host(index: int) -> str:
     return HOSTS[index % len(HOSTS)] if HOSTS else ""
 
 
-class Employee(HttpUser):
+class SignedIn(HttpUser):
+    """A member with a session cookie: pages read keep the CSRF token they carry."""
+
+    abstract = True
+    base = ""
+    csrf = ""
+
+    def _page(self, path: str, name: str, **headers: str) -> str:
+        with self.client.get(
+            self.base + path, name=name, headers=headers, catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code} on {path}")
+                return ""
+            token = CSRF.search(response.text)
+            if token:
+                self.csrf = token.group(1)
+            return response.text
+
+
+class Employee(SignedIn):
     wait_time = between(0.2, 1.0)
     fixed_count = int(os.environ.get("RELAY_LOADTEST_EMPLOYEES", "40"))
 
@@ -113,18 +133,6 @@ class Employee(HttpUser):
         self.more: str | None = None
         self.csrf = ""
         self.feed()
-
-    def _page(self, path: str, name: str, **headers: str) -> str:
-        with self.client.get(
-            self.base + path, name=name, headers=headers, catch_response=True
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"{response.status_code} on {path}")
-                return ""
-            token = CSRF.search(response.text)
-            if token:
-                self.csrf = token.group(1)
-            return response.text
 
     @task(4)
     def feed(self) -> None:
@@ -270,7 +278,7 @@ class Candidate(HttpUser):
             return True
 
 
-class Editor(HttpUser):
+class Editor(SignedIn):
     """HR at work: moves candidates through the pipeline, sends one campaign."""
 
     wait_time = between(0.5, 1.5)
@@ -282,16 +290,6 @@ class Editor(HttpUser):
         self.client.cookies.set("relay_session", EDITOR)
         self.csrf = ""
         self.started = time.monotonic()
-
-    def _page(self, path: str, name: str) -> str:
-        with self.client.get(self.base + path, name=name, catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"{response.status_code} on {path}")
-                return ""
-            token = CSRF.search(response.text)
-            if token:
-                self.csrf = token.group(1)
-            return response.text
 
     @task(6)
     def move_candidates(self) -> None:
