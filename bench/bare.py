@@ -55,6 +55,10 @@ TEMPLATE = """<!doctype html>
 """
 
 
+async def keep_session(connection: Any) -> None:
+    """As app.core.db.keep_session: nothing to undo when a connection goes back to the pool."""
+
+
 class Database:
     """A few open connections: asyncpg's pool, or idle aiosqlite connections reused."""
 
@@ -68,7 +72,10 @@ class Database:
         if self.postgres:
             import asyncpg
 
-            self.pool = await asyncpg.create_pool(self.url, min_size=1, max_size=10)
+            # The pool as Relay's app.core.db sets it up: no reset query on each release.
+            self.pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=10, reset=keep_session
+            )
 
     async def stop(self) -> None:
         if self.pool is not None:

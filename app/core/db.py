@@ -229,11 +229,20 @@ async def write_transaction(*, flush: bool = True) -> AsyncIterator[Any]:
             yield txn
 
 
+async def keep_session(connection: Any) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own clean-up (an open
+    transaction rolled back, listeners dropped): nothing. asyncpg's default ``reset`` runs
+    ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release,
+    a round trip after each of a page's queries; Relay keeps no session state to undo: its
+    advisory locks are transaction-level (``pg_try_advisory_xact_lock``), its settings
+    ``SET LOCAL``, and it neither listens nor holds cursors outside a transaction."""
+
+
 async def open_pool(size: int = 10) -> None:
     """A pool of PostgreSQL connections for this process (none with size 0)."""
     engine = current_engine()
     if isinstance(engine, PostgresEngine) and size > 0:
-        await engine.start_connection_pool(min_size=1, max_size=size)
+        await engine.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
 
 
 async def close_pool() -> None:
