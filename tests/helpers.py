@@ -102,6 +102,13 @@ async def as_member(client: AsyncTestClient, member_id: int) -> None:  # type: i
     client.cookies.set(name, value)
 
 
+def figure(html: str, key: str) -> str:
+    """The text of a page's figure marked ``data-figure="key"`` (the insights pages)."""
+    match = re.search(rf'data-figure="{key}">([^<]*)<', html)
+    assert match is not None, key
+    return match.group(1).strip()
+
+
 # --- Waiting ---------------------------------------------------------------------------------
 
 

@@ -14,8 +14,7 @@ from app.insights import rollups, service
 from app.insights.tables import InsightKept
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_team
-from tests.helpers import HTML, sign_in
-from tests.test_insights_pages import figure
+from tests.helpers import HTML, figure, sign_in
 
 
 @pytest.fixture

@@ -22,13 +22,7 @@ from app.mail.tables import MailOutbox
 from app.points import corrections, ledger
 from app.sharing import service as sharing
 from tests.factories import make_item, make_member, make_team
-from tests.helpers import HTML, as_member, csrf_token_of, mail_settings, sign_in
-
-
-def figure(html: str, key: str) -> str:
-    match = re.search(rf'data-figure="{key}">([^<]*)<', html)
-    assert match is not None, key
-    return match.group(1).strip()
+from tests.helpers import HTML, as_member, csrf_token_of, figure, mail_settings, sign_in
 
 
 async def test_employees_get_403_and_anonymous_visitors_are_sent_to_sign_in(

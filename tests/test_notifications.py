@@ -62,7 +62,14 @@ async def payloads() -> list[dict[str, Any]]:
 
 
 async def wait_for_sink(sink: PushSink, count: int) -> None:
+    """Until the push service got ``count`` messages and the worker wrote down what it
+    answered: a delivery stays ``sending`` from its claim until its answer is recorded, just
+    after the push service has it (rows the worker writes: watched, as the outbox tests do)."""
     await asyncio.to_thread(sink.wait_for, lambda: len(sink.accepted()) >= count)
+    deadline = asyncio.get_running_loop().time() + 15
+    while await PushDelivery.count().where(PushDelivery.state == "sending"):
+        assert asyncio.get_running_loop().time() < deadline, "deliveries still in flight"
+        await asyncio.sleep(0.02)
 
 
 # --- Endpoint validation ---------------------------------------------------------------------
