@@ -94,6 +94,12 @@ class Zygote:
         for line in self.process.stdout:
             message = json.loads(line)
             if "started" in message:
+                with self._lock:
+                    # A new process may get the pid of one that ended before (pids wrap at
+                    # pid_max, 32768 here, within a suite that starts Chromium hundreds of
+                    # times): it starts with no exit of its own.
+                    self._exited[message["started"]] = threading.Event()
+                    self._codes.pop(message["started"], None)
                 with self._started_ready:
                     self._started.append(message["started"])
                     self._started_ready.notify_all()
