@@ -23,7 +23,7 @@ from app.core import events
 from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
 from app.core.validation import parse_id, parse_ids
-from app.org.tables import Site, Team
+from app.org.service import active_teams_and_sites
 from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of, time_zone_of
 
@@ -31,13 +31,10 @@ Form = URLEncodedBody[dict[str, str]]
 
 
 async def _choices() -> dict[str, Any]:
+    teams, sites = await active_teams_and_sites()
     return {
-        "teams": await Team.select(Team.id, Team.name)
-        .where(Team.active.eq(True))
-        .order_by(Team.name),
-        "sites": await Site.select(Site.id, Site.name)
-        .where(Site.active.eq(True))
-        .order_by(Site.name),
+        "teams": teams,
+        "sites": sites,
         "languages": LANGUAGES,
         "contracts": editing.CONTRACTS,
         "remote": editing.REMOTE,

@@ -18,7 +18,7 @@ from app.notifications import campaigns, devices
 from app.notifications import preferences as notifications_preferences
 from app.notifications.campaigns import CampaignDraft
 from app.notifications.preferences import Preferences
-from app.org.tables import Site, Team
+from app.org.service import active_teams_and_sites
 from app.web.pages import render, see_other, wants_fragment
 from app.web.ratelimit import Limit
 from app.web.requests import AnyRequest, client_of, limiter_of, settings_of
@@ -259,8 +259,7 @@ async def toggle_device(request: AnyRequest, subscription_id: FromPath[int], dat
 
 
 async def _choices() -> dict[str, Any]:
-    teams = await Team.select(Team.id, Team.name).where(Team.active.eq(True)).order_by(Team.name)
-    sites = await Site.select(Site.id, Site.name).where(Site.active.eq(True)).order_by(Site.name)
+    teams, sites = await active_teams_and_sites()
     return {
         "teams": [(str(team["id"]), team["name"]) for team in teams],
         "sites": [(str(site["id"]), site["name"]) for site in sites],

@@ -31,9 +31,9 @@ def points_tab(member: Member) -> str:
 
 async def summary(member_id: int) -> dict[str, Any]:
     """Balance, lifetime points and the level they reach, with progress to the next."""
-    lifetime = await ledger.earned(member_id, "all")
+    balance, lifetime = await ledger.standing(member_id)
     return {
-        "balance": await ledger.balance(member_id),
+        "balance": balance,
         "lifetime": lifetime,
         **level_of(lifetime, await levels()),
     }

@@ -129,6 +129,19 @@ async def earned(member_id: int, period: str = "all") -> int:
     return int(rows[0]["points"]) if rows else 0
 
 
+async def standing(member_id: int) -> tuple[int, int]:
+    """(balance, lifetime points) in one query: what :func:`balance` and ``earned(member,
+    "all")`` give, for the pages that show both on every view."""
+    rows = await PointsLine.raw(
+        "SELECT (SELECT SUM(points) FROM points_line WHERE member = {}) AS balance, "
+        "(SELECT points FROM points_total WHERE key = {}) AS lifetime",
+        member_id,
+        f"{member_id}:all",
+    )
+    row = rows[0] if rows else {}
+    return int(row.get("balance") or 0), int(row.get("lifetime") or 0)
+
+
 async def net(subject: str) -> int:
     """What a reversible subject has credited so far, reversals deducted."""
     row = (
