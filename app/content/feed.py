@@ -112,15 +112,20 @@ LEFT JOIN member bm ON bm.id = i.byline_member
 WHERE """
 
 
-def _visible_where(member: Member, moment: datetime) -> tuple[list[str], list[Any]]:
-    """:func:`published_where` and :func:`audience_where` written out, on ``content_item i``."""
+def _published_sql(moment: datetime) -> tuple[list[str], list[Any]]:
+    """:func:`published_where` written out, on ``content_item i``."""
     where = [
         "i.publish_at <= {}",
         "i.archived_at IS NULL",
         "(i.expires_at IS NULL OR i.expires_at > {})",
         "(i.kind <> 'offer' OR i.offer_status = 'open')",
     ]
-    args: list[Any] = [moment, moment]
+    return where, [moment, moment]
+
+
+def _visible_where(member: Member, moment: datetime) -> tuple[list[str], list[Any]]:
+    """:func:`published_where` and :func:`audience_where` written out, on ``content_item i``."""
+    where, args = _published_sql(moment)
     if member.team is not None or member.site is not None:
         where.append(
             "(i.audience_all = {} OR i.id IN "
@@ -232,15 +237,13 @@ async def withdrawn(item_id: int) -> bool:
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
     """Open offers for everyone: what the public pages suggest."""
     # Written out: every story's page reads it (the builder cost twice the query's CPU).
-    moment = now()
+    where, args = _published_sql(now())
     rows = await ContentItem.raw(
-        "SELECT i.id, i.title, i.contract, i.remote, s.name AS site_name FROM content_item i "
-        "LEFT JOIN site s ON s.id = i.site WHERE i.publish_at <= {} AND i.archived_at IS NULL "
-        "AND (i.expires_at IS NULL OR i.expires_at > {}) AND i.kind = 'offer' "
-        "AND i.offer_status = 'open' AND i.audience_all = {} "
-        "ORDER BY i.publish_at DESC LIMIT {}",
-        moment,
-        moment,
+        "SELECT i.id, i.title, i.contract, i.remote, s.name AS site_name FROM content_item i "  # noqa: S608 (placeholders only)
+        "LEFT JOIN site s ON s.id = i.site WHERE "
+        + " AND ".join([*where, "i.kind = 'offer'", "i.audience_all = {}"])
+        + " ORDER BY i.publish_at DESC LIMIT {}",
+        *args,
         True,
         limit,
     )

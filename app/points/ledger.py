@@ -102,12 +102,16 @@ async def credit(
         return int(rows[0]["id"])
 
 
+# A member's balance (bound: the member) and what they earned in a period (bound: the
+# "member:period" key of points_total), for balance(), earned() and standing().
+BALANCE_SQL = "SELECT SUM(points) FROM points_line WHERE member = {}"
+EARNED_SQL = "SELECT points FROM points_total WHERE key = {}"
+
+
 async def balance(member_id: int) -> int:
     """What the member can spend: the sum of all their lines."""
     # Written out, as are earned() and history(): the points pages read them on every view.
-    rows = await PointsLine.raw(
-        "SELECT SUM(points) AS total FROM points_line WHERE member = {}", member_id
-    )
+    rows = await PointsLine.raw(f"SELECT ({BALANCE_SQL}) AS total", member_id)
     return int(rows[0]["total"] or 0) if rows else 0
 
 
@@ -123,18 +127,15 @@ async def points_of(line_ids: list[int]) -> int:
 
 async def earned(member_id: int, period: str = "all") -> int:
     """Points earned (spending aside) in a period; ``all`` is lifetime points, for levels."""
-    rows = await PointsTotal.raw(
-        "SELECT points FROM points_total WHERE key = {}", f"{member_id}:{period}"
-    )
-    return int(rows[0]["points"]) if rows else 0
+    rows = await PointsTotal.raw(f"SELECT ({EARNED_SQL}) AS points", f"{member_id}:{period}")
+    return int(rows[0]["points"] or 0) if rows else 0
 
 
 async def standing(member_id: int) -> tuple[int, int]:
     """(balance, lifetime points) in one query: what :func:`balance` and ``earned(member,
     "all")`` give, for the pages that show both on every view."""
     rows = await PointsLine.raw(
-        "SELECT (SELECT SUM(points) FROM points_line WHERE member = {}) AS balance, "
-        "(SELECT points FROM points_total WHERE key = {}) AS lifetime",
+        f"SELECT ({BALANCE_SQL}) AS balance, ({EARNED_SQL}) AS lifetime",
         member_id,
         f"{member_id}:all",
     )
