@@ -122,6 +122,7 @@ class QueryCount:
 
     def __init__(self) -> None:
         self.n = 0
+        self.shown: list[str] | None = None  # the statements' text, while a list
 
     def install(self) -> None:
         from piccolo.engine.postgres import PostgresEngine
@@ -132,6 +133,8 @@ class QueryCount:
 
             async def counted(engine: Any, *a: Any, _original: Any = original, **kw: Any) -> Any:
                 self.n += 1
+                if self.shown is not None and a:
+                    self.shown.append(" ".join(str(a[0]).split())[:200])
                 return await _original(engine, *a, **kw)
 
             engine_class.run_querystring = counted  # type: ignore[method-assign, assignment]

@@ -2,6 +2,7 @@
 bare baseline doing the same shape of work in this process too.
 
     python -m bench.pages_profile --keep DIR [--repeat 40] [--pages feed,ping] [--profile PATH]
+        [--sql]
 
 DIR holds bench/pages.py's seeded SQLite data (``python -m bench.pages --only sqlite
 --keep DIR`` seeds it). Relay's app and bench/bare.py's app are called directly as ASGI
@@ -137,8 +138,12 @@ async def measure(data_dir: Path, args: argparse.Namespace) -> None:
             bare_url = f"/page?rows={page.rows}&size={size}"
             await asgi_get(baseline, bare_url, headers)
             queries.n = 0
+            queries.shown = [] if args.sql else None
             await asgi_get(app, path, headers)
             count = queries.n
+            for statement in queries.shown or []:
+                print(f"    {statement}")
+            queries.shown = None
             relay_times: list[float] = []
             bare_times: list[float] = []
             for _round in range(4):  # alternating, so that the machine's load falls on both
@@ -175,6 +180,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--pages", default=None, help="comma-separated page names, and ping")
     parser.add_argument("--profile", default=None, help="a page's path or name")
+    parser.add_argument("--sql", action="store_true", help="print the statements of a request")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(measure(Path(args.keep), args))

@@ -18,7 +18,7 @@ from app.candidates import pipeline
 from app.core.clock import now
 from app.points import ledger
 from app.points.rules import rules
-from app.points.tables import Challenge, Level, PointsRule
+from app.points.tables import Challenge, ChallengeItem, Level, PointsRule
 from app.sharing import service as sharing
 from app.web.templating import day
 from tests.factories import make_item, make_member
@@ -399,6 +399,45 @@ async def test_a_challenge_multiplies_a_share_of_its_item_made_through_the_route
     assert await AuditEvent.count().where(AuditEvent.action.is_in(["challenge_saved", "challenge_ended"])) == 2  # fmt: skip
     await as_member(client, employee.id)
     assert (await share(client, item, "linkedin"))["points"] == 2
+
+
+async def test_a_card_shows_the_best_challenge_running_on_it_the_readers_clicks_and_link(
+    client: Client,
+) -> None:
+    offer = await make_item("offer", "Data engineer")
+    story = await make_item("story", "Hack week")
+    moment = now().replace(microsecond=0)
+
+    async def challenge(percent: int, starts: timedelta, ends: timedelta, *items: int) -> None:
+        row = Challenge(
+            name=f"x{percent}", multiplier=percent, starts_at=moment + starts, ends_at=moment + ends
+        )
+        await row.save()
+        await ChallengeItem.insert(*[ChallengeItem(challenge=row.id, item=i) for i in items])
+
+    hour, day_ = timedelta(hours=1), timedelta(days=1)
+    await challenge(200, -hour, 10 * day_, offer)
+    await challenge(300, -hour, 2 * day_, offer)  # the best running on the offer
+    await challenge(500, -3 * day_, -day_, offer, story)  # over
+    await challenge(400, day_, 5 * day_, story)  # not started
+    member = await sign_in(client, "employee")
+    for n in range(2):
+        await record_activity(ActivityKind.click, f"c{n}", member=member.id, item=offer)
+    page = (await client.get("/", headers=HTML)).text
+    feed = text_of(page)
+    assert f"×3 points until {(moment + 2 * day_).astimezone(UTC):%-d %b}" in feed
+    assert feed.count("points until") == 1  # the story has no challenge running
+    assert "2 clicks on your link" in feed and "0 clicks on your link" in feed
+    # Each card's one-tap share carries the member's own link, the same on every visit and
+    # on the item's page.
+    links = re.findall(r"http://[^\s\"]+/r/([\w-]+)", page)
+    assert len(set(links)) == 2
+    again = re.findall(r"http://[^\s\"]+/r/([\w-]+)", (await client.get("/", headers=HTML)).text)
+    assert set(again) == set(links)
+    item_page = (await client.get(f"/items/{offer}", headers=HTML)).text
+    assert "2 clicks on your link" in text_of(item_page)
+    on_item_page = set(re.findall(r"http://[^\s\"]+/r/([\w-]+)", item_page))
+    assert len(on_item_page) == 1 and on_item_page < set(links)
 
 
 # --- My points page ----------------------------------------------------------------------

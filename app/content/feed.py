@@ -4,6 +4,7 @@ remembers of each member (last visit, credit by name).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,33 @@ async def all_tags() -> list[str]:
 
 
 # ---------------------------------------------------------------- the feed
+
+
+@dataclass(frozen=True)
+class CardColumn:
+    """A value a later domain adds to each card of a page (the reader's clicks on it, their
+    link's code, a challenge running on it), computed in the page's own query: one statement
+    for the page, not one more round trip per domain. ``sql`` is a scalar sub-select on the
+    card's item, ``p.id``, its placeholders ``{}`` filled from ``args``; the card reads it as
+    ``row[alias]``."""
+
+    alias: str
+    sql: str
+    args: tuple[Any, ...] = ()
+
+
+def _with_columns(
+    inner: str, inner_args: list[Any], columns: Sequence[CardColumn], order: str = ""
+) -> tuple[str, list[Any]]:
+    """``inner`` (a query on ``content_item i``) wrapped so that each column is computed
+    for the rows it returns only (after its LIMIT), in the same statement."""
+    if not columns:
+        return inner, inner_args
+    picked = "".join(f", {column.sql} AS {column.alias}" for column in columns)
+    if not all(column.alias.isidentifier() for column in columns):
+        raise ValueError("a card column's alias is a plain name")
+    sql = f"SELECT p.*{picked} FROM ({inner}) p{order}"  # noqa: S608 (placeholders only)
+    return sql, [arg for column in columns for arg in column.args] + inner_args
 
 
 @dataclass
@@ -147,8 +175,10 @@ async def feed_page(
     after: str | None = None,
     at: datetime | None = None,
     limit: int = PAGE_SIZE,
+    columns: Sequence[CardColumn] = (),
 ) -> FeedPage:
-    """What ``member`` may see, pinned first then newest, ``limit`` cards after ``after``.
+    """What ``member`` may see, pinned first then newest, ``limit`` cards after ``after``,
+    each with ``columns``.
 
     Keyset pagination on (pinned, publish_at, id): a card published meanwhile never shifts
     the next page, so no card shows twice.
@@ -177,12 +207,14 @@ async def feed_page(
         else:
             where.append(f"(i.pinned = {{}} AND {later})")
             args += [False, at_time, at_time, item_id]
-    sql = (
-        FEED_SQL
-        + " AND ".join(where)
-        + " ORDER BY i.pinned DESC, i.publish_at DESC, i.id DESC LIMIT {}"
+    sql, args = _with_columns(
+        FEED_SQL + " AND ".join(where) + " ORDER BY i.pinned DESC, i.publish_at DESC, i.id DESC"
+        " LIMIT {}",
+        [member.id, *args, limit + 1],
+        columns,
+        " ORDER BY p.pinned DESC, p.publish_at DESC, p.id DESC",
     )
-    rows = [dict(r) for r in await ContentItem.raw(sql, member.id, *args, limit + 1)]
+    rows = [dict(r) for r in await ContentItem.raw(sql, *args)]
     for row in rows:
         row["pinned"] = bool(row["pinned"])
         row["shared"] = bool(row["shared"])
@@ -202,21 +234,22 @@ def card_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def visible_item(
-    member: Member, item_id: int, at: datetime | None = None
+    member: Member,
+    item_id: int,
+    at: datetime | None = None,
+    columns: Sequence[CardColumn] = (),
 ) -> dict[str, Any] | None:
-    """The item if ``member`` may see it in their feed now."""
+    """The item if ``member`` may see it in their feed now, with ``columns``."""
     # Written out: every item page and share sheet reads it (the builder cost 5 ms of CPU).
     where, args = _visible_where(member, at or now())
-    sql = (
+    sql, args = _with_columns(
         "SELECT i.*, s.name AS site_name, bm.photo AS byline_photo FROM content_item i "  # noqa: S608 (placeholders only)
         "LEFT JOIN site s ON s.id = i.site LEFT JOIN member bm ON bm.id = i.byline_member "
-        "WHERE i.id = {} AND " + " AND ".join(where)
+        "WHERE i.id = {} AND " + " AND ".join(where),
+        [item_id, *args],
+        columns,
     )
-    rows = await ContentItem.raw(
-        sql,
-        item_id,
-        *args,
-    )
+    rows = await ContentItem.raw(sql, *args)
     if not rows:
         return None
     item = dict(rows[0])

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.accounts import audit
-from app.content.feed import published_where
+from app.content.feed import CardColumn, published_where
 from app.content.tables import ContentItem
 from app.core.clock import now
 from app.core.db import write_transaction
@@ -204,27 +204,34 @@ async def challenges(at: datetime) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-async def challenges_on(item_ids: list[int], at: datetime) -> dict[int, dict[str, Any]]:
-    """For a page of items, in one query: the best running challenge on each (its
-    multiplier as text and until when), as the feed's cards show it."""
-    if not item_ids:
-        return {}
-    # Written out: on every feed page, Piccolo's builder cost five times the query.
-    marks = ", ".join(["{}"] * len(item_ids))
-    rows = await ChallengeItem.raw(
-        "SELECT ci.item AS item, c.multiplier AS multiplier, c.ends_at AS ends_at "  # noqa: S608 (placeholders only)
-        "FROM challenge_item ci JOIN challenge c ON c.id = ci.challenge "
-        f"WHERE ci.item IN ({marks}) AND c.starts_at <= {{}} AND c.ends_at > {{}}",
-        *item_ids,
-        at,
-        at,
-    )
-    best: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        held = best.get(row["item"])
-        if held is None or (row["multiplier"], row["ends_at"]) > (held["percent"], held["ends_at"]):
-            best[row["item"]] = {"percent": row["multiplier"], "ends_at": row["ends_at"]}
-    for held in best.values():
-        held["multiplier"] = multiplier_text(held["percent"])
-        held["until"] = short_date(held["ends_at"])
-    return best
+# The best challenge running on a card: the highest multiplier, then the latest end.
+_BEST_ON_CARD = (
+    "(SELECT c.{} FROM challenge_item ci JOIN challenge c ON c.id = ci.challenge "
+    "WHERE ci.item = p.id AND c.starts_at <= {{}} AND c.ends_at > {{}} "
+    "ORDER BY c.multiplier DESC, c.ends_at DESC LIMIT 1)"
+)
+
+
+def challenge_columns(at: datetime) -> list[CardColumn]:
+    """The best challenge running at ``at`` on each card, in the cards' own query; read
+    back by :func:`card_challenge`."""
+    return [
+        CardColumn("challenge_percent", _BEST_ON_CARD.format("multiplier"), (at, at)),
+        CardColumn("challenge_ends", _BEST_ON_CARD.format("ends_at"), (at, at)),
+    ]
+
+
+def card_challenge(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A card's challenge as the feed shows it (its multiplier as text and until when), or
+    None: from :func:`challenge_columns`."""
+    percent, ends_at = row["challenge_percent"], row["challenge_ends"]
+    if percent is None or ends_at is None:
+        return None
+    if isinstance(ends_at, str):  # SQLite gives a sub-select's timestamp as its text
+        ends_at = datetime.fromisoformat(ends_at)
+    return {
+        "percent": percent,
+        "ends_at": ends_at,
+        "multiplier": multiplier_text(percent),
+        "until": short_date(ends_at),
+    }

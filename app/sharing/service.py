@@ -15,6 +15,7 @@ from urllib.parse import quote
 from app.activity import service as activity
 from app.activity.tables import ActivityKind
 from app.content.editing import NETWORKS, load_captions
+from app.content.feed import CardColumn
 from app.content.tables import ContentItem
 from app.core import db
 from app.core.i18n import _
@@ -66,6 +67,25 @@ async def link_codes(member_id: int, item_ids: list[int]) -> dict[int, str]:
             )
         ).on_conflict(target=ShareLink.pair, action="DO NOTHING")
         codes = {pairs[r["pair"]]: str(r["code"]) for r in await query}
+    return codes
+
+
+def link_code_column(member_id: int) -> CardColumn:
+    """The member's code for each card, in the cards' own query (NULL where the member has
+    none yet: :func:`card_link_codes` creates those)."""
+    return CardColumn(
+        "link_code",
+        "(SELECT sl.code FROM share_link sl WHERE sl.pair = {} || CAST(p.id AS TEXT))",
+        (f"{member_id}:",),
+    )
+
+
+async def card_link_codes(member_id: int, cards: list[dict[str, Any]]) -> dict[int, str]:
+    """Each card's code, read by :func:`link_code_column`; the missing ones created."""
+    codes = {card["id"]: card["link_code"] for card in cards if card["link_code"]}
+    missing = [card["id"] for card in cards if not card["link_code"]]
+    if missing:
+        codes |= await link_codes(member_id, missing)
     return codes
 
 
@@ -159,6 +179,9 @@ async def shares_of(member_id: int, item_id: int) -> list[str]:
         "SELECT network FROM share WHERE member = {} AND item = {}", member_id, item_id
     )
     return [r["network"] for r in rows]
+
+
+clicks_column = activity.clicks_column
 
 
 async def genuine_clicks_by_item(member_id: int, item_ids: list[int]) -> dict[int, int]:

@@ -20,13 +20,14 @@ from app.content.media import image_url
 from app.content.video import video_urls
 from app.core.i18n import current_language
 from app.events.service import events_by_item, my_signups
-from app.points.challenges import challenges_on
+from app.points.challenges import card_challenge, challenge_columns
 from app.points.rules import rules
 from app.points.tables import Action
 from app.sharing.service import (
+    card_link_codes,
+    clicks_column,
     default_caption,
-    genuine_clicks_by_item,
-    link_codes,
+    link_code_column,
     share_url,
     shares_of,
 )
@@ -51,7 +52,15 @@ async def feed(
 ) -> Response[str]:
     member = request.user
     kind = kind if kind in {"story", "offer"} else None
-    page = await content_feed.feed_page(member, kind=kind, tag=tag, search=q, after=after)
+    # What sharing and points say of each card comes in the cards' own query.
+    columns = [
+        clicks_column(member.id),
+        link_code_column(member.id),
+        *challenge_columns(editing.now()),
+    ]
+    page = await content_feed.feed_page(
+        member, kind=kind, tag=tag, search=q, after=after, columns=columns
+    )
     next_page = after is not None and wants_fragment(request)
     first_run = None
     if welcome == "1" and after is None:
@@ -65,19 +74,16 @@ async def feed(
     else:
         state = await content_feed.feed_state(member.id)
         since = state["previous_seen_at"] if state else None
-    ids = [c["id"] for c in page.cards]
-    clicks = await genuine_clicks_by_item(member.id, ids)
-    challenges = await challenges_on(ids, editing.now())
-    codes = await link_codes(member.id, ids)
+    codes = await card_link_codes(member.id, page.cards)
     events = await events_by_item([c["id"] for c in page.cards if c["kind"] == "event"])
     signed_up = await my_signups(member.id) if events else {}
     public_url = settings_of(request).public_url
     bits = [
         member_bits(
             is_new=since is not None and row["publish_at"] > since,
-            challenge=challenges.get(row["id"]),
+            challenge=card_challenge(row),
             shared=row["shared"],
-            clicks=clicks.get(row["id"], 0),
+            clicks=row["clicks"],
             share_url=share_url(public_url, codes[row["id"]]),
         )
         for row in page.cards
@@ -134,15 +140,16 @@ async def welcome_context(request: AnyRequest) -> dict[str, object]:
 @get("/items/{item_id:int}", name="item", guards=[signed_in], opt={"tab": "feed"})
 async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     member = request.user
-    item = await content_feed.visible_item(member, item_id)
+    item = await content_feed.visible_item(
+        member, item_id, columns=[clicks_column(member.id), link_code_column(member.id)]
+    )
     if item is None:
         raise NotFoundException()
     if item["kind"] == "event":  # an event's page is its own, with its sign-ups
         event = (await events_by_item([item_id])).get(item_id)
         if event is not None:
             return see_other(request, f"/events/{event['id']}")
-    clicks = await genuine_clicks_by_item(member.id, [item_id])
-    codes = await link_codes(member.id, [item_id])
+    codes = await card_link_codes(member.id, [item])
     return await render(
         request,
         "content/item.html",
@@ -155,7 +162,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any
         video=video_urls(item["video"]),
         tag_list=editing.tags_of(item["tags"]),
         networks_shared=await shares_of(member.id, item_id),
-        clicks=clicks.get(item_id, 0),
+        clicks=item["clicks"],
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,
         **(await _story_aside(item)),
