@@ -17,6 +17,7 @@ from app.activity.tables import ActivityKind
 from app.candidates import pipeline
 from app.core.clock import now
 from app.points import ledger
+from app.points import rules as points_rules
 from app.points.rules import rules
 from app.points.tables import Challenge, ChallengeItem, Level, PointsRule
 from app.sharing import service as sharing
@@ -327,6 +328,29 @@ async def test_levels_are_added_renamed_moved_and_removed_and_the_first_always_s
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     assert "Level: Beginner" in page
     assert "20 points to go to Ambassador" in page  # 80 lifetime points
+
+
+async def test_pages_show_a_change_to_levels_and_rules_made_in_another_process_within_seconds(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(points_rules._kept, "_clock", lambda: clock[0])
+    member = await sign_in(client, "employee")
+    page = text_of((await client.get("/me/points", headers=HTML)).text)
+    assert "Level: Newcomer" in page and "Genuine click" in page
+    # Another process (its admin) renames the first level and switches clicks off.
+    await Level.update({Level.name: "Rookie"}).where(Level.threshold == 0)
+    await PointsRule.update({PointsRule.enabled: False}).where(PointsRule.action == "click")
+    clock[0] += points_rules.SHOWN_FOR_S - 1
+    page = text_of((await client.get("/me/points", headers=HTML)).text)
+    assert "Level: Newcomer" in page and "Genuine click" in page  # this process's copy
+    clock[0] += 1
+    page = text_of((await client.get("/me/points", headers=HTML)).text)
+    assert "Level: Rookie" in page and "Genuine click" not in page
+    # Points are awarded by the rules as they are now, whatever a page last showed.
+    await PointsRule.update({PointsRule.enabled: True}).where(PointsRule.action == "click")
+    await record_activity(ActivityKind.click, "fresh-rule", member=member.id)
+    assert await ledger.balance(member.id) == 10
 
 
 # --- Challenges --------------------------------------------------------------------------

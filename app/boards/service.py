@@ -289,16 +289,25 @@ async def decorate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- a member's standing
 
 
+# The Me page's one statement: lifetime points, whether the member is anonymous on the
+# boards, and a row per badge they earned (one row with no badge when none).
+STANDING_SQL = f"""
+SELECT ({ledger.EARNED_SQL}) AS lifetime, m.leaderboard_anonymous AS anonymous, b.badge AS badge
+FROM member m LEFT JOIN member_badge b ON b.member = m.id
+WHERE m.id = {{}}
+"""  # noqa: S608 (placeholders only)
+
+
 async def standing(member_id: int) -> dict[str, Any]:
-    """What the profile shows: lifetime points, level and progress, badges (earned or not)."""
-    lifetime = await ledger.earned(member_id)
-    reached = level_of(lifetime, await levels())
-    # Written out, as is_anonymous(): the Me page reads both on every view.
-    rows = await MemberBadge.raw("SELECT badge FROM member_badge WHERE member = {}", member_id)
+    """What the profile shows: lifetime points, level and progress, badges (earned or not),
+    and whether the member chose to be anonymous on the boards (:func:`is_anonymous`)."""
+    rows = await MemberBadge.raw(STANDING_SQL, f"{member_id}:all", member_id)
+    lifetime = int(rows[0]["lifetime"] or 0) if rows else 0
     return {
         "lifetime": lifetime,
-        **reached,
-        "badges": badges_shown({r["badge"] for r in rows}),
+        **level_of(lifetime, await levels()),
+        "badges": badges_shown({r["badge"] for r in rows if r["badge"]}),
+        "anonymous": bool(rows and rows[0]["anonymous"]),
     }
 
 

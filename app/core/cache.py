@@ -9,11 +9,23 @@ is needed by another process; a change made in another process shows within the 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+# Every map, so that all can be emptied when the process turns to another database.
+_EVERY_MAP: weakref.WeakSet[TTLMap[Any, Any]] = weakref.WeakSet()
+
+
+def forget_everything() -> None:
+    """Empty every map of this process: what they keep belongs to the database in use, and
+    the process now uses another one (the tests' fresh database for each test)."""
+    for kept in list(_EVERY_MAP):
+        kept.clear()
 
 
 class TTLMap(Generic[K, V]):
@@ -30,6 +42,7 @@ class TTLMap(Generic[K, V]):
         self.max_size = max_size
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
+        _EVERY_MAP.add(self)
 
     def get(self, key: K) -> V | None:
         """The value put for ``key`` if it is still fresh, else None."""

@@ -23,6 +23,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import TABLE_REGISTRY
 
+from app.core.cache import forget_everything
 from app.core.settings import check_database_url
 
 SQLITE_BUSY_TIMEOUT_S = 15
@@ -191,6 +192,7 @@ def use_engine(engine: Engine) -> None:
     """
     global _engine
     _engine = engine
+    forget_everything()  # what processes keep was read from the database used until now
     for table in TABLE_REGISTRY:
         table._meta.db = engine
 

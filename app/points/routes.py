@@ -84,7 +84,7 @@ async def _admin_page(
         status_code=status_code,
         form=rules_form or rules_admin.rules_form(await rules()),
         actions=[(a.value, ACTION_NAMES[a.value]) for a in Action],
-        levels=await levels(),
+        levels=await levels(fresh=True),
         challenges=await challenges.challenges(now()),
         zone=zone,
         local_text=challenges.local_text,

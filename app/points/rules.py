@@ -8,6 +8,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
+from app.core.cache import TTLMap
 from app.core.i18n import _, lazy
 from app.points.tables import Action, Badge, ChallengeItem, Level, PointsRule, Reason
 
@@ -102,6 +103,25 @@ class Rule:
     weekly_cap: int | None
 
 
+# What pages show of the rules and levels, kept a few seconds per process (the points page,
+# Me, the leaderboard and the wall of fame each read them): a change shows at once in the
+# process that made it, within this many seconds in the others. Points are always awarded
+# by the rules read fresh, in the awarding transaction.
+SHOWN_FOR_S = 5.0
+_kept: TTLMap[str, Any] = TTLMap(ttl_s=SHOWN_FOR_S, max_size=2)
+
+
+def rules_changed() -> None:
+    """Forget this process's kept rules and levels (an admin just changed them)."""
+    _kept.clear()
+
+
+async def shown_rules() -> dict[str, Rule]:
+    """The rules as pages show them: :func:`rules`, kept ``SHOWN_FOR_S`` seconds."""
+    kept = _kept.get("rules")
+    return kept if kept is not None else _kept.put("rules", await rules())
+
+
 async def rules() -> dict[str, Rule]:
     """Every action's rule, created with the defaults on first read. Read fresh each time:
     an admin's change holds at once in every process."""
@@ -131,22 +151,27 @@ async def rules() -> dict[str, Rule]:
     }
 
 
-async def levels() -> list[dict[str, Any]]:
-    """Levels by threshold, lowest first, created with the defaults on first read."""
-    sql = "SELECT id, name, threshold FROM level ORDER BY threshold"
-    rows = [dict(r) for r in await Level.raw(sql)]
-    if not rows:
-        await Level.insert(
-            *[Level(threshold=t, name=str(name)) for t, name in DEFAULT_LEVELS]
-        ).on_conflict(target=Level.threshold, action="DO NOTHING")
-        rows = [dict(r) for r in await Level.raw(sql)]
+async def levels(*, fresh: bool = False) -> list[dict[str, Any]]:
+    """Levels by threshold, lowest first, created with the defaults on first read. Pages
+    read a copy kept ``SHOWN_FOR_S`` seconds; ``fresh`` reads the table (to change it)."""
+    stored: list[dict[str, Any]] | None = None if fresh else _kept.get("levels")
+    if stored is None:
+        sql = "SELECT id, name, threshold FROM level ORDER BY threshold"
+        stored = [dict(r) for r in await Level.raw(sql)]
+        if not stored:
+            await Level.insert(
+                *[Level(threshold=t, name=str(name)) for t, name in DEFAULT_LEVELS]
+            ).on_conflict(target=Level.threshold, action="DO NOTHING")
+            stored = [dict(r) for r in await Level.raw(sql)]
+        if not fresh:
+            _kept.put("levels", stored)
     # The default names are stored in English and shown in the reader's language; a name
     # an admin typed is theirs and shown as typed.
     defaults = {str(name) for _threshold, name in DEFAULT_LEVELS}
-    for row in rows:
-        if row["name"] in defaults:
-            row["name"] = _(row["name"])
-    return rows
+    return [
+        {**row, "name": _(row["name"]) if row["name"] in defaults else row["name"]}
+        for row in stored
+    ]
 
 
 def level_of(lifetime: int, all_levels: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from app.points.rules import (
     Rule,
     levels,
     rules,
+    rules_changed,
+    shown_rules,
 )
 from app.points.tables import (
     Action,
@@ -153,12 +155,13 @@ async def save_rules(new: dict[str, Rule], *, by: int, client: str = "") -> list
             await audit.record(
                 "points_rules_changed", actor=by, client=client, summary="; ".join(changes)
             )
+    rules_changed()
     return changes
 
 
 async def earning_rules() -> list[dict[str, Any]]:
     """The rules in force, as the member's "How to earn points" lists them."""
-    all_rules = await rules()
+    all_rules = await shown_rules()
     out = []
     for action in Action:
         rule = all_rules[action.value]
@@ -219,7 +222,7 @@ async def save_level(
     form = FormResult()
     try:
         async with write_transaction():
-            all_levels = await levels()
+            all_levels = await levels(fresh=True)
             current = next((lv for lv in all_levels if lv["id"] == level_id), None)
             if level_id is not None and current is None:
                 raise LookupError(level_id)
@@ -247,6 +250,8 @@ async def save_level(
     except (_ThresholdTaken, *UNIQUE_VIOLATIONS):
         # Checked above; the constraint also catches two admins saving at the same moment.
         form.fail("threshold", _threshold_taken())
+    finally:
+        rules_changed()
     return form
 
 
@@ -265,4 +270,5 @@ async def remove_level(level_id: int, *, by: int, client: str = "") -> str | Non
             client=client,
             summary=f"- {row['name']} ({row['threshold']})",
         )
+    rules_changed()
     return None

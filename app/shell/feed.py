@@ -21,7 +21,7 @@ from app.content.video import video_urls
 from app.core.i18n import current_language
 from app.events.service import events_by_item, my_signups
 from app.points.challenges import card_challenge, challenge_columns
-from app.points.rules import rules
+from app.points.rules import shown_rules
 from app.points.tables import Action
 from app.sharing.service import (
     card_link_codes,
@@ -125,7 +125,7 @@ async def welcome_context(request: AnyRequest) -> dict[str, object]:
     """The first-run welcome: the points the rules give now, and whether the phone is an
     iPhone or iPad (the install guide is then open, since iOS has no install prompt and
     allows push only from the installed app)."""
-    current = await rules()
+    current = await shown_rules()
     points = {
         action.value: current[action.value].points
         for action in WELCOME_ACTIONS

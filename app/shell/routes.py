@@ -16,7 +16,7 @@ from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from app.accounts.guards import anyone, signed_in
 from app.accounts.sessions import sessions_changed
 from app.accounts.tables import Member
-from app.boards.service import is_anonymous, standing
+from app.boards.service import standing
 from app.content.feed import credits_by_name
 from app.content.media import MAX_BYTES, ImageRefused, image_url, media_dir, save_photo
 from app.core import db, files, i18n
@@ -51,8 +51,8 @@ async def me(request: AnyRequest) -> Any:
         request,
         "shell/me.html",
         credit_by_name=await credits_by_name(member.id),
-        standing=await standing(member.id),
-        leaderboard_anonymous=await is_anonymous(member.id),
+        standing=(mine := await standing(member.id)),
+        leaderboard_anonymous=mine["anonymous"],
         photo=image_url(member.photo, 192),
         max_mb=MAX_BYTES // (1024 * 1024),
     )
@@ -69,8 +69,8 @@ async def _photo_refused(request: AnyRequest, message: str) -> Any:
         photo_error=message,
         max_mb=MAX_BYTES // (1024 * 1024),
         credit_by_name=await credits_by_name(member.id),
-        standing=await standing(member.id),
-        leaderboard_anonymous=await is_anonymous(member.id),
+        standing=(mine := await standing(member.id)),
+        leaderboard_anonymous=mine["anonymous"],
     )
 
 
