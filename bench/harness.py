@@ -217,27 +217,37 @@ def page_bench_args(title: str) -> argparse.Namespace:
 
 
 def on_each_database(
-    args: argparse.Namespace, name: str, run: Callable[[str, str | None], None]
+    args: argparse.Namespace,
+    name: str,
+    run: Callable[[str, str | None], None],
+    *,
+    keep_postgres: bool = False,
 ) -> None:
     """``run(label, database_url)`` on SQLite (``None``: the server's own file) and on a
-    throwaway PostgreSQL database, as ``--only`` asks."""
+    throwaway PostgreSQL database, as ``--only`` asks; ``keep_postgres``: a database of
+    that name kept from one run to the next instead (``relay_bench_NAME_kept``)."""
     if args.only in (None, "sqlite"):
         run("SQLite", None)
     if args.only in (None, "postgresql"):
-        database = f"relay_bench_{name}_{os.getpid()}"
+        database = f"relay_bench_{name}_{'kept' if keep_postgres else os.getpid()}"
         base = args.pg.rsplit("/", 1)[0]
-        asyncio.run(_admin(args.pg, f'CREATE DATABASE "{database}"'))
+        asyncio.run(_admin(args.pg, f'CREATE DATABASE "{database}"', exists_ok=keep_postgres))
         try:
             run("PostgreSQL", f"{base}/{database}")
         finally:
-            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            if not keep_postgres:
+                drop = f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
+                asyncio.run(_admin(args.pg, drop))
 
 
-async def _admin(url: str, statement: str) -> None:
+async def _admin(url: str, statement: str, exists_ok: bool = False) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(statement)
+    except asyncpg.DuplicateDatabaseError:
+        if not exists_ok:
+            raise
     finally:
         await conn.close()

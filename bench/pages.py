@@ -199,7 +199,9 @@ HEADER = (
 def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
     wanted = set(args.pages.split(",")) if args.pages else None
     with tempfile.TemporaryDirectory(prefix="relay-bench-pages-") as tmp:
-        data_dir = Path(args.keep) if args.keep and database_url is None else Path(tmp)
+        data_dir = Path(tmp)
+        if args.keep:  # PostgreSQL's kept database has its tokens in a folder of its own
+            data_dir = Path(args.keep) / ("postgresql" if database_url else "")
         url = database_url or f"sqlite:///{data_dir / 'relay.sqlite3'}"
         tokens = data_dir / "bench-tokens.json"
         if tokens.exists():  # --keep: seeded by an earlier run
@@ -211,7 +213,7 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
             started = time.monotonic()
             token, _code = asyncio.run(seed(url))
             editor_token = asyncio.run(seed_more(url, token))
-            if args.keep and database_url is None:
+            if args.keep:
                 tokens.write_text(json.dumps([token, editor_token]))
             print(
                 f"{label}: seeded {MEMBERS:,} members, {ITEMS:,} items, {SHARES:,} shares "
@@ -320,7 +322,11 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     parser.add_argument("--pages", default=None, help="comma-separated page names, and ping")
-    parser.add_argument("--keep", default=None, help="SQLite: seed once into this folder")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        help="seed once into this folder (PostgreSQL: into relay_bench_pages_kept)",
+    )
     parser.add_argument("--worker", action="store_true", help="with the embedded worker on")
     parser.add_argument("--workers", type=int, default=1, help="web processes (relay serve)")
     parser.add_argument("--redis", default=None, help="REDIS_URL for the web processes")
@@ -332,7 +338,9 @@ def main() -> None:
         f"Pages benchmark: granian, {args.workers} worker(s), {args.connections} connections, {args.seconds}s "
         "per figure, wrk over loopback; ratio = Relay / bare baseline of the same shape\n"
     )
-    on_each_database(args, "pages", lambda label, url: run(label, url, args))
+    on_each_database(
+        args, "pages", lambda label, url: run(label, url, args), keep_postgres=bool(args.keep)
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import asyncio
 import sqlite3
 import traceback
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -240,11 +241,90 @@ async def keep_session(connection: Any) -> None:
     ``SET LOCAL``, and it neither listens nor holds cursors outside a transaction."""
 
 
+class FairPool:
+    """asyncpg's pool, its connections handed out first come, first served.
+
+    Piccolo takes a connection from the pool for each query outside a transaction. asyncpg's
+    pool queues the tasks that wait for one in an ``asyncio.Queue``, which lets a task that
+    just gave a connection back take it again at once (its next query) ahead of the task the
+    release woke: under 32 concurrent requests of three queries each and 10 connections, a
+    tenth of the requests waited 190 ms and more, the unlucky ones over half a second, for
+    a median of 15 ms. Here a connection given back goes straight to the longest waiter; the
+    pool behind never has more takers than connections. Piccolo's ``pool.acquire()`` (awaited
+    or ``async with``) and ``pool.release()`` are the only ways in; anything else is asyncpg's.
+    """
+
+    def __init__(self, pool: Any, size: int) -> None:
+        self._pool = pool
+        self._free = size
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+    async def _enter(self) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._leave()  # given a turn as it was cancelled: the next one has it
+            raise
+
+    def _leave(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._free += 1
+
+    async def _take(self) -> Any:
+        await self._enter()
+        try:
+            return await self._pool.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    def acquire(self) -> _FairAcquire:
+        return _FairAcquire(self)
+
+    async def release(self, connection: Any) -> None:
+        try:
+            await self._pool.release(connection)
+        finally:
+            self._leave()
+
+
+class _FairAcquire:
+    """``pool.acquire()``, awaited or used with ``async with``, as asyncpg's."""
+
+    def __init__(self, pool: FairPool) -> None:
+        self._pool = pool
+        self._connection: Any = None
+
+    def __await__(self) -> Any:
+        return self._pool._take().__await__()
+
+    async def __aenter__(self) -> Any:
+        self._connection = await self._pool._take()
+        return self._connection
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._pool.release(self._connection)
+
+
 async def open_pool(size: int = 10) -> None:
     """A pool of PostgreSQL connections for this process (none with size 0)."""
     engine = current_engine()
     if isinstance(engine, PostgresEngine) and size > 0:
         await engine.start_connection_pool(min_size=1, max_size=size, reset=keep_session)
+        engine.pool = FairPool(engine.pool, size)
 
 
 async def close_pool() -> None:
