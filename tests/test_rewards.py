@@ -174,6 +174,8 @@ async def test_the_shop_tells_each_member_what_they_can_afford(
 ) -> None:
     member = await sign_in(client, "employee")
     await give(member.id, 250)
+    empty = (await client.get("/rewards", headers=HTML)).text
+    assert "250 points" in empty and "No rewards on offer right now." in empty
     await make_reward("Café voucher", cost=150)
     await make_reward("Company hoodie", cost=500, stock=12)
     await make_reward("Gone", cost=10, stock=0)
@@ -189,6 +191,12 @@ async def test_the_shop_tells_each_member_what_they_can_afford(
     assert "12 left" in text and "Out of stock" in text
     assert "Hidden" not in text and "Later" not in text
     assert 'aria-current="page"' in text and 'href="/rewards"' in text
+    assert "as many times as allowed" not in text
+    once = await make_reward("Team lunch", cost=50, limit_per_member=1)
+    await service.redeem(member.id, once)
+    text = (await client.get("/rewards", headers=HTML)).text
+    assert "200 points" in text  # the balance after the redemption
+    assert "You have redeemed it as many times as allowed." in text
     hidden = await Reward.select(Reward.id).where(Reward.name == "Hidden").first()
     assert hidden is not None
     off = await client.get(f"/rewards/{hidden['id']}", headers=HTML)

@@ -140,7 +140,7 @@ LEFT JOIN member bm ON bm.id = i.byline_member
 WHERE """
 
 
-def _published_sql(moment: datetime) -> tuple[list[str], list[Any]]:
+def published_sql(moment: datetime) -> tuple[list[str], list[Any]]:
     """:func:`published_where` written out, on ``content_item i``."""
     where = [
         "i.publish_at <= {}",
@@ -153,7 +153,7 @@ def _published_sql(moment: datetime) -> tuple[list[str], list[Any]]:
 
 def _visible_where(member: Member, moment: datetime) -> tuple[list[str], list[Any]]:
     """:func:`published_where` and :func:`audience_where` written out, on ``content_item i``."""
-    where, args = _published_sql(moment)
+    where, args = published_sql(moment)
     if member.team is not None or member.site is not None:
         where.append(
             "(i.audience_all = {} OR i.id IN "
@@ -270,7 +270,7 @@ async def withdrawn(item_id: int) -> bool:
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
     """Open offers for everyone: what the public pages suggest."""
     # Written out: every story's page reads it (the builder cost twice the query's CPU).
-    where, args = _published_sql(now())
+    where, args = published_sql(now())
     rows = await ContentItem.raw(
         "SELECT i.id, i.title, i.contract, i.remote, s.name AS site_name FROM content_item i "  # noqa: S608 (placeholders only)
         "LEFT JOIN site s ON s.id = i.site WHERE "

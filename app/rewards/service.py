@@ -232,26 +232,37 @@ def shop_view(reward: dict[str, Any], balance: int, taken: int, at: datetime) ->
     }
 
 
+# The shop in one statement: the member's balance on a row of its own, joined to each reward
+# on offer now with how many of it the member holds (rejected ones given back); a single row
+# with no reward when none is on offer.
+SHOP_SQL = f"""
+SELECT b.balance AS balance, r.*,
+  (SELECT COUNT(d.id) FROM redemption d
+   WHERE d.reward = r.id AND d.member = {{}} AND d.state <> {{}}) AS taken
+FROM (SELECT ({ledger.BALANCE_SQL}) AS balance) b
+LEFT JOIN reward r ON r.active = {{}} AND (r.starts_at IS NULL OR r.starts_at <= {{}})
+  AND (r.ends_at IS NULL OR r.ends_at > {{}})
+ORDER BY r.cost, r.id
+"""  # noqa: S608 (placeholders only)
+
+
 async def shop(member_id: int, at: datetime | None = None) -> dict[str, Any]:
-    """The member's balance and the rewards on offer now, cheapest first: three queries."""
+    """The member's balance and the rewards on offer now, cheapest first: one query (the
+    shop is read on every visit)."""
     at = at or now()
-    balance = await ledger.balance(member_id)
-    # Written out, as _taken_by(): the shop is read on every visit.
-    rewards = [
-        {**r, "active": bool(r["active"])}
-        for r in await Reward.raw(
-            "SELECT * FROM reward WHERE active = {} AND (starts_at IS NULL OR starts_at <= {}) "
-            "AND (ends_at IS NULL OR ends_at > {}) ORDER BY cost",
-            True,
-            at,
-            at,
-        )
-    ]
-    taken = await _taken_by(member_id)
-    return {
-        "balance": balance,
-        "rewards": [shop_view(r, balance, taken.get(r["id"], 0), at) for r in rewards],
-    }
+    rows = await Reward.raw(
+        SHOP_SQL, member_id, RedemptionState.rejected.value, member_id, True, at, at
+    )
+    balance = int(rows[0]["balance"] or 0) if rows else 0
+    rewards = []
+    for row in rows:
+        if row["id"] is None:
+            continue
+        reward = {**row, "active": bool(row["active"])}
+        taken = int(reward.pop("taken") or 0)
+        del reward["balance"]
+        rewards.append(shop_view(reward, balance, taken, at))
+    return {"balance": balance, "rewards": rewards}
 
 
 async def reward_for_member(
