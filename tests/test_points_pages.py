@@ -412,6 +412,9 @@ async def test_a_challenge_multiplies_a_share_of_its_item_made_through_the_route
     assert (await share(client, other))["points"] == 2
     page = text_of((await client.get("/me/points", headers=HTML)).text)
     assert "Share Data engineer · ×2 challenge" in page
+    # The badge the share earned, with its day; those still to earn after it.
+    assert f"First share You shared for the first time. · {day(now())}" in page
+    assert page.index("First share") < page.index("Still to earn")
 
     # Ended early: the next share of the item earns the usual points.
     await sign_in(client, "admin")

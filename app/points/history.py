@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from app.accounts.tables import Member
@@ -39,14 +40,30 @@ async def summary(member_id: int) -> dict[str, Any]:
     }
 
 
-async def badges(member_id: int) -> list[dict[str, Any]]:
-    """Every badge, earned ones first (with when), then those still to earn."""
-    rows = await MemberBadge.raw(
-        "SELECT badge, at FROM member_badge WHERE member = {}", member_id
-    )  # written out: the points page reads it on every view
-    earned = {r["badge"]: r["at"] for r in rows}
-    out = [{**badge, "at": earned.get(badge["badge"])} for badge in badges_shown(set(earned))]
-    return sorted(out, key=lambda b: b["at"] is None)
+# The points page's top in one statement: balance and lifetime points on every row, and a
+# row per badge earned (one row with no badge when none).
+STANDING_AND_BADGES_SQL = f"""
+SELECT ({ledger.BALANCE_SQL}) AS balance, ({ledger.EARNED_SQL}) AS lifetime,
+       b.badge AS badge, b.at AS at
+FROM (SELECT 1 AS one) o LEFT JOIN member_badge b ON b.member = {{}}
+"""  # noqa: S608 (placeholders only)
+
+
+async def summary_and_badges(member_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`summary`, and every badge, earned ones first (with when) then those still to
+    earn: one query (the points page reads them on every view)."""
+    rows = await MemberBadge.raw(STANDING_AND_BADGES_SQL, member_id, f"{member_id}:all", member_id)
+    first = rows[0] if rows else {}
+    balance, lifetime = int(first.get("balance") or 0), int(first.get("lifetime") or 0)
+    earned = {r["badge"]: _aware(r["at"]) for r in rows if r["badge"]}
+    badges = [{**badge, "at": earned.get(badge["badge"])} for badge in badges_shown(set(earned))]
+    summary = {"balance": balance, "lifetime": lifetime, **level_of(lifetime, await levels())}
+    return summary, sorted(badges, key=lambda b: b["at"] is None)
+
+
+def _aware(at: Any) -> Any:
+    """A badge's time as the badge table gives it (a SQLite join may give its text)."""
+    return datetime.fromisoformat(at) if isinstance(at, str) else at
 
 
 def describe(line: dict[str, Any], stages: dict[str, str]) -> dict[str, Any]:

@@ -43,11 +43,12 @@ async def my_points(request: AnyRequest, before: FromQuery[int | None] = None) -
             lines=lines,
             next_before=next_before,
         )
+    points, badges = await history.summary_and_badges(member.id)
     return await render(
         request,
         "points/me.html",
-        points=await history.summary(member.id),
-        badges=await history.badges(member.id),
+        points=points,
+        badges=badges,
         lines=lines,
         next_before=next_before,
         earning=await rules_admin.earning_rules(),
