@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from datetime import timedelta
@@ -472,3 +473,21 @@ async def test_the_studio_lists_fifty_items_a_page_and_loads_the_next_on_demand(
     assert "Gone by now" not in published.text and "before=" in published.text
     gone = await client.get("/studio?status=expired", headers=HTML)
     assert f'href="/studio/{expired}"' in gone.text and "Bulk" not in gone.text
+
+
+async def test_a_visit_opened_in_several_tabs_at_once_says_the_same_new_since_in_each(
+    database: str,
+) -> None:
+    member = await make_member()
+    start = editing.now().replace(microsecond=0)
+    assert await content_feed.mark_feed_visit(member.id, at=start) is None  # a first visit
+    back = start + timedelta(hours=2)  # a new visit: "new since" the first one
+    tabs = await asyncio.gather(
+        *(content_feed.mark_feed_visit(member.id, at=back) for _tab in range(8))
+    )
+    assert tabs == [start] * 8
+    state = await content_feed.feed_state(member.id)
+    assert state is not None
+    assert (state["seen_at"], state["previous_seen_at"]) == (back, start)
+    # Paging a minute later is the same visit: still new since the first one.
+    assert await content_feed.mark_feed_visit(member.id, at=back + timedelta(minutes=1)) == start

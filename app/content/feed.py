@@ -301,16 +301,25 @@ SAME_VISIT_S = 30 * 60
 VISIT_WRITE_EVERY_S = 60
 
 
+def _written_within(state: dict[str, Any] | None, moment: datetime) -> bool:
+    """Whether the member's visit was written less than ``VISIT_WRITE_EVERY_S`` ago."""
+    seen = state["seen_at"] if state is not None else None
+    return seen is not None and 0 <= (moment - seen).total_seconds() < VISIT_WRITE_EVERY_S
+
+
 async def mark_feed_visit(member_id: int, at: datetime | None = None) -> datetime | None:
     """Record a visit to the feed; returns the time of the previous visit ("new since")."""
     moment = at or now()
     state = await feed_state(member_id)
-    recent = state is not None and state["seen_at"] is not None
-    if recent and 0 <= (moment - state["seen_at"]).total_seconds() < VISIT_WRITE_EVERY_S:  # type: ignore[index]
+    if _written_within(state, moment):
         # Paging and reloads: the same visit; no write on the hot path.
         return state["previous_seen_at"]  # type: ignore[index]
     async with write_transaction():
         state = await feed_state(member_id)
+        if _written_within(state, moment):
+            # Another request of the same visit wrote it meanwhile (a page opened in
+            # several tabs at once): nothing to write.
+            return state["previous_seen_at"]  # type: ignore[index]
         if state is None:
             await FeedState.insert(FeedState(member=member_id, seen_at=moment)).on_conflict(
                 action="DO NOTHING"
