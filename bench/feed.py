@@ -26,7 +26,15 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import HEADER, ROOT, RelayServer, load, on_each_database, page_bench_args
+from bench.harness import (
+    HEADER,
+    ROOT,
+    RelayServer,
+    gather_statistics,
+    load,
+    on_each_database,
+    page_bench_args,
+)
 
 MEMBERS = 50_000
 ITEMS = 2_000
@@ -146,6 +154,7 @@ async def seed(database_url: str) -> tuple[str, str]:
     ).on_conflict(action="DO NOTHING")
     token = await create_session(me["id"], "bench")
     code = await link_code(me["id"], item_ids[3])
+    await gather_statistics()
     await db.close_pool()
     return token, code
 

@@ -240,6 +240,19 @@ def on_each_database(
                 asyncio.run(_admin(args.pg, drop))
 
 
+async def gather_statistics() -> None:
+    """On PostgreSQL, ``ANALYZE`` the seeded tables: what autovacuum (on by default) would
+    have done by the time a real database held these rows. This machine's PostgreSQL runs
+    with autovacuum off (its CI settings), and a planner without statistics sorted all 2,000
+    items for each feed page instead of reading the feed's index backwards (2.7 ms against
+    0.5 ms). SQLite: nothing, since Relay never analyzes its file."""
+    from app.accounts.tables import Member
+    from app.core import db
+
+    if db.is_postgres():
+        await Member.raw("ANALYZE")
+
+
 async def _admin(url: str, statement: str, exists_ok: bool = False) -> None:
     import asyncpg
 

@@ -29,7 +29,15 @@ from pathlib import Path
 import httpx
 
 from bench.feed import BROWSER, ITEMS, MEMBERS, SHARES, migrate, seed
-from bench.harness import ROOT, Load, RelayServer, free_port, load, on_each_database
+from bench.harness import (
+    ROOT,
+    Load,
+    RelayServer,
+    free_port,
+    gather_statistics,
+    load,
+    on_each_database,
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ async def seed_more(database_url: str, member_token: str) -> str:
     editor = leaders[-1]
     await Member.update({Member.role: "editor"}).where(Member.id == editor)
     token = await create_session(editor, "bench")
+    await gather_statistics()
     await db.close_pool()
     return token
 
