@@ -21,6 +21,7 @@ from app.points import rules as points_rules
 from app.points.rules import rules
 from app.points.tables import Challenge, ChallengeItem, Level, PointsRule
 from app.sharing import service as sharing
+from app.sharing.tables import Share
 from app.web.templating import day
 from tests.factories import make_item, make_member
 from tests.helpers import GOOD, HTML, HTMX, apply, as_member, csrf, sign_in
@@ -463,6 +464,12 @@ async def test_a_card_shows_the_best_challenge_running_on_it_the_readers_clicks_
     assert set(again) == set(links)
     item_page = (await client.get(f"/items/{offer}", headers=HTML)).text
     assert "2 clicks on your link" in text_of(item_page)
+    assert "You have not shared it yet." in text_of(item_page)
+    for network in ("linkedin", "whatsapp"):
+        key = f"{member.id}:{offer}:{network}"
+        await Share.insert(Share(key=key, member=member.id, item=offer, network=network))
+    shared = text_of((await client.get(f"/items/{offer}", headers=HTML)).text)
+    assert "You shared it (2)" in shared
     on_item_page = set(re.findall(r"http://[^\s\"]+/r/([\w-]+)", item_page))
     assert len(on_item_page) == 1 and on_item_page < set(links)
 

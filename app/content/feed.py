@@ -24,6 +24,7 @@ from app.core.cache import TTLMap
 from app.core.db import write_transaction
 from app.core.search import contains_pattern
 from app.core.validation import parse_id, parse_int
+from app.web import pagecache
 from app.web.pagecache import public_pages_changed
 
 _kept_tags: TTLMap[str, list[str]] = TTLMap(ttl_s=30.0, max_size=1)
@@ -267,8 +268,23 @@ async def withdrawn(item_id: int) -> bool:
     return row is None or row["publish_at"] is None or row["archived_at"] is not None
 
 
+# The open offers, the same for every reader: kept as the public pages are (app.web.pagecache),
+# forgotten at once when this process changes content, within TTL_S seconds otherwise.
+_kept_offers: TTLMap[tuple[int, int], list[dict[str, Any]]] = TTLMap(
+    ttl_s=pagecache.TTL_S, max_size=4
+)
+
+
 async def open_offers(limit: int = 6) -> list[dict[str, Any]]:
-    """Open offers for everyone: what the public pages suggest."""
+    """Open offers for everyone: what story pages and the public pages suggest."""
+    key = (pagecache.generation(), limit)
+    kept = _kept_offers.get(key)
+    if kept is None:
+        kept = _kept_offers.put(key, await _open_offers(limit))
+    return [dict(offer) for offer in kept]
+
+
+async def _open_offers(limit: int) -> list[dict[str, Any]]:
     # Written out: every story's page reads it (the builder cost twice the query's CPU).
     where, args = published_sql(now())
     rows = await ContentItem.raw(

@@ -181,6 +181,15 @@ async def shares_of(member_id: int, item_id: int) -> list[str]:
     return [r["network"] for r in rows]
 
 
+def shares_column(member_id: int) -> CardColumn:
+    """On how many networks the member shared each card, in the cards' own query."""
+    return CardColumn(
+        "networks_shared",
+        "(SELECT COUNT(s.id) FROM share s WHERE s.member = {} AND s.item = p.id)",
+        (member_id,),
+    )
+
+
 clicks_column = activity.clicks_column
 
 

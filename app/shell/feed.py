@@ -29,7 +29,7 @@ from app.sharing.service import (
     default_caption,
     link_code_column,
     share_url,
-    shares_of,
+    shares_column,
 )
 from app.voice.feed import feed_panel
 from app.web.pages import render, see_other, wants_fragment
@@ -141,7 +141,13 @@ async def welcome_context(request: AnyRequest) -> dict[str, object]:
 async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
     member = request.user
     item = await content_feed.visible_item(
-        member, item_id, columns=[clicks_column(member.id), link_code_column(member.id)]
+        member,
+        item_id,
+        columns=[
+            clicks_column(member.id),
+            link_code_column(member.id),
+            shares_column(member.id),
+        ],
     )
     if item is None:
         raise NotFoundException()
@@ -161,7 +167,7 @@ async def item_page(request: AnyRequest, item_id: FromPath[int]) -> Response[Any
         gallery=[image_url(key, 1200) for key in (item.get("gallery") or "").split()],
         video=video_urls(item["video"]),
         tag_list=editing.tags_of(item["tags"]),
-        networks_shared=await shares_of(member.id, item_id),
+        networks_shared=item["networks_shared"],
         clicks=item["clicks"],
         contracts=editing.CONTRACTS,
         remote=editing.REMOTE,

@@ -49,6 +49,12 @@ def public_pages_changed() -> None:
     _generation += 1
 
 
+def generation() -> int:
+    """How many times :func:`public_pages_changed` was called in this process: a value kept
+    with it is stale once it moved."""
+    return _generation
+
+
 def accepts_gzip(accept_encoding: str) -> bool:
     return "gzip" in accept_encoding.lower()
 
