@@ -167,6 +167,36 @@ def worker_rss(pid: int) -> list[tuple[int, int]]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time each of these processes used so far (those gone: none)."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_since(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU time used between two readings; a process started in between counts whole (the
+    database's connections a pool opens under load)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+
+
+def server_pids(pid: int) -> list[int]:
+    """The server process and its workers."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [pid, *(int(p) for p in found.split())]
+
+
+def postgres_pids() -> list[int]:
+    """Every process of the local PostgreSQL server (this machine's benchmarks only)."""
+    found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+    return [int(p) for p in found.split()]
+
+
 def resolve(path: str, base: str, cookie: str, item: int) -> str:
     if path != "{next}":
         return path.format(item=item)
@@ -307,6 +337,12 @@ def compare_workers(
             demo=False,
             extra_env=extra,
         ) as relay:
+            # The CPU each side used while wrk ran (its warm-up included, at the same load).
+            relay_pids = server_pids(relay.process.pid)
+            on_postgres = url.startswith("postgresql")
+            started = time.monotonic()
+            relay_before = cpu_seconds(relay_pids)
+            database_before = cpu_seconds(postgres_pids() if on_postgres else [])
             figures[workers] = load(
                 f"{label}: feed, {workers} worker(s)",
                 relay.url + "/",
@@ -314,12 +350,26 @@ def compare_workers(
                 seconds=args.seconds,
                 connections=args.connections,
             )
+            spent = time.monotonic() - started
+            relay_cores = cpu_since(relay_before, cpu_seconds(relay_pids)) / spent
+            database_now = cpu_seconds(postgres_pids() if on_postgres else [])
+            database_cores = cpu_since(database_before, database_now) / spent
             sizes = [rss for _pid, rss in worker_rss(relay.process.pid)]
+        rate = figures[workers].requests_per_s
         one = figures[1].requests_per_s
         print(
-            f"feed with {workers} worker(s): {figures[workers].requests_per_s:,.0f} req/s, "
-            f"p99 {figures[workers].p99_ms:.1f} ms, {figures[workers].requests_per_s / one:.2f}× "
+            f"feed with {workers} worker(s): {rate:,.0f} req/s, "
+            f"p99 {figures[workers].p99_ms:.1f} ms, {rate / one:.2f}× "
             f"one worker; RSS {', '.join(f'{kb / 1024:,.0f} MB' for kb in sizes)}",
+            flush=True,
+        )
+        per_page_ms = (relay_cores + database_cores) / rate * 1000
+        cores = os.cpu_count() or 1
+        ceiling = cores / per_page_ms * 1000
+        print(
+            f"  CPU: Relay {relay_cores:.2f} cores, the database {database_cores:.2f}: "
+            f"{per_page_ms:.2f} ms a page; {cores} cores carry at most {ceiling:,.0f} pages/s "
+            f"({ceiling / one:.2f}× one worker), reached {rate / ceiling:.0%}",
             flush=True,
         )
 
