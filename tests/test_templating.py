@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from jinja2 import Environment
 
 from app.core import i18n
-from app.web.templating import template_gettext, template_ngettext
+from app.web.templating import badge_icons, template_gettext, template_ngettext
 
 SOURCES = [
     '{{ _("Leaderboard") }}',
@@ -44,3 +46,31 @@ def test_a_page_reads_the_same_translations_escaped_the_same_way(language: str) 
         assert light.from_string('{{ _("Leaderboard") }}').render() != "Leaderboard"
     with i18n.in_language("en"):
         assert light.from_string('{{ _("Leaderboard") }}').render() == "Leaderboard"
+
+
+# What the badge_icons macro of templates/boards/_badges.html was, before it became Python.
+MACRO_BADGE_ICONS = """{% macro badge_icons(badges) %}
+{% if badges %}
+<ul class="medals medals--small" aria-label="{{ ngettext('%(num)d badge', '%(num)d badges', badges|length) }}">
+  {% for b in badges %}<li class="medal" title="{{ b.name }}"><svg aria-hidden="true" width="16" height="16"><use href="#medal-{{ b.badge }}"/></svg>{% if b.badge == "streak_4" %}<span class="medal__count" aria-hidden="true">4</span>{% elif b.badge == "streak_12" %}<span class="medal__count" aria-hidden="true">12</span>{% endif %}<span class="visually-hidden">{{ b.name }}</span></li>{% endfor %}
+</ul>
+{% endif %}
+{% endmacro %}{{ badge_icons(badges) }}"""
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_rows_badge_icons_are_what_the_macro_wrote_escaped_alike(language: str) -> None:
+    macro = environment(light=True).from_string(MACRO_BADGE_ICONS)
+    rows = [
+        [],
+        [{"badge": "first_share", "name": 'Premier <b>"partage"</b> & co'}],
+        [
+            {"badge": "streak_4", "name": "Four weeks"},
+            {"badge": "streak_12", "name": "Twelve weeks"},
+            {"badge": "first_<hire>", "name": "x"},
+        ],
+    ]
+    with i18n.in_language(language):
+        for badges in rows:
+            expected = re.sub(r">\s+<", "><", macro.render(badges=badges)).strip()
+            assert str(badge_icons(badges)) == expected

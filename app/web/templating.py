@@ -149,6 +149,37 @@ def template_ngettext(
     return text % variables
 
 
+def badge_icons(badges: list[dict[str, Any]]) -> Markup:
+    """A board row's earned badges as small icons (each refers to its symbol in the page's
+    ``medal_sprite``), their names for screen readers; nothing for none. A streak badge
+    (``streak_4``, ``streak_12``) shows its number of weeks.
+
+    In Python rather than a Jinja macro, as :func:`avatar`: the leaderboard shows 50 rows.
+    Every value is escaped."""
+    if not badges:
+        return Markup()
+    items = []
+    for badge in badges:
+        key, name = escape(badge["badge"]), escape(badge["name"])
+        weeks = str(badge["badge"]).removeprefix("streak_")
+        count = (
+            f'<span class="medal__count" aria-hidden="true">{escape(weeks)}</span>'
+            if str(badge["badge"]).startswith("streak_")
+            else ""
+        )
+        items.append(
+            f'<li class="medal" title="{name}"><svg aria-hidden="true" width="16" height="16">'
+            f'<use href="#medal-{key}"/></svg>{count}<span class="visually-hidden">{name}</span>'
+            "</li>"
+        )
+    label = escape(
+        i18n.ngettext("%(num)d badge", "%(num)d badges", len(badges)) % {"num": len(badges)}
+    )
+    return Markup(  # noqa: S704 (escaped above)
+        f'<ul class="medals medals--small" aria-label="{label}">{"".join(items)}</ul>'
+    )
+
+
 def avatar(
     member_id: int | None,
     name: str | None,
@@ -239,6 +270,7 @@ def make_environment(templates: Path, assets: Assets) -> Environment:
         languages=i18n.LANGUAGES,
         current_language=i18n.current_language.get,
         avatar=avatar,
+        badge_icons=badge_icons,
     )
     # The form macros (templates/_forms.html) as `forms` in every template, and in every
     # block rendered alone for htmx, where a template's own top-level import does not run.
