@@ -157,9 +157,8 @@ class BareServer:
 
 def worker_rss(pid: int) -> list[tuple[int, int]]:
     """(pid, resident KB) of the server's worker processes (its children under granian)."""
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     out = []
-    for child in [int(p) for p in found.split()] or [pid]:
+    for child in server_pids(pid)[1:] or [pid]:
         status = Path(f"/proc/{child}/status").read_text()
         match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
         if match:

@@ -298,7 +298,7 @@ async def test_a_member_opts_out_of_being_named_and_still_sees_their_rank(
     )
     assert saved.status_code == 200 and "Saved." in saved.text
     assert 'value="on" checked' in saved.text and "<html" not in saved.text
-    assert await service.is_anonymous(member.id)
+    assert (await service.standing(member.id))["anonymous"]
 
     own = await client.get("/leaderboard?period=all", headers=HTML)
     assert "Rank </span>1" in own.text and ">You<" in own.text and "Discreet Dora" not in own.text
@@ -320,7 +320,7 @@ async def test_a_member_opts_out_of_being_named_and_still_sees_their_rank(
         follow_redirects=False,
     )
     assert back.status_code == 303 and back.headers["location"] == "/me"
-    assert not await service.is_anonymous(member.id)
+    assert not (await service.standing(member.id))["anonymous"]
 
 
 # ---------------------------------------------------------------- the wall of fame

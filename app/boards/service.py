@@ -300,7 +300,7 @@ WHERE m.id = {{}}
 
 async def standing(member_id: int) -> dict[str, Any]:
     """What the profile shows: lifetime points, level and progress, badges (earned or not),
-    and whether the member chose to be anonymous on the boards (:func:`is_anonymous`)."""
+    and whether the member chose to be anonymous on the boards (:func:`set_anonymous`)."""
     rows = await MemberBadge.raw(STANDING_SQL, f"{member_id}:all", member_id)
     lifetime = int(rows[0]["lifetime"] or 0) if rows else 0
     return {
@@ -309,11 +309,6 @@ async def standing(member_id: int) -> dict[str, Any]:
         "badges": badges_shown({r["badge"] for r in rows if r["badge"]}),
         "anonymous": bool(rows and rows[0]["anonymous"]),
     }
-
-
-async def is_anonymous(member_id: int) -> bool:
-    rows = await Member.raw("SELECT leaderboard_anonymous FROM member WHERE id = {}", member_id)
-    return bool(rows and rows[0]["leaderboard_anonymous"])
 
 
 async def set_anonymous(member_id: int, anonymous: bool) -> None:

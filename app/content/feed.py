@@ -70,9 +70,9 @@ def _with_columns(
     for the rows it returns only (after its LIMIT), in the same statement."""
     if not columns:
         return inner, inner_args
-    picked = "".join(f", {column.sql} AS {column.alias}" for column in columns)
     if not all(column.alias.isidentifier() for column in columns):
         raise ValueError("a card column's alias is a plain name")
+    picked = "".join(f", {column.sql} AS {column.alias}" for column in columns)
     sql = f"SELECT p.*{picked} FROM ({inner}) p{order}"  # noqa: S608 (placeholders only)
     return sql, [arg for column in columns for arg in column.args] + inner_args
 

@@ -227,8 +227,6 @@ def card_challenge(row: Mapping[str, Any]) -> dict[str, Any] | None:
     percent, ends_at = row["challenge_percent"], row["challenge_ends"]
     if percent is None or ends_at is None:
         return None
-    if isinstance(ends_at, str):  # SQLite gives a sub-select's timestamp as its text
-        ends_at = datetime.fromisoformat(ends_at)
     return {
         "percent": percent,
         "ends_at": ends_at,

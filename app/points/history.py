@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from app.accounts.tables import Member
@@ -32,12 +31,11 @@ def points_tab(member: Member) -> str:
 
 async def summary(member_id: int) -> dict[str, Any]:
     """Balance, lifetime points and the level they reach, with progress to the next."""
-    balance, lifetime = await ledger.standing(member_id)
-    return {
-        "balance": balance,
-        "lifetime": lifetime,
-        **level_of(lifetime, await levels()),
-    }
+    return await _summary(*await ledger.standing(member_id))
+
+
+async def _summary(balance: int, lifetime: int) -> dict[str, Any]:
+    return {"balance": balance, "lifetime": lifetime, **level_of(lifetime, await levels())}
 
 
 # The points page's top in one statement: balance and lifetime points on every row, and a
@@ -55,15 +53,9 @@ async def summary_and_badges(member_id: int) -> tuple[dict[str, Any], list[dict[
     rows = await MemberBadge.raw(STANDING_AND_BADGES_SQL, member_id, f"{member_id}:all", member_id)
     first = rows[0] if rows else {}
     balance, lifetime = int(first.get("balance") or 0), int(first.get("lifetime") or 0)
-    earned = {r["badge"]: _aware(r["at"]) for r in rows if r["badge"]}
+    earned = {r["badge"]: r["at"] for r in rows if r["badge"]}
     badges = [{**badge, "at": earned.get(badge["badge"])} for badge in badges_shown(set(earned))]
-    summary = {"balance": balance, "lifetime": lifetime, **level_of(lifetime, await levels())}
-    return summary, sorted(badges, key=lambda b: b["at"] is None)
-
-
-def _aware(at: Any) -> Any:
-    """A badge's time as the badge table gives it (a SQLite join may give its text)."""
-    return datetime.fromisoformat(at) if isinstance(at, str) else at
+    return await _summary(balance, lifetime), sorted(badges, key=lambda b: b["at"] is None)
 
 
 def describe(line: dict[str, Any], stages: dict[str, str]) -> dict[str, Any]:
