@@ -21,10 +21,12 @@ from app.core.clock import now
 from app.org.tables import Site, Team
 from app.points import ledger
 from app.points.awards import grant_badge
+from app.points.rules import rules_changed
 from app.points.tables import (
     NOT_EARNED,
     Action,
     Badge,
+    Level,
     MemberBadge,
     PointsLine,
     PointsTotal,
@@ -32,7 +34,7 @@ from app.points.tables import (
 )
 from app.sharing.tables import Share
 from tests.factories import make_item, make_member, make_site, make_team
-from tests.helpers import HTML, HTMX, form_token, sign_in
+from tests.helpers import HTML, HTMX, as_member, form_token, sign_in
 
 START = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)  # lines over 45 days: Oct, Nov, Dec 2026
 REASONS = [a.value for a in Action] + [r.value for r in Reason]
@@ -250,6 +252,54 @@ async def test_the_leaderboard_shows_the_top_50_and_my_own_rank_below_it(
 
     odd = await client.get("/leaderboard?period=year&scope=planet&by=x", headers=HTML)
     assert odd.status_code == 200 and 'aria-current="true">This week' in odd.text
+
+
+async def test_a_board_row_follows_its_member_and_is_yours_only_on_your_screen(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    """Rows are rendered once and kept (boards.routes.BOARD_ROWS): whatever a row shows
+    that changes shows at once, and the same row reads "You" only for its own member."""
+    anna = await make_member(name="Anna Rossi")
+    await ledger.credit(anna.id, 40, Action.share.value, "a1")
+    ben = await sign_in(client, "employee", name="Ben Okafor")
+    await ledger.credit(ben.id, 30, Action.share.value, "b1")
+
+    def row_of(page: str, who: str) -> str:
+        rows = re.findall(
+            r'<li class="board__row.*?</li>(?=\s*(?:<li class="board__|</ol>))', page, re.S
+        )
+        found = [row for row in rows if who in row]
+        assert len(found) == 1, (who, rows)
+        return found[0]
+
+    first = (await client.get("/leaderboard?period=all", headers=HTML)).text
+    assert "Rank </span>1" in row_of(first, "Anna Rossi") and ">40<" in row_of(first, "Anna")
+    assert ">You<" in row_of(first, "Rank </span>2") and "Ben Okafor" not in first
+
+    await ledger.credit(anna.id, 500, Action.share.value, "a2")
+    await grant_badge(anna.id, Badge.first_share, now())
+    await Member.update({Member.name: "Anna Rossi-Bianchi"}).where(Member.id == anna.id)
+    again = (await client.get("/leaderboard?period=all", headers=HTML)).text
+    row = row_of(again, "Anna Rossi-Bianchi")
+    assert ">540<" in row and "Influencer" in row and 'aria-label="1 badge"' in row
+    await Level.update({Level.name: "Star voice"}).where(Level.name == "Influencer")
+    rules_changed()  # as an admin's change of levels does
+    renamed = (await client.get("/leaderboard?period=all", headers=HTML)).text
+    assert "Star voice" in row_of(renamed, "Anna Rossi-Bianchi") and "Influencer" not in renamed
+
+    await as_member(client, anna.id)
+    hers = (await client.get("/leaderboard?period=all", headers=HTML)).text
+    assert ">You<" in row_of(hers, "Rank </span>1") and 'id="my-rank"' in row_of(hers, ">540<")
+    assert "Ben Okafor" in row_of(hers, "Rank </span>2") and hers.count('id="my-rank"') == 1
+
+    await service.set_anonymous(anna.id, True)
+    await Member.update({Member.language: "fr"}).where(Member.id == ben.id)
+    await sessions_changed()
+    await as_member(client, ben.id)
+    french = (await client.get("/leaderboard?period=all", headers=HTML)).text
+    assert "Ambassadeur anonyme" in row_of(french, "Rang </span>1")
+    assert "Anna" not in french and '540<span class="board__unit"> pts' in french
+    assert ">Vous<" in row_of(french, "Rang </span>2")
 
 
 async def test_an_inactive_member_is_not_ranked(

@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
+from app.accounts.sessions import sessions_changed
+from app.accounts.tables import Member
 from app.content import apply_hosts, editing, guides
 from app.content import feed as content_feed
 from app.content.tables import ContentItem, OfferStatus
@@ -396,6 +398,39 @@ async def test_the_studio_publishes_unpublishes_pins_archives_and_filters(
     assert "Draft story" in archived.text
     member = await make_member()
     assert not (await content_feed.feed_page(member)).cards
+
+
+async def test_a_studio_row_shows_each_change_to_its_item_at_once(
+    client: AsyncTestClient,
+) -> None:
+    """The studio's rows are rendered once and kept (content.studio.STUDIO_ROWS)."""
+    editor = await sign_in(client, "editor")
+    story = await make_item(title="Team lunch", published=False, tags=["culture"])
+    headers = await csrf(client, "/studio")
+
+    def row_of(page: str) -> str:
+        found = re.search(
+            rf'<tr class="list__item">\s*<th scope="row" class="list__main">\s*<a class="list__link" href="/studio/{story}">.*?</tr>',
+            page,
+            re.S,
+        )
+        assert found, page
+        return found.group(0)
+
+    assert "Draft" in row_of((await client.get("/studio", headers=HTML)).text)
+    for action, data in (("publish", {}), ("pin", {"pinned": "on"})):
+        await client.post(f"/studio/{story}/{action}", data=data, headers=headers)
+    row = row_of((await client.get("/studio", headers=HTML)).text)
+    assert "Published · Pinned" in row and "#culture" in row and "Draft" not in row
+    await ContentItem.update({ContentItem.title: "Team lunch <Friday>"}).where(
+        ContentItem.id == story
+    )
+    row = row_of((await client.get("/studio", headers=HTML)).text)
+    assert "Team lunch &lt;Friday&gt;" in row and "<Friday>" not in row
+    await Member.update({Member.language: "fr"}).where(Member.id == editor.id)
+    await sessions_changed()
+    french = row_of((await client.get("/studio", headers=HTML)).text)
+    assert "Publié · Épinglé" in french and "Story" not in french
 
 
 async def test_the_story_editor_shows_the_saved_card_beside_its_fields(

@@ -8,7 +8,7 @@ import pytest
 from jinja2 import Environment
 
 from app.core import i18n
-from app.web.templating import badge_icons, template_gettext, template_ngettext
+from app.web.templating import KeptRows, badge_icons, template_gettext, template_ngettext
 
 SOURCES = [
     '{{ _("Leaderboard") }}',
@@ -74,3 +74,34 @@ def test_a_rows_badge_icons_are_what_the_macro_wrote_escaped_alike(language: str
         for badges in rows:
             expected = re.sub(r">\s+<", "><", macro.render(badges=badges)).strip()
             assert str(badge_icons(badges)) == expected
+
+
+def test_kept_rows_render_a_row_once_per_language_and_values_and_stay_bounded() -> None:
+    from jinja2 import DictLoader
+
+    rendered: list[str] = []
+
+    def seen(name: str) -> str:
+        rendered.append(name)
+        return name
+
+    env = Environment(
+        autoescape=True, loader=DictLoader({"row.html": "<li>{{ seen(row.name) }}</li>"})
+    )
+    env.globals["seen"] = seen
+    rows = KeptRows("row.html", lambda row: row["name"], max_size=3)
+    first = rows.render(env, [{"name": "Ann"}, {"name": "<Bob>"}])
+    assert first == "<li>Ann</li><li>&lt;Bob&gt;</li>" and rendered == ["Ann", "<Bob>"]
+    assert (
+        rows.render(env, [{"name": "<Bob>"}, {"name": "Ann"}]) == "<li>&lt;Bob&gt;</li><li>Ann</li>"
+    )
+    assert rendered == ["Ann", "<Bob>"]  # both kept: not rendered again
+    token = i18n.current_language.set("fr")
+    try:
+        rows.render(env, [{"name": "Ann"}])  # another language is another row
+    finally:
+        i18n.current_language.reset(token)
+    assert rendered == ["Ann", "<Bob>", "Ann"]
+    rows.render(env, [{"name": "Cy"}])  # a fourth: the oldest goes
+    rows.render(env, [{"name": "Ann"}, {"name": "Cy"}])
+    assert rendered == ["Ann", "<Bob>", "Ann", "Cy", "Ann"] and len(rows._kept) == 3

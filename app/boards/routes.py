@@ -19,8 +19,21 @@ from app.org.tables import Site, Team
 from app.points import ledger
 from app.web.pages import render, see_other
 from app.web.requests import AnyRequest
+from app.web.templating import KeptRows
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _board_row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything of a board row that ``boards/_row.html`` prints."""
+    badges = tuple((b["badge"], b["name"]) for b in row["badges"])
+    return (
+        row["member"], row["rank"], row["points"], row["name"], row["anonymous"],
+        row["photo"], row["level"], badges, row.get("you", False), row.get("outside", False),
+    )  # fmt: skip
+
+
+BOARD_ROWS = KeptRows("boards/_row.html", _board_row_key)
 
 
 def period_names() -> dict[str, str]:
@@ -68,6 +81,7 @@ async def leaderboard(
         "periods": period_names(),
         "scopes": scope_names(),
         "rows": [],
+        "rows_html": "",
         "me_row": None,
         "teams": [],
         "group_name": None,
@@ -101,7 +115,12 @@ async def leaderboard(
                         "outside": True,
                     }
                     rows.append(me_row)
-            context["rows"] = await service.decorate(rows)
+            rows = await service.decorate(rows)
+            for row in rows:
+                row["you"] = row["member"] == member.id
+            env = request.app.template_engine.engine  # type: ignore[union-attr]
+            context["rows"] = rows
+            context["rows_html"] = BOARD_ROWS.render(env, rows)
             context["me_row"] = me_row
     return await render(
         request,

@@ -27,14 +27,18 @@ from app.core.validation import parse_id, parse_int
 from app.web import pagecache
 from app.web.pagecache import public_pages_changed
 
-_kept_tags: TTLMap[str, list[str]] = TTLMap(ttl_s=30.0, max_size=1)
+# The tags in use, for the feed's chips and the studio's filter: kept as the public pages are
+# (app.web.pagecache), forgotten at once when this process changes content, within TTL_S
+# seconds otherwise.
+_kept_tags: TTLMap[int, list[str]] = TTLMap(ttl_s=pagecache.TTL_S, max_size=2)
 
 
 async def feed_tags() -> list[str]:
-    """Tags for the feed's chips; kept 30 seconds per process (shown on every feed page)."""
-    tags = _kept_tags.get("tags")
+    """Tags of the items not archived, sorted (shown on every feed and studio page)."""
+    key = pagecache.generation()
+    tags = _kept_tags.get(key)
     if tags is None:
-        tags = _kept_tags.put("tags", await all_tags())
+        tags = _kept_tags.put(key, await all_tags())
     return tags
 
 

@@ -26,6 +26,7 @@ from app.core.validation import parse_id, parse_ids
 from app.org.service import active_teams_and_sites
 from app.web.pages import render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of, time_zone_of
+from app.web.templating import KeptRows
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -43,6 +44,19 @@ async def _choices() -> dict[str, Any]:
     }
 
 
+def _studio_row_key(item: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything of an item that ``content/studio/_row.html`` prints."""
+    return (
+        item["id"], item["title"], item["kind"], item["status"], bool(item["pinned"]),
+        item["language"], tuple(item["tag_list"]),
+    )  # fmt: skip
+
+
+STUDIO_ROWS = KeptRows(
+    "content/studio/_row.html", _studio_row_key, {"statuses": editing.STATUS_NAMES}
+)
+
+
 @get("/studio", name="studio", guards=[editor], opt={"tab": "studio"})
 async def studio(
     request: AnyRequest,
@@ -58,10 +72,11 @@ async def studio(
         "content/studio/list.html",
         block="items" if older is not None and wants_fragment(request) else "app",
         items=items,
+        items_html=STUDIO_ROWS.render(request.app.template_engine.engine, items),  # type: ignore[union-attr]
         next_before=next_before,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=editing.STATUS_NAMES,
-        tags=await feed.all_tags(),
+        tags=await feed.feed_tags(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -178,6 +179,50 @@ def badge_icons(badges: list[dict[str, Any]]) -> Markup:
     return Markup(  # noqa: S704 (escaped above)
         f'<ul class="medals medals--small" aria-label="{label}">{"".join(items)}</ul>'
     )
+
+
+class KeptRows:
+    """The rows of a long list rendered once per language and per the values they show, and
+    kept per process: the leaderboard's 50 members, the studio's 50 items. Most rows are the
+    same from one view to the next, and Jinja cost more than the queries behind them.
+
+    ``template`` renders one row from ``row`` (and the fixed ``context``); ``key`` says
+    everything of a row that the template shows, so a row whose values change is rendered
+    again (nothing goes stale: an old key is only dropped, oldest first, past ``max_size``).
+    """
+
+    def __init__(
+        self,
+        template: str,
+        key: Callable[[dict[str, Any]], Hashable],
+        context: dict[str, Any] | None = None,
+        max_size: int = 10_000,
+    ) -> None:
+        self.template = template
+        self.key = key
+        self.context = context or {}
+        self.max_size = max_size
+        self._kept: dict[tuple[str, Hashable], Markup] = {}
+
+    def render(self, env: Environment, rows: Iterable[dict[str, Any]]) -> Markup:
+        language = i18n.current_language.get()
+        kept = self._kept
+        parts = []
+        for row in rows:
+            key = (language, self.key(row))
+            html = kept.get(key)
+            if html is None:
+                html = Markup(  # noqa: S704 (the template escapes)
+                    env.get_template(self.template).render(self.context, row=row)
+                )
+                if len(kept) >= self.max_size:
+                    del kept[next(iter(kept))]
+                kept[key] = html
+            parts.append(html)
+        return Markup("".join(parts))  # noqa: S704 (rendered and escaped above)
+
+    def clear(self) -> None:
+        self._kept.clear()
 
 
 def avatar(
