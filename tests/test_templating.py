@@ -105,3 +105,26 @@ def test_kept_rows_render_a_row_once_per_language_and_values_and_stay_bounded() 
     rows.render(env, [{"name": "Cy"}])  # a fourth: the oldest goes
     rows.render(env, [{"name": "Ann"}, {"name": "Cy"}])
     assert rendered == ["Ann", "<Bob>", "Ann", "Cy", "Ann"] and len(rows._kept) == 3
+
+
+def test_a_day_is_written_as_babel_writes_it_for_a_date_and_a_moment() -> None:
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from babel.dates import format_date
+
+    from app.web.templating import day
+
+    moments = [
+        datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 1, 2, 8, 0),
+        date(2026, 7, 14),
+    ]
+    for language in ("en", "fr"):
+        token = i18n.current_language.set(language)
+        try:
+            for value in moments:
+                assert day(value) == format_date(value, "medium", locale=language)
+        finally:
+            i18n.current_language.reset(token)
+    assert day(datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) == "Nov 30, 2026"

@@ -47,7 +47,9 @@ def average(value: float) -> str:
 
 def day(value: date) -> str:
     """A date as the reader's language writes it briefly: "Nov 30, 2026", "30 nov. 2026"."""
-    if type(value) is not date:  # a datetime, or None (Babel's today): not cached
+    if isinstance(value, datetime):  # its date as written, as Babel takes it (no zone change)
+        value = value.date()
+    elif type(value) is not date:  # None (Babel's today) or a subclass: not cached
         return str(format_date(value, "medium", locale=i18n.current_language.get()))
     return _day(value, i18n.current_language.get())
 
