@@ -17,7 +17,7 @@ from app.core.clock import now
 from app.core.i18n import _, current_language
 from app.org.tables import Site, Team
 from app.points import ledger
-from app.web.pages import render, see_other
+from app.web.pages import environment, render, see_other
 from app.web.requests import AnyRequest
 from app.web.templating import KeptRows
 
@@ -118,9 +118,8 @@ async def leaderboard(
             rows = await service.decorate(rows)
             for row in rows:
                 row["you"] = row["member"] == member.id
-            env = request.app.template_engine.engine  # type: ignore[union-attr]
             context["rows"] = rows
-            context["rows_html"] = BOARD_ROWS.render(env, rows)
+            context["rows_html"] = BOARD_ROWS.render(environment(request), rows)
             context["me_row"] = me_row
     return await render(
         request,

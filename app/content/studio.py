@@ -24,7 +24,7 @@ from app.core.forms import FormResult
 from app.core.i18n import LANGUAGES, _
 from app.core.validation import parse_id, parse_ids
 from app.org.service import active_teams_and_sites
-from app.web.pages import render, see_other, wants_fragment
+from app.web.pages import environment, render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of, time_zone_of
 from app.web.templating import KeptRows
 
@@ -72,7 +72,7 @@ async def studio(
         "content/studio/list.html",
         block="items" if older is not None and wants_fragment(request) else "app",
         items=items,
-        items_html=STUDIO_ROWS.render(request.app.template_engine.engine, items),  # type: ignore[union-attr]
+        items_html=STUDIO_ROWS.render(environment(request), items),
         next_before=next_before,
         filters={"kind": kind or "", "status": status or "", "tag": tag or ""},
         statuses=editing.STATUS_NAMES,

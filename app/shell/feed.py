@@ -32,7 +32,7 @@ from app.sharing.service import (
     shares_column,
 )
 from app.voice.feed import feed_panel
-from app.web.pages import render, see_other, wants_fragment
+from app.web.pages import environment, render, see_other, wants_fragment
 from app.web.requests import AnyRequest, settings_of
 
 
@@ -93,8 +93,7 @@ async def feed(
         item_id: event | {"signed_up": event["id"] in signed_up}
         for item_id, event in events.items()
     }
-    env = request.app.template_engine.engine  # type: ignore[union-attr]
-    cards = cards_html(env, page.cards, bits, card_view, whole=whole)
+    cards = cards_html(environment(request), page.cards, bits, card_view, whole=whole)
     filters = {"kind": kind or "", "tag": tag or "", "q": q or ""}
     voice = None
     if not next_page:

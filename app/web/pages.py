@@ -81,8 +81,13 @@ def render_block(env: Environment, template: Template, block: str, context: dict
     return "".join(ctx.blocks[block][0](ctx))
 
 
+def environment(request: HTMXRequest) -> Environment:
+    """The Jinja environment pages are rendered with (for what a handler renders itself)."""
+    return request.app.template_engine.engine  # type: ignore[union-attr]
+
+
 def render_html(request: HTMXRequest, template_name: str, block: str | None, **context: Any) -> str:
-    env: Environment = request.app.template_engine.engine  # type: ignore[union-attr]
+    env = environment(request)
     template = env.get_template(template_name)
     # An error raised before routing (an unknown URL) went through no session middleware.
     context = {"request": request, "member": request.scope.get("user"), **context}

@@ -224,9 +224,6 @@ class KeptRows:
             parts.append(html)
         return Markup("".join(parts))  # noqa: S704 (rendered and escaped above)
 
-    def clear(self) -> None:
-        self._kept.clear()
-
 
 def avatar(
     member_id: int | None,
